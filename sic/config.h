@@ -1,0 +1,114 @@
+// Config: every knob of one SIC training run (sic-method.md section 4), with the
+// paper's values as defaults. It is plain data with no LibTorch dependency, so the
+// sweep service can parse, validate and override configs without loading torch.
+//
+// JSON form: nested objects by section, e.g. {"loss": {"lambda_cap": 0.5}}.
+// Dotted keys ("loss.lambda_cap") name the same fields in sweeps and errors.
+// Missing keys keep their defaults; unknown keys, wrong types and out-of-range
+// values are rejected with one line naming the key and what is allowed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sic/status.h"
+
+namespace sic {
+
+struct ModelConfig {
+  int64_t n_units = 128;     // N, RNN units [X2]
+  int64_t mlp_hidden = 256;  // width of the 3-layer MLP v -> W [INF]
+  double norm_eps = 1e-12;   // NormReLU denominator floor [INF]
+  bool learn_g0 = true;      // g0 = NormReLU(theta), theta learnable [INF]
+};
+
+// The smooth, wall-bounded random walk of sic-method 5.1 (Sorscher et al.).
+struct WalkConfig {
+  double arena_size = 2.0;        // square side, metres
+  double dt = 0.02;               // seconds per walk step
+  double rotation_std = 11.52;    // rad/s
+  double speed_scale = 0.8168;    // Rayleigh scale b = 0.13 * 2 pi, m/s
+  double border = 0.03;           // wall-avoidance region, metres
+  int64_t steps_per_input = 5;    // walk steps summed into one network input
+};
+
+struct DataConfig {
+  int64_t batch_size = 130;  // B: permutations of one base sequence [P-src]
+  int64_t seq_len = 60;      // T [X2]
+  // "uniform": i.i.d. steps in [-v_max, v_max]^2; "walk": the smooth walk.
+  std::string velocity = "uniform";
+  double v_max = 0.15;  // metres per step [P-src]
+  // "permuted": B random orders of one sequence (the paper); "identical": every
+  // trajectory in the same order (the no-permutation ablation); "independent":
+  // every trajectory its own sequence (no shared end point).
+  std::string trajectories = "permuted";
+  WalkConfig walk;
+};
+
+struct LossConfig {
+  double lambda_sep = 1.0;     // [P-src]
+  double lambda_inv = 0.1;     // [P-src]
+  double lambda_cap = 0.5;     // [P-src]
+  double lambda_coniso = 1.0;  // [INF], not in the appendix table
+  double sigma_x = 0.05;       // metres [P-src]
+  double sigma_g = 0.4;        // [P-src]
+  // "mean" over masked ordered pairs (i != j), or the raw "sum" (sic-method 3.5).
+  std::string reduction = "mean";
+  int64_t pair_block = 1024;  // rows per block of the chunked pair losses
+};
+
+struct PlateauConfig {  // ReduceLROnPlateau, PyTorch defaults [INF]
+  double factor = 0.1;
+  int64_t patience = 10;      // in intervals
+  double threshold = 1e-4;    // relative
+  int64_t cooldown = 0;       // in intervals
+  double min_lr = 0.0;
+  int64_t interval = 1000;    // optimizer steps per plateau check (one "epoch")
+};
+
+struct OptimConfig {
+  double lr = 2e-5;  // [X2]
+  double weight_decay = 0.01;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double adam_eps = 1e-8;
+  double grad_clip = 0.1;   // global L2 norm; 0 disables [P-src]
+  int64_t accumulate = 2;   // micro-batches per optimizer step [P-src]
+  int64_t steps = 2000000;  // optimizer steps [X2]
+  PlateauConfig plateau;
+};
+
+struct RunConfig {
+  int64_t seed = 0;
+  std::string device = "cpu";  // "cpu", "cuda", "cuda:K"
+  int64_t threads = 0;         // intra-op threads; 0 = all cores
+  int64_t checkpoint_every = 1000;  // optimizer steps; 0 = only at the end
+  int64_t log_every = 10;           // optimizer steps per learning-curve line
+};
+
+struct Config {
+  ModelConfig model;
+  DataConfig data;
+  LossConfig loss;
+  OptimConfig optim;
+  RunConfig run;
+};
+
+// Parses a config; anything wrong gives an error naming the dotted key.
+Result<Config> ConfigFromJson(const nlohmann::json& json);
+Result<Config> ConfigFromFile(const std::string& path);
+// The full config, every field present (the "effective config" of a run).
+nlohmann::json ConfigToJson(const Config& config);
+
+// Sets one field by dotted key ("loss.lambda_cap"), with the same checks as
+// parsing. On error the config is unchanged.
+Status ApplyOverride(Config& config, const std::string& dotted_key,
+                     const nlohmann::json& value);
+
+// Every dotted key, in declaration order (for help texts and sweep validation).
+std::vector<std::string> ConfigKeys();
+
+}  // namespace sic

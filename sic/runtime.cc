@@ -1,0 +1,108 @@
+#include "sic/runtime.h"
+
+#include <dlfcn.h>
+#include <link.h>
+
+#include <climits>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+namespace sic {
+namespace {
+
+// Paths of every shared object in the process.
+std::vector<std::string> LoadedLibraries() {
+  std::vector<std::string> paths;
+  dl_iterate_phdr(
+      [](struct dl_phdr_info* info, size_t, void* data) {
+        if (info->dlpi_name && *info->dlpi_name) {
+          static_cast<std::vector<std::string>*>(data)->push_back(info->dlpi_name);
+        }
+        return 0;
+      },
+      &paths);
+  return paths;
+}
+
+std::string RealPath(const std::string& path) {
+  char buf[PATH_MAX];
+  return realpath(path.c_str(), buf) ? std::string(buf) : path;
+}
+
+// Which BLAS is live, found from exported symbols first (OpenBLAS, MKL), then
+// from the loaded libblas's resolved path. Sets `warning` for the reference BLAS.
+std::string DetectBlas(std::string* warning) {
+  std::string blas_path;
+  for (const auto& lib : LoadedLibraries()) {
+    const std::string real = RealPath(lib);
+    if (real.find("blas") != std::string::npos || real.find("mkl") != std::string::npos) {
+      blas_path = real;
+      if (real.find("openblas") != std::string::npos || real.find("mkl") != std::string::npos) break;
+    }
+  }
+  using ConfigFn = char* (*)();
+  if (auto config = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) {
+    return std::string(config()) + (blas_path.empty() ? "" : " (" + blas_path + ")");
+  }
+  if (dlsym(RTLD_DEFAULT, "mkl_get_max_threads")) return "MKL" + (blas_path.empty() ? "" : " (" + blas_path + ")");
+  if (blas_path.find("/blas/libblas") != std::string::npos) {
+    *warning =
+        "the reference BLAS is loaded (" + blas_path +
+        "); training is ~10x slower. Fix: run scripts/bootstrap (installs libopenblas0-pthread) or "
+        "`update-alternatives --config libblas.so.3-x86_64-linux-gnu`";
+    return "reference BLAS (" + blas_path + ")";
+  }
+  if (!blas_path.empty()) return blas_path;
+  // Wheels such as PyTorch's link MKL statically and export nothing to look for.
+  const std::string config = torch::show_config();
+  const auto at = config.find("BLAS_INFO=");
+  if (at != std::string::npos) return "built in: " + config.substr(at, config.find(',', at) - at);
+  return "unknown";
+}
+
+}  // namespace
+
+Result<torch::Device> ParseDevice(const std::string& name) {
+  try {
+    torch::Device device(name);
+    if (device.is_cuda()) {
+      if (!torch::cuda::is_available()) {
+        return Status::Error("run.device: \"" + name + "\" requested, but no CUDA device is available "
+                             "(this LibTorch has no CUDA or no GPU is visible)");
+      }
+      if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count())) {
+        return Status::Error("run.device: \"" + name + "\" requested, but only " +
+                             std::to_string(torch::cuda::device_count()) + " CUDA devices are visible");
+      }
+    } else if (!device.is_cpu()) {
+      return Status::Error("run.device: \"" + name + "\" is not supported (use cpu or cuda[:K])");
+    }
+    return device;
+  } catch (const c10::Error&) {
+    return Status::Error("run.device: \"" + name + "\" is not a device name (use cpu or cuda[:K])");
+  }
+}
+
+RuntimeInfo SetUpRuntime(int threads, const torch::Device& device) {
+  RuntimeInfo info;
+  info.threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(info.threads);
+  // OpenBLAS keeps its own pool; match it so a worker's thread budget holds.
+  using SetThreadsFn = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set(info.threads);
+  }
+  info.torch_version = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +
+                       "." + std::to_string(TORCH_VERSION_PATCH);
+  info.device = device.str();
+  info.blas = DetectBlas(&info.blas_warning);
+  return info;
+}
+
+std::string DescribeRuntime(const RuntimeInfo& info) {
+  return "torch " + info.torch_version + " | device " + info.device + " | " + std::to_string(info.threads) +
+         " threads | BLAS " + info.blas;
+}
+
+}  // namespace sic

@@ -1,0 +1,328 @@
+#include "sic/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <vector>
+
+#include "sic/data.h"
+#include "sic/losses.h"
+#include "sic/plateau.h"
+
+namespace sic {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int64_t kCheckpointFormat = 1;
+// Fields that may differ between a checkpoint's config and the resuming one.
+const char* const kResumeMutableKeys[] = {"optim.steps", "run.threads", "run.device",
+                                          "run.checkpoint_every"};
+
+// Model construction draws from LibTorch's global generator; serialise it so that
+// two trainers built on different threads still get their seeds' weights.
+std::mutex& InitMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+// The first differing key between two configs, ignoring kResumeMutableKeys.
+std::string FirstDifference(const Config& a, const Config& b) {
+  const auto ja = ConfigToJson(a).flatten(), jb = ConfigToJson(b).flatten();
+  for (auto it = ja.begin(); it != ja.end(); ++it) {
+    std::string key = it.key().substr(1);
+    for (auto& ch : key) ch = ch == '/' ? '.' : ch;
+    bool is_mutable = false;
+    for (const char* k : kResumeMutableKeys) is_mutable = is_mutable || key == k;
+    if (!is_mutable && (!jb.contains(it.key()) || jb[it.key()] != it.value())) {
+      return key + " (" + it.value().dump() + " in the checkpoint, " +
+             (jb.contains(it.key()) ? jb[it.key()].dump() : "missing") + " now)";
+    }
+  }
+  return "";
+}
+
+// Keeps the curve lines whose step is <= `step`: lines written after the last
+// checkpoint by a run that then died would otherwise appear twice.
+Status TruncateCurve(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  if (!in) return Status::OK();
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    try {
+      if (nlohmann::json::parse(line).at("step").get<int64_t>() > step) break;
+    } catch (const nlohmann::json::exception&) {
+      break;  // a torn last line from a crash
+    }
+    kept += line + "\n";
+  }
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp, std::ios::trunc) << kept;
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::Error(path + ": cannot rewrite");
+  return Status::OK();
+}
+
+torch::Tensor Doubles(std::initializer_list<double> values) {
+  return torch::tensor(std::vector<double>(values), torch::kFloat64);
+}
+
+}  // namespace
+
+std::string CheckpointPath(const std::string& out_dir) { return (fs::path(out_dir) / "checkpoint.pt").string(); }
+
+struct Trainer::State {
+  Config config;
+  torch::Device device{torch::kCPU};
+  RuntimeInfo runtime;
+  SicNet model{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::unique_ptr<BatchSampler> sampler;
+  std::string out_dir;
+  std::ofstream curve;
+
+  int64_t step = 0;
+  double lr = 0;
+  PlateauState plateau;
+  double plateau_sum = 0;  // total loss summed over the current plateau interval
+  int64_t plateau_count = 0;
+  StepLosses curve_sum;  // summed over the current curve line
+  int64_t curve_count = 0;
+
+  void SetLr(double value) {
+    lr = value;
+    for (auto& group : optimizer->param_groups()) {
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(value);
+    }
+  }
+  Status LoadCheckpoint(const std::string& path);
+  void RecordStep(const StepLosses& l);
+};
+
+Trainer::Trainer(std::unique_ptr<State> state) : s_(std::move(state)) {}
+Trainer::~Trainer() = default;
+
+Result<std::unique_ptr<Trainer>> Trainer::Open(const Config& config, const std::string& out_dir, bool resume) {
+  auto device = ParseDevice(config.run.device);
+  if (!device.ok()) return device.status();
+  auto s = std::make_unique<State>();
+  s->config = config;
+  s->device = device.value();
+  s->runtime = SetUpRuntime(static_cast<int>(config.run.threads), s->device);
+  s->out_dir = out_dir;
+  {
+    std::lock_guard<std::mutex> lock(InitMutex());
+    torch::manual_seed(static_cast<uint64_t>(config.run.seed));
+    s->model = SicNet(config.model);  // built on the CPU, so every device starts alike
+  }
+  s->model->to(s->device);
+  const auto& o = config.optim;
+  s->optimizer = std::make_unique<torch::optim::AdamW>(
+      s->model->parameters(), torch::optim::AdamWOptions(o.lr)
+                                  .betas({o.beta1, o.beta2})
+                                  .eps(o.adam_eps)
+                                  .weight_decay(o.weight_decay));
+  s->lr = o.lr;
+  s->sampler = std::make_unique<BatchSampler>(config.data, static_cast<uint64_t>(config.run.seed), s->device,
+                                              torch::kFloat32);
+
+  if (!out_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(out_dir, ec);
+    if (ec) return Status::Error(out_dir + ": cannot create directory: " + ec.message());
+    const std::string ckpt = CheckpointPath(out_dir);
+    if (fs::exists(ckpt)) {
+      if (!resume) {
+        return Status::Error(out_dir + " already holds a run (" + ckpt +
+                             "); pass --resume to continue it or choose another --out");
+      }
+      if (Status st = s->LoadCheckpoint(ckpt); !st.ok()) return st;
+    }
+    const std::string curve_path = (fs::path(out_dir) / "curve.jsonl").string();
+    if (s->step > 0) {
+      if (Status st = TruncateCurve(curve_path, s->step); !st.ok()) return st;
+    }
+    s->curve.open(curve_path, s->step > 0 ? std::ios::app : std::ios::trunc);
+    std::ofstream((fs::path(out_dir) / "config.json").string(), std::ios::trunc)
+        << ConfigToJson(config).dump(2) << "\n";
+    if (!s->curve) return Status::Error(curve_path + ": cannot write");
+  }
+  return std::unique_ptr<Trainer>(new Trainer(std::move(s)));
+}
+
+Status Trainer::State::LoadCheckpoint(const std::string& path) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, device);
+    c10::IValue format, saved_config;
+    archive.read("format", format);
+    if (format.toInt() != kCheckpointFormat) {
+      return Status::Error(path + ": checkpoint format " + std::to_string(format.toInt()) + " is not supported");
+    }
+    archive.read("config", saved_config);
+    auto before = ConfigFromJson(nlohmann::json::parse(saved_config.toStringRef()));
+    if (!before.ok()) return Status::Error(path + ": stored config: " + before.status().message());
+    const std::string diff = FirstDifference(before.value(), config);
+    if (!diff.empty()) return Status::Error(path + ": config differs from the checkpoint's: " + diff);
+
+    torch::serialize::InputArchive model_archive, optimizer_archive;
+    archive.read("model", model_archive);
+    archive.read("optimizer", optimizer_archive);
+    model->load(model_archive);
+    optimizer->load(optimizer_archive);
+
+    torch::Tensor counters, values;
+    archive.read("counters", counters);
+    archive.read("values", values);
+    const auto c = counters.cpu();
+    const auto v = values.cpu().to(torch::kFloat64);
+    step = c[0].item<int64_t>();
+    plateau.bad_intervals = c[1].item<int64_t>();
+    plateau.cooldown_left = c[2].item<int64_t>();
+    plateau_count = c[3].item<int64_t>();
+    curve_count = c[4].item<int64_t>();
+    const auto d = v.data_ptr<double>();
+    plateau.best = d[1];
+    plateau_sum = d[2];
+    curve_sum = StepLosses{d[3], d[4], d[5], d[6], d[7]};
+    SetLr(d[0]);
+  } catch (const std::exception& e) {
+    return Status::Error(path + ": cannot read checkpoint: " + std::string(e.what()).substr(0, 300));
+  }
+  return Status::OK();
+}
+
+Status Trainer::SaveCheckpoint() {
+  if (s_->out_dir.empty()) return Status::OK();
+  const std::string path = CheckpointPath(s_->out_dir), tmp = path + ".tmp";
+  try {
+    torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
+    s_->model->save(model_archive);
+    s_->optimizer->save(optimizer_archive);
+    archive.write("format", c10::IValue(kCheckpointFormat));
+    archive.write("config", c10::IValue(ConfigToJson(s_->config).dump()));
+    archive.write("model", model_archive);
+    archive.write("optimizer", optimizer_archive);
+    archive.write("counters", torch::tensor(std::vector<int64_t>{s_->step, s_->plateau.bad_intervals,
+                                                                s_->plateau.cooldown_left, s_->plateau_count,
+                                                                s_->curve_count}));
+    const auto& cs = s_->curve_sum;
+    archive.write("values", Doubles({s_->lr, s_->plateau.best, s_->plateau_sum, cs.sep, cs.inv, cs.cap,
+                                     cs.coniso, cs.total}));
+    archive.save_to(tmp);
+  } catch (const std::exception& e) {
+    return Status::Error(path + ": cannot write checkpoint: " + std::string(e.what()).substr(0, 300));
+  }
+  s_->curve.flush();
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::Error(path + ": cannot rename into place");
+  return Status::OK();
+}
+
+Result<StepLosses> Trainer::Step() {
+  auto& s = *s_;
+  const int64_t accumulate = s.config.optim.accumulate;
+  s.optimizer->zero_grad();
+  auto sums = torch::zeros({5}, torch::TensorOptions().dtype(torch::kFloat64).device(s.device));
+  for (int64_t k = 0; k < accumulate; ++k) {
+    const Batch batch = s.sampler->Sample(s.step * accumulate + k);
+    const auto states = s.model->forward(batch);
+    const auto g_all = WithInitialState(s.model->InitialState(), states);
+    const LossTerms terms = ComputeLosses(g_all, batch.velocities, s.config.loss);
+    (terms.total / static_cast<double>(accumulate)).backward();
+    sums += torch::stack({terms.sep, terms.inv, terms.cap, terms.coniso, terms.total.detach()}).to(torch::kFloat64);
+  }
+  const auto means = (sums / static_cast<double>(accumulate)).cpu();  // the step's one host sync
+  const double* m = means.data_ptr<double>();
+  const StepLosses losses{m[0], m[1], m[2], m[3], m[4]};
+  const char* names[] = {"sep", "inv", "cap", "coniso", "total"};
+  for (int i = 0; i < 5; ++i) {
+    if (!std::isfinite(m[i])) {
+      return Status::Error("step " + std::to_string(s.step + 1) + ": loss " + names[i] + " is " +
+                           std::to_string(m[i]) + "; training stopped, parameters left as after step " +
+                           std::to_string(s.step));
+    }
+  }
+  if (s.config.optim.grad_clip > 0) {
+    const double norm = torch::nn::utils::clip_grad_norm_(s.model->parameters(), s.config.optim.grad_clip);
+    if (!std::isfinite(norm)) {
+      return Status::Error("step " + std::to_string(s.step + 1) + ": gradient norm is " + std::to_string(norm) +
+                           "; training stopped, parameters left as after step " + std::to_string(s.step));
+    }
+  }
+  s.optimizer->step();
+  ++s.step;
+  s.RecordStep(losses);
+  return losses;
+}
+
+void Trainer::State::RecordStep(const StepLosses& l) {
+  curve_sum = StepLosses{curve_sum.sep + l.sep, curve_sum.inv + l.inv, curve_sum.cap + l.cap,
+                         curve_sum.coniso + l.coniso, curve_sum.total + l.total};
+  if (++curve_count == config.run.log_every || step == config.optim.steps) {
+    if (curve.is_open()) {
+      const double n = static_cast<double>(curve_count);
+      nlohmann::json line = {{"step", step},           {"sep", curve_sum.sep / n},
+                             {"inv", curve_sum.inv / n}, {"cap", curve_sum.cap / n},
+                             {"coniso", curve_sum.coniso / n}, {"total", curve_sum.total / n},
+                             {"lr", lr}};
+      curve << line.dump() << "\n";
+    }
+    curve_sum = StepLosses{};
+    curve_count = 0;
+  }
+  plateau_sum += l.total;
+  if (++plateau_count == config.optim.plateau.interval) {
+    SetLr(PlateauUpdate(config.optim.plateau, plateau, plateau_sum / static_cast<double>(plateau_count), lr));
+    plateau_sum = 0;
+    plateau_count = 0;
+  }
+}
+
+Result<TrainOutcome> Trainer::Run(const TrainHooks& hooks) {
+  auto& s = *s_;
+  using Clock = std::chrono::steady_clock;
+  auto window_start = Clock::now();
+  int64_t window_steps = 0;
+  double rate = 0;
+  while (s.step < s.config.optim.steps) {
+    if (hooks.should_stop && hooks.should_stop()) {
+      if (Status st = SaveCheckpoint(); !st.ok()) return st;
+      return TrainOutcome::kStopped;
+    }
+    Result<StepLosses> losses = Status::Error("");
+    try {
+      losses = Step();
+    } catch (const std::exception& e) {
+      return Status::Error("step " + std::to_string(s.step + 1) + " failed: " + std::string(e.what()).substr(0, 500));
+    }
+    if (!losses.ok()) return losses.status();
+
+    // Rate over a sliding window of about two seconds.
+    ++window_steps;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - window_start).count();
+    if (elapsed > 0) rate = window_steps / elapsed;
+    if (elapsed > 2.0) {
+      window_start = Clock::now();
+      window_steps = 0;
+    }
+    const int64_t every = s.config.run.checkpoint_every;
+    if (every > 0 && s.step % every == 0 && s.step < s.config.optim.steps) {
+      if (Status st = SaveCheckpoint(); !st.ok()) return st;
+    }
+    if (hooks.on_progress) hooks.on_progress(Progress{s.step, s.config.optim.steps, losses.value(), s.lr, rate});
+  }
+  if (Status st = SaveCheckpoint(); !st.ok()) return st;
+  return TrainOutcome::kFinished;
+}
+
+int64_t Trainer::step() const { return s_->step; }
+double Trainer::lr() const { return s_->lr; }
+const Config& Trainer::config() const { return s_->config; }
+const RuntimeInfo& Trainer::runtime() const { return s_->runtime; }
+SicNet& Trainer::model() { return s_->model; }
+
+}  // namespace sic

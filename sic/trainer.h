@@ -1,0 +1,77 @@
+// Trainer: runs SIC training for one config (sic-method section 4): AdamW,
+// gradient accumulation, global-norm clipping, ReduceLROnPlateau, and
+// checkpoints that resume exactly (on CPU a stopped-and-resumed run ends
+// bit-identical to an uninterrupted one: data are a function of the step, and
+// model, optimizer, scheduler and curve state all live in the checkpoint).
+//
+// Files in the output directory (when one is given):
+//   config.json     the effective config
+//   curve.jsonl     one line per run.log_every steps: step, each loss, total, lr
+//                   (means over those steps)
+//   checkpoint.pt   the latest checkpoint, replaced atomically
+//
+// Not thread-safe: one thread drives a Trainer. The hooks run on that thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "sic/config.h"
+#include "sic/model.h"
+#include "sic/runtime.h"
+#include "sic/status.h"
+
+namespace sic {
+
+struct StepLosses {
+  double sep = 0, inv = 0, cap = 0, coniso = 0, total = 0;
+};
+
+struct Progress {
+  int64_t step = 0;         // optimizer steps done
+  int64_t total_steps = 0;  // config.optim.steps
+  StepLosses losses;        // of the last step
+  double lr = 0;
+  double steps_per_sec = 0;  // recent rate
+};
+
+struct TrainHooks {
+  std::function<void(const Progress&)> on_progress;  // after every optimizer step
+  std::function<bool()> should_stop;  // polled every step; true = checkpoint and return
+};
+
+enum class TrainOutcome { kFinished, kStopped };
+
+class Trainer {
+ public:
+  // Builds model, optimizer and data for `config`. With an `out_dir`, writes its
+  // files there; `resume` continues from out_dir/checkpoint.pt, and without it an
+  // existing checkpoint is an error (nothing is overwritten).
+  static Result<std::unique_ptr<Trainer>> Open(const Config& config, const std::string& out_dir,
+                                               bool resume);
+  ~Trainer();
+
+  // Trains until config.optim.steps, a hook asks to stop, or a loss goes non-finite
+  // (an error naming the loss and step; the last checkpoint is kept).
+  Result<TrainOutcome> Run(const TrainHooks& hooks = {});
+  // One optimizer step (accumulating config.optim.accumulate micro-batches).
+  Result<StepLosses> Step();
+  Status SaveCheckpoint();
+
+  int64_t step() const;
+  double lr() const;
+  const Config& config() const;
+  const RuntimeInfo& runtime() const;
+  SicNet& model();
+
+ private:
+  struct State;
+  explicit Trainer(std::unique_ptr<State> state);
+  std::unique_ptr<State> s_;
+};
+
+// Path of the checkpoint in a run directory.
+std::string CheckpointPath(const std::string& out_dir);
+
+}  // namespace sic

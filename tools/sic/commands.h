@@ -1,0 +1,13 @@
+// The subcommands of the `sic` tool. Each takes the arguments after its name,
+// prints its own errors as one line on stderr, and returns the exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sic {
+
+int TrainCommand(const std::vector<std::string>& args);
+int LossesCommand(const std::vector<std::string>& args);
+
+}  // namespace sic

@@ -1,0 +1,34 @@
+// sic: the local science tool. Trains one config, or computes the SIC losses of
+// given states, with no services involved. Workers run the same core in-process.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tools/sic/commands.h"
+
+namespace {
+
+const char kUsage[] =
+    "usage: sic <command> [args]\n"
+    "\n"
+    "commands:\n"
+    "  train CONFIG.json --out DIR [--steps N] [--resume]\n"
+    "        train SIC; writes DIR/config.json, DIR/curve.jsonl, DIR/checkpoint.pt\n"
+    "  losses G.npy V.npy [--sigma-x X] [--sigma-g Y] [--reduction mean|sum]\n"
+    "        print {\"sep\",\"inv\",\"cap\",\"coniso\"} for states G (B, T+1, N), steps V (B, T, 2)\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "train") return sic::TrainCommand(args);
+  if (command == "losses") return sic::LossesCommand(args);
+  std::fprintf(stderr, "sic: unknown command '%s' (try: sic --help)\n", command.c_str());
+  return 2;
+}
