@@ -168,7 +168,7 @@ Status CheckConsistency(const Config& c) {
   if (d != "cpu" && !cuda) {
     return Status::Error("run.device: \"" + d + "\" is not allowed (must be \"cpu\", \"cuda\" or \"cuda:K\")");
   }
-  if (c.data.velocity == "walk" && c.data.walk.border * 2 >= c.data.walk.arena_size) {
+  if (c.data.walk.border * 2 >= c.data.walk.arena_size) {
     return Status::Error("data.walk.border: must be less than half of data.walk.arena_size");
   }
   return Status::OK();

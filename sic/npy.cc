@@ -103,7 +103,7 @@ Result<NpyArray> ParseNpy(const std::string& bytes, const std::string& name) {
   std::string descr, fortran, shape_text;
   if (!HeaderValue(header, "descr", &descr) || !HeaderValue(header, "fortran_order", &fortran) ||
       !HeaderValue(header, "shape", &shape_text)) {
-    return fail("malformed header: " + header);
+    return fail("malformed header: " + header.substr(0, header.find_last_not_of(" \n") + 1));
   }
   NpyArray array;
   if (descr == "'<f4'" || descr == "\"<f4\"") {

@@ -1,0 +1,194 @@
+// The trainer: exact resume, refusal to overwrite, config checks on resume,
+// non-finite losses, the hooks, and the plateau scheduler.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "sic/plateau.h"
+#include "sic/trainer.h"
+
+namespace sic {
+namespace {
+namespace fs = std::filesystem;
+
+Config TinyConfig(int64_t steps) {
+  Config c;
+  c.model.n_units = 8;
+  c.model.mlp_hidden = 16;
+  c.data.batch_size = 6;
+  c.data.seq_len = 8;
+  c.optim.lr = 1e-2;
+  c.optim.steps = steps;
+  c.optim.plateau.interval = 2;  // let the scheduler act within the run
+  c.optim.plateau.patience = 0;
+  c.optim.plateau.threshold = 0.5;  // demand 50% better per interval, so it reduces
+  c.run.threads = 1;
+  c.run.checkpoint_every = 3;
+  c.run.log_every = 2;
+  c.run.seed = 17;
+  return c;
+}
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("sic_trainer_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Dir(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::unique_ptr<Trainer> MustOpen(const Config& c, const std::string& dir, bool resume) {
+  auto t = Trainer::Open(c, dir, resume);
+  EXPECT_TRUE(t.ok()) << t.status().message();
+  return t.ok() ? std::move(t.value()) : nullptr;
+}
+
+void ExpectSameParameters(Trainer& a, Trainer& b) {
+  const auto pa = a.model()->parameters(), pb = b.model()->parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+}
+
+TEST_F(TrainerTest, StoppedAndResumedRunIsBitIdenticalToUninterrupted) {
+  auto straight = MustOpen(TinyConfig(8), Dir("straight"), false);
+  ASSERT_TRUE(straight->Run().ok());
+
+  // Stop through the cancel hook after 5 steps (between checkpoints, mid curve line) ...
+  {
+    auto first = MustOpen(TinyConfig(8), Dir("resumed"), false);
+    TrainHooks hooks;
+    int64_t seen = 0;
+    hooks.on_progress = [&](const Progress& p) { seen = p.step; };
+    hooks.should_stop = [&] { return seen >= 5; };
+    auto outcome = first->Run(hooks);
+    ASSERT_TRUE(outcome.ok());
+    EXPECT_EQ(outcome.value(), TrainOutcome::kStopped);
+    EXPECT_EQ(first->step(), 5);
+  }
+  // ... as if the process had died after writing curve lines past the checkpoint.
+  std::ofstream(Dir("resumed") + "/curve.jsonl", std::ios::app) << "{\"step\": 99, \"sep\": 1}\n{\"ste";
+  auto resumed = MustOpen(TinyConfig(8), Dir("resumed"), true);
+  EXPECT_EQ(resumed->step(), 5);
+  ASSERT_TRUE(resumed->Run().ok());
+
+  EXPECT_EQ(resumed->step(), 8);
+  EXPECT_EQ(resumed->lr(), straight->lr());
+  ExpectSameParameters(*straight, *resumed);
+  EXPECT_EQ(ReadFile(Dir("straight") + "/curve.jsonl"), ReadFile(Dir("resumed") + "/curve.jsonl"));
+  EXPECT_LT(straight->lr(), 1e-2) << "the plateau scheduler should have acted in this run";
+}
+
+TEST_F(TrainerTest, ResumeCanExtendTheStepCount) {
+  ASSERT_TRUE(MustOpen(TinyConfig(3), Dir("run"), false)->Run().ok());
+  auto more = MustOpen(TinyConfig(5), Dir("run"), true);
+  EXPECT_EQ(more->step(), 3);
+  ASSERT_TRUE(more->Run().ok());
+  EXPECT_EQ(more->step(), 5);
+}
+
+TEST_F(TrainerTest, RefusesToOverwriteAnExistingRun) {
+  ASSERT_TRUE(MustOpen(TinyConfig(3), Dir("run"), false)->Run().ok());
+  const std::string before = ReadFile(CheckpointPath(Dir("run")));
+  auto again = Trainer::Open(TinyConfig(3), Dir("run"), false);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("--resume"), std::string::npos) << again.status().message();
+  EXPECT_EQ(ReadFile(CheckpointPath(Dir("run"))), before);
+}
+
+TEST_F(TrainerTest, ResumeWithADifferentConfigNamesTheKey) {
+  ASSERT_TRUE(MustOpen(TinyConfig(3), Dir("run"), false)->Run().ok());
+  Config changed = TinyConfig(3);
+  changed.loss.lambda_cap = 0;
+  auto t = Trainer::Open(changed, Dir("run"), true);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("loss.lambda_cap"), std::string::npos) << t.status().message();
+}
+
+TEST_F(TrainerTest, NonFiniteLossStopsWithAClearError) {
+  auto t = MustOpen(TinyConfig(5), Dir("run"), false);
+  {
+    torch::NoGradGuard no_grad;
+    t->model()->fc3->weight.fill_(std::numeric_limits<float>::quiet_NaN());
+  }
+  auto outcome = t->Run();
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_NE(outcome.status().message().find("step 1: loss sep is nan"), std::string::npos)
+      << outcome.status().message();
+}
+
+TEST_F(TrainerTest, WritesEffectiveConfigCurveAndCheckpoint) {
+  auto t = MustOpen(TinyConfig(4), Dir("run"), false);
+  std::vector<int64_t> steps;
+  TrainHooks hooks;
+  hooks.on_progress = [&](const Progress& p) {
+    steps.push_back(p.step);
+    EXPECT_EQ(p.total_steps, 4);
+    EXPECT_TRUE(std::isfinite(p.losses.total));
+  };
+  ASSERT_TRUE(t->Run(hooks).ok());
+  EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3, 4}));
+  EXPECT_TRUE(fs::exists(CheckpointPath(Dir("run"))));
+  const auto config = nlohmann::json::parse(ReadFile(Dir("run") + "/config.json"));
+  EXPECT_EQ(config["model"]["n_units"], 8);
+  EXPECT_EQ(config["loss"]["lambda_cap"], 0.5);
+  std::ifstream curve(Dir("run") + "/curve.jsonl");
+  std::string line;
+  int lines = 0;
+  while (std::getline(curve, line)) {
+    const auto j = nlohmann::json::parse(line);
+    for (const char* key : {"step", "sep", "inv", "cap", "coniso", "total", "lr"}) EXPECT_TRUE(j.contains(key));
+    ++lines;
+  }
+  EXPECT_EQ(lines, 2);  // log_every = 2
+}
+
+TEST(Plateau, ReducesAfterPatienceRunsOut) {
+  PlateauConfig c;
+  c.patience = 2;
+  c.factor = 0.5;
+  PlateauState s;
+  double lr = 1.0;
+  lr = PlateauUpdate(c, s, 10.0, lr);  // best
+  lr = PlateauUpdate(c, s, 10.0, lr);  // bad 1
+  lr = PlateauUpdate(c, s, 10.0, lr);  // bad 2
+  EXPECT_EQ(lr, 1.0);
+  lr = PlateauUpdate(c, s, 10.0, lr);  // bad 3 > patience
+  EXPECT_EQ(lr, 0.5);
+  lr = PlateauUpdate(c, s, 5.0, lr);  // improvement resets
+  EXPECT_EQ(s.bad_intervals, 0);
+  EXPECT_EQ(lr, 0.5);
+}
+
+TEST(Plateau, RespectsCooldownAndMinLr) {
+  PlateauConfig c;
+  c.patience = 0;
+  c.cooldown = 1;
+  c.factor = 0.1;
+  c.min_lr = 0.05;
+  PlateauState s;
+  double lr = 1.0;
+  lr = PlateauUpdate(c, s, 1.0, lr);  // best
+  lr = PlateauUpdate(c, s, 1.0, lr);  // bad -> reduce to 0.1, cooldown 1
+  EXPECT_DOUBLE_EQ(lr, 0.1);
+  lr = PlateauUpdate(c, s, 1.0, lr);  // in cooldown: no change
+  EXPECT_DOUBLE_EQ(lr, 0.1);
+  lr = PlateauUpdate(c, s, 1.0, lr);  // reduce again, floored at min_lr
+  EXPECT_DOUBLE_EQ(lr, 0.05);
+}
+
+}  // namespace
+}  // namespace sic
