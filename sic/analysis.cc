@@ -1,0 +1,240 @@
+#include "sic/analysis.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <thread>
+
+#include "sic/fields.h"
+
+namespace sic {
+namespace {
+
+// Runs body(i) for i in [0, count) on `threads` threads (0 = one per core).
+void ParallelFor(int64_t count, int threads, const std::function<void(int64_t)>& body) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads = static_cast<int>(std::min<int64_t>(threads, std::max<int64_t>(count, 1)));
+  std::atomic<int64_t> next{0};
+  auto work = [&] {
+    for (int64_t i = next++; i < count; i = next++) body(i);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
+// null for NaN/inf, which JSON cannot hold.
+nlohmann::ordered_json Number(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nullptr; }
+
+std::string ThresholdKey(double t) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%g", t);
+  return buf;
+}
+
+}  // namespace
+
+Result<PopulationAnalysis> AnalyzeRateMaps(const float* maps, int64_t units, int64_t bins,
+                                           const AnalysisOptions& options) {
+  if (bins < 4) return Status::Error("rate maps need at least 4 x 4 bins, got " + std::to_string(bins));
+  if (units < 1) return Status::Error("no rate maps to analyse");
+  if (!(options.arena_size > 0) || !std::isfinite(options.arena_size)) {
+    return Status::Error("arena size must be a positive number of metres");
+  }
+  PopulationAnalysis out;
+  out.options = options;
+  out.bins = bins;
+  out.bin_size = options.arena_size / static_cast<double>(bins);
+  out.units.resize(units);
+  if (options.keep_sacs) out.sacs.resize(units);
+
+  const GridScorer scorer(bins, options.nan_as_zero);
+  const FourierAnalyzer fourier(bins);
+  out.power_size = fourier.size();
+  const int64_t area = bins * bins;
+  ParallelFor(units, options.threads, [&](int64_t u) {
+    const float* map = maps + u * area;
+    UnitAnalysis& r = out.units[u];
+    std::vector<double> sac;
+    r.scores = scorer.Score(map, &sac);
+    r.score = options.min_max ? r.scores.score60 : r.scores.score60_mean;
+    r.lattice = FindLattice(sac.data(), bins);
+    r.fourier = fourier.Analyze(map);
+    r.n_fields = CountFields(map, bins);
+    for (int64_t i = 0; i < area; ++i) r.visited_bins += std::isfinite(map[i]) ? 1 : 0;
+    r.grid = r.score > options.grid_threshold && r.lattice.found;
+    if (options.keep_sacs) out.sacs[u] = std::move(sac);
+  });
+
+  for (double t : kReportThresholds) {
+    int64_t above = 0;
+    for (const auto& r : out.units) above += (r.score > t && r.lattice.found) ? 1 : 0;
+    out.fraction_grid.push_back(static_cast<double>(above) / static_cast<double>(units));
+  }
+
+  // Modules from the grid units.
+  std::vector<int64_t> grid_units;
+  std::vector<double> periods, orientations;
+  for (int64_t u = 0; u < units; ++u) {
+    if (!out.units[u].grid) continue;
+    grid_units.push_back(u);
+    periods.push_back(out.units[u].lattice.period);
+    orientations.push_back(out.units[u].lattice.orientation_deg);
+  }
+  const std::vector<int> labels = ClusterModules(periods, orientations, options.modules);
+  int n_modules = 0;
+  for (int l : labels) n_modules = std::max(n_modules, l + 1);
+  out.modules.resize(n_modules);
+  for (size_t k = 0; k < grid_units.size(); ++k) {
+    out.units[grid_units[k]].module = labels[k];
+    if (labels[k] >= 0) out.modules[labels[k]].units.push_back(grid_units[k]);
+  }
+  const int64_t p = fourier.size();
+  ParallelFor(n_modules, options.threads, [&](int64_t m) {
+    ModuleSummary& mod = out.modules[m];
+    mod.id = static_cast<int>(m);
+    std::vector<double> ps, os, power(p * p, 0.0);
+    for (int64_t u : mod.units) {
+      ps.push_back(out.units[u].lattice.period);
+      os.push_back(out.units[u].lattice.orientation_deg);
+      const std::vector<double> pu = fourier.Power(maps + u * area);
+      for (int64_t i = 0; i < p * p; ++i) power[i] += pu[i] / static_cast<double>(mod.units.size());
+    }
+    mod.period_bins = Median(ps);
+    mod.orientation_deg = MeanOrientation60(os);
+    mod.fourier = fourier.AnalyzePower(power.data());
+    mod.mean_power.resize(p * p);
+    for (int64_t i = 0; i < p; ++i) {  // shift k = 0 to the centre for display
+      for (int64_t j = 0; j < p; ++j) {
+        mod.mean_power[((i + p / 2) % p) * p + (j + p / 2) % p] = static_cast<float>(power[i * p + j]);
+      }
+    }
+  });
+  for (int m = 0; m + 1 < n_modules; ++m) {
+    out.period_ratios.push_back(out.modules[m + 1].period_bins / out.modules[m].period_bins);
+  }
+  return out;
+}
+
+nlohmann::ordered_json AnalysisToJson(const PopulationAnalysis& a) {
+  using Json = nlohmann::ordered_json;
+  const double bin = a.bin_size;
+  Json units = Json::array();
+  for (size_t u = 0; u < a.units.size(); ++u) {
+    const UnitAnalysis& r = a.units[u];
+    const bool lat = r.lattice.found;
+    Json k1 = r.fourier.wavevectors.empty() ? Json(nullptr) : Number(bin / r.fourier.wavevectors[0].norm());
+    units.push_back(Json{{"index", u},
+                         {"score60", Number(r.scores.score60)},
+                         {"score60_mean", Number(r.scores.score60_mean)},
+                         {"score90", Number(r.scores.score90)},
+                         {"period_m", lat ? Number(r.lattice.period * bin) : Json(nullptr)},
+                         {"orientation_deg", lat ? Number(r.lattice.orientation_deg) : Json(nullptr)},
+                         {"module", r.module},
+                         {"period_bins", lat ? Number(r.lattice.period) : Json(nullptr)},
+                         {"grid", r.grid},
+                         {"mask60", r.scores.mask60},
+                         {"n_fields", r.n_fields},
+                         {"n_wavevectors", r.fourier.n_wavevectors},
+                         {"pattern", r.fourier.pattern},
+                         {"wave_period_m", k1},
+                         {"visited_bins", r.visited_bins}});
+  }
+  Json modules = Json::array();
+  for (const ModuleSummary& m : a.modules) {
+    Json ks = Json::array();
+    double mean_norm = 0;
+    for (const Wavevector& k : m.fourier.wavevectors) {
+      ks.push_back(Json::array({Number(k.kx / bin), Number(k.ky / bin)}));
+      mean_norm += k.norm() / static_cast<double>(m.fourier.wavevectors.size());
+    }
+    modules.push_back(Json{{"id", m.id},
+                           {"period_m", Number(m.period_bins * bin)},
+                           {"orientation_deg", Number(m.orientation_deg)},
+                           {"units", m.units.size()},
+                           {"period_bins", Number(m.period_bins)},
+                           {"members", m.units},
+                           {"pattern", m.fourier.pattern},
+                           {"wavevectors_per_m", ks},
+                           {"period_from_k_m", mean_norm > 0 ? Number(2.0 / (std::sqrt(3.0) * mean_norm) * bin)
+                                                              : Json(nullptr)}});
+  }
+  Json fractions = Json::object();
+  for (size_t t = 0; t < a.fraction_grid.size(); ++t) {
+    fractions[ThresholdKey(kReportThresholds[t])] = a.fraction_grid[t];
+  }
+  Json ratios = Json::array();
+  for (double r : a.period_ratios) ratios.push_back(Number(r));
+  int64_t n_grid = 0;
+  Json patterns = Json{{"grid", 0}, {"partial", 0}, {"square", 0}, {"band", 0}, {"none", 0}};
+  for (const auto& r : a.units) {
+    n_grid += r.grid ? 1 : 0;
+    patterns[r.fourier.pattern] = patterns[r.fourier.pattern].get<int64_t>() + 1;
+  }
+  return Json{{"units", units},
+              {"modules", modules},
+              {"n_modules", a.modules.size()},
+              {"fraction_grid", fractions},
+              {"period_ratios", ratios},
+              {"n_units", a.units.size()},
+              {"n_grid", n_grid},
+              {"patterns", patterns},
+              {"arena_size_m", a.options.arena_size},
+              {"bins", a.bins},
+              {"grid_score", Json{{"form", a.options.min_max ? "min_max" : "mean"},
+                                  {"nan_as_zero", a.options.nan_as_zero},
+                                  {"threshold", a.options.grid_threshold}}}};
+}
+
+std::string AnalysisTable(const PopulationAnalysis& a) {
+  std::string out;
+  char line[256];
+  auto add = [&](const char* fmt, auto... args) {
+    std::snprintf(line, sizeof line, fmt, args...);
+    out += line;
+  };
+  add("%zu units, %lld x %lld bins over %g m (%.1f cm bins); score60 = %s form, NaN bins %s\n", a.units.size(),
+      static_cast<long long>(a.bins), static_cast<long long>(a.bins), a.options.arena_size, a.bin_size * 100,
+      a.options.min_max ? "min-max" : "mean", a.options.nan_as_zero ? "as zeros (reference quirk)" : "excluded");
+  add("%5s %8s %8s %8s %9s %7s %6s %5s %-8s %6s\n", "unit", "score60", "s60mean", "score90", "period_m", "orient",
+      "fields", "waves", "pattern", "module");
+  for (size_t u = 0; u < a.units.size(); ++u) {
+    const UnitAnalysis& r = a.units[u];
+    std::string period = "-", orient = "-", module = r.module >= 0 ? std::to_string(r.module) : "-";
+    if (r.lattice.found) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%.3f", r.lattice.period * a.bin_size);
+      period = b;
+      std::snprintf(b, sizeof b, "%.1f", r.lattice.orientation_deg);
+      orient = b;
+    }
+    add("%5zu %8.3f %8.3f %8.3f %9s %7s %6lld %5d %-8s %6s\n", u, r.scores.score60, r.scores.score60_mean,
+        r.scores.score90, period.c_str(), orient.c_str(), static_cast<long long>(r.n_fields), r.fourier.n_wavevectors,
+        r.fourier.pattern.c_str(), module.c_str());
+  }
+  add("modules: %zu\n", a.modules.size());
+  for (const ModuleSummary& m : a.modules) {
+    add("  module %d: %zu units, period %.3f m, orientation %.1f deg\n", m.id, m.units.size(),
+        m.period_bins * a.bin_size, m.orientation_deg);
+  }
+  if (!a.period_ratios.empty()) {
+    out += "period ratios:";
+    for (double r : a.period_ratios) add(" %.3f", r);
+    out += "\n";
+  }
+  out += "fraction of grid units:";
+  for (size_t t = 0; t < a.fraction_grid.size(); ++t) add(" >%g: %.3f", kReportThresholds[t], a.fraction_grid[t]);
+  out += "\n";
+  return out;
+}
+
+}  // namespace sic

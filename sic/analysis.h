@@ -1,0 +1,89 @@
+// AnalyzeRateMaps: everything sic-method 5.2-5.4 asks of a population of rate
+// maps, without LibTorch: per unit the grid scores (sic/gridscore.h), period and
+// orientation (sic/lattice.h), Fourier pattern (sic/fourier.h) and field count
+// (sic/fields.h); then the grid units, their modules (sic/modules.h) with median
+// period, orientation, mean Fourier power and three lattice wavevectors, the
+// ratios of successive module periods, and the fraction of grid units at the
+// 0.3, 0.8 and 1.15 thresholds.
+//
+// A unit is a grid unit at threshold t when its S60 (min-max form by default,
+// options.min_max) exceeds t AND its autocorrelogram shows a ring of six peaks:
+// a lone field or a band cell can score above 0.3 but has no such ring.
+//
+// Maps are [units, n, n] float32, row = y, column = x, NaN = unvisited; they
+// cover a square arena of side options.arena_size metres.
+// Thread-safety: AnalyzeRateMaps may be called concurrently; it runs
+// options.threads worker threads itself (0 = one per core).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sic/fourier.h"
+#include "sic/gridscore.h"
+#include "sic/lattice.h"
+#include "sic/modules.h"
+#include "sic/status.h"
+
+namespace sic {
+
+struct AnalysisOptions {
+  double arena_size = 2.0;     // metres
+  bool nan_as_zero = false;    // the reference quirk (sic/autocorr.h)
+  bool min_max = true;         // S60 form used for thresholds: min-max, else mean
+  double grid_threshold = 0.3;  // modules are built from grid units at this threshold
+  ModuleOptions modules;
+  int threads = 0;
+  bool keep_sacs = false;  // keep every unit's autocorrelogram (for pictures)
+};
+
+// The fixed thresholds reported as "fraction_grid" (sic-method 5.2 step 9).
+constexpr double kReportThresholds[] = {0.3, 0.8, 1.15};
+
+struct UnitAnalysis {
+  GridScores scores;
+  double score = 0;  // the S60 form options.min_max selects
+  Lattice lattice;
+  FourierPattern fourier;
+  int64_t n_fields = 0;
+  int64_t visited_bins = 0;
+  bool grid = false;  // score > grid_threshold and lattice.found
+  int module = -1;
+};
+
+struct ModuleSummary {
+  int id = 0;
+  std::vector<int64_t> units;
+  double period_bins = 0;      // median over the units
+  double orientation_deg = 0;  // circular mean modulo 60
+  FourierPattern fourier;      // of mean_power; wavevectors in cycles per bin
+  std::vector<float> mean_power;  // [size, size], k = 0 at (size/2, size/2)
+};
+
+struct PopulationAnalysis {
+  AnalysisOptions options;
+  int64_t bins = 0;
+  double bin_size = 0;      // metres
+  int64_t power_size = 0;   // side of the Fourier power arrays
+  std::vector<UnitAnalysis> units;
+  std::vector<ModuleSummary> modules;
+  std::vector<double> period_ratios;  // module k+1 over module k
+  std::vector<double> fraction_grid;  // per kReportThresholds
+  std::vector<std::vector<double>> sacs;  // per unit, if options.keep_sacs
+
+  double ToMetres(double bins_value) const { return bins_value * bin_size; }
+};
+
+Result<PopulationAnalysis> AnalyzeRateMaps(const float* maps, int64_t units, int64_t bins,
+                                           const AnalysisOptions& options);
+
+// The `sic analyze --json` object (docs/analysis.md): "units", "modules",
+// "n_modules", "fraction_grid" as the issue fixes them, plus extra keys.
+nlohmann::ordered_json AnalysisToJson(const PopulationAnalysis& analysis);
+// A readable table of the same.
+std::string AnalysisTable(const PopulationAnalysis& analysis);
+
+}  // namespace sic

@@ -1,0 +1,193 @@
+// Population analysis (sic-method 5.4): modules, thresholds and the JSON that
+// `sic analyze --json` prints; rate-map and distance-curve accumulation (5.1, 5.5).
+#include "sic/analysis.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <set>
+
+#include "sic/distance_curve.h"
+#include "sic/modules.h"
+#include "sic/ratemap.h"
+#include "tests/unit/synthetic_maps.h"
+
+namespace sic {
+namespace {
+
+using testing::Blob;
+using testing::HexLattice;
+using testing::Noise;
+using testing::OrientationError;
+using testing::Unvisit;
+
+TEST(ClusterModules, SplitsByPeriodThenOrientation) {
+  std::vector<double> periods, orientations;
+  std::mt19937 gen(2);
+  std::normal_distribution<double> jitter(0.0, 0.01);
+  // Two period groups; the second holds two orientation groups.
+  for (int i = 0; i < 6; ++i) periods.push_back(10 * std::exp(jitter(gen))), orientations.push_back(5 + i * 0.5);
+  for (int i = 0; i < 5; ++i) periods.push_back(15 * std::exp(jitter(gen))), orientations.push_back(58 + i * 0.5);
+  for (int i = 0; i < 4; ++i) periods.push_back(15 * std::exp(jitter(gen))), orientations.push_back(30 + i * 0.5);
+  periods.push_back(30), orientations.push_back(0);  // a lone unit: no module
+  const auto labels = ClusterModules(periods, orientations);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(labels[i], 0);
+  // 58..60 and 0..1 wrap around: one orientation group.
+  for (int i = 6; i < 11; ++i) EXPECT_EQ(labels[i], labels[6]);
+  for (int i = 11; i < 15; ++i) EXPECT_EQ(labels[i], labels[11]);
+  EXPECT_NE(labels[6], labels[11]);
+  EXPECT_NE(labels[6], 0);
+  EXPECT_EQ(labels[15], -1);
+  EXPECT_NEAR(MeanOrientation60({58, 59, 1, 2}), 0.0, 1e-9);
+}
+
+// A population with three modules of periods p, 1.4 p, 1.96 p (each with its
+// own orientation and random phases) plus non-grid units.
+struct Population {
+  int64_t n = 50, units = 0;
+  std::vector<float> maps;
+  std::vector<int> module;  // truth, -1 for non-grid
+};
+
+Population MakePopulation(double base_period, int per_module, uint32_t seed) {
+  Population p;
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> phase(0, 40), jitter(-0.01, 0.01);
+  const double orientations[3] = {7, 22, 41};
+  auto add = [&](const std::vector<float>& m, int truth) {
+    p.maps.insert(p.maps.end(), m.begin(), m.end());
+    p.module.push_back(truth);
+    ++p.units;
+  };
+  for (int k = 0; k < 3; ++k) {
+    const double period = base_period * std::pow(1.4, k);
+    for (int i = 0; i < per_module; ++i) {
+      add(HexLattice(p.n, period * (1 + jitter(gen)), orientations[k] + 20 * jitter(gen), phase(gen), phase(gen)), k);
+    }
+  }
+  for (uint32_t i = 0; i < 4; ++i) add(Noise(p.n, seed * 100 + i), -1);
+  add(Blob(p.n, 20, 25, 6), -1);
+  add(testing::Band(p.n, 9, 30), -1);
+  return p;
+}
+
+TEST(AnalyzeRateMaps, FindsThreeModulesWithTheirPeriods) {
+  const Population pop = MakePopulation(7.0, 8, 1);
+  AnalysisOptions options;
+  options.arena_size = 2.0;  // 4 cm bins
+  auto result = AnalyzeRateMaps(pop.maps.data(), pop.units, pop.n, options);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  const PopulationAnalysis& a = result.value();
+  ASSERT_EQ(a.modules.size(), 3u);
+  for (int k = 0; k < 3; ++k) {
+    const double truth = 7.0 * std::pow(1.4, k);
+    EXPECT_NEAR(a.modules[k].period_bins, truth, 0.03 * truth) << "module " << k;
+    EXPECT_EQ(a.modules[k].units.size(), 8u) << "module " << k;
+    EXPECT_EQ(a.modules[k].fourier.n_wavevectors, 3) << "module " << k;
+  }
+  ASSERT_EQ(a.period_ratios.size(), 2u);
+  for (double r : a.period_ratios) EXPECT_NEAR(r, 1.4, 0.06);
+  for (int64_t u = 0; u < pop.units; ++u) EXPECT_EQ(a.units[u].module, pop.module[u]) << "unit " << u;
+  // 24 of 30 units are grid cells at 0.3; stricter thresholds keep fewer.
+  ASSERT_EQ(a.fraction_grid.size(), 3u);
+  EXPECT_NEAR(a.fraction_grid[0], 24.0 / 30, 1e-12);
+  EXPECT_LE(a.fraction_grid[1], a.fraction_grid[0]);
+  EXPECT_LE(a.fraction_grid[2], a.fraction_grid[1]);
+  EXPECT_GT(a.fraction_grid[2], 0.0);
+  const int64_t blob = pop.units - 2, band = pop.units - 1;
+  EXPECT_FALSE(a.units[blob].grid);
+  EXPECT_EQ(a.units[blob].n_fields, 1);
+  EXPECT_EQ(a.units[band].fourier.pattern, "band");
+  EXPECT_FALSE(a.units[band].grid);
+}
+
+TEST(AnalyzeRateMaps, ThreadCountDoesNotChangeResults) {
+  const Population pop = MakePopulation(8.0, 4, 2);
+  AnalysisOptions one, many;
+  one.threads = 1;
+  many.threads = 3;
+  const auto a = AnalyzeRateMaps(pop.maps.data(), pop.units, pop.n, one);
+  const auto b = AnalyzeRateMaps(pop.maps.data(), pop.units, pop.n, many);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(AnalysisToJson(a.value()).dump(), AnalysisToJson(b.value()).dump());
+}
+
+TEST(AnalyzeRateMaps, JsonFollowsTheFixedSchema) {
+  const Population pop = MakePopulation(7.0, 4, 3);
+  AnalysisOptions options;
+  options.arena_size = 3.0;
+  auto a = AnalyzeRateMaps(pop.maps.data(), pop.units, pop.n, options);
+  ASSERT_TRUE(a.ok());
+  const auto j = AnalysisToJson(a.value());
+  ASSERT_TRUE(j.contains("units") && j.contains("modules") && j.contains("n_modules") && j.contains("fraction_grid"));
+  ASSERT_EQ(j["units"].size(), static_cast<size_t>(pop.units));
+  for (size_t u = 0; u < j["units"].size(); ++u) {
+    const auto& unit = j["units"][u];
+    EXPECT_EQ(unit["index"].get<size_t>(), u);
+    for (const char* key : {"score60", "score60_mean", "score90"}) EXPECT_TRUE(unit[key].is_number()) << key;
+    for (const char* key : {"period_m", "orientation_deg"}) {
+      EXPECT_TRUE(unit[key].is_number() || unit[key].is_null()) << key;
+    }
+    EXPECT_TRUE(unit["module"].is_number_integer());
+  }
+  // Periods are reported in metres: bins * arena / n.
+  const auto& first = j["units"][0];
+  EXPECT_NEAR(first["period_m"].get<double>(), first["period_bins"].get<double>() * 3.0 / 50, 1e-12);
+  EXPECT_EQ(j["n_modules"].get<size_t>(), j["modules"].size());
+  for (const auto& m : j["modules"]) {
+    for (const char* key : {"id", "period_m", "orientation_deg", "units"}) EXPECT_TRUE(m[key].is_number()) << key;
+  }
+  const std::set<std::string> keys = {"0.3", "0.8", "1.15"};
+  std::set<std::string> got;
+  for (auto it = j["fraction_grid"].begin(); it != j["fraction_grid"].end(); ++it) got.insert(it.key());
+  EXPECT_EQ(got, keys);
+  EXPECT_NE(AnalysisTable(a.value()).find("modules: 3"), std::string::npos);
+}
+
+TEST(AnalyzeRateMaps, RejectsBadShapes) {
+  std::vector<float> m(9, 1.0f);
+  EXPECT_FALSE(AnalyzeRateMaps(m.data(), 1, 3, {}).ok());
+  EXPECT_FALSE(AnalyzeRateMaps(m.data(), 0, 3, {}).ok());
+  AnalysisOptions bad;
+  bad.arena_size = -1;
+  std::vector<float> big(16, 1.0f);
+  EXPECT_FALSE(AnalyzeRateMaps(big.data(), 1, 4, bad).ok());
+}
+
+TEST(RateMapAccumulator, MeansPerBinAndNanWhereUnvisited) {
+  RateMapAccumulator acc(/*units=*/2, /*bins=*/4, /*arena_size=*/2.0);  // 0.5 m bins over [-1, 1]
+  const float a[2] = {1, 10}, b[2] = {3, 20};
+  acc.Add(-0.9, -0.9, a);  // row 0, column 0
+  acc.Add(-0.6, -0.8, b);  // same bin
+  acc.Add(0.7, -0.2, a);   // row 1 (y), column 3 (x)
+  acc.Add(5.0, 5.0, b);    // beyond the wall: the corner bin
+  const RateMaps r = acc.Finish();
+  EXPECT_FLOAT_EQ(r.map(0)[0], 2.0f);
+  EXPECT_FLOAT_EQ(r.map(1)[0], 15.0f);
+  EXPECT_FLOAT_EQ(r.map(0)[1 * 4 + 3], 1.0f);
+  EXPECT_FLOAT_EQ(r.map(1)[15], 20.0f);
+  EXPECT_DOUBLE_EQ(r.occupancy[0], 2.0);
+  int nan = 0;
+  for (float v : r.rates) nan += std::isnan(v) ? 1 : 0;
+  EXPECT_EQ(nan, 2 * (16 - 3));
+}
+
+TEST(DistanceCurve, MeansPerSpatialBin) {
+  DistanceCurveAccumulator acc(0.1, 0.35);
+  acc.Add(0.05, 0.0);
+  acc.Add(0.07, 0.2);
+  acc.Add(0.31, 0.8);
+  acc.Add(9.0, 0.4);  // beyond the last bin: kept in it
+  const DistanceCurve c = acc.Finish();
+  ASSERT_EQ(c.mean.size(), 5u);
+  EXPECT_NEAR(c.mean[0], 0.1, 1e-12);
+  EXPECT_NEAR(c.std[0], 0.1, 1e-12);
+  EXPECT_EQ(c.count[1], 0);
+  EXPECT_TRUE(std::isnan(c.mean[1]));
+  EXPECT_NEAR(c.mean[3], 0.8, 1e-12);
+  EXPECT_NEAR(c.mean[4], 0.4, 1e-12);
+}
+
+}  // namespace
+}  // namespace sic
