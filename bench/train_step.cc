@@ -14,6 +14,7 @@
 #include "sic/data.h"
 #include "sic/losses.h"
 #include "sic/model.h"
+#include "sic/runtime.h"
 #include "sic/trainer.h"
 
 namespace {
@@ -37,6 +38,7 @@ int64_t Flag(int argc, char** argv, const std::string& name, int64_t fallback) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sic::ReexecWithTunedRuntime(argv);
   sic::Config config;
   config.model.n_units = Flag(argc, argv, "--units", 128);
   config.data.batch_size = Flag(argc, argv, "--batch", 130);

@@ -5,14 +5,14 @@
 // Inputs, any floating dtype and device:
 //   g_all      [B, T+1, N]  states, g_all[:, 0] = g_0
 //   velocities [B, T, 2]    steps; positions are their cumulative sums from 0
-// The pair losses run over the P = B*T states g_1..g_T (not g_0), over ordered
-// pairs i != j, and are computed block by block over the upper triangle of the
-// P x P pair matrix, so memory stays O(block^2) rather than O(P^2).
+// The pair losses run over the P = B*T states g_1..g_T (not g_0); see
+// sic/pair_losses.h for how they are computed.
 #pragma once
 
 #include <torch/torch.h>
 
 #include "sic/config.h"
+#include "sic/pair_losses.h"
 
 namespace sic {
 
@@ -25,16 +25,6 @@ struct LossTerms {
 
 LossTerms ComputeLosses(const torch::Tensor& g_all, const torch::Tensor& velocities,
                         const LossConfig& config);
-
-// Separation and invariance alone. `states` [P, N], `positions` [P, 2].
-// Returns {sep, inv} values (detached) and w_sep * sep + w_inv * inv, whose
-// gradient is computed in the same pass as the values: one autograd node, no
-// P x P intermediates saved.
-struct PairLossTerms {
-  torch::Tensor sep, inv, weighted;
-};
-PairLossTerms PairLosses(const torch::Tensor& states, const torch::Tensor& positions,
-                         const LossConfig& config, double w_sep, double w_inv);
 
 torch::Tensor CapacityLoss(const torch::Tensor& states);  // states [..., N]
 torch::Tensor ConformalIsometryLoss(const torch::Tensor& g_all, const torch::Tensor& velocities,

@@ -20,6 +20,20 @@ struct RuntimeInfo {
   int threads = 1;            // intra-op threads in use
 };
 
+// Two settings that must be in the environment before LibTorch's libraries load,
+// and that cost 3-10x in speed when wrong (measured on a 2-core VM):
+// - OpenBLAS picks its kernels from CPUID. On CPUs it does not recognise (seen:
+//   a virtualised Xeon with AVX-512) it falls back to SSE3 "Prescott" kernels;
+//   then OPENBLAS_CORETYPE names the right ones (SkylakeX or Haswell).
+// - LibTorch's OpenMP threads spin while idle and starve OpenBLAS's own
+//   threads on the same cores (a 64-unit step took 2 s instead of 0.14 s);
+//   OMP_WAIT_POLICY=PASSIVE makes them sleep.
+// When either is missing, this re-executes the program (/proc/self/exe) with it
+// set (DescribeRuntime then says so). Variables the user set are left alone, and
+// it re-executes at most once.
+// Call first thing in main().
+void ReexecWithTunedRuntime(char** argv);
+
 // "cpu", "cuda", "cuda:K"; an error names the device when it is not available.
 Result<torch::Device> ParseDevice(const std::string& name);
 

@@ -115,6 +115,31 @@ TEST(PairLosses, BlockSizeDoesNotChangeResult) {
   EXPECT_TRUE(torch::allclose(g1.grad(), g2.grad(), 1e-9, 1e-12));
 }
 
+// The fused CPU loop against the tensor-op path that other devices run.
+TEST(PairLosses, FusedCpuKernelMatchesTensorOps) {
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    for (const std::string reduction : {"mean", "sum"}) {
+      const Case c = RandomCase(10, 25, 7, 13);  // P = 250
+      const auto positions = PositionsFromVelocities(c.velocities).reshape({-1, 2}).to(dtype);
+      const auto states = c.g_all.slice(1, 1).reshape({-1, 7}).to(dtype).contiguous();
+      LossConfig config;
+      config.reduction = reduction;
+      config.pair_block = 96;
+      auto g1 = states.clone().requires_grad_(true), g2 = states.clone().requires_grad_(true);
+      const auto fused = PairLosses(g1, positions, config, 0.8, 0.3, PairKernel::kAuto);
+      const auto ops = PairLosses(g2, positions, config, 0.8, 0.3, PairKernel::kTensorOps);
+      fused.weighted.backward();
+      ops.weighted.backward();
+      const double tol = dtype == torch::kFloat64 ? 1e-12 : 1e-5;
+      EXPECT_NEAR(fused.sep.item<double>(), ops.sep.item<double>(), tol * std::abs(ops.sep.item<double>()));
+      EXPECT_NEAR(fused.inv.item<double>(), ops.inv.item<double>(), tol * std::abs(ops.inv.item<double>()));
+      EXPECT_GT(ops.inv.item<double>(), 0);
+      const double scale = g2.grad().abs().max().item<double>();
+      EXPECT_LE((g1.grad() - g2.grad()).abs().max().item<double>(), tol * scale) << reduction << " " << dtype;
+    }
+  }
+}
+
 TEST(ConformalIsometry, ZeroWhenNoStepIsSmall) {
   auto g = torch::rand({2, 4, 3}, torch::kFloat64);
   auto v = torch::full({2, 3, 2}, 0.1, torch::kFloat64);  // every step longer than sigma_x

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "sic/runtime.h"
 #include "tools/sic/commands.h"
 
 namespace {
@@ -21,6 +22,7 @@ const char kUsage[] =
 }  // namespace
 
 int main(int argc, char** argv) {
+  sic::ReexecWithTunedRuntime(argv);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
