@@ -93,7 +93,16 @@ FourierPattern FourierAnalyzer::AnalyzePower(const double* power) const {
   std::sort(peaks.begin(), peaks.end(), [](const Wavevector& a, const Wavevector& b) { return a.power > b.power; });
   const Wavevector& k1 = peaks[0];
   out.peak_to_mean = k1.power / mean;
-  if (out.peak_to_mean < kMinPeakToMean) return out;
+  double ring_sum = 0, ring_count = 0;
+  const double k1_norm = k1.norm() * static_cast<double>(p);  // in frequency bins
+  for (int64_t i = -p / 2; i < p / 2; ++i) {
+    for (int64_t j = -p / 2; j < p / 2; ++j) {
+      const double r = std::hypot(static_cast<double>(i), static_cast<double>(j));
+      if (r >= 0.85 * k1_norm && r <= 1.15 * k1_norm) ring_sum += at(i, j), ring_count += 1;
+    }
+  }
+  out.contrast = ring_count > 0 && ring_sum > 0 ? k1.power / (ring_sum / ring_count) : 0.0;
+  if (out.peak_to_mean < kMinPeakToMean || out.contrast < kMinContrast) return out;
   out.wavevectors.push_back(k1);
 
   const Wavevector *at60 = nullptr, *at120 = nullptr, *at90 = nullptr;

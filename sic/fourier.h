@@ -6,7 +6,9 @@
 // a power of two >= 2n and transformed; its power |F(k)|^2 is searched for local
 // maxima. k1 is the strongest maximum with |k| >= 1/n (at most one cycle across
 // the map is not a period). It counts only if its power is at least
-// kMinPeakToMean times the mean power (noise gives ~10x). Partners are maxima
+// kMinPeakToMean times the mean power (noise gives ~10x) and kMinContrast times
+// the mean power on its own ring |k| = |k1| +- 15% (a lattice concentrates the
+// ring's power in a few peaks; a blob or an isotropic texture spreads it). Partners are maxima
 // with >= 20% of k1's power and |k| within 0.8..1.25 |k1|, at 60 or 120 degrees
 // (+-12) from k1 for a hexagonal lattice, 90 for a square one. [INF]
 //
@@ -36,6 +38,7 @@ struct FourierPattern {
   int n_wavevectors = 0;       // 0 (nothing clear), 1 (band), 2, 3 (hexagonal)
   std::string pattern = "none";  // "grid", "band", "square", "partial" or "none"
   double peak_to_mean = 0;     // k1's power over the mean power
+  double contrast = 0;         // k1's power over the mean power on its ring
 };
 
 class FourierAnalyzer {
@@ -51,6 +54,7 @@ class FourierAnalyzer {
   FourierPattern AnalyzePower(const double* power) const;
 
   static constexpr double kMinPeakToMean = 25.0;
+  static constexpr double kMinContrast = 2.0;
 
  private:
   int64_t n_;

@@ -7,6 +7,7 @@ namespace sic {
 namespace {
 
 constexpr double kMaxRelativeSpread = 0.15;
+constexpr double kMinRingCorrelation = 0.1;  // mean SAC value at the six peaks
 constexpr double kMinGapDeg = 40, kMaxGapDeg = 80;
 
 // Vertex offset of the parabola through (-1, a), (0, b), (1, c), clamped to +-0.5.
@@ -21,8 +22,26 @@ double ParabolaOffset(double a, double b, double c) {
 Lattice FindLattice(const double* sac, int64_t n) {
   Lattice out;
   const int64_t w = 2 * n - 1, centre = n - 1;
+  // The central lobe reaches out to where the ring-averaged SAC first drops to
+  // zero (or first turns up again); maxima inside it are bumps on its flank.
+  std::vector<double> ring_sum(n, 0.0), ring_count(n, 0.0);
+  for (int64_t i = 0; i < w; ++i) {
+    for (int64_t j = 0; j < w; ++j) {
+      const auto r = static_cast<size_t>(std::lround(std::hypot(i - centre, j - centre)));
+      if (r < ring_sum.size()) ring_sum[r] += sac[i * w + j], ring_count[r] += 1;
+    }
+  }
+  double lobe = static_cast<double>(n);
+  for (size_t r = 1; r < ring_sum.size(); ++r) {
+    const double here = ring_sum[r] / ring_count[r];
+    const bool rising = r + 1 < ring_sum.size() && ring_sum[r + 1] / ring_count[r + 1] > here;
+    if (here <= 0 || rising) {
+      lobe = static_cast<double>(r);
+      break;
+    }
+  }
   struct Peak {
-    double dy, dx, r;
+    double dy, dx, r, value;
   };
   std::vector<Peak> peaks;
   // Local maxima away from the border (as skimage's peak_local_max, exclude_border=1).
@@ -52,7 +71,7 @@ Lattice FindLattice(const double* sac, int64_t n) {
       const double oy = ParabolaOffset(sac[(i - 1) * w + j], v, sac[(i + 1) * w + j]);
       const double ox = ParabolaOffset(sac[i * w + j - 1], v, sac[i * w + j + 1]);
       const double dy = static_cast<double>(i - centre) + oy, dx = static_cast<double>(j - centre) + ox;
-      peaks.push_back({dy, dx, std::hypot(dy, dx)});
+      if (std::hypot(dy, dx) >= lobe) peaks.push_back({dy, dx, std::hypot(dy, dx), v});
     }
   }
   out.n_peaks = static_cast<int>(peaks.size());
@@ -60,12 +79,13 @@ Lattice FindLattice(const double* sac, int64_t n) {
   std::partial_sort(peaks.begin(), peaks.begin() + 6, peaks.end(),
                     [](const Peak& a, const Peak& b) { return a.r < b.r; });
 
-  double mean = 0, sq = 0, s6 = 0, c6 = 0;
+  double mean = 0, sq = 0, s6 = 0, c6 = 0, height = 0;
   std::vector<double> angles;
   for (int k = 0; k < 6; ++k) {
     const Peak& p = peaks[k];
     out.ring.push_back({p.dy, p.dx});
     mean += p.r / 6;
+    height += p.value / 6;
     const double a = std::atan2(p.dy, p.dx);
     angles.push_back(a * 180.0 / M_PI);
     s6 += std::sin(6 * a);
@@ -79,7 +99,7 @@ Lattice FindLattice(const double* sac, int64_t n) {
   out.orientation_deg = orientation >= 60.0 ? orientation - 60.0 : orientation;
 
   std::sort(angles.begin(), angles.end());
-  bool ring = mean > 0 && out.period_std / mean <= kMaxRelativeSpread;
+  bool ring = mean > 0 && out.period_std / mean <= kMaxRelativeSpread && height >= kMinRingCorrelation;
   for (int k = 0; k < 6 && ring; ++k) {
     const double gap = k < 5 ? angles[k + 1] - angles[k] : angles[0] + 360.0 - angles[5];
     ring = gap >= kMinGapDeg && gap <= kMaxGapDeg;

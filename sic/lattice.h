@@ -7,9 +7,10 @@
 //
 // Departures from the reference, for robustness [INF]: the Pearson SAC is used
 // instead of the raw correlate2d (whose triangular overlap envelope pulls peaks
-// toward the centre), only positive maxima count, and the six peaks must form a
-// ring: distances within 15% (std / mean) and successive angles 40..80 degrees
-// apart. Without such a ring there is no finite period (a single field, a band,
+// toward the centre), only positive maxima outside the central lobe count (the
+// lobe ends where the ring-averaged SAC first reaches 0 or turns up), and the
+// six peaks must form a ring: distances within 15% (std / mean), successive
+// angles 40..80 degrees apart, mean correlation at the peaks >= 0.1. Without such a ring there is no finite period (a single field, a band,
 // a square lattice or noise), which keeps blobs from counting as grid cells
 // (sic-method 5.2 step 8).
 //
@@ -28,7 +29,7 @@ struct Lattice {
   double period = 0;                   // bins (mean distance of the six peaks)
   double period_std = 0;               // bins
   double orientation_deg = 0;          // in [0, 60)
-  int n_peaks = 0;                     // positive local maxima besides the centre
+  int n_peaks = 0;                     // positive local maxima outside the central lobe
   std::vector<std::array<double, 2>> ring;  // (dy, dx) of the six nearest peaks, bins
 };
 
