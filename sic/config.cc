@@ -1,6 +1,7 @@
 #include "sic/config.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -84,6 +85,19 @@ std::vector<Field> Fields(Config& c) {
       Int("run.threads", c.run.threads, 0, 1024),
       Int("run.checkpoint_every", c.run.checkpoint_every, 0, 1e12),
       Int("run.log_every", c.run.log_every, 1, 1e12),
+
+      Flag("eval.enabled", c.eval.enabled),
+      Field{"eval.arenas", &c.eval.arenas},  // checked by ParseArenas
+      Positive("eval.bin_size", c.eval.bin_size, 100.0),
+      Int("eval.bins", c.eval.bins, 0, 1000),
+      Int("eval.trajectories", c.eval.trajectories, 1, 1e7),
+      Int("eval.steps", c.eval.steps, 1, 1e7),
+      Int("eval.steps_per_input", c.eval.steps_per_input, 0, 1000),
+      Int("eval.seed", c.eval.seed, 0, 9.0e15),
+      Real("eval.grid_threshold", c.eval.grid_threshold, -2.0, 2.0),
+      Flag("eval.nan_as_zero", c.eval.nan_as_zero),
+      Flag("eval.min_max", c.eval.min_max),
+      Positive("eval.module_bandwidth", c.eval.module_bandwidth, 10.0),
   };
 }
 
@@ -171,6 +185,18 @@ Status CheckConsistency(const Config& c) {
   if (c.data.walk.border * 2 >= c.data.walk.arena_size) {
     return Status::Error("data.walk.border: must be less than half of data.walk.arena_size");
   }
+  auto arenas = ParseArenas(c.eval.arenas);
+  if (!arenas.ok()) return Status::Error("eval.arenas: " + arenas.status().message());
+  for (double a : arenas.value()) {
+    if (c.data.walk.border * 2 >= a) {
+      return Status::Error("eval.arenas: arena " + FormatNumber(a) + " m is not wider than twice data.walk.border");
+    }
+    const double bins = c.eval.bins > 0 ? static_cast<double>(c.eval.bins) : std::round(a / c.eval.bin_size);
+    if (bins < 8 || bins > 1000) {
+      return Status::Error(std::string(c.eval.bins > 0 ? "eval.bins" : "eval.bin_size") + ": arena " +
+                           FormatNumber(a) + " m would get " + FormatNumber(bins) + " bins per side (must be 8..1000)");
+    }
+  }
   return Status::OK();
 }
 
@@ -246,6 +272,24 @@ Status ApplyOverride(Config& config, const std::string& dotted_key, const nlohma
     return Status::OK();
   }
   return Status::Error(dotted_key + ": unknown key");
+}
+
+Result<std::vector<double>> ParseArenas(const std::string& arenas) {
+  std::vector<double> out;
+  std::stringstream in(arenas);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    const auto first = item.find_first_not_of(' '), last = item.find_last_not_of(' ');
+    item = first == std::string::npos ? "" : item.substr(first, last - first + 1);
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0' || !(v > 0) || !(v <= 1000)) {
+      return Status::Error("\"" + arenas + "\" is not a list of arena sides in metres (each in (0, 1000]), e.g. \"2,3,4\"");
+    }
+    out.push_back(v);
+  }
+  if (out.empty()) return Status::Error("\"" + arenas + "\" names no arena (e.g. \"2,3,4\")");
+  return out;
 }
 
 std::vector<std::string> ConfigKeys() {

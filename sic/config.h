@@ -89,12 +89,30 @@ struct RunConfig {
   int64_t log_every = 10;           // optimizer steps per learning-curve line
 };
 
+// Evaluation of a trained network (sic-method 5.1-5.5, docs/analysis.md): rate
+// maps on the smooth walk in square arenas, grid scores, periods, modules.
+struct EvalConfig {
+  bool enabled = true;               // `sic train` evaluates at the end
+  std::string arenas = "2,3,4";      // arena sides in metres, comma-separated [FIG]
+  double bin_size = 0.04;            // metres per rate-map bin (50 bins for 2 m) [FIG, approx]
+  int64_t bins = 0;                  // bins per side in every arena; 0 = arena / bin_size
+  int64_t trajectories = 1000;       // walks per arena, all from g0 at the centre [INF]
+  int64_t steps = 500;               // network inputs per walk [INF]
+  int64_t steps_per_input = 0;       // walk steps per input; 0 = match the training step scale [INF]
+  int64_t seed = 0;                  // evaluation walks, independent of run.seed
+  double grid_threshold = 0.3;       // score60 above this (and a lattice) = grid unit [INF]
+  bool nan_as_zero = false;          // reference quirk: unvisited bins as valid zeros
+  bool min_max = true;               // score60 form for thresholds: min-max, else mean [INF]
+  double module_bandwidth = 0.05;    // log-period KDE bandwidth for modules [INF]
+};
+
 struct Config {
   ModelConfig model;
   DataConfig data;
   LossConfig loss;
   OptimConfig optim;
   RunConfig run;
+  EvalConfig eval;
 };
 
 // Parses a config; anything wrong gives an error naming the dotted key.
@@ -110,5 +128,9 @@ Status ApplyOverride(Config& config, const std::string& dotted_key,
 
 // Every dotted key, in declaration order (for help texts and sweep validation).
 std::vector<std::string> ConfigKeys();
+
+// eval.arenas as numbers ("2,3,4" -> {2, 3, 4}); an error names what is wrong.
+// (A string rather than a JSON list keeps every config field a scalar.)
+Result<std::vector<double>> ParseArenas(const std::string& arenas);
 
 }  // namespace sic
