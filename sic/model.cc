@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "sic/recurrence.h"
+
 namespace sic {
 
 torch::Tensor NormRelu(const torch::Tensor& z, double eps) {
@@ -30,21 +32,7 @@ torch::Tensor SicNetImpl::RecurrentMatrices(const torch::Tensor& v) {
 
 torch::Tensor SicNetImpl::forward(const Batch& batch) {
   if (!batch.distinct.defined()) return ForwardGeneral(batch.velocities);
-  const int64_t B = batch.order.size(0), T = batch.order.size(1);
-  const auto W = RecurrentMatrices(batch.distinct);  // [U, N, N]
-  // One index vector per time step, split up front: slicing order[:, t] inside
-  // the loop is cheap here, but the same pattern on W would make backward
-  // zero-fill a full-size gradient every step.
-  const auto order_by_time = batch.order.t().contiguous().unbind(0);  // T x [B]
-  auto g = InitialState().expand({B, n_units});                       // [B, N]
-  std::vector<torch::Tensor> states;
-  states.reserve(T);
-  for (int64_t t = 0; t < T; ++t) {
-    const auto W_t = W.index_select(0, order_by_time[t]);  // [B, N, N]
-    g = NormRelu(torch::bmm(W_t, g.unsqueeze(2)).squeeze(2), eps);
-    states.push_back(g);
-  }
-  return torch::stack(states, 1);  // [B, T, N]
+  return SharedRecurrence(RecurrentMatrices(batch.distinct), InitialState(), batch.order, eps);
 }
 
 torch::Tensor SicNetImpl::ForwardGeneral(const torch::Tensor& velocities) {

@@ -68,21 +68,22 @@ Masks PairMasks(const torch::Tensor& xi, const torch::Tensor& xj, double sx2, bo
 // ---------------------------------------------------------------------------
 // Fused CPU path: one loop over each block's pairs instead of ~20 tensor passes.
 
-// Counts far and near ordered pairs over the whole upper triangle.
+// Counts far and near ordered pairs over the whole upper triangle. Per-row
+// int32 counters (a row has < 2^31 pairs) keep the inner loop vectorisable.
 template <typename T>
 std::pair<double, double> CountPairsCpu(const T* x, const T* y, int64_t P, T sx2) {
   std::vector<double> far(P), near(P);
   at::parallel_for(0, P, 64, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      int64_t f = 0, n = 0;
+      int32_t f = 0, n = 0;
       const T xi = x[i], yi = y[i];
       for (int64_t j = i + 1; j < P; ++j) {
         const T dx = xi - x[j], dy = yi - y[j], d2 = dx * dx + dy * dy;
-        f += d2 > sx2;
-        n += d2 < sx2;
+        f += d2 > sx2 ? 1 : 0;
+        n += d2 < sx2 ? 1 : 0;
       }
-      far[i] = static_cast<double>(2 * f);
-      near[i] = static_cast<double>(2 * n);
+      far[i] = 2.0 * f;
+      near[i] = 2.0 * n;
     }
   });
   double f = 0, n = 0;
@@ -104,8 +105,8 @@ void FusedBlockCpu(const T* raw, const T* kernel, int64_t ni, int64_t nj, bool d
       const T* kernel_r = kernel + r * nj;
       T* F_r = F ? F + r * nj : nullptr;
       const T px = xi[r], py = yi[r];
-      double sep = 0, inv = 0;
-      T rows = 0;
+      // Row sums in T (a row is at most one block long), folded into double below.
+      T sep = 0, inv = 0, rows = 0;
       for (int64_t c = 0; c < nj; ++c) {
         const T dx = px - xj[c], dy = py - yj[c], d2 = dx * dx + dy * dy;
         const bool far = d2 > sx2;

@@ -1,0 +1,415 @@
+// Pictures with Cairo (see sic/pictures.h).
+#include <cairo.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <numeric>
+
+#include "sic/autocorr.h"
+#include "sic/gridscore.h"
+#include "sic/pictures.h"
+
+namespace sic {
+namespace {
+
+constexpr int kTopUnits = 32;
+constexpr int kColumns = 8;
+
+struct Rgb {
+  double r, g, b;
+};
+
+// Perceptually uniform colours for rates (viridis, 9 stops).
+Rgb Viridis(double t) {
+  static const Rgb stops[] = {{0.267, 0.005, 0.329}, {0.283, 0.141, 0.458}, {0.254, 0.265, 0.530},
+                              {0.207, 0.372, 0.553}, {0.164, 0.471, 0.558}, {0.128, 0.567, 0.551},
+                              {0.135, 0.659, 0.518}, {0.478, 0.821, 0.318}, {0.993, 0.906, 0.144}};
+  t = std::clamp(std::isfinite(t) ? t : 0.0, 0.0, 1.0) * 8;
+  const int i = std::min(static_cast<int>(t), 7);
+  const double f = t - i;
+  return {stops[i].r + f * (stops[i + 1].r - stops[i].r), stops[i].g + f * (stops[i + 1].g - stops[i].g),
+          stops[i].b + f * (stops[i + 1].b - stops[i].b)};
+}
+
+// Blue - white - red for correlations in [-1, 1].
+Rgb Diverging(double c) {
+  c = std::clamp(std::isfinite(c) ? c : 0.0, -1.0, 1.0);
+  return c < 0 ? Rgb{1 + c * 0.85, 1 + c * 0.6, 1 + c * 0.2} : Rgb{1 - c * 0.2, 1 - c * 0.8, 1 - c * 0.85};
+}
+
+// Distinct module colours (Tableau 10); index -1 is grey.
+Rgb ModuleColour(int module) {
+  static const Rgb palette[] = {{0.12, 0.47, 0.71}, {1.00, 0.50, 0.05}, {0.17, 0.63, 0.17}, {0.84, 0.15, 0.16},
+                                {0.58, 0.40, 0.74}, {0.55, 0.34, 0.29}, {0.89, 0.47, 0.76}, {0.50, 0.50, 0.50},
+                                {0.74, 0.74, 0.13}, {0.09, 0.75, 0.81}};
+  return module < 0 ? Rgb{0.75, 0.75, 0.75} : palette[module % 10];
+}
+
+using Surface = std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)>;
+using Context = std::unique_ptr<cairo_t, decltype(&cairo_destroy)>;
+
+class Canvas {
+ public:
+  Canvas(int width, int height)
+      : surface_(cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height), &cairo_surface_destroy),
+        cr_(cairo_create(surface_.get()), &cairo_destroy) {
+    cairo_set_source_rgb(cr(), 1, 1, 1);
+    cairo_paint(cr());
+    cairo_select_font_face(cr(), "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  }
+  cairo_t* cr() { return cr_.get(); }
+
+  void Colour(const Rgb& c, double alpha = 1) { cairo_set_source_rgba(cr(), c.r, c.g, c.b, alpha); }
+
+  // Text with its left (align 0), centre (0.5) or right (1) end at x, baseline y.
+  void Text(double x, double y, const std::string& s, double size, double align = 0, double angle = 0) {
+    cairo_set_font_size(cr(), size);
+    cairo_text_extents_t ext;
+    cairo_text_extents(cr(), s.c_str(), &ext);
+    cairo_save(cr());
+    cairo_translate(cr(), x, y);
+    cairo_rotate(cr(), angle);
+    cairo_move_to(cr(), -align * ext.x_advance, 0);
+    cairo_set_source_rgb(cr(), 0.1, 0.1, 0.1);
+    cairo_show_text(cr(), s.c_str());
+    cairo_restore(cr());
+  }
+
+  // An image of rows x cols cells scaled into the square (x, y, size), row 0 at
+  // the bottom; colour(i) gives cell i (row-major), NaN -> grey.
+  template <typename F>
+  void Image(double x, double y, double size, int64_t rows, int64_t cols, F colour) {
+    Surface img(cairo_image_surface_create(CAIRO_FORMAT_RGB24, static_cast<int>(cols), static_cast<int>(rows)),
+                &cairo_surface_destroy);
+    cairo_surface_flush(img.get());
+    unsigned char* data = cairo_image_surface_get_data(img.get());
+    const int stride = cairo_image_surface_get_stride(img.get());
+    for (int64_t i = 0; i < rows; ++i) {
+      auto* row = reinterpret_cast<uint32_t*>(data + (rows - 1 - i) * stride);
+      for (int64_t j = 0; j < cols; ++j) {
+        const Rgb c = colour(i * cols + j);
+        row[j] = (static_cast<uint32_t>(c.r * 255) << 16) | (static_cast<uint32_t>(c.g * 255) << 8) |
+                 static_cast<uint32_t>(c.b * 255);
+      }
+    }
+    cairo_surface_mark_dirty(img.get());
+    cairo_save(cr());
+    cairo_translate(cr(), x, y);
+    cairo_scale(cr(), size / static_cast<double>(cols), size / static_cast<double>(rows));
+    cairo_set_source_surface(cr(), img.get(), 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr()), CAIRO_FILTER_NEAREST);
+    cairo_paint(cr());
+    cairo_restore(cr());
+  }
+
+  Status Write(const std::string& path) {
+    cairo_surface_flush(surface_.get());
+    if (cairo_surface_write_to_png(surface_.get(), path.c_str()) != CAIRO_STATUS_SUCCESS) {
+      return Status::Error(path + ": cannot write PNG");
+    }
+    return Status::OK();
+  }
+
+ private:
+  Surface surface_;
+  Context cr_;
+};
+
+std::string Format(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+// A plot frame: data ranges mapped into a pixel box, with ticks and labels.
+struct Axes {
+  double left, top, width, height;
+  double x0, x1, y0, y1;
+  double X(double x) const { return left + (x - x0) / (x1 - x0) * width; }
+  double Y(double y) const { return top + height - (y - y0) / (y1 - y0) * height; }
+};
+
+double NiceStep(double range) {
+  const double raw = range / 5, mag = std::pow(10, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    if (m * mag >= raw) return m * mag;
+  }
+  return 10 * mag;
+}
+
+void DrawAxes(Canvas& c, const Axes& a, const std::string& xlabel, const std::string& ylabel,
+              bool integer_y = false) {
+  cairo_t* cr = c.cr();
+  cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+  cairo_set_line_width(cr, 1);
+  cairo_rectangle(cr, a.left, a.top, a.width, a.height);
+  cairo_stroke(cr);
+  const double sx = NiceStep(a.x1 - a.x0);
+  const double sy = integer_y ? std::max(1.0, std::round(NiceStep(a.y1 - a.y0))) : NiceStep(a.y1 - a.y0);
+  for (double x = std::ceil(a.x0 / sx) * sx; x <= a.x1 + 1e-9; x += sx) {
+    cairo_move_to(cr, a.X(x), a.top + a.height);
+    cairo_line_to(cr, a.X(x), a.top + a.height + 5);
+    cairo_stroke(cr);
+    c.Text(a.X(x), a.top + a.height + 18, Format(sx < 0.1 ? "%.2f" : sx < 1 ? "%.1f" : "%.0f", x), 12, 0.5);
+  }
+  for (double y = std::ceil(a.y0 / sy) * sy; y <= a.y1 + 1e-9; y += sy) {
+    cairo_move_to(cr, a.left - 5, a.Y(y));
+    cairo_line_to(cr, a.left, a.Y(y));
+    cairo_stroke(cr);
+    c.Text(a.left - 8, a.Y(y) + 4, Format(sy < 0.1 ? "%.2f" : sy < 1 ? "%.1f" : "%.0f", y), 12, 1);
+  }
+  c.Text(a.left + a.width / 2, a.top + a.height + 38, xlabel, 13, 0.5);
+  c.Text(a.left - 48, a.top + a.height / 2, ylabel, 13, 0.5, -M_PI / 2);
+}
+
+// Units by decreasing score (non-finite last).
+std::vector<int64_t> TopUnits(const PopulationAnalysis& a, int count) {
+  std::vector<int64_t> order(a.units.size());
+  std::iota(order.begin(), order.end(), 0);
+  auto key = [&](int64_t u) { return std::isfinite(a.units[u].score) ? a.units[u].score : -1e300; };
+  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return key(x) > key(y); });
+  order.resize(std::min<size_t>(order.size(), static_cast<size_t>(count)));
+  return order;
+}
+
+std::string Header(const ArenaReport& r, size_t shown) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "arena %g m, %lld x %lld bins: top %zu of %lld units by score60 (%s)", r.arena_size,
+                static_cast<long long>(r.bins), static_cast<long long>(r.bins), shown,
+                static_cast<long long>(r.maps.units), r.analysis.options.min_max ? "min-max" : "mean");
+  return buf;
+}
+
+Status DrawSheet(const ArenaReport& r, const std::string& path, bool sacs) {
+  const auto& a = r.analysis;
+  const auto top = TopUnits(a, kTopUnits);
+  const int tile = 150, title = 34, pad = 10, header = 30;
+  const int rows = static_cast<int>((top.size() + kColumns - 1) / kColumns);
+  Canvas c(kColumns * (tile + pad) + pad, header + rows * (tile + title + pad) + pad);
+  c.Text(pad, 20, Header(r, top.size()) + (sacs ? ", autocorrelograms" : ", rate maps"), 14);
+  const int64_t n = r.bins, w = 2 * n - 1;
+  const Autocorrelator autocorr(n);
+  std::vector<double> sac(w * w);
+  for (size_t k = 0; k < top.size(); ++k) {
+    const int64_t u = top[k];
+    const UnitAnalysis& ua = a.units[u];
+    const double x = pad + static_cast<double>(k % kColumns) * (tile + pad);
+    const double y = header + static_cast<double>(k / kColumns) * (tile + title + pad);
+    std::string line1 = "#" + std::to_string(u) + "  s60 " + Format("%.2f", ua.score);
+    std::string line2 = ua.lattice.found ? Format("%.2f m", ua.lattice.period * a.bin_size) : "no lattice";
+    line2 += ua.module >= 0 ? "  module " + std::to_string(ua.module) : "  " + ua.fourier.pattern;
+    c.Text(x, y + 13, line1, 12);
+    c.Text(x, y + 28, line2, 11);
+    if (ua.module >= 0) {
+      c.Colour(ModuleColour(ua.module));
+      cairo_rectangle(c.cr(), x + tile - 12, y + 4, 10, 10);
+      cairo_fill(c.cr());
+    }
+    const double iy = y + title;
+    if (!sacs) {
+      const float* m = r.maps.map(u);
+      float lo = INFINITY, hi = -INFINITY;
+      for (int64_t i = 0; i < n * n; ++i) {
+        if (std::isfinite(m[i])) lo = std::min(lo, m[i]), hi = std::max(hi, m[i]);
+      }
+      const double span = hi > lo ? hi - lo : 1.0;
+      c.Image(x, iy, tile, n, n, [&](int64_t i) {
+        return std::isfinite(m[i]) ? Viridis((m[i] - lo) / span) : Rgb{0.85, 0.85, 0.85};
+      });
+      continue;
+    }
+    autocorr.Compute(r.maps.map(u), a.options.nan_as_zero, sac.data());
+    c.Image(x, iy, tile, w, w, [&](int64_t i) { return Diverging(sac[i]); });
+    // The best annulus, and the six peaks when there is a lattice.
+    const double scale = tile / static_cast<double>(w), cx = x + tile / 2.0, cy = iy + tile / 2.0;
+    cairo_set_line_width(c.cr(), 1);
+    c.Colour({0.1, 0.1, 0.1}, 0.6);
+    for (double rad : {0.2 * n, GridScorer::MaskOuterFraction(ua.scores.mask60) * n}) {
+      cairo_new_sub_path(c.cr());
+      cairo_arc(c.cr(), cx, cy, rad * scale, 0, 2 * M_PI);
+    }
+    cairo_stroke(c.cr());
+    if (ua.lattice.found) {
+      c.Colour({0, 0, 0});
+      for (const auto& p : ua.lattice.ring) {
+        cairo_new_sub_path(c.cr());
+        cairo_arc(c.cr(), cx + p[1] * scale, cy - p[0] * scale, 2.5, 0, 2 * M_PI);
+      }
+      cairo_fill(c.cr());
+    }
+  }
+  return c.Write(path);
+}
+
+Status DrawPeriods(const ArenaReport& r, const std::string& path) {
+  const auto& a = r.analysis;
+  Canvas c(760, 460);
+  c.Text(20, 24, Format("arena %g m: periods of units with a hexagonal lattice", r.arena_size), 14);
+  std::vector<std::pair<double, int>> periods;  // metres, module
+  double hi = 0;
+  for (const auto& u : a.units) {
+    if (!u.lattice.found) continue;
+    periods.push_back({u.lattice.period * a.bin_size, u.module});
+    hi = std::max(hi, u.lattice.period * a.bin_size);
+  }
+  const Axes ax{80, 50, 460, 330, 0, hi > 0 ? hi * 1.1 : r.arena_size / 2, 0, 1};
+  if (periods.empty()) {
+    DrawAxes(c, ax, "period (m)", "units", /*integer_y=*/true);
+    c.Text(ax.left + ax.width / 2, ax.top + ax.height / 2, "no unit has a ring of six peaks", 14, 0.5);
+    return c.Write(path);
+  }
+  const int n_bins = 30;
+  const double width = (ax.x1 - ax.x0) / n_bins;
+  const int n_modules = static_cast<int>(a.modules.size());
+  // counts[bin][module + 1], stacked with "no module" at the bottom.
+  std::vector<std::vector<int>> counts(n_bins, std::vector<int>(n_modules + 1, 0));
+  for (const auto& [p, m] : periods) counts[std::min(n_bins - 1, static_cast<int>(p / width))][m + 1]++;
+  int peak = 1;
+  for (const auto& b : counts) peak = std::max(peak, std::accumulate(b.begin(), b.end(), 0));
+  Axes axes = ax;
+  axes.y1 = peak * 1.1;
+  for (int b = 0; b < n_bins; ++b) {
+    double base = 0;
+    for (int m = -1; m < n_modules; ++m) {
+      const int k = counts[b][m + 1];
+      if (!k) continue;
+      c.Colour(ModuleColour(m));
+      cairo_rectangle(c.cr(), axes.X(b * width) + 1, axes.Y(base + k), axes.X((b + 1) * width) - axes.X(b * width) - 2,
+                      axes.Y(base) - axes.Y(base + k));
+      cairo_fill(c.cr());
+      base += k;
+    }
+  }
+  DrawAxes(c, axes, "period (m)", "units", /*integer_y=*/true);
+  double ly = 70;
+  for (int m = -1; m < n_modules; ++m) {
+    c.Colour(ModuleColour(m));
+    cairo_rectangle(c.cr(), 560, ly - 10, 12, 12);
+    cairo_fill(c.cr());
+    std::string label = "no module";
+    if (m >= 0) {
+      label = "module " + std::to_string(m) + ": " + Format("%.3f m", a.modules[m].period_bins * a.bin_size) + ", " +
+              std::to_string(a.modules[m].units.size()) + " units";
+    }
+    c.Text(578, ly, label, 12);
+    ly += 20;
+  }
+  return c.Write(path);
+}
+
+Status DrawDistance(const ArenaReport& r, const std::string& path) {
+  const DistanceCurve& d = r.distance;
+  Canvas c(700, 440);
+  c.Text(20, 24, Format("arena %g m: ||g(x) - g0|| against the distance from the start", r.arena_size), 14);
+  double ymax = 0.1, xmax = 0;
+  for (size_t b = 0; b < d.mean.size(); ++b) {
+    if (d.count[b] == 0) continue;
+    ymax = std::max(ymax, d.mean[b] + d.std[b]);
+    xmax = (static_cast<double>(b) + 1) * d.bin_width;
+  }
+  const Axes ax{80, 50, 580, 320, 0, xmax > 0 ? xmax : 1, 0, ymax * 1.05};
+  auto x_of = [&](size_t b) { return ax.X((static_cast<double>(b) + 0.5) * d.bin_width); };
+  // +-1 std band, then the mean.
+  c.Colour({0.12, 0.47, 0.71}, 0.2);
+  bool started = false;
+  for (size_t b = 0; b < d.mean.size(); ++b) {
+    if (d.count[b] == 0) continue;
+    started ? cairo_line_to(c.cr(), x_of(b), ax.Y(d.mean[b] + d.std[b]))
+            : cairo_move_to(c.cr(), x_of(b), ax.Y(d.mean[b] + d.std[b]));
+    started = true;
+  }
+  for (size_t b = d.mean.size(); b-- > 0;) {
+    if (d.count[b] > 0) cairo_line_to(c.cr(), x_of(b), ax.Y(std::max(0.0, d.mean[b] - d.std[b])));
+  }
+  cairo_close_path(c.cr());
+  cairo_fill(c.cr());
+  c.Colour({0.12, 0.47, 0.71});
+  cairo_set_line_width(c.cr(), 2);
+  started = false;
+  for (size_t b = 0; b < d.mean.size(); ++b) {
+    if (d.count[b] == 0) continue;
+    started ? cairo_line_to(c.cr(), x_of(b), ax.Y(d.mean[b])) : cairo_move_to(c.cr(), x_of(b), ax.Y(d.mean[b]));
+    started = true;
+  }
+  cairo_stroke(c.cr());
+  DrawAxes(c, ax, "distance from the start |x - x0| (m)", "||g(x) - g0||");
+  return c.Write(path);
+}
+
+Status DrawModulePower(const ArenaReport& r, const std::string& path) {
+  const auto& a = r.analysis;
+  const int64_t p = a.power_size;
+  const int panel = 220, pad = 16, header = 30, title = 22;
+  const int shown = static_cast<int>(std::min<size_t>(a.modules.size(), 4));
+  Canvas c(std::max(640, pad + shown * (panel + pad)), header + title + panel + pad);
+  c.Text(pad, 20, Format("arena %g m: mean Fourier power per module (lattice wavevectors circled)", r.arena_size), 14);
+  for (int m = 0; m < shown; ++m) {
+    const ModuleSummary& mod = a.modules[m];
+    double kmax = 0;
+    for (const auto& k : mod.fourier.wavevectors) kmax = std::max(kmax, k.norm() * p);
+    const int64_t half = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(2.5 * std::max(kmax, 2.0))), 4, p / 2);
+    const int64_t side = 2 * half + 1, c0 = p / 2 - half;
+    double hi = 0;
+    for (int64_t i = 0; i < side; ++i) {
+      for (int64_t j = 0; j < side; ++j) hi = std::max(hi, static_cast<double>(mod.mean_power[(c0 + i) * p + c0 + j]));
+    }
+    const double x = pad + m * (panel + pad), y = header + title;
+    c.Text(x, header + 14,
+           "module " + std::to_string(mod.id) + ": " + Format("%.3f m", mod.period_bins * a.bin_size) + ", " +
+               std::to_string(mod.units.size()) + " units",
+           12);
+    c.Image(x, y, panel, side, side, [&](int64_t i) {
+      const int64_t row = i / side, col = i % side;
+      return Viridis(hi > 0 ? std::sqrt(mod.mean_power[(c0 + row) * p + c0 + col] / hi) : 0);
+    });
+    const double scale = panel / static_cast<double>(side), cx = x + panel / 2.0, cy = y + panel / 2.0;
+    cairo_set_line_width(c.cr(), 1.5);
+    c.Colour({1, 0.3, 0.3});
+    for (const auto& k : mod.fourier.wavevectors) {
+      for (double sign : {1.0, -1.0}) {
+        cairo_new_sub_path(c.cr());
+        cairo_arc(c.cr(), cx + sign * k.kx * p * scale, cy - sign * k.ky * p * scale, 6, 0, 2 * M_PI);
+      }
+    }
+    cairo_stroke(c.cr());
+  }
+  return c.Write(path);
+}
+
+}  // namespace
+
+bool PicturesAvailable() { return true; }
+
+Result<std::vector<std::string>> DrawArenaPictures(const ArenaReport& report, const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> written;
+  auto draw = [&](const char* name, auto fn) -> Status {
+    if (Status s = fn(report, (fs::path(dir) / name).string()); !s.ok()) return s;
+    written.push_back(name);
+    return Status::OK();
+  };
+  if (report.maps.units < 1) return written;
+  if (Status s = draw("ratemaps.png", [](const ArenaReport& r, const std::string& p) { return DrawSheet(r, p, false); });
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = draw("autocorrelograms.png",
+                      [](const ArenaReport& r, const std::string& p) { return DrawSheet(r, p, true); });
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = draw("periods.png", DrawPeriods); !s.ok()) return s;
+  if (Status s = draw("distance.png", DrawDistance); !s.ok()) return s;
+  std::error_code ec;
+  if (report.analysis.modules.empty()) {
+    fs::remove(fs::path(dir) / "module_power.png", ec);
+  } else if (Status s = draw("module_power.png", DrawModulePower); !s.ok()) {
+    return s;
+  }
+  return written;
+}
+
+}  // namespace sic
