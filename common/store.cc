@@ -1,0 +1,495 @@
+#include "common/store.h"
+
+#include <cmath>
+#include <limits>
+
+#include <sqlite3.h>
+
+namespace sic {
+namespace {
+
+using nlohmann::json;
+
+// Schema migrations; entry k takes the file from user_version k to k + 1.
+// Append only: a shipped migration never changes.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE sweeps (
+  id          INTEGER PRIMARY KEY,
+  name        TEXT NOT NULL,
+  description TEXT NOT NULL,
+  spec        TEXT NOT NULL,
+  created_at  REAL NOT NULL,
+  canceled    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE trials (
+  id          INTEGER PRIMARY KEY,
+  sweep_id    INTEGER NOT NULL REFERENCES sweeps(id),
+  idx         INTEGER NOT NULL,
+  name        TEXT NOT NULL,
+  variant     TEXT NOT NULL,
+  config      TEXT NOT NULL,
+  overrides   TEXT NOT NULL,
+  status      TEXT NOT NULL,
+  round       INTEGER NOT NULL DEFAULT 1,
+  worker      TEXT NOT NULL DEFAULT '',
+  error       TEXT NOT NULL DEFAULT '',
+  started_at  REAL NOT NULL DEFAULT 0,
+  finished_at REAL NOT NULL DEFAULT 0,
+  UNIQUE (sweep_id, idx)
+);
+CREATE INDEX trials_by_status ON trials(status);
+CREATE TABLE attempts (
+  trial_id    INTEGER NOT NULL REFERENCES trials(id),
+  round       INTEGER NOT NULL,
+  delivery    INTEGER NOT NULL,
+  worker      TEXT NOT NULL,
+  started_at  REAL NOT NULL,
+  finished_at REAL,
+  outcome     TEXT,            -- NULL while running; 'succeeded' or 'failed'
+  error       TEXT,
+  PRIMARY KEY (trial_id, round, delivery)
+);
+CREATE TABLE metrics (
+  trial_id INTEGER NOT NULL REFERENCES trials(id),
+  name     TEXT NOT NULL,
+  value    REAL,                -- NULL stands for NaN (SQLite has no NaN)
+  PRIMARY KEY (trial_id, name)
+);
+CREATE TABLE curves (
+  trial_id INTEGER NOT NULL REFERENCES trials(id),
+  step     INTEGER NOT NULL,
+  total REAL, sep REAL, inv REAL, cap REAL, coniso REAL, lr REAL,
+  PRIMARY KEY (trial_id, step)
+);
+CREATE TABLE artifacts (
+  trial_id INTEGER NOT NULL REFERENCES trials(id),
+  name     TEXT NOT NULL,
+  mime     TEXT NOT NULL,
+  data     BLOB NOT NULL,
+  PRIMARY KEY (trial_id, name)
+);
+)sql",
+};
+constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
+static_assert(kNumMigrations == Store::kSchemaVersion, "one migration per schema version");
+
+const char* const kFinal = "('succeeded', 'failed', 'canceled')";
+
+// A prepared statement, finalized on scope exit. Bind indices are 1-based.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  bool ok() const { return stmt_ != nullptr; }
+  Stmt& Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
+  Stmt& Bind(int i, double v) {
+    if (std::isnan(v)) sqlite3_bind_null(stmt_, i);
+    else sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
+  Stmt& Bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& BindBlob(int i, const std::string& v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return stmt_ ? sqlite3_step(stmt_) : SQLITE_ERROR; }
+  Status Run() {
+    const int rc = Step();
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? Status::OK() : Error();
+  }
+  Status Error() const { return Status::Error(std::string("store: ") + sqlite3_errmsg(db_)); }
+  void Reset() { sqlite3_reset(stmt_); sqlite3_clear_bindings(stmt_); }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Real(int col) const {
+    return sqlite3_column_type(stmt_, col) == SQLITE_NULL ? std::numeric_limits<double>::quiet_NaN()
+                                                          : sqlite3_column_double(stmt_, col);
+  }
+  std::string Text(int col) const {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : "";
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+Status Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    Status s = Status::Error(std::string("store: ") + (err ? err : "error"));
+    sqlite3_free(err);
+    return s;
+  }
+  return Status::OK();
+}
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back unless Commit() succeeds.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db), begun_(Exec(db, "BEGIN IMMEDIATE")) {}
+  ~Transaction() {
+    if (begun_.ok() && !done_) Exec(db_, "ROLLBACK");
+  }
+  const Status& begun() const { return begun_; }
+  Status Commit() {
+    done_ = true;
+    Status s = Exec(db_, "COMMIT");
+    if (!s.ok()) Exec(db_, "ROLLBACK");
+    return s;
+  }
+
+ private:
+  sqlite3* db_;
+  Status begun_;
+  bool done_ = false;
+};
+
+const char* const kTrialColumns =
+    "t.id, t.sweep_id, t.idx, t.name, t.variant, t.status, t.worker, t.error, t.config, "
+    "t.overrides, t.round, t.started_at, t.finished_at, "
+    "(SELECT COUNT(*) FROM attempts a WHERE a.trial_id = t.id AND a.round = t.round)";
+
+TrialRow ReadTrial(const Stmt& s) {
+  TrialRow t;
+  t.id = s.Int(0);
+  t.sweep_id = s.Int(1);
+  t.index = s.Int(2);
+  t.name = s.Text(3);
+  t.variant = s.Text(4);
+  t.status = s.Text(5);
+  t.worker = s.Text(6);
+  t.error = s.Text(7);
+  t.config = json::parse(s.Text(8), nullptr, false);
+  t.overrides = json::parse(s.Text(9), nullptr, false);
+  t.round = s.Int(10);
+  t.started_at = s.Real(11);
+  t.finished_at = s.Real(12);
+  t.attempts = s.Int(13);
+  return t;
+}
+
+}  // namespace
+
+bool IsFinalStatus(const std::string& status) {
+  return status == "succeeded" || status == "failed" || status == "canceled";
+}
+
+bool SweepRow::done() const {
+  int64_t final_count = 0;
+  for (const auto& [status, n] : counts) {
+    if (IsFinalStatus(status)) final_count += n;
+  }
+  return final_count == total;
+}
+
+Store::Store(sqlite3* db) : db_(db) {}
+Store::~Store() { sqlite3_close_v2(db_); }
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                                        SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = Status::Error(path + ": cannot open database: " + (db ? sqlite3_errmsg(db) : "out of memory"));
+    sqlite3_close_v2(db);
+    return s;
+  }
+  std::unique_ptr<Store> store(new Store(db));
+  // WAL: readers never block the writer. synchronous=FULL: a committed result
+  // survives power loss, which is what acknowledging it in Redis promises.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                             "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"}) {
+    if (Status s = Exec(db, pragma); !s.ok()) return Status::Error(path + ": " + s.message());
+  }
+  if (Status s = store->Migrate(); !s.ok()) return Status::Error(path + ": " + s.message());
+  return store;
+}
+
+int Store::schema_version() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "PRAGMA user_version");
+  return s.Step() == SQLITE_ROW ? static_cast<int>(s.Int(0)) : -1;
+}
+
+Status Store::Migrate() {
+  Stmt v(db_, "PRAGMA user_version");
+  if (v.Step() != SQLITE_ROW) return v.Error();
+  const int64_t version = v.Int(0);
+  if (version > kSchemaVersion) {
+    return Status::Error("store: schema version " + std::to_string(version) +
+                         " is newer than this build understands (" + std::to_string(kSchemaVersion) + ")");
+  }
+  for (int64_t k = version; k < kNumMigrations; ++k) {
+    Transaction tx(db_);
+    if (!tx.begun().ok()) return tx.begun();
+    if (Status s = Exec(db_, kMigrations[k]); !s.ok()) return s;
+    const std::string bump = "PRAGMA user_version = " + std::to_string(k + 1);
+    if (Status s = Exec(db_, bump.c_str()); !s.ok()) return s;
+    if (Status s = tx.Commit(); !s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+Result<int64_t> Store::CreateSweep(const SweepSpec& sweep, double now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
+  Stmt ins(db_, "INSERT INTO sweeps (name, description, spec, created_at) VALUES (?, ?, ?, ?)");
+  ins.Bind(1, sweep.name).Bind(2, sweep.description).Bind(3, sweep.spec.dump()).Bind(4, now);
+  if (Status s = ins.Run(); !s.ok()) return s;
+  const int64_t sweep_id = sqlite3_last_insert_rowid(db_);
+  Stmt trial(db_, "INSERT INTO trials (sweep_id, idx, name, variant, config, overrides, status) "
+                  "VALUES (?, ?, ?, ?, ?, ?, 'pending')");
+  for (const TrialSpec& t : sweep.trials) {
+    trial.Reset();
+    trial.Bind(1, sweep_id).Bind(2, t.index).Bind(3, t.name).Bind(4, t.variant);
+    trial.Bind(5, ConfigToJson(t.config).dump()).Bind(6, t.overrides.dump());
+    if (Status s = trial.Run(); !s.ok()) return s;
+  }
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  return sweep_id;
+}
+
+Result<std::vector<TrialRow>> Store::PendingTrials(int64_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, (std::string("SELECT ") + kTrialColumns +
+               " FROM trials t WHERE t.status = 'pending' ORDER BY t.id LIMIT ?").c_str());
+  s.Bind(1, limit);
+  std::vector<TrialRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadTrial(s));
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
+}
+
+Status Store::MarkQueued(const std::vector<int64_t>& trial_ids) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
+  Stmt s(db_, "UPDATE trials SET status = 'queued' WHERE id = ? AND status = 'pending'");
+  for (int64_t id : trial_ids) {
+    s.Reset();
+    s.Bind(1, id);
+    if (Status st = s.Run(); !st.ok()) return st;
+  }
+  return tx.Commit();
+}
+
+Status Store::RecordStart(int64_t trial_id, int64_t round, int64_t delivery, const std::string& worker,
+                          double now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
+  Stmt attempt(db_, "INSERT OR IGNORE INTO attempts (trial_id, round, delivery, worker, started_at) "
+                    "SELECT id, ?, ?, ?, ? FROM trials WHERE id = ?");
+  attempt.Bind(1, round).Bind(2, delivery).Bind(3, worker).Bind(4, now).Bind(5, trial_id);
+  if (Status s = attempt.Run(); !s.ok()) return s;
+  Stmt trial(db_, "UPDATE trials SET status = 'running', worker = ?, "
+                  "started_at = CASE WHEN started_at = 0 THEN ? ELSE started_at END "
+                  "WHERE id = ? AND round = ? AND status IN ('pending', 'queued', 'running')");
+  trial.Bind(1, worker).Bind(2, now).Bind(3, trial_id).Bind(4, round);
+  if (Status s = trial.Run(); !s.ok()) return s;
+  return tx.Commit();
+}
+
+Result<bool> Store::RecordResult(const TrialResult& r) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
+  Stmt trial(db_, "SELECT status, round FROM trials WHERE id = ?");
+  trial.Bind(1, r.trial_id);
+  const int rc = trial.Step();
+  if (rc == SQLITE_DONE) return false;  // unknown trial (e.g. a wiped file): nothing to record
+  if (rc != SQLITE_ROW) return trial.Error();
+  const std::string status = trial.Text(0);
+  const int64_t round = trial.Int(1);
+
+  Stmt seen(db_, "SELECT outcome IS NOT NULL FROM attempts WHERE trial_id = ? AND round = ? AND delivery = ?");
+  seen.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.delivery);
+  if (seen.Step() == SQLITE_ROW && seen.Int(0)) return false;  // this attempt is recorded already
+  const std::string outcome = r.ok ? "succeeded" : "failed";
+  Stmt attempt(db_, "INSERT INTO attempts (trial_id, round, delivery, worker, started_at, finished_at, outcome, error) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (trial_id, round, delivery) DO UPDATE SET "
+                    "worker = excluded.worker, finished_at = excluded.finished_at, "
+                    "outcome = excluded.outcome, error = excluded.error");
+  attempt.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.delivery).Bind(4, r.worker);
+  attempt.Bind(5, r.started_at).Bind(6, r.finished_at).Bind(7, outcome).Bind(8, r.error);
+  if (Status s = attempt.Run(); !s.ok()) return s;
+
+  const bool applies = !IsFinalStatus(status) && r.round == round;
+  if (applies) {
+    Stmt upd(db_, "UPDATE trials SET status = ?, worker = ?, error = ?, finished_at = ?, "
+                  "started_at = CASE WHEN started_at = 0 THEN ? ELSE started_at END WHERE id = ?");
+    upd.Bind(1, outcome).Bind(2, r.worker).Bind(3, r.ok ? std::string() : r.error);
+    upd.Bind(4, r.finished_at).Bind(5, r.started_at).Bind(6, r.trial_id);
+    if (Status s = upd.Run(); !s.ok()) return s;
+    // A retried trial replaces whatever an earlier round left.
+    for (const char* table : {"metrics", "curves", "artifacts"}) {
+      Stmt del(db_, (std::string("DELETE FROM ") + table + " WHERE trial_id = ?").c_str());
+      del.Bind(1, r.trial_id);
+      if (Status s = del.Run(); !s.ok()) return s;
+    }
+    Stmt metric(db_, "INSERT INTO metrics (trial_id, name, value) VALUES (?, ?, ?)");
+    for (const auto& [name, value] : r.metrics) {
+      metric.Reset();
+      metric.Bind(1, r.trial_id).Bind(2, name).Bind(3, value);
+      if (Status s = metric.Run(); !s.ok()) return s;
+    }
+    Stmt point(db_, "INSERT OR REPLACE INTO curves (trial_id, step, total, sep, inv, cap, coniso, lr) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const CurvePoint& p : r.curve) {
+      point.Reset();
+      point.Bind(1, r.trial_id).Bind(2, p.step).Bind(3, p.total).Bind(4, p.sep).Bind(5, p.inv);
+      point.Bind(6, p.cap).Bind(7, p.coniso).Bind(8, p.lr);
+      if (Status s = point.Run(); !s.ok()) return s;
+    }
+    Stmt art(db_, "INSERT OR REPLACE INTO artifacts (trial_id, name, mime, data) VALUES (?, ?, ?, ?)");
+    for (const Artifact& a : r.artifacts) {
+      art.Reset();
+      art.Bind(1, r.trial_id).Bind(2, a.name).Bind(3, a.mime).BindBlob(4, a.data);
+      if (Status s = art.Run(); !s.ok()) return s;
+    }
+  }
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  return applies;
+}
+
+Result<int64_t> Store::CancelSweep(int64_t sweep_id, double now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
+  Stmt sweep(db_, "UPDATE sweeps SET canceled = 1 WHERE id = ?");
+  sweep.Bind(1, sweep_id);
+  if (Status s = sweep.Run(); !s.ok()) return s;
+  if (sqlite3_changes(db_) == 0) return Status::Error("sweep " + std::to_string(sweep_id) + ": no such sweep");
+  Stmt trials(db_, (std::string("UPDATE trials SET status = 'canceled', finished_at = ? "
+                                "WHERE sweep_id = ? AND status NOT IN ") + kFinal).c_str());
+  trials.Bind(1, now).Bind(2, sweep_id);
+  if (Status s = trials.Run(); !s.ok()) return s;
+  const int64_t changed = sqlite3_changes(db_);
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  return changed;
+}
+
+Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
+  Stmt exists(db_, "SELECT 1 FROM sweeps WHERE id = ?");
+  exists.Bind(1, sweep_id);
+  if (exists.Step() != SQLITE_ROW) return Status::Error("sweep " + std::to_string(sweep_id) + ": no such sweep");
+  Stmt s(db_, "UPDATE trials SET status = 'pending', round = round + 1, error = '', finished_at = 0 "
+              "WHERE sweep_id = ? AND status = 'failed'");
+  s.Bind(1, sweep_id);
+  if (Status st = s.Run(); !st.ok()) return st;
+  const int64_t changed = sqlite3_changes(db_);
+  if (Status st = tx.Commit(); !st.ok()) return st;
+  return changed;
+}
+
+Result<SweepRow> Store::LoadSweep(int64_t sweep_id) {
+  Stmt s(db_, "SELECT id, name, description, spec, created_at, canceled FROM sweeps WHERE id = ?");
+  s.Bind(1, sweep_id);
+  if (s.Step() != SQLITE_ROW) return Status::Error("sweep " + std::to_string(sweep_id) + ": no such sweep");
+  SweepRow row;
+  row.id = s.Int(0);
+  row.name = s.Text(1);
+  row.description = s.Text(2);
+  row.spec = json::parse(s.Text(3), nullptr, false);
+  row.created_at = s.Real(4);
+  row.canceled = s.Int(5) != 0;
+  Stmt counts(db_, "SELECT status, COUNT(*) FROM trials WHERE sweep_id = ? GROUP BY status");
+  counts.Bind(1, sweep_id);
+  while (counts.Step() == SQLITE_ROW) {
+    row.counts[counts.Text(0)] = counts.Int(1);
+    row.total += counts.Int(1);
+  }
+  return row;
+}
+
+Result<SweepRow> Store::GetSweep(int64_t sweep_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return LoadSweep(sweep_id);
+}
+
+Result<std::vector<SweepRow>> Store::ListSweeps(int64_t offset, int64_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "SELECT id FROM sweeps ORDER BY id DESC LIMIT ? OFFSET ?");
+  s.Bind(1, limit).Bind(2, offset);
+  std::vector<int64_t> ids;
+  while (s.Step() == SQLITE_ROW) ids.push_back(s.Int(0));
+  std::vector<SweepRow> out;
+  for (int64_t id : ids) {
+    auto row = LoadSweep(id);
+    if (!row.ok()) return row.status();
+    out.push_back(std::move(row.value()));
+  }
+  return out;
+}
+
+Result<std::vector<TrialRow>> Store::ListTrials(int64_t sweep_id, int64_t offset, int64_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, (std::string("SELECT ") + kTrialColumns +
+               " FROM trials t WHERE t.sweep_id = ? ORDER BY t.idx LIMIT ? OFFSET ?").c_str());
+  s.Bind(1, sweep_id).Bind(2, limit).Bind(3, offset);
+  std::vector<TrialRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadTrial(s));
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
+}
+
+Result<TrialRow> Store::GetTrial(int64_t trial_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, (std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.id = ?").c_str());
+  s.Bind(1, trial_id);
+  if (s.Step() != SQLITE_ROW) return Status::Error("trial " + std::to_string(trial_id) + ": no such trial");
+  return ReadTrial(s);
+}
+
+Result<std::map<std::string, double>> Store::Metrics(int64_t trial_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "SELECT name, value FROM metrics WHERE trial_id = ? ORDER BY name");
+  s.Bind(1, trial_id);
+  std::map<std::string, double> out;
+  while (s.Step() == SQLITE_ROW) out[s.Text(0)] = s.Real(1);
+  return out;
+}
+
+Result<std::vector<CurvePoint>> Store::Curve(int64_t trial_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "SELECT step, total, sep, inv, cap, coniso, lr FROM curves WHERE trial_id = ? ORDER BY step");
+  s.Bind(1, trial_id);
+  std::vector<CurvePoint> out;
+  while (s.Step() == SQLITE_ROW) {
+    out.push_back({s.Int(0), s.Real(1), s.Real(2), s.Real(3), s.Real(4), s.Real(5), s.Real(6)});
+  }
+  return out;
+}
+
+Result<std::vector<Artifact>> Store::Artifacts(int64_t trial_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "SELECT name, mime, data FROM artifacts WHERE trial_id = ? ORDER BY name");
+  s.Bind(1, trial_id);
+  std::vector<Artifact> out;
+  while (s.Step() == SQLITE_ROW) out.push_back({s.Text(0), s.Text(1), s.Text(2)});
+  return out;
+}
+
+Result<int64_t> Store::CountFinishedAttempts(int64_t trial_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "SELECT COUNT(*) FROM attempts WHERE trial_id = ? AND outcome IS NOT NULL");
+  s.Bind(1, trial_id);
+  if (s.Step() != SQLITE_ROW) return s.Error();
+  return s.Int(0);
+}
+
+}  // namespace sic

@@ -1,0 +1,135 @@
+// Store: the coordinator's SQLite file (WAL), the system of record for sweeps,
+// trials, attempts, metrics, learning curves and artifacts. The coordinator is
+// its only writer; workers never touch it.
+//
+// Trial life cycle:  pending -> queued -> running -> succeeded | failed | canceled
+//   pending: committed here, not yet added to the Redis stream. The coordinator
+//            enqueues pending trials and then marks them queued; after a crash
+//            between the two it enqueues them again (a duplicate job is
+//            harmless: results are idempotent, below).
+//   round:   1 from creation, +1 for every `retry --failed`. A job carries its
+//            round; results of an older round never change the trial. (Two jobs
+//            of one round, after a crash between enqueue and MarkQueued, are
+//            duplicates: whichever result comes first counts.)
+// Idempotence: an attempt is (trial, round, delivery). RecordResult for an
+// attempt that already has an outcome changes nothing, and only the first
+// result of the trial's current round makes it final, so a redelivered or
+// doubled result never makes a second row of metrics.
+//
+// Schema migrations are versioned (PRAGMA user_version) and run on Open.
+// Thread-safety: thread-safe; calls are serialized on one connection.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/sweep_spec.h"
+#include "sic/status.h"
+
+struct sqlite3;
+
+namespace sic {
+
+struct SweepRow {
+  int64_t id = 0;
+  std::string name, description;
+  nlohmann::json spec;
+  double created_at = 0;
+  bool canceled = false;
+  std::map<std::string, int64_t> counts;  // trial status -> number of trials
+  int64_t total = 0;
+  bool done() const;  // every trial final
+};
+
+struct TrialRow {
+  int64_t id = 0, sweep_id = 0, index = 0;
+  std::string name, variant, status, worker, error;
+  nlohmann::json config, overrides;
+  int64_t round = 1;      // enqueue round, see above
+  int64_t attempts = 0;   // attempts seen in the current round
+  double started_at = 0, finished_at = 0;
+};
+
+struct CurvePoint {
+  int64_t step = 0;
+  double total = 0, sep = 0, inv = 0, cap = 0, coniso = 0, lr = 0;
+};
+
+struct Artifact {
+  std::string name, mime;
+  std::string data;  // bytes
+};
+
+// The outcome of one attempt, as a worker reports it.
+struct TrialResult {
+  int64_t trial_id = 0, round = 0, delivery = 0;
+  std::string worker;
+  bool ok = false;
+  std::string error;                       // why it failed (ok == false)
+  std::map<std::string, double> metrics;   // final losses, grid scores, ...
+  std::vector<CurvePoint> curve;           // downsampled learning curve
+  std::vector<Artifact> artifacts;         // e.g. rate-map PNGs
+  double started_at = 0, finished_at = 0;
+};
+
+bool IsFinalStatus(const std::string& status);
+
+class Store {
+ public:
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens (creating if needed) and migrates the file.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  int schema_version();
+
+  // Stores a sweep and all its trials (pending) in one transaction.
+  Result<int64_t> CreateSweep(const SweepSpec& sweep, double now);
+
+  // Trials waiting to be enqueued (pending), oldest first: enqueue each as
+  // (id, round), then MarkQueued.
+  Result<std::vector<TrialRow>> PendingTrials(int64_t limit);
+  Status MarkQueued(const std::vector<int64_t>& trial_ids);
+
+  // A worker started (or resumed) an attempt. Ignored for final trials and
+  // older rounds; repeated calls for one attempt are harmless.
+  Status RecordStart(int64_t trial_id, int64_t round, int64_t delivery, const std::string& worker,
+                     double now);
+  // Records an attempt's outcome. Returns whether it changed the trial (false
+  // for duplicates, stale rounds and trials already final).
+  Result<bool> RecordResult(const TrialResult& result);
+
+  // Every trial of the sweep not yet final becomes canceled. Returns how many.
+  Result<int64_t> CancelSweep(int64_t sweep_id, double now);
+  // Failed trials of the sweep go back to pending for a new round. Returns how many.
+  Result<int64_t> RetryFailed(int64_t sweep_id);
+
+  Result<std::vector<SweepRow>> ListSweeps(int64_t offset, int64_t limit);
+  Result<SweepRow> GetSweep(int64_t sweep_id);
+  Result<std::vector<TrialRow>> ListTrials(int64_t sweep_id, int64_t offset, int64_t limit);
+  Result<TrialRow> GetTrial(int64_t trial_id);
+  Result<std::map<std::string, double>> Metrics(int64_t trial_id);
+  Result<std::vector<CurvePoint>> Curve(int64_t trial_id);
+  Result<std::vector<Artifact>> Artifacts(int64_t trial_id);
+  // Number of attempt rows with an outcome, for tests and `show`.
+  Result<int64_t> CountFinishedAttempts(int64_t trial_id);
+
+ private:
+  explicit Store(sqlite3* db);
+  Status Migrate();
+  Result<SweepRow> LoadSweep(int64_t sweep_id);  // caller holds mu_
+
+  std::mutex mu_;
+  sqlite3* db_;
+};
+
+}  // namespace sic
