@@ -9,5 +9,7 @@ namespace sic {
 
 int TrainCommand(const std::vector<std::string>& args);
 int LossesCommand(const std::vector<std::string>& args);
+int EvalCommand(const std::vector<std::string>& args);
+int AnalyzeCommand(const std::vector<std::string>& args);
 
 }  // namespace sic

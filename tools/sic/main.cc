@@ -17,7 +17,11 @@ const char kUsage[] =
     "  train CONFIG.json --out DIR [--steps N] [--resume]\n"
     "        train SIC; writes DIR/config.json, DIR/curve.jsonl, DIR/checkpoint.pt\n"
     "  losses G.npy V.npy [--sigma-x X] [--sigma-g Y] [--reduction mean|sum]\n"
-    "        print {\"sep\",\"inv\",\"cap\",\"coniso\"} for states G (B, T+1, N), steps V (B, T, 2)\n";
+    "        print {\"sep\",\"inv\",\"cap\",\"coniso\"} for states G (B, T+1, N), steps V (B, T, 2)\n"
+    "  eval CHECKPOINT --out DIR [--arena 2,3,4] [--bins N] [--trajectories N] [--steps N]\n"
+    "        rate maps, grid scores, periods, modules and pictures of a trained network, per arena\n"
+    "  analyze RATEMAPS.npy --arena-size METRES [--json] [--nan-as-zero] [--mean-form]\n"
+    "        grid scores, periods and modules of rate maps (units, bins, bins), NaN = unvisited\n";
 
 }  // namespace
 
@@ -31,6 +35,8 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "train") return sic::TrainCommand(args);
   if (command == "losses") return sic::LossesCommand(args);
+  if (command == "eval") return sic::EvalCommand(args);
+  if (command == "analyze") return sic::AnalyzeCommand(args);
   std::fprintf(stderr, "sic: unknown command '%s' (try: sic --help)\n", command.c_str());
   return 2;
 }
