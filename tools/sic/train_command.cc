@@ -17,11 +17,7 @@ namespace sic {
 namespace {
 
 std::atomic<bool> g_stop_requested{false};
-// The first Ctrl-C (or SIGTERM) checkpoints and stops; a second one kills.
-void RequestStop(int signal) {
-  g_stop_requested = true;
-  std::signal(signal, SIG_DFL);
-}
+void RequestStop(int) { g_stop_requested = true; }
 
 std::string FormatDuration(double seconds) {
   if (!(seconds >= 0) || seconds > 1e8) return "--";
@@ -34,10 +30,9 @@ std::string FormatDuration(double seconds) {
 }
 
 std::string FormatLosses(const StepLosses& l) {
-  char buf[192];
-  const int n = std::snprintf(buf, sizeof buf, "sep %.4f inv %.4f cap %.4f coniso %.4f total %.4f", l.sep, l.inv,
-                              l.cap, l.coniso, l.total);
-  if (l.dead > 0 && n > 0) std::snprintf(buf + n, sizeof buf - n, " dead %.1f%%", 100 * l.dead);
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "sep %.4f inv %.4f cap %.4f coniso %.4f total %.4f", l.sep, l.inv, l.cap,
+                l.coniso, l.total);
   return buf;
 }
 
