@@ -35,34 +35,38 @@ std::string RealPath(const std::string& path) {
   return realpath(path.c_str(), buf) ? std::string(buf) : path;
 }
 
-// Which BLAS is live, found from exported symbols first (OpenBLAS, MKL), then
-// from the loaded libblas's resolved path. Sets `warning` for the reference BLAS.
+// Which BLAS LibTorch's calls land in. Debian's LibTorch links libblas.so.3, so
+// the resolved path of that library decides (OpenBLAS's liblapack may be loaded
+// beside a reference libblas, so exported OpenBLAS symbols alone prove nothing).
+// Without a libblas (wheels link MKL statically) fall back to symbols and the
+// build config. Sets `warning` for the reference BLAS.
 std::string DetectBlas(std::string* warning) {
-  std::string blas_path;
+  std::string libblas;
   for (const auto& lib : LoadedLibraries()) {
-    const std::string real = RealPath(lib);
-    if (real.find("blas") != std::string::npos || real.find("mkl") != std::string::npos) {
-      blas_path = real;
-      if (real.find("openblas") != std::string::npos || real.find("mkl") != std::string::npos) break;
-    }
+    const auto slash = lib.rfind('/');
+    if (lib.compare(slash == std::string::npos ? 0 : slash + 1, 9, "libblas.s") == 0) libblas = RealPath(lib);
   }
-  using ConfigFn = char* (*)();
-  if (auto config = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) {
+  using TextFn = char* (*)();
+  const auto openblas_config = reinterpret_cast<TextFn>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
+  const auto openblas_core = reinterpret_cast<TextFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  auto describe_openblas = [&](const std::string& path) {
     // The config names the build's baseline; the core is what runs.
-    auto core = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
-    return std::string(config()) + (core ? std::string(", kernels ") + core() : "") +
-           (blas_path.empty() ? "" : " (" + blas_path + ")");
+    return std::string(openblas_config()) + (openblas_core ? std::string(", kernels ") + openblas_core() : "") +
+           (path.empty() ? "" : " (" + path + ")");
+  };
+  if (!libblas.empty()) {
+    if (libblas.find("openblas") != std::string::npos && openblas_config) return describe_openblas(libblas);
+    if (libblas.find("mkl") != std::string::npos) return "MKL (" + libblas + ")";
+    if (libblas.find("/blas/") != std::string::npos) {
+      *warning = "the reference BLAS is loaded (" + libblas +
+                 "); training is ~10x slower. Fix: run scripts/bootstrap (installs libopenblas0-pthread), or "
+                 "`update-alternatives --config libblas.so.3-x86_64-linux-gnu`, and check LD_LIBRARY_PATH";
+      return "reference BLAS (" + libblas + ")";
+    }
+    return libblas;
   }
-  if (dlsym(RTLD_DEFAULT, "mkl_get_max_threads")) return "MKL" + (blas_path.empty() ? "" : " (" + blas_path + ")");
-  if (blas_path.find("/blas/libblas") != std::string::npos) {
-    *warning =
-        "the reference BLAS is loaded (" + blas_path +
-        "); training is ~10x slower. Fix: run scripts/bootstrap (installs libopenblas0-pthread) or "
-        "`update-alternatives --config libblas.so.3-x86_64-linux-gnu`";
-    return "reference BLAS (" + blas_path + ")";
-  }
-  if (!blas_path.empty()) return blas_path;
-  // Wheels such as PyTorch's link MKL statically and export nothing to look for.
+  if (openblas_config) return describe_openblas("");
+  if (dlsym(RTLD_DEFAULT, "mkl_get_max_threads")) return "MKL";
   const std::string config = torch::show_config();
   const auto at = config.find("BLAS_INFO=");
   if (at != std::string::npos) return "built in: " + config.substr(at, config.find(',', at) - at);

@@ -188,7 +188,7 @@ Status Trainer::State::LoadCheckpoint(const std::string& path) {
     const auto d = v.data_ptr<double>();
     plateau.best = d[1];
     plateau_sum = d[2];
-    curve_sum = StepLosses{d[3], d[4], d[5], d[6], d[7]};
+    curve_sum = StepLosses{d[3], d[4], d[5], d[6], d[7], d[8]};
     SetLr(d[0]);
   } catch (const std::exception& e) {
     return Status::Error(path + ": cannot read checkpoint: " + std::string(e.what()).substr(0, 300));
@@ -212,7 +212,7 @@ Status Trainer::SaveCheckpoint() {
                                                                 s_->curve_count}));
     const auto& cs = s_->curve_sum;
     archive.write("values", Doubles({s_->lr, s_->plateau.best, s_->plateau_sum, cs.sep, cs.inv, cs.cap,
-                                     cs.coniso, cs.total}));
+                                     cs.coniso, cs.total, cs.dead}));
     archive.save_to(tmp);
   } catch (const std::exception& e) {
     return Status::Error(path + ": cannot write checkpoint: " + std::string(e.what()).substr(0, 300));
@@ -226,18 +226,20 @@ Result<StepLosses> Trainer::Step() {
   auto& s = *s_;
   const int64_t accumulate = s.config.optim.accumulate;
   s.optimizer->zero_grad();
-  auto sums = torch::zeros({5}, torch::TensorOptions().dtype(torch::kFloat64).device(s.device));
+  auto sums = torch::zeros({6}, torch::TensorOptions().dtype(torch::kFloat64).device(s.device));
   for (int64_t k = 0; k < accumulate; ++k) {
     const Batch batch = s.sampler->Sample(s.step * accumulate + k);
     const auto states = s.model->forward(batch);
     const auto g_all = WithInitialState(s.model->InitialState(), states);
     const LossTerms terms = ComputeLosses(g_all, batch.velocities, s.config.loss);
     (terms.total / static_cast<double>(accumulate)).backward();
-    sums += torch::stack({terms.sep, terms.inv, terms.cap, terms.coniso, terms.total.detach()}).to(torch::kFloat64);
+    const auto dead = (states.detach().sum(-1) == 0).to(terms.sep.scalar_type()).mean();
+    sums += torch::stack({terms.sep, terms.inv, terms.cap, terms.coniso, terms.total.detach(), dead})
+                .to(torch::kFloat64);
   }
   const auto means = (sums / static_cast<double>(accumulate)).cpu();  // the step's one host sync
   const double* m = means.data_ptr<double>();
-  const StepLosses losses{m[0], m[1], m[2], m[3], m[4]};
+  const StepLosses losses{m[0], m[1], m[2], m[3], m[4], m[5]};
   const char* names[] = {"sep", "inv", "cap", "coniso", "total"};
   for (int i = 0; i < 5; ++i) {
     if (!std::isfinite(m[i])) {
@@ -260,15 +262,15 @@ Result<StepLosses> Trainer::Step() {
 }
 
 void Trainer::State::RecordStep(const StepLosses& l) {
-  curve_sum = StepLosses{curve_sum.sep + l.sep, curve_sum.inv + l.inv, curve_sum.cap + l.cap,
-                         curve_sum.coniso + l.coniso, curve_sum.total + l.total};
+  curve_sum = StepLosses{curve_sum.sep + l.sep,       curve_sum.inv + l.inv,     curve_sum.cap + l.cap,
+                         curve_sum.coniso + l.coniso, curve_sum.total + l.total, curve_sum.dead + l.dead};
   if (++curve_count == config.run.log_every || step == config.optim.steps) {
     if (curve.is_open()) {
       const double n = static_cast<double>(curve_count);
       nlohmann::json line = {{"step", step},           {"sep", curve_sum.sep / n},
                              {"inv", curve_sum.inv / n}, {"cap", curve_sum.cap / n},
                              {"coniso", curve_sum.coniso / n}, {"total", curve_sum.total / n},
-                             {"lr", lr}};
+                             {"dead", curve_sum.dead / n}, {"lr", lr}};
       curve << line.dump() << "\n";
     }
     curve_sum = StepLosses{};

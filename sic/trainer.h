@@ -6,8 +6,8 @@
 //
 // Files in the output directory (when one is given):
 //   config.json     the effective config
-//   curve.jsonl     one line per run.log_every steps: step, each loss, total, lr
-//                   (means over those steps)
+//   curve.jsonl     one line per run.log_every steps: step, each loss, total,
+//                   dead (see StepLosses), lr; means over those steps
 //   checkpoint.pt   the latest checkpoint, replaced atomically
 //
 // Not thread-safe: one thread drives a Trainer. The hooks run on that thread.
@@ -26,6 +26,9 @@ namespace sic {
 
 struct StepLosses {
   double sep = 0, inv = 0, cap = 0, coniso = 0, total = 0;
+  // Fraction of states g_1..g_T that are exactly 0 (every unit cut by the ReLU;
+  // such a state stays 0 for the rest of its trajectory). sic-method 2.4.
+  double dead = 0;
 };
 
 struct Progress {

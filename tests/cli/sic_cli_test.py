@@ -152,6 +152,20 @@ class TrainCommand(unittest.TestCase):
         lines = [json.loads(l) for l in read(os.path.join(self.out, "curve.jsonl")).splitlines()]
         self.assertEqual([l["step"] for l in lines], [4, 6])
 
+    def test_warns_when_the_reference_blas_is_loaded(self):
+        reference = "/usr/lib/x86_64-linux-gnu/blas"
+        if not os.path.exists(os.path.join(reference, "libblas.so.3")):
+            self.skipTest("the reference BLAS (libblas3) is not installed")
+        env = dict(os.environ, LD_LIBRARY_PATH=reference)
+        proc = subprocess.run([SIC, "train", self.config, "--out", self.out, "--steps", "1"],
+                              capture_output=True, text=True, timeout=300, env=env)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("BLAS reference BLAS", proc.stderr)
+        self.assertIn("warning: the reference BLAS is loaded", proc.stderr)
+        self.assertIn("libopenblas0-pthread", proc.stderr)
+        # ... and with the normal set-up, no warning.
+        self.assertNotIn("warning", run("train", self.config, "--out", self.out + "2", "--steps", "1").stderr)
+
     def test_bad_config_is_refused_with_the_key(self):
         bad = os.path.join(self.tmp.name, "bad.json")
         for text, expected in [('{"loss": {"lambda_cap": -1}}', "loss.lambda_cap: -1 is out of range"),

@@ -150,10 +150,28 @@ TEST_F(TrainerTest, WritesEffectiveConfigCurveAndCheckpoint) {
   int lines = 0;
   while (std::getline(curve, line)) {
     const auto j = nlohmann::json::parse(line);
-    for (const char* key : {"step", "sep", "inv", "cap", "coniso", "total", "lr"}) EXPECT_TRUE(j.contains(key));
+    for (const char* key : {"step", "sep", "inv", "cap", "coniso", "total", "dead", "lr"}) {
+      EXPECT_TRUE(j.contains(key)) << key;
+    }
+    EXPECT_GE(j["dead"].get<double>(), 0.0);
+    EXPECT_LE(j["dead"].get<double>(), 1.0);
     ++lines;
   }
   EXPECT_EQ(lines, 2);  // log_every = 2
+}
+
+TEST_F(TrainerTest, ReportsTheFractionOfDeadStates) {
+  Config c = TinyConfig(1);
+  c.model.n_units = 1;  // one unit: a negative W(v) kills the state
+  auto t = MustOpen(c, "", false);
+  auto losses = t->Step();
+  ASSERT_TRUE(losses.ok()) << losses.status().message();
+  EXPECT_GT(losses.value().dead, 0.0);
+  EXPECT_LT(losses.value().dead, 1.0);
+  c.model.n_units = 64;  // ... and with many units they do not
+  auto healthy = MustOpen(c, "", false)->Step();
+  ASSERT_TRUE(healthy.ok());
+  EXPECT_EQ(healthy.value().dead, 0.0);
 }
 
 TEST(Plateau, ReducesAfterPatienceRunsOut) {

@@ -11,13 +11,16 @@
 #include "sic/trainer.h"
 #include "tools/sic/cli_args.h"
 #include "tools/sic/commands.h"
-#include "tools/sic/evaluation.h"
 
 namespace sic {
 namespace {
 
 std::atomic<bool> g_stop_requested{false};
-void RequestStop(int) { g_stop_requested = true; }
+// The first Ctrl-C (or SIGTERM) checkpoints and stops; a second one kills.
+void RequestStop(int signal) {
+  g_stop_requested = true;
+  std::signal(signal, SIG_DFL);
+}
 
 std::string FormatDuration(double seconds) {
   if (!(seconds >= 0) || seconds > 1e8) return "--";
@@ -30,9 +33,10 @@ std::string FormatDuration(double seconds) {
 }
 
 std::string FormatLosses(const StepLosses& l) {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "sep %.4f inv %.4f cap %.4f coniso %.4f total %.4f", l.sep, l.inv, l.cap,
-                l.coniso, l.total);
+  char buf[192];
+  const int n = std::snprintf(buf, sizeof buf, "sep %.4f inv %.4f cap %.4f coniso %.4f total %.4f", l.sep, l.inv,
+                              l.cap, l.coniso, l.total);
+  if (l.dead > 0 && n > 0) std::snprintf(buf + n, sizeof buf - n, " dead %.1f%%", 100 * l.dead);
   return buf;
 }
 
@@ -129,12 +133,6 @@ int TrainCommand(const std::vector<std::string>& argv) {
     std::printf("stopped at step %lld; continue with: sic train %s --out %s --resume\n",
                 static_cast<long long>(t.step()), args->positional()[0].c_str(), out->c_str());
     return 130;
-  }
-  if (t.config().eval.enabled) {  // sic-method 5: every finished run ends with its evaluation
-    const auto device = ParseDevice(t.config().run.device);  // Open already accepted it
-    if (Status s = EvaluateToDir(t.model(), t.config(), device.value(), t.step(), *out + "/eval", "train"); !s.ok()) {
-      return Fail("evaluation: " + s.message());
-    }
   }
   return 0;
 }
