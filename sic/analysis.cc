@@ -55,7 +55,6 @@ Result<PopulationAnalysis> AnalyzeRateMaps(const float* maps, int64_t units, int
   out.bins = bins;
   out.bin_size = options.arena_size / static_cast<double>(bins);
   out.units.resize(units);
-  if (options.keep_sacs) out.sacs.resize(units);
 
   const GridScorer scorer(bins, options.nan_as_zero);
   const FourierAnalyzer fourier(bins);
@@ -72,7 +71,6 @@ Result<PopulationAnalysis> AnalyzeRateMaps(const float* maps, int64_t units, int
     r.n_fields = CountFields(map, bins);
     for (int64_t i = 0; i < area; ++i) r.visited_bins += std::isfinite(map[i]) ? 1 : 0;
     r.grid = r.score > options.grid_threshold && r.lattice.found;
-    if (options.keep_sacs) out.sacs[u] = std::move(sac);
   });
 
   for (double t : kReportThresholds) {

@@ -37,7 +37,6 @@ struct AnalysisOptions {
   double grid_threshold = 0.3;  // modules are built from grid units at this threshold
   ModuleOptions modules;
   int threads = 0;
-  bool keep_sacs = false;  // keep every unit's autocorrelogram (for pictures)
 };
 
 // The fixed thresholds reported as "fraction_grid" (sic-method 5.2 step 9).
@@ -72,7 +71,6 @@ struct PopulationAnalysis {
   std::vector<ModuleSummary> modules;
   std::vector<double> period_ratios;  // module k+1 over module k
   std::vector<double> fraction_grid;  // per kReportThresholds
-  std::vector<std::vector<double>> sacs;  // per unit, if options.keep_sacs
 
   double ToMetres(double bins_value) const { return bins_value * bin_size; }
 };
