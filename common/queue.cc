@@ -49,7 +49,40 @@ std::vector<QueueEntry> ParseRead(const RedisValue& v, std::vector<std::string>*
 }  // namespace
 
 Queue::Queue(RedisOptions options, std::string prefix)
-    : client_(std::move(options)), trials_key_(prefix + ":trials"), results_key_(prefix + ":results") {}
+    : client_(std::move(options)),
+      trials_key_(prefix + ":trials"),
+      results_key_(prefix + ":results"),
+      canceled_key_(prefix + ":canceled"),
+      workers_key_(prefix + ":workers") {}
+
+Status Queue::MarkCanceled(int64_t sweep_id) {
+  auto r = client_.Command({"SADD", canceled_key_, std::to_string(sweep_id)});
+  return r.ok() ? Status::OK() : r.status();
+}
+
+Result<bool> Queue::IsCanceled(int64_t sweep_id) {
+  auto r = client_.Command({"SISMEMBER", canceled_key_, std::to_string(sweep_id)});
+  if (!r.ok()) return r.status();
+  return r->integer == 1;
+}
+
+Status Queue::PutWorker(const std::string& name, const std::string& payload) {
+  auto r = client_.Command({"HSET", workers_key_, name, payload});
+  return r.ok() ? Status::OK() : r.status();
+}
+
+Status Queue::RemoveWorker(const std::string& name) {
+  auto r = client_.Command({"HDEL", workers_key_, name});
+  return r.ok() ? Status::OK() : r.status();
+}
+
+Result<std::vector<std::string>> Queue::Workers() {
+  auto r = client_.Command({"HVALS", workers_key_});
+  if (!r.ok()) return r.status();
+  std::vector<std::string> out;
+  for (const auto& v : r->elements) out.push_back(v.str);
+  return out;
+}
 
 Status Queue::EnsureGroups() {
   for (const auto& [stream, group] : {std::pair{trials_key_, kWorkers}, std::pair{results_key_, kCoordinator}}) {

@@ -6,6 +6,9 @@
 //                     keeps its lease alive with Heartbeat (XCLAIM ... JUSTID,
 //                     only while it still owns the entry), and acknowledges it
 //                     (XACK + XDEL) only after its result is in <prefix>:results.
+//   <prefix>:canceled set of canceled sweep ids; workers skip and stop their trials.
+//   <prefix>:workers  hash worker name -> its latest heartbeat (a serialized
+//                     message), for `sicctl workers`.
 //   <prefix>:results  progress events and results; consumer group "coordinator".
 //                     The coordinator acknowledges an entry (XACK + XDEL) only
 //                     after the SQLite transaction recording it committed; after
@@ -68,6 +71,13 @@ class Queue {
   Status AckTrial(const std::string& id);
   Result<std::string> AddResult(const std::string& payload);
 
+  // ---- Cancellation and the worker registry.
+  Status MarkCanceled(int64_t sweep_id);
+  Result<bool> IsCanceled(int64_t sweep_id);
+  Status PutWorker(const std::string& name, const std::string& payload);
+  Status RemoveWorker(const std::string& name);
+  Result<std::vector<std::string>> Workers();
+
   // Entries of the trials stream not yet acknowledged, and waiting in total.
   Result<int64_t> PendingTrials();
   Result<int64_t> TrialsLength();
@@ -78,7 +88,7 @@ class Queue {
   Result<int64_t> Deliveries(const std::string& stream, const std::string& group, const std::string& id);
 
   RedisClient client_;
-  std::string trials_key_, results_key_;
+  std::string trials_key_, results_key_, canceled_key_, workers_key_;
 };
 
 }  // namespace sic

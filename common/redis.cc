@@ -3,6 +3,7 @@
 #include <sys/time.h>
 
 #include <cmath>
+#include <cstdlib>
 
 #include <hiredis/hiredis.h>
 
@@ -43,6 +44,20 @@ RedisValue Convert(const redisReply* r) {
 }
 
 }  // namespace
+
+Status ParseRedisAddress(const std::string& address, RedisOptions& options) {
+  const auto colon = address.rfind(':');
+  const std::string host = colon == std::string::npos ? options.host : address.substr(0, colon);
+  const std::string port = colon == std::string::npos ? address : address.substr(colon + 1);
+  char* end = nullptr;
+  const long p = std::strtol(port.c_str(), &end, 10);
+  if (host.empty() || port.empty() || *end != '\0' || p < 1 || p > 65535) {
+    return Status::Error("redis address \"" + address + "\": must be HOST:PORT with a port in 1..65535");
+  }
+  options.host = host;
+  options.port = static_cast<int>(p);
+  return Status::OK();
+}
 
 RedisClient::RedisClient(RedisOptions options) : options_(std::move(options)) {}
 RedisClient::~RedisClient() { Disconnect(); }

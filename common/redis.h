@@ -33,6 +33,9 @@ struct RedisValue {
   bool is_nil() const { return type == kNil; }
 };
 
+// "host:port" or "port" into `options`; an error names what is wrong.
+Status ParseRedisAddress(const std::string& address, RedisOptions& options);
+
 class RedisClient {
  public:
   explicit RedisClient(RedisOptions options);

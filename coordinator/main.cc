@@ -1,0 +1,94 @@
+// sic-coordinator: the gRPC SweepService, the SQLite file (its only writer),
+// and the pumps between SQLite and the Redis streams. SIGTERM/SIGINT stop it
+// cleanly; kill -9 loses nothing (see pumps.h and store.h).
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <grpcpp/grpcpp.h>
+
+#include "common/log.h"
+#include "coordinator/pumps.h"
+#include "coordinator/service.h"
+
+namespace {
+
+const char* Env(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sic-coordinator: runs sweeps of SIC trainings on sic-worker processes through Redis"};
+  std::string listen = "127.0.0.1:50051";
+  std::string db = "sic.db";
+  std::string redis_address = Env("SIC_REDIS", "127.0.0.1:6379");
+  std::string prefix = "sic";
+  std::string token = Env("SIC_TOKEN", "");
+  std::string redis_password = Env("SIC_REDIS_PASSWORD", "");
+  int64_t max_trials = 10000;
+  app.add_option("--listen", listen, "gRPC address to serve on")->capture_default_str();
+  app.add_option("--db", db, "SQLite file (created if missing)")->capture_default_str();
+  app.add_option("--redis", redis_address, "Redis HOST:PORT (env SIC_REDIS)")->capture_default_str();
+  app.add_option("--redis-password", redis_password, "Redis password (env SIC_REDIS_PASSWORD)");
+  app.add_option("--prefix", prefix, "prefix of the Redis keys")->capture_default_str();
+  app.add_option("--token", token, "shared token required on state-changing calls (env SIC_TOKEN)");
+  app.add_option("--max-trials", max_trials, "most trials one sweep may expand to")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  sic::SetLogName("sic-coordinator");
+
+  sic::RedisOptions redis;
+  redis.password = redis_password;
+  if (sic::Status s = sic::ParseRedisAddress(redis_address, redis); !s.ok()) {
+    std::cerr << "sic-coordinator: " << s.message() << "\n";
+    return 2;
+  }
+  auto store = sic::Store::Open(db);
+  if (!store.ok()) {
+    std::cerr << "sic-coordinator: " << store.status().message() << "\n";
+    return 1;
+  }
+  sic::Pumps pumps(*store.value(), redis, prefix);
+  sic::ServiceOptions options;
+  options.token = token;
+  options.limits.max_trials = max_trials;
+  options.redis = redis;
+  options.prefix = prefix;
+  sic::SweepServiceImpl service(*store.value(), pumps, options);
+
+  // Block the stop signals in every thread; one thread waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    std::cerr << "sic-coordinator: cannot listen on " << listen << "\n";
+    return 1;
+  }
+  pumps.Start();
+  sic::Log("serving on " + listen + " (db " + db + ", redis " + redis.Address() + ", token " +
+           (token.empty() ? "off" : "on") + ")");
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  sic::Log("stopping");
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  pumps.Stop();
+  return 0;
+}

@@ -1,0 +1,193 @@
+#include "coordinator/pumps.h"
+
+#include <chrono>
+
+#include "common/log.h"
+#include "proto/sweep.pb.h"
+
+namespace sic {
+namespace {
+
+// Logs the first failure of a run of failures, and the recovery.
+class Outage {
+ public:
+  explicit Outage(std::string what) : what_(std::move(what)) {}
+  void Failed(const Status& s) {
+    if (!down_) Log(what_ + ": " + s.message() + " (retrying)");
+    down_ = true;
+  }
+  void Ok() {
+    if (down_) Log(what_ + ": working again");
+    down_ = false;
+  }
+
+ private:
+  std::string what_;
+  bool down_ = false;
+};
+
+}  // namespace
+
+Pumps::Pumps(Store& store, RedisOptions redis, std::string prefix)
+    : store_(store), redis_(std::move(redis)), prefix_(std::move(prefix)) {}
+
+Pumps::~Pumps() { Stop(); }
+
+void Pumps::Start() {
+  stop_ = false;
+  enqueue_ = std::thread([this] { EnqueueLoop(); });
+  ingest_ = std::thread([this] { IngestLoop(); });
+}
+
+void Pumps::Stop() {
+  stop_ = true;
+  Wake();
+  if (enqueue_.joinable()) enqueue_.join();
+  if (ingest_.joinable()) ingest_.join();
+}
+
+void Pumps::Wake() {
+  std::lock_guard<std::mutex> lock(mu_);
+  woken_ = true;
+  cv_.notify_all();
+}
+
+void Pumps::Wait(int64_t ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return woken_ || stop_; });
+  woken_ = false;
+}
+
+std::map<int64_t, LiveProgress> Pumps::Progress() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return progress_;
+}
+
+void Pumps::EnqueueLoop() {
+  Queue queue(redis_, prefix_);
+  Outage outage("enqueue");
+  bool groups = false;
+  while (!stop_) {
+    if (!groups) {
+      Status s = queue.EnsureGroups();
+      if (!s.ok()) {
+        outage.Failed(s);
+        Wait(1000);
+        continue;
+      }
+      groups = true;
+    }
+    auto pending = store_.PendingTrials(256);
+    if (!pending.ok()) {
+      outage.Failed(pending.status());
+      Wait(1000);
+      continue;
+    }
+    if (pending->empty()) {
+      Wait(1000);
+      continue;
+    }
+    std::vector<int64_t> done;
+    Status failure;
+    for (const TrialRow& t : pending.value()) {
+      v1::TrialJob job;
+      job.set_trial_id(t.id);
+      job.set_sweep_id(t.sweep_id);
+      job.set_round(t.round);
+      job.set_name(t.name);
+      job.set_config_json(t.config.dump());
+      auto id = queue.AddTrial(job.SerializeAsString());
+      if (!id.ok()) {
+        failure = id.status();
+        break;
+      }
+      done.push_back(t.id);
+    }
+    if (Status s = store_.MarkQueued(done); !s.ok()) failure = s;
+    if (!failure.ok()) {
+      outage.Failed(failure);
+      Wait(1000);
+      continue;
+    }
+    outage.Ok();
+  }
+}
+
+void Pumps::IngestLoop() {
+  Queue queue(redis_, prefix_);
+  Outage outage("ingest");
+  bool groups = false;
+  while (!stop_) {
+    if (!groups) {
+      Status s = queue.EnsureGroups();
+      if (!s.ok()) {
+        outage.Failed(s);
+        Wait(1000);
+        continue;
+      }
+      groups = true;
+    }
+    auto entries = queue.ReadResults("coordinator", 256, 500);
+    if (!entries.ok()) {
+      outage.Failed(entries.status());
+      // A restarted Redis without AOF has lost the group; recreate it.
+      groups = entries.status().message().find("NOGROUP") == std::string::npos;
+      Wait(1000);
+      continue;
+    }
+    outage.Ok();
+    bool all = true;
+    for (const QueueEntry& e : entries.value()) all = Ingest(queue, e) && all;
+    if (!all) Wait(1000);  // the store refuses: do not spin on the same entries
+  }
+}
+
+bool Pumps::Ingest(Queue& queue, const QueueEntry& entry) {
+  v1::WorkerEvent event;
+  if (!event.ParseFromString(entry.payload)) {
+    Log("ingest: dropping malformed event " + entry.id);
+    (void)queue.AckResult(entry.id);
+    return true;
+  }
+  Status recorded;
+  if (event.has_progress()) {
+    recorded = store_.RecordStart(event.trial_id(), event.round(), event.delivery(), event.worker(), event.time());
+    std::lock_guard<std::mutex> lock(mu_);
+    LiveProgress& p = progress_[event.trial_id()];
+    p.step = event.progress().step();
+    p.total_steps = event.progress().total_steps();
+    p.time = event.time();
+  } else if (event.has_outcome()) {
+    const v1::TrialOutcome& o = event.outcome();
+    TrialResult r;
+    r.trial_id = event.trial_id();
+    r.round = event.round();
+    r.delivery = event.delivery();
+    r.worker = event.worker();
+    r.ok = o.ok();
+    r.error = o.error();
+    for (const auto& [k, v] : o.metrics()) r.metrics[k] = v;
+    for (const auto& p : o.curve()) r.curve.push_back({p.step(), p.total(), p.sep(), p.inv(), p.cap(), p.coniso(), p.lr()});
+    for (const auto& a : o.artifacts()) r.artifacts.push_back({a.name(), a.mime(), a.data()});
+    r.started_at = o.started_at();
+    r.finished_at = o.finished_at();
+    auto applied = store_.RecordResult(r);
+    recorded = applied.status();
+    if (applied.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      progress_.erase(event.trial_id());
+    }
+  }
+  if (!recorded.ok()) {
+    // Not acknowledged: it is read again (after a restart, or the next loop).
+    Log("ingest: cannot record event " + entry.id + ": " + recorded.message());
+    return false;
+  }
+  if (Status s = queue.AckResult(entry.id); !s.ok()) {
+    Log("ingest: recorded " + entry.id + " but cannot acknowledge it: " + s.message());
+  }
+  ++ingested_;
+  return true;
+}
+
+}  // namespace sic

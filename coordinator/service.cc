@@ -1,0 +1,258 @@
+#include "coordinator/service.h"
+
+#include <chrono>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "common/log.h"
+
+namespace sic {
+namespace {
+
+using grpc::StatusCode;
+
+grpc::Status Fail(StatusCode code, const std::string& message) { return grpc::Status(code, message); }
+
+// Store errors for unknown ids read "sweep 7: no such sweep".
+grpc::Status FromStore(const Status& s) {
+  const bool missing = s.message().find("no such") != std::string::npos;
+  return Fail(missing ? StatusCode::NOT_FOUND : StatusCode::INTERNAL, s.message());
+}
+
+void ToProto(const SweepRow& row, v1::Sweep* out) {
+  out->set_id(row.id);
+  out->set_name(row.name);
+  out->set_description(row.description);
+  out->set_created_at(row.created_at);
+  out->set_canceled(row.canceled);
+  out->set_total(row.total);
+  for (const auto& [status, n] : row.counts) (*out->mutable_counts())[status] = n;
+  out->set_done(row.done());
+}
+
+bool SameBytes(const std::string& a, const std::string& b) {  // constant time in the content
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string Number(double v) {
+  std::ostringstream out;
+  out.precision(10);
+  out << v;
+  return out.str();
+}
+
+}  // namespace
+
+SweepServiceImpl::SweepServiceImpl(Store& store, Pumps& pumps, ServiceOptions options)
+    : store_(store), pumps_(pumps), options_(std::move(options)) {}
+
+grpc::Status SweepServiceImpl::CheckToken(const grpc::ServerContext* ctx) const {
+  if (options_.token.empty()) return grpc::Status::OK;
+  const auto& md = ctx->client_metadata();
+  auto it = md.find("authorization");
+  const std::string given = it == md.end() ? "" : std::string(it->second.data(), it->second.size());
+  if (!SameBytes(given, "Bearer " + options_.token)) {
+    return Fail(StatusCode::UNAUTHENTICATED, "missing or wrong token (set SIC_TOKEN or --token)");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SweepServiceImpl::Submit(grpc::ServerContext* ctx, const v1::SubmitRequest* req,
+                                      v1::SubmitResponse* resp) {
+  if (!req->dry_run()) {
+    if (auto s = CheckToken(ctx); !s.ok()) return s;
+  }
+  auto sweep = ParseSweepSpec(req->spec_json(), options_.limits);
+  if (!sweep.ok()) return Fail(StatusCode::INVALID_ARGUMENT, sweep.status().message());
+  for (const auto& t : sweep->trials) resp->add_trials(t.name);
+  if (req->dry_run()) return grpc::Status::OK;
+  auto id = store_.CreateSweep(sweep.value(), NowSeconds());
+  if (!id.ok()) return FromStore(id.status());
+  resp->set_sweep_id(id.value());
+  Log("sweep " + std::to_string(id.value()) + " \"" + sweep->name + "\": " +
+      std::to_string(sweep->trials.size()) + " trials");
+  pumps_.Wake();
+  return grpc::Status::OK;
+}
+
+grpc::Status SweepServiceImpl::GetSweep(grpc::ServerContext*, const v1::SweepRef* req, v1::Sweep* resp) {
+  auto row = store_.GetSweep(req->sweep_id());
+  if (!row.ok()) return FromStore(row.status());
+  ToProto(row.value(), resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext*, const v1::ListSweepsRequest* req,
+                                          v1::ListSweepsResponse* resp) {
+  const int64_t limit = req->limit() > 0 ? std::min<int64_t>(req->limit(), 1000) : 100;
+  auto rows = store_.ListSweeps(std::max<int64_t>(0, req->offset()), limit);
+  if (!rows.ok()) return FromStore(rows.status());
+  for (const auto& row : rows.value()) ToProto(row, resp->add_sweeps());
+  return grpc::Status::OK;
+}
+
+grpc::Status SweepServiceImpl::FillTrials(int64_t sweep_id, int64_t offset, int64_t limit,
+                                          v1::ListTrialsResponse* resp) {
+  if (auto sweep = store_.GetSweep(sweep_id); !sweep.ok()) return FromStore(sweep.status());
+  auto rows = store_.ListTrials(sweep_id, offset, limit);
+  if (!rows.ok()) return FromStore(rows.status());
+  const auto progress = pumps_.Progress();
+  for (const TrialRow& t : rows.value()) {
+    v1::Trial* out = resp->add_trials();
+    out->set_id(t.id);
+    out->set_sweep_id(t.sweep_id);
+    out->set_index(t.index);
+    out->set_name(t.name);
+    out->set_variant(t.variant);
+    out->set_status(t.status);
+    out->set_worker(t.worker);
+    out->set_error(t.error);
+    out->set_round(t.round);
+    out->set_attempts(t.attempts);
+    out->set_overrides_json(t.overrides.dump());
+    out->set_started_at(t.started_at);
+    out->set_finished_at(t.finished_at);
+    const int64_t total_steps = t.config["optim"]["steps"].get<int64_t>();
+    out->set_total_steps(total_steps);
+    if (t.status == "succeeded") out->set_step(total_steps);
+    if (auto it = progress.find(t.id); it != progress.end() && t.status == "running") {
+      out->set_step(it->second.step);
+    }
+    if (IsFinalStatus(t.status)) {
+      auto metrics = store_.Metrics(t.id);
+      if (!metrics.ok()) return FromStore(metrics.status());
+      for (const auto& [k, v] : metrics.value()) (*out->mutable_metrics())[k] = v;
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SweepServiceImpl::ListTrials(grpc::ServerContext*, const v1::ListTrialsRequest* req,
+                                          v1::ListTrialsResponse* resp) {
+  const int64_t limit = req->limit() > 0 ? std::min<int64_t>(req->limit(), 10000) : 1000;
+  return FillTrials(req->sweep_id(), std::max<int64_t>(0, req->offset()), limit, resp);
+}
+
+grpc::Status SweepServiceImpl::Cancel(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::CountResponse* resp) {
+  if (auto s = CheckToken(ctx); !s.ok()) return s;
+  auto n = store_.CancelSweep(req->sweep_id(), NowSeconds());
+  if (!n.ok()) return FromStore(n.status());
+  resp->set_count(n.value());
+  // Workers learn it from Redis; the store already holds the final word.
+  Queue queue(options_.redis, options_.prefix);
+  if (Status s = queue.MarkCanceled(req->sweep_id()); !s.ok()) {
+    return Fail(StatusCode::UNAVAILABLE, "sweep canceled, but running trials go on: " + s.message());
+  }
+  Log("sweep " + std::to_string(req->sweep_id()) + ": canceled " + std::to_string(n.value()) + " trials");
+  return grpc::Status::OK;
+}
+
+grpc::Status SweepServiceImpl::RetryFailed(grpc::ServerContext* ctx, const v1::SweepRef* req,
+                                           v1::CountResponse* resp) {
+  if (auto s = CheckToken(ctx); !s.ok()) return s;
+  auto n = store_.RetryFailed(req->sweep_id());
+  if (!n.ok()) return FromStore(n.status());
+  resp->set_count(n.value());
+  pumps_.Wake();
+  return grpc::Status::OK;
+}
+
+grpc::Status SweepServiceImpl::Watch(grpc::ServerContext* ctx, const v1::SweepRef* req,
+                                     grpc::ServerWriter<v1::Sweep>* writer) {
+  std::string last;
+  auto last_sent = std::chrono::steady_clock::now();
+  while (!ctx->IsCancelled()) {
+    auto row = store_.GetSweep(req->sweep_id());
+    if (!row.ok()) return FromStore(row.status());
+    v1::Sweep sweep;
+    ToProto(row.value(), &sweep);
+    const std::string bytes = sweep.SerializeAsString();
+    const auto now = std::chrono::steady_clock::now();
+    // Send changes, and a keep-alive now and then.
+    if (bytes != last || now - last_sent > std::chrono::seconds(5)) {
+      if (!writer->Write(sweep)) return grpc::Status::OK;  // the client left
+      last = bytes;
+      last_sent = now;
+    }
+    if (sweep.done()) return grpc::Status::OK;
+    std::this_thread::sleep_for(std::chrono::milliseconds(options_.watch_interval_ms));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SweepServiceImpl::ListWorkers(grpc::ServerContext*, const v1::ListWorkersRequest*,
+                                           v1::ListWorkersResponse* resp) {
+  Queue queue(options_.redis, options_.prefix);
+  auto workers = queue.Workers();
+  if (!workers.ok()) return Fail(StatusCode::UNAVAILABLE, workers.status().message());
+  for (const std::string& bytes : workers.value()) {
+    v1::Worker w;
+    if (w.ParseFromString(bytes)) *resp->add_workers() = w;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SweepServiceImpl::Export(grpc::ServerContext*, const v1::ExportRequest* req, v1::ExportResponse* resp) {
+  const std::string format = req->format().empty() ? "csv" : req->format();
+  if (format != "csv" && format != "json") {
+    return Fail(StatusCode::INVALID_ARGUMENT, "format: \"" + format + "\" is not allowed (csv or json)");
+  }
+  v1::ListTrialsResponse trials;
+  if (auto s = FillTrials(req->sweep_id(), 0, 1000000, &trials); !s.ok()) return s;
+  std::set<std::string> override_keys, metric_keys;
+  std::vector<nlohmann::json> overrides;
+  for (const auto& t : trials.trials()) {
+    overrides.push_back(nlohmann::json::parse(t.overrides_json(), nullptr, false));
+    for (auto it = overrides.back().begin(); it != overrides.back().end(); ++it) override_keys.insert(it.key());
+    for (const auto& [k, v] : t.metrics()) metric_keys.insert(k);
+  }
+  if (format == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (int i = 0; i < trials.trials_size(); ++i) {
+      const auto& t = trials.trials(i);
+      nlohmann::json metrics = nlohmann::json::object();
+      for (const auto& [k, v] : t.metrics()) metrics[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+      out.push_back({{"trial_id", t.id()}, {"index", t.index()}, {"name", t.name()}, {"variant", t.variant()},
+                     {"status", t.status()}, {"round", t.round()}, {"attempts", t.attempts()},
+                     {"worker", t.worker()}, {"error", t.error()}, {"overrides", overrides[i]},
+                     {"metrics", metrics}, {"started_at", t.started_at()}, {"finished_at", t.finished_at()}});
+    }
+    resp->set_content(out.dump(2) + "\n");
+    return grpc::Status::OK;
+  }
+  std::ostringstream csv;
+  csv << "trial_id,index,name,variant,status,round,attempts,worker,error";
+  for (const auto& k : override_keys) csv << "," << CsvField(k);
+  for (const auto& k : metric_keys) csv << "," << CsvField(k);
+  csv << ",started_at,finished_at\n";
+  for (int i = 0; i < trials.trials_size(); ++i) {
+    const auto& t = trials.trials(i);
+    csv << t.id() << "," << t.index() << "," << CsvField(t.name()) << "," << CsvField(t.variant()) << ","
+        << t.status() << "," << t.round() << "," << t.attempts() << "," << CsvField(t.worker()) << ","
+        << CsvField(t.error());
+    for (const auto& k : override_keys) {
+      const auto& o = overrides[i];
+      csv << "," << (o.contains(k) ? CsvField(o[k].is_string() ? o[k].get<std::string>() : o[k].dump()) : "");
+    }
+    for (const auto& k : metric_keys) {
+      auto it = t.metrics().find(k);
+      csv << "," << (it == t.metrics().end() ? "" : Number(it->second));
+    }
+    csv << "," << Number(t.started_at()) << "," << Number(t.finished_at()) << "\n";
+  }
+  resp->set_content(csv.str());
+  return grpc::Status::OK;
+}
+
+}  // namespace sic

@@ -1,0 +1,54 @@
+// SweepService: the coordinator's gRPC API (proto/sweep.proto) over the store.
+// Submit validates and expands the spec (nothing is stored when it is bad),
+// commits the sweep with its trials pending and wakes the enqueue pump; it
+// does not need Redis to be up. State-changing calls (Submit, Cancel,
+// RetryFailed) need the shared token when one is configured.
+//
+// Thread-safety: gRPC calls handlers concurrently; the store serializes itself
+// and each call that talks to Redis opens its own connection.
+#pragma once
+
+#include <string>
+
+#include "common/queue.h"
+#include "common/store.h"
+#include "coordinator/pumps.h"
+#include "proto/sweep.grpc.pb.h"
+
+namespace sic {
+
+struct ServiceOptions {
+  std::string token;      // empty: no token check
+  SpecLimits limits;
+  RedisOptions redis;
+  std::string prefix = "sic";
+  int64_t watch_interval_ms = 300;
+};
+
+class SweepServiceImpl final : public v1::SweepService::Service {
+ public:
+  SweepServiceImpl(Store& store, Pumps& pumps, ServiceOptions options);
+
+  grpc::Status Submit(grpc::ServerContext* ctx, const v1::SubmitRequest* req, v1::SubmitResponse* resp) override;
+  grpc::Status GetSweep(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::Sweep* resp) override;
+  grpc::Status ListSweeps(grpc::ServerContext* ctx, const v1::ListSweepsRequest* req,
+                          v1::ListSweepsResponse* resp) override;
+  grpc::Status ListTrials(grpc::ServerContext* ctx, const v1::ListTrialsRequest* req,
+                          v1::ListTrialsResponse* resp) override;
+  grpc::Status Cancel(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::CountResponse* resp) override;
+  grpc::Status RetryFailed(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::CountResponse* resp) override;
+  grpc::Status Watch(grpc::ServerContext* ctx, const v1::SweepRef* req, grpc::ServerWriter<v1::Sweep>* writer) override;
+  grpc::Status ListWorkers(grpc::ServerContext* ctx, const v1::ListWorkersRequest* req,
+                           v1::ListWorkersResponse* resp) override;
+  grpc::Status Export(grpc::ServerContext* ctx, const v1::ExportRequest* req, v1::ExportResponse* resp) override;
+
+ private:
+  grpc::Status CheckToken(const grpc::ServerContext* ctx) const;
+  grpc::Status FillTrials(int64_t sweep_id, int64_t offset, int64_t limit, v1::ListTrialsResponse* resp);
+
+  Store& store_;
+  Pumps& pumps_;
+  ServiceOptions options_;
+};
+
+}  // namespace sic

@@ -1,0 +1,289 @@
+// sicctl: the user's client of sic-coordinator (gRPC). Every error is one line
+// on stderr, "sicctl: <reason>", and a non-zero exit (1: the call failed;
+// 2: bad usage; 3: a watched sweep ended with failed or canceled trials).
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <grpcpp/grpcpp.h>
+
+#include "proto/sweep.grpc.pb.h"
+#include "sicctl/table.h"
+
+namespace {
+
+using sic::v1::SweepService;
+
+const char* Env(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+struct Globals {
+  std::string coordinator = Env("SIC_COORDINATOR", "127.0.0.1:50051");
+  std::string token = Env("SIC_TOKEN", "");
+  std::string format = "table";
+};
+
+// A failed call as the user should read it.
+int Fail(const std::string& message, int code = 1) {
+  std::cerr << "sicctl: " << message << "\n";
+  return code;
+}
+
+int FailRpc(const grpc::Status& s, const Globals& g) {
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    // Either the coordinator is down, or it answered that Redis is.
+    if (s.error_message().rfind("redis", 0) == 0 || s.error_message().find("redis at") != std::string::npos) {
+      return Fail(s.error_message());
+    }
+    return Fail("cannot reach the coordinator at " + g.coordinator + " (is sic-coordinator running? set --coordinator or SIC_COORDINATOR)");
+  }
+  return Fail(s.error_message());
+}
+
+std::unique_ptr<grpc::ClientContext> Context(const Globals& g, int seconds = 15) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  if (seconds > 0) ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  if (!g.token.empty()) ctx->AddMetadata("authorization", "Bearer " + g.token);
+  return ctx;
+}
+
+std::string Fixed(double v, int digits = 4) {
+  if (std::isnan(v)) return "nan";
+  std::ostringstream out;
+  out.precision(digits);
+  out << v;
+  return out.str();
+}
+
+std::string Time(double t) {
+  if (t <= 0) return "";
+  const time_t secs = static_cast<time_t>(t);
+  tm utc;
+  gmtime_r(&secs, &utc);
+  char buf[32];
+  strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &utc);
+  return buf;
+}
+
+int64_t Count(const sic::v1::Sweep& s, const char* status) {
+  auto it = s.counts().find(status);
+  return it == s.counts().end() ? 0 : it->second;
+}
+
+std::string Summary(const sic::v1::Sweep& s) {
+  std::ostringstream out;
+  const int64_t done = Count(s, "succeeded") + Count(s, "failed") + Count(s, "canceled");
+  out << done << "/" << s.total() << " done (" << Count(s, "succeeded") << " ok, " << Count(s, "failed")
+      << " failed, " << Count(s, "canceled") << " canceled), " << Count(s, "running") << " running, "
+      << Count(s, "queued") + Count(s, "pending") << " waiting";
+  return out.str();
+}
+
+std::string Bar(const sic::v1::Sweep& s, int width = 30) {
+  const int64_t done = Count(s, "succeeded") + Count(s, "failed") + Count(s, "canceled");
+  const int filled = s.total() > 0 ? static_cast<int>(width * done / s.total()) : width;
+  return "[" + std::string(filled, '#') + std::string(width - filled, '.') + "]";
+}
+
+int ReadFile(const std::string& path, std::string& out) {
+  std::ifstream in(path);
+  if (!in) return Fail(path + ": cannot open file");
+  std::stringstream text;
+  text << in.rdbuf();
+  out = text.str();
+  return 0;
+}
+
+// Streams a sweep's state until it is done; exit 0 when every trial succeeded.
+int Watch(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
+  auto ctx = Context(g, 0);
+  sic::v1::SweepRef ref;
+  ref.set_sweep_id(sweep_id);
+  auto reader = stub.Watch(ctx.get(), ref);
+  sic::v1::Sweep s;
+  const bool tty = isatty(STDOUT_FILENO);
+  bool any = false;
+  while (reader->Read(&s)) {
+    any = true;
+    const std::string line = "sweep " + std::to_string(s.id()) + " " + s.name() + " " + Bar(s) + " " + Summary(s);
+    if (tty) std::cout << "\r\033[K" << line << std::flush;
+    else std::cout << line << std::endl;
+  }
+  if (tty && any) std::cout << "\n";
+  grpc::Status st = reader->Finish();
+  if (!st.ok()) return FailRpc(st, g);
+  if (!s.done()) return Fail("sweep " + std::to_string(sweep_id) + ": watch ended before the sweep finished");
+  if (Count(s, "failed") + Count(s, "canceled") > 0) {
+    return Fail("sweep " + std::to_string(sweep_id) + " ended with " + std::to_string(Count(s, "failed")) +
+                    " failed and " + std::to_string(Count(s, "canceled")) + " canceled trials",
+                3);
+  }
+  return 0;
+}
+
+int Show(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
+  sic::v1::SweepRef ref;
+  ref.set_sweep_id(sweep_id);
+  sic::v1::Sweep sweep;
+  if (auto st = stub.GetSweep(Context(g).get(), ref, &sweep); !st.ok()) return FailRpc(st, g);
+  sic::v1::ListTrialsRequest req;
+  req.set_sweep_id(sweep_id);
+  req.set_limit(10000);
+  sic::v1::ListTrialsResponse trials;
+  if (auto st = stub.ListTrials(Context(g).get(), req, &trials); !st.ok()) return FailRpc(st, g);
+  if (g.format == "table") {
+    std::cout << "sweep " << sweep.id() << " " << sweep.name() << " " << Bar(sweep) << " " << Summary(sweep) << "\n";
+  }
+  // Headline metrics only in the table; json and csv carry every metric.
+  std::vector<std::string> metric_keys;
+  std::set<std::string> seen;
+  for (const auto& t : trials.trials()) {
+    for (const auto& [k, v] : t.metrics()) {
+      const bool headline = k == "loss.total" || k.find(".grid_score") != std::string::npos ||
+                            k.find(".n_modules") != std::string::npos;
+      if ((g.format != "table" || headline) && seen.insert(k).second) metric_keys.push_back(k);
+    }
+  }
+  std::sort(metric_keys.begin(), metric_keys.end());
+  std::vector<std::string> header = {"trial", "index", "name", "status", "step", "attempts", "worker"};
+  header.insert(header.end(), metric_keys.begin(), metric_keys.end());
+  header.push_back("error");
+  sic::Table table(header);
+  for (const auto& t : trials.trials()) {
+    std::vector<std::string> row = {std::to_string(t.id()), std::to_string(t.index()), t.name(), t.status(),
+                                    std::to_string(t.step()) + "/" + std::to_string(t.total_steps()),
+                                    std::to_string(t.attempts()), t.worker()};
+    for (const auto& k : metric_keys) {
+      auto it = t.metrics().find(k);
+      row.push_back(it == t.metrics().end() ? "" : Fixed(it->second));
+    }
+    row.push_back(t.error());
+    table.Add(row);
+  }
+  table.Print(std::cout, g.format);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sicctl: submit and follow sweeps of SIC trainings (talks to sic-coordinator)"};
+  app.require_subcommand(1);
+  Globals g;
+  app.add_option("--coordinator", g.coordinator, "coordinator HOST:PORT (env SIC_COORDINATOR)")->capture_default_str();
+  app.add_option("--token", g.token, "shared token for calls that change state (env SIC_TOKEN)");
+  app.add_option("--format", g.format, "output format")->check(CLI::IsMember({"table", "json", "csv"}))->capture_default_str();
+
+  std::string file;
+  int64_t sweep_id = 0;
+  bool dry_run = false, watch = false, failed = false;
+  std::string export_format = "csv";
+  auto* sweep_cmd = app.add_subcommand("sweep", "submit a sweep spec (JSON)");
+  sweep_cmd->add_option("FILE", file, "the spec")->required();
+  sweep_cmd->add_flag("--dry-run", dry_run, "print the trials it expands to; submit nothing");
+  sweep_cmd->add_flag("--watch", watch, "follow it to the end");
+  auto* list_cmd = app.add_subcommand("list", "list sweeps");
+  auto* show_cmd = app.add_subcommand("show", "a sweep and its trials");
+  show_cmd->add_option("SWEEP", sweep_id)->required();
+  auto* watch_cmd = app.add_subcommand("watch", "a live progress bar until the sweep is done");
+  watch_cmd->add_option("SWEEP", sweep_id)->required();
+  auto* cancel_cmd = app.add_subcommand("cancel", "cancel every unfinished trial of a sweep");
+  cancel_cmd->add_option("SWEEP", sweep_id)->required();
+  auto* retry_cmd = app.add_subcommand("retry", "run failed trials again");
+  retry_cmd->add_option("SWEEP", sweep_id)->required();
+  retry_cmd->add_flag("--failed", failed, "retry the failed trials (required)")->required();
+  auto* export_cmd = app.add_subcommand("export", "every trial with its overrides and metrics");
+  export_cmd->add_option("SWEEP", sweep_id)->required();
+  export_cmd->add_option("--format", export_format)->check(CLI::IsMember({"csv", "json"}))->capture_default_str();
+  auto* workers_cmd = app.add_subcommand("workers", "workers seen recently");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    return Fail(what + " (see sicctl --help)", 2);
+  }
+
+  auto channel = grpc::CreateChannel(g.coordinator, grpc::InsecureChannelCredentials());
+  auto stub = SweepService::NewStub(channel);
+
+  if (sweep_cmd->parsed()) {
+    sic::v1::SubmitRequest req;
+    if (int rc = ReadFile(file, *req.mutable_spec_json()); rc != 0) return rc;
+    req.set_dry_run(dry_run);
+    sic::v1::SubmitResponse resp;
+    if (auto st = stub->Submit(Context(g).get(), req, &resp); !st.ok()) {
+      if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT) return Fail(file + ": " + st.error_message());
+      return FailRpc(st, g);
+    }
+    if (dry_run) {
+      for (int i = 0; i < resp.trials_size(); ++i) std::cout << i << " " << resp.trials(i) << "\n";
+      std::cerr << resp.trials_size() << " trials\n";
+      return 0;
+    }
+    std::cout << "sweep " << resp.sweep_id() << ": " << resp.trials_size() << " trials\n";
+    return watch ? Watch(*stub, g, resp.sweep_id()) : 0;
+  }
+  if (list_cmd->parsed()) {
+    sic::v1::ListSweepsRequest req;
+    req.set_limit(1000);
+    sic::v1::ListSweepsResponse resp;
+    if (auto st = stub->ListSweeps(Context(g).get(), req, &resp); !st.ok()) return FailRpc(st, g);
+    sic::Table table({"sweep", "name", "created", "trials", "succeeded", "failed", "canceled", "running", "waiting", "done"});
+    for (const auto& s : resp.sweeps()) {
+      table.Add({std::to_string(s.id()), s.name(), Time(s.created_at()), std::to_string(s.total()),
+                 std::to_string(Count(s, "succeeded")), std::to_string(Count(s, "failed")),
+                 std::to_string(Count(s, "canceled")), std::to_string(Count(s, "running")),
+                 std::to_string(Count(s, "queued") + Count(s, "pending")), s.done() ? "yes" : "no"});
+    }
+    table.Print(std::cout, g.format);
+    return 0;
+  }
+  if (show_cmd->parsed()) return Show(*stub, g, sweep_id);
+  if (watch_cmd->parsed()) return Watch(*stub, g, sweep_id);
+  if (cancel_cmd->parsed() || retry_cmd->parsed()) {
+    sic::v1::SweepRef ref;
+    ref.set_sweep_id(sweep_id);
+    sic::v1::CountResponse resp;
+    auto st = cancel_cmd->parsed() ? stub->Cancel(Context(g).get(), ref, &resp)
+                                   : stub->RetryFailed(Context(g).get(), ref, &resp);
+    if (!st.ok()) return FailRpc(st, g);
+    std::cout << "sweep " << sweep_id << ": " << resp.count() << " trials "
+              << (cancel_cmd->parsed() ? "canceled" : "queued again") << "\n";
+    return 0;
+  }
+  if (export_cmd->parsed()) {
+    sic::v1::ExportRequest req;
+    req.set_sweep_id(sweep_id);
+    req.set_format(export_format);
+    sic::v1::ExportResponse resp;
+    if (auto st = stub->Export(Context(g, 60).get(), req, &resp); !st.ok()) return FailRpc(st, g);
+    std::cout << resp.content();
+    return 0;
+  }
+  if (workers_cmd->parsed()) {
+    sic::v1::ListWorkersResponse resp;
+    if (auto st = stub->ListWorkers(Context(g).get(), {}, &resp); !st.ok()) return FailRpc(st, g);
+    sic::Table table({"worker", "host", "pid", "slots", "running", "last_seen"});
+    for (const auto& w : resp.workers()) {
+      std::string running;
+      for (int64_t t : w.running_trials()) running += (running.empty() ? "" : " ") + std::to_string(t);
+      table.Add({w.name(), w.host(), std::to_string(w.pid()), std::to_string(w.concurrency()), running,
+                 Time(w.last_seen())});
+    }
+    table.Print(std::cout, g.format);
+    return 0;
+  }
+  return Fail("no command (see sicctl --help)", 2);
+}

@@ -1,0 +1,166 @@
+"""A throwaway sweep-service cluster for end-to-end tests and the demo: a real
+redis-server (password, AOF) on a free loopback port in a temp dir, a
+sic-coordinator and any number of sic-worker processes, and a sicctl runner.
+Everything it starts is stopped by close() (and by the context manager)."""
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    def __init__(self, bin_dir, token="tok3n", redis_password="pa55", lease_ms=3000,
+                 max_deliveries=3, max_trials=None, keep=False):
+        self.bin = os.path.abspath(bin_dir)
+        self.dir = tempfile.mkdtemp(prefix="sic-cluster-")
+        self.token = token
+        self.redis_password = redis_password
+        self.lease_ms = lease_ms
+        self.max_deliveries = max_deliveries
+        self.max_trials = max_trials
+        self.keep = keep
+        self.redis_port = free_port()
+        self.grpc_port = free_port()
+        self.redis = None
+        self.coordinator = None
+        self.workers = {}
+        self.start_redis()
+        self.start_coordinator()
+
+    # ---- processes
+    def _spawn(self, name, argv, env=None):
+        e = dict(os.environ)
+        e.update(env or {})
+        with open(os.path.join(self.dir, name + ".log"), "ab") as log:
+            return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=e, cwd=self.dir)
+
+    def start_redis(self):
+        self.redis = self._spawn("redis", [
+            "redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--dir", self.dir,
+            "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--requirepass", self.redis_password])
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.redis_port), timeout=0.5) as s:
+                    s.sendall(b"AUTH %s\r\nPING\r\n" % self.redis_password.encode())
+                    if b"PONG" in s.recv(100):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill_redis(self):
+        self.redis.send_signal(signal.SIGKILL)
+        self.redis.wait()
+
+    def start_coordinator(self):
+        argv = [os.path.join(self.bin, "coordinator", "sic-coordinator"), "--listen", self.address,
+                "--db", self.db_path, "--redis", "127.0.0.1:%d" % self.redis_port,
+                "--redis-password", self.redis_password]
+        if self.max_trials:
+            argv += ["--max-trials", str(self.max_trials)]
+        self.coordinator = self._spawn("coordinator", argv, {"SIC_TOKEN": self.token})
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if self.sicctl("list").returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("sic-coordinator did not start: " + self.log("coordinator"))
+
+    def kill_coordinator(self):
+        self.coordinator.send_signal(signal.SIGKILL)
+        self.coordinator.wait()
+
+    def start_worker(self, name, *extra):
+        argv = [os.path.join(self.bin, "worker", "sic-worker"), "--name", name,
+                "--redis", "127.0.0.1:%d" % self.redis_port, "--redis-password", self.redis_password,
+                "--checkpoint-dir", os.path.join(self.dir, "checkpoints"), "--lease-ms", str(self.lease_ms),
+                "--progress-ms", "200", "--max-deliveries", str(self.max_deliveries),
+                "--threads-per-trial", "1", *extra]
+        self.workers[name] = self._spawn("worker-" + name, argv)
+        return self.workers[name]
+
+    def kill_worker(self, name, sig=signal.SIGKILL):
+        p = self.workers.pop(name)
+        p.send_signal(sig)
+        return p.wait(timeout=60)
+
+    def close(self):
+        procs = list(self.workers.values()) + [self.coordinator, self.redis]
+        for p in procs:
+            if p and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            if p:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        if not self.keep:
+            subprocess.run(["rm", "-rf", self.dir])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- clients
+    @property
+    def address(self):
+        return "127.0.0.1:%d" % self.grpc_port
+
+    @property
+    def db_path(self):
+        return os.path.join(self.dir, "sic.db")
+
+    def sicctl(self, *args, token=None, timeout=120):
+        env = dict(os.environ, SIC_COORDINATOR=self.address, SIC_TOKEN=self.token if token is None else token)
+        return subprocess.run([os.path.join(self.bin, "sicctl", "sicctl"), *args], env=env,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def submit(self, spec):
+        path = os.path.join(self.dir, "spec-%d.json" % time.time_ns())
+        with open(path, "w") as f:
+            f.write(spec if isinstance(spec, str) else json.dumps(spec))
+        r = self.sicctl("sweep", path)
+        if r.returncode != 0:
+            raise RuntimeError("submit failed: " + r.stderr)
+        return int(r.stdout.split()[1].rstrip(":"))
+
+    def trials(self, sweep_id):
+        r = self.sicctl("--format", "json", "show", str(sweep_id))
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def wait_done(self, sweep_id, timeout=180):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            trials = self.trials(sweep_id)
+            if trials and all(t["status"] in ("succeeded", "failed", "canceled") for t in trials):
+                return trials
+            time.sleep(0.3)
+        raise TimeoutError("sweep %d not done: %s" % (sweep_id, self.trials(sweep_id)))
+
+    def query(self, sql, *params):
+        with sqlite3.connect(self.db_path) as db:
+            return db.execute(sql, params).fetchall()
+
+    def log(self, name):
+        try:
+            with open(os.path.join(self.dir, name + ".log"), errors="replace") as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""

@@ -1,0 +1,63 @@
+// Worker: `concurrency` slots, each claiming one trial at a time from Redis
+// (expired leases first), keeping its lease alive on a heartbeat thread,
+// running the trial through a TrialFn, and reporting progress and the result.
+//
+// Per trial, in this order:
+//   - sweep canceled: acknowledged, skipped (the store has it canceled).
+//   - delivered more than max_deliveries times: a failed result with the last
+//     error any attempt recorded, then acknowledged. Never retried forever.
+//   - run: progress every progress_ms; checkpoints go to
+//     checkpoint_dir/trial-<id>-r<round>, so a taken-over trial resumes.
+//       finished: result sent, then acknowledged, then the directory removed.
+//       error:    recorded as the last error; released for another delivery.
+//       stop (SIGTERM): checkpointed and released at once for another worker.
+//       lease lost (another worker owns it now): dropped quietly.
+// RequestStop makes every slot stop claiming and stop its trial; Run returns
+// when all slots are done. With one_shot, each slot runs one trial and exits.
+//
+// Thread-safety: RequestStop may be called from any thread (e.g. a signal
+// waiter); everything else from the thread that calls Run.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "common/queue.h"
+#include "worker/trial_runner.h"
+
+namespace sic {
+
+struct WorkerOptions {
+  RedisOptions redis;
+  std::string prefix = "sic";
+  std::string name;               // unique per process; consumers are name/slot
+  std::string checkpoint_dir = "checkpoints";
+  int64_t lease_ms = 30000;       // a claim idle this long may be taken over
+  int64_t heartbeat_ms = 0;       // 0: lease_ms / 3
+  int64_t max_deliveries = 3;
+  int64_t progress_ms = 2000;
+  int64_t block_ms = 1000;        // how long one claim waits for work
+  int concurrency = 1;
+  int threads_per_trial = 0;      // run.threads for trials that leave it 0; 0 = cores / concurrency
+  bool one_shot = false;
+};
+
+class Worker {
+ public:
+  Worker(WorkerOptions options, TrialFn run);
+  // 0 when stopped or (one-shot) done cleanly.
+  int Run();
+  void RequestStop() { stop_ = true; }
+
+ private:
+  void Slot(int slot);
+  void Registry();
+
+  WorkerOptions options_;
+  TrialFn run_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> slots_running_{0};
+  std::atomic<int64_t> running_[64] = {};  // trial id per slot, 0 = idle
+};
+
+}  // namespace sic
