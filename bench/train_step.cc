@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -102,6 +103,10 @@ int main(int argc, char** argv) {
       {"torch", trainer.value()->runtime().torch_version},
       {"step_ms", Median(step_ms)},
   };
+  // The settings ReexecWithTunedRuntime chose; the script gives the baseline the same.
+  for (const char* name : {"OPENBLAS_CORETYPE", "OMP_WAIT_POLICY"}) {
+    if (const char* value = std::getenv(name)) out["env"][name] = value;
+  }
   for (const auto& [name, ms] : phases) out["micro_batch_ms"][name] = Median(ms);
   std::printf("%s\n", out.dump().c_str());
   return 0;
