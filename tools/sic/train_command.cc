@@ -11,6 +11,7 @@
 #include "sic/trainer.h"
 #include "tools/sic/cli_args.h"
 #include "tools/sic/commands.h"
+#include "tools/sic/evaluation.h"
 
 namespace sic {
 namespace {
@@ -133,6 +134,12 @@ int TrainCommand(const std::vector<std::string>& argv) {
     std::printf("stopped at step %lld; continue with: sic train %s --out %s --resume\n",
                 static_cast<long long>(t.step()), args->positional()[0].c_str(), out->c_str());
     return 130;
+  }
+  if (t.config().eval.enabled) {  // sic-method 5: every finished run ends with its evaluation
+    const auto device = ParseDevice(t.config().run.device);  // Open already accepted it
+    if (Status s = EvaluateToDir(t.model(), t.config(), device.value(), t.step(), *out + "/eval", "train"); !s.ok()) {
+      return Fail("evaluation: " + s.message());
+    }
   }
   return 0;
 }
