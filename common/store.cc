@@ -131,23 +131,28 @@ Status Exec(sqlite3* db, const char* sql) {
   return Status::OK();
 }
 
-// BEGIN IMMEDIATE ... COMMIT, rolled back unless Commit() succeeds.
+// BEGIN IMMEDIATE ... COMMIT, rolled back unless Commit() succeeds. Inside an
+// open transaction (Store::Batch) it is a savepoint instead, so one failing
+// call in a batch rolls back alone and the batch still commits once.
 class Transaction {
  public:
-  explicit Transaction(sqlite3* db) : db_(db), begun_(Exec(db, "BEGIN IMMEDIATE")) {}
+  explicit Transaction(sqlite3* db)
+      : db_(db), nested_(sqlite3_get_autocommit(db) == 0),
+        begun_(Exec(db, nested_ ? "SAVEPOINT call" : "BEGIN IMMEDIATE")) {}
   ~Transaction() {
-    if (begun_.ok() && !done_) Exec(db_, "ROLLBACK");
+    if (begun_.ok() && !done_) Exec(db_, nested_ ? "ROLLBACK TO call; RELEASE call" : "ROLLBACK");
   }
   const Status& begun() const { return begun_; }
   Status Commit() {
     done_ = true;
-    Status s = Exec(db_, "COMMIT");
-    if (!s.ok()) Exec(db_, "ROLLBACK");
+    Status s = Exec(db_, nested_ ? "RELEASE call" : "COMMIT");
+    if (!s.ok()) Exec(db_, nested_ ? "ROLLBACK TO call; RELEASE call" : "ROLLBACK");
     return s;
   }
 
  private:
   sqlite3* db_;
+  bool nested_;
   Status begun_;
   bool done_ = false;
 };
@@ -214,9 +219,17 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
 }
 
 int Store::schema_version() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, "PRAGMA user_version");
   return s.Step() == SQLITE_ROW ? static_cast<int>(s.Int(0)) : -1;
+}
+
+Status Store::Batch(const std::function<void()>& calls) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
+  calls();
+  return tx.Commit();
 }
 
 Status Store::Migrate() {
@@ -239,7 +252,7 @@ Status Store::Migrate() {
 }
 
 Result<int64_t> Store::CreateSweep(const SweepSpec& sweep, double now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
   Stmt ins(db_, "INSERT INTO sweeps (name, description, spec, created_at) VALUES (?, ?, ?, ?)");
@@ -259,7 +272,7 @@ Result<int64_t> Store::CreateSweep(const SweepSpec& sweep, double now) {
 }
 
 Result<std::vector<TrialRow>> Store::PendingTrials(int64_t limit) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, (std::string("SELECT ") + kTrialColumns +
                " FROM trials t WHERE t.status = 'pending' ORDER BY t.id LIMIT ?").c_str());
   s.Bind(1, limit);
@@ -271,7 +284,7 @@ Result<std::vector<TrialRow>> Store::PendingTrials(int64_t limit) {
 }
 
 Status Store::MarkQueued(const std::vector<int64_t>& trial_ids) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
   Stmt s(db_, "UPDATE trials SET status = 'queued' WHERE id = ? AND status = 'pending'");
@@ -285,7 +298,7 @@ Status Store::MarkQueued(const std::vector<int64_t>& trial_ids) {
 
 Status Store::RecordStart(int64_t trial_id, int64_t round, int64_t delivery, const std::string& worker,
                           double now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
   Stmt attempt(db_, "INSERT OR IGNORE INTO attempts (trial_id, round, delivery, worker, started_at) "
@@ -301,7 +314,7 @@ Status Store::RecordStart(int64_t trial_id, int64_t round, int64_t delivery, con
 }
 
 Result<bool> Store::RecordResult(const TrialResult& r) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
   Stmt trial(db_, "SELECT status, round FROM trials WHERE id = ?");
@@ -363,7 +376,7 @@ Result<bool> Store::RecordResult(const TrialResult& r) {
 }
 
 Result<int64_t> Store::CancelSweep(int64_t sweep_id, double now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
   Stmt sweep(db_, "UPDATE sweeps SET canceled = 1 WHERE id = ?");
@@ -380,7 +393,7 @@ Result<int64_t> Store::CancelSweep(int64_t sweep_id, double now) {
 }
 
 Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
   Stmt exists(db_, "SELECT 1 FROM sweeps WHERE id = ?");
@@ -416,12 +429,12 @@ Result<SweepRow> Store::LoadSweep(int64_t sweep_id) {
 }
 
 Result<SweepRow> Store::GetSweep(int64_t sweep_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   return LoadSweep(sweep_id);
 }
 
 Result<std::vector<SweepRow>> Store::ListSweeps(int64_t offset, int64_t limit) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, "SELECT id FROM sweeps ORDER BY id DESC LIMIT ? OFFSET ?");
   s.Bind(1, limit).Bind(2, offset);
   std::vector<int64_t> ids;
@@ -436,7 +449,7 @@ Result<std::vector<SweepRow>> Store::ListSweeps(int64_t offset, int64_t limit) {
 }
 
 Result<std::vector<TrialRow>> Store::ListTrials(int64_t sweep_id, int64_t offset, int64_t limit) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, (std::string("SELECT ") + kTrialColumns +
                " FROM trials t WHERE t.sweep_id = ? ORDER BY t.idx LIMIT ? OFFSET ?").c_str());
   s.Bind(1, sweep_id).Bind(2, limit).Bind(3, offset);
@@ -448,7 +461,7 @@ Result<std::vector<TrialRow>> Store::ListTrials(int64_t sweep_id, int64_t offset
 }
 
 Result<TrialRow> Store::GetTrial(int64_t trial_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, (std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.id = ?").c_str());
   s.Bind(1, trial_id);
   if (s.Step() != SQLITE_ROW) return Status::Error("trial " + std::to_string(trial_id) + ": no such trial");
@@ -456,7 +469,7 @@ Result<TrialRow> Store::GetTrial(int64_t trial_id) {
 }
 
 Result<std::map<std::string, double>> Store::Metrics(int64_t trial_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, "SELECT name, value FROM metrics WHERE trial_id = ? ORDER BY name");
   s.Bind(1, trial_id);
   std::map<std::string, double> out;
@@ -465,7 +478,7 @@ Result<std::map<std::string, double>> Store::Metrics(int64_t trial_id) {
 }
 
 Result<std::vector<CurvePoint>> Store::Curve(int64_t trial_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, "SELECT step, total, sep, inv, cap, coniso, lr FROM curves WHERE trial_id = ? ORDER BY step");
   s.Bind(1, trial_id);
   std::vector<CurvePoint> out;
@@ -476,7 +489,7 @@ Result<std::vector<CurvePoint>> Store::Curve(int64_t trial_id) {
 }
 
 Result<std::vector<Artifact>> Store::Artifacts(int64_t trial_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, "SELECT name, mime, data FROM artifacts WHERE trial_id = ? ORDER BY name");
   s.Bind(1, trial_id);
   std::vector<Artifact> out;
@@ -485,7 +498,7 @@ Result<std::vector<Artifact>> Store::Artifacts(int64_t trial_id) {
 }
 
 Result<int64_t> Store::CountFinishedAttempts(int64_t trial_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, "SELECT COUNT(*) FROM attempts WHERE trial_id = ? AND outcome IS NOT NULL");
   s.Bind(1, trial_id);
   if (s.Step() != SQLITE_ROW) return s.Error();

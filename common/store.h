@@ -17,10 +17,12 @@
 // doubled result never makes a second row of metrics.
 //
 // Schema migrations are versioned (PRAGMA user_version) and run on Open.
-// Thread-safety: thread-safe; calls are serialized on one connection.
+// Thread-safety: thread-safe; calls are serialized on one connection (a Batch
+// holds it for all its calls).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -92,6 +94,11 @@ class Store {
 
   int schema_version();
 
+  // Runs the store calls made by `calls` in one transaction: one fsync for
+  // many events. Each call still succeeds or fails alone (a savepoint), but
+  // none is durable until Batch returns OK; on an error none is.
+  Status Batch(const std::function<void()>& calls);
+
   // Stores a sweep and all its trials (pending) in one transaction.
   Result<int64_t> CreateSweep(const SweepSpec& sweep, double now);
 
@@ -128,7 +135,7 @@ class Store {
   Status Migrate();
   Result<SweepRow> LoadSweep(int64_t sweep_id);  // caller holds mu_
 
-  std::mutex mu_;
+  std::recursive_mutex mu_;
   sqlite3* db_;
 };
 

@@ -136,18 +136,30 @@ void Pumps::IngestLoop() {
       continue;
     }
     outage.Ok();
-    bool all = true;
-    for (const QueueEntry& e : entries.value()) all = Ingest(queue, e) && all;
+    // One transaction (one fsync) per batch read; then acknowledge what it recorded.
+    std::vector<char> recorded(entries->size(), 0);
+    Status committed = store_.Batch([&] {
+      for (size_t i = 0; i < entries->size(); ++i) recorded[i] = Record(entries->at(i));
+    });
+    bool all = committed.ok();
+    if (!committed.ok()) Log("ingest: cannot commit " + std::to_string(entries->size()) + " events: " + committed.message());
+    for (size_t i = 0; committed.ok() && i < entries->size(); ++i) {
+      all = all && recorded[i];
+      if (!recorded[i]) continue;
+      if (Status s = queue.AckResult(entries->at(i).id); !s.ok()) {
+        Log("ingest: recorded " + entries->at(i).id + " but cannot acknowledge it: " + s.message());
+      }
+      ++ingested_;
+    }
     if (!all) Wait(1000);  // the store refuses: do not spin on the same entries
   }
 }
 
-bool Pumps::Ingest(Queue& queue, const QueueEntry& entry) {
+bool Pumps::Record(const QueueEntry& entry) {
   v1::WorkerEvent event;
   if (!event.ParseFromString(entry.payload)) {
     Log("ingest: dropping malformed event " + entry.id);
-    (void)queue.AckResult(entry.id);
-    return true;
+    return true;  // acknowledged, so that it is not read again
   }
   Status recorded;
   if (event.has_progress()) {
@@ -179,14 +191,10 @@ bool Pumps::Ingest(Queue& queue, const QueueEntry& entry) {
     }
   }
   if (!recorded.ok()) {
-    // Not acknowledged: it is read again (after a restart, or the next loop).
+    // Not acknowledged: it is read again (the next loop, or after a restart).
     Log("ingest: cannot record event " + entry.id + ": " + recorded.message());
     return false;
   }
-  if (Status s = queue.AckResult(entry.id); !s.ok()) {
-    Log("ingest: recorded " + entry.id + " but cannot acknowledge it: " + s.message());
-  }
-  ++ingested_;
   return true;
 }
 

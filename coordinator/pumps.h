@@ -41,7 +41,8 @@ class Pumps {
  private:
   void EnqueueLoop();
   void IngestLoop();
-  bool Ingest(Queue& queue, const QueueEntry& entry);  // false: not recorded
+  // Records one event (inside the caller's Store::Batch); false: not recorded.
+  bool Record(const QueueEntry& entry);
   void Wait(int64_t ms);
 
   Store& store_;

@@ -113,9 +113,12 @@ int Watch(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
   sic::v1::Sweep s;
   const bool tty = isatty(STDOUT_FILENO);
   bool any = false;
+  std::string last;
   while (reader->Read(&s)) {
     any = true;
     const std::string line = "sweep " + std::to_string(s.id()) + " " + s.name() + " " + Bar(s) + " " + Summary(s);
+    if (line == last) continue;  // keep-alives
+    last = line;
     if (tty) std::cout << "\r\033[K" << line << std::flush;
     else std::cout << line << std::endl;
   }
@@ -149,8 +152,10 @@ int Show(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
   std::set<std::string> seen;
   for (const auto& t : trials.trials()) {
     for (const auto& [k, v] : t.metrics()) {
-      const bool headline = k == "loss.total" || k.find(".grid_score") != std::string::npos ||
-                            k.find(".n_modules") != std::string::npos;
+      auto ends = [&](const std::string& tail) {
+        return k.size() > tail.size() && k.compare(k.size() - tail.size(), tail.size(), tail) == 0;
+      };
+      const bool headline = k == "loss.total" || ends(".max_score60") || ends(".n_grid") || ends(".n_modules");
       if ((g.format != "table" || headline) && seen.insert(k).second) metric_keys.push_back(k);
     }
   }

@@ -187,6 +187,29 @@ TEST_F(StoreTest, EverythingSurvivesReopen) {
   EXPECT_FALSE(store_->RecordResult(Success(trial, 1, 1, 0.25)).value());
 }
 
+TEST_F(StoreTest, BatchCommitsOnceAndFailedCallsRollBackAlone) {
+  const int64_t id = Submit(R"({"seeds": 2})");
+  auto trials = store_->ListTrials(id, 0, 10).value();
+  Result<bool> first = false, second = false;
+  Result<int64_t> bad = int64_t{0};
+  Status batch = store_->Batch([&] {
+    first = store_->RecordResult(Success(trials[0].id, 1, 1, 0.5));
+    bad = store_->CancelSweep(999, 1);  // fails inside the batch
+    second = store_->RecordResult(Success(trials[1].id, 1, 1, 0.6));
+  });
+  ASSERT_TRUE(batch.ok()) << batch.message();
+  EXPECT_TRUE(first.ok() && first.value());
+  EXPECT_FALSE(bad.ok());
+  EXPECT_TRUE(second.ok() && second.value());
+  Reopen();
+  EXPECT_EQ(store_->GetSweep(id)->counts["succeeded"], 2);
+  EXPECT_FALSE(store_->GetSweep(id)->canceled);
+  // Idempotence holds inside a batch too.
+  Result<bool> again = true;
+  ASSERT_TRUE(store_->Batch([&] { again = store_->RecordResult(Success(trials[0].id, 1, 1, 0.5)); }).ok());
+  EXPECT_FALSE(again.value());
+}
+
 TEST_F(StoreTest, PagingAndUnknownIds) {
   const int64_t id = Submit(R"({"seeds": 5})");
   auto page = store_->ListTrials(id, 2, 2);
