@@ -292,6 +292,19 @@ Result<std::vector<double>> ParseArenas(const std::string& arenas) {
   return out;
 }
 
+std::string ConfigAllowed(const std::string& dotted_key) {
+  Config c;
+  for (const auto& f : Fields(c)) {
+    if (dotted_key != f.key) continue;
+    if (std::holds_alternative<bool*>(f.target)) return "true or false";
+    if (dotted_key == "run.device") return "\"cpu\", \"cuda\" or \"cuda:K\"";
+    if (std::holds_alternative<std::string*>(f.target) && f.choices.empty()) return "a string";
+    const std::string allowed = DescribeAllowed(f);
+    return std::holds_alternative<int64_t*>(f.target) ? "an integer " + allowed : allowed;
+  }
+  return "";
+}
+
 std::vector<std::string> ConfigKeys() {
   Config c;
   std::vector<std::string> keys;

@@ -129,6 +129,10 @@ Status ApplyOverride(Config& config, const std::string& dotted_key,
 // Every dotted key, in declaration order (for help texts and sweep validation).
 std::vector<std::string> ConfigKeys();
 
+// What a key accepts, as the errors say it: ">= 0", "in (0, 100]",
+// "one of \"mean\", \"sum\"", "true or false". Empty for an unknown key.
+std::string ConfigAllowed(const std::string& dotted_key);
+
 // eval.arenas as numbers ("2,3,4" -> {2, 3, 4}); an error names what is wrong.
 // (A string rather than a JSON list keeps every config field a scalar.)
 Result<std::vector<double>> ParseArenas(const std::string& arenas);

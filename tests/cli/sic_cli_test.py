@@ -36,6 +36,14 @@ def write(path, data, mode="w"):
         f.write(data)
 
 
+def pd_leaves(tree):
+    for value in tree.values():
+        if isinstance(value, dict):
+            yield from pd_leaves(value)
+        else:
+            yield value
+
+
 def numpy_losses(G, V, sigma_x=0.05, sigma_g=0.4):
     """The losses written directly from the formulas, over all ordered pairs i != j."""
     B, T1, N = G.shape
@@ -177,6 +185,21 @@ class TrainCommand(unittest.TestCase):
             self.assertIn(expected, proc.stderr)
             self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
             self.assertFalse(os.path.exists(self.out))
+
+    def test_config_prints_effective_config_and_keys(self):
+        effective = json.loads(run("config", self.config).stdout)
+        self.assertEqual(effective["model"]["n_units"], 32)         # from the file
+        self.assertEqual(effective["loss"]["sigma_g"], 0.4)        # a default filled in
+        defaults = json.loads(run("config").stdout)
+        self.assertEqual(defaults["data"]["batch_size"], 130)
+        keys = run("config", "--keys").stdout.splitlines()
+        self.assertEqual(len(keys), sum(1 for _ in pd_leaves(defaults)))
+        self.assertTrue(any(l.split()[:2] == ["loss.lambda_cap", "0.5"] for l in keys))
+        bad = os.path.join(self.tmp.name, "bad.json")
+        write(bad, '{"optim": {"accumulate": 0}}')
+        proc = run("config", bad, check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("optim.accumulate: 0 is out of range", proc.stderr)
 
     def test_usage_errors(self):
         self.assertNotEqual(run("train", self.config, check=False).returncode, 0)

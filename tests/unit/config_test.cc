@@ -96,6 +96,16 @@ TEST(Config, OverrideChecksAndLeavesConfigUnchangedOnError) {
             "data.walk.border: must be less than half of data.walk.arena_size");
 }
 
+TEST(Config, AllowedValuesAreDescribedAsErrorsDescribeThem) {
+  EXPECT_EQ(ConfigAllowed("loss.lambda_cap"), ">= 0");
+  EXPECT_EQ(ConfigAllowed("data.batch_size"), "an integer in [1, 100000]");
+  EXPECT_EQ(ConfigAllowed("loss.reduction"), "one of \"mean\", \"sum\"");
+  EXPECT_EQ(ConfigAllowed("model.learn_g0"), "true or false");
+  EXPECT_EQ(ConfigAllowed("run.device"), "\"cpu\", \"cuda\" or \"cuda:K\"");
+  EXPECT_EQ(ConfigAllowed("no.such.key"), "");
+  for (const auto& key : ConfigKeys()) EXPECT_NE(ConfigAllowed(key), "") << key;
+}
+
 TEST(Config, KeysListEveryField) {
   const auto keys = ConfigKeys();
   EXPECT_NE(std::find(keys.begin(), keys.end(), "loss.lambda_coniso"), keys.end());

@@ -7,6 +7,7 @@
 
 namespace sic {
 
+int ConfigCommand(const std::vector<std::string>& args);
 int TrainCommand(const std::vector<std::string>& args);
 int LossesCommand(const std::vector<std::string>& args);
 int EvalCommand(const std::vector<std::string>& args);

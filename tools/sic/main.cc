@@ -14,6 +14,8 @@ const char kUsage[] =
     "usage: sic <command> [args]\n"
     "\n"
     "commands:\n"
+    "  config [CONFIG.json] [--keys]\n"
+    "        print the effective config (defaults filled in); --keys: every key, default, allowed values\n"
     "  train CONFIG.json --out DIR [--steps N] [--resume]\n"
     "        train SIC; writes DIR/config.json, DIR/curve.jsonl, DIR/checkpoint.pt\n"
     "  losses G.npy V.npy [--sigma-x X] [--sigma-g Y] [--reduction mean|sum]\n"
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "config") return sic::ConfigCommand(args);
   if (command == "train") return sic::TrainCommand(args);
   if (command == "losses") return sic::LossesCommand(args);
   if (command == "eval") return sic::EvalCommand(args);
