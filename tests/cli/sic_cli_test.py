@@ -178,7 +178,8 @@ class TrainCommand(unittest.TestCase):
         bad = os.path.join(self.tmp.name, "bad.json")
         for text, expected in [('{"loss": {"lambda_cap": -1}}', "loss.lambda_cap: -1 is out of range"),
                                ('{"loss": {"lamda_cap": 1}}', "loss.lamda_cap: unknown key"),
-                               ('{"loss": ', "malformed JSON")]:
+                               ('{"loss": ', "malformed JSON"),
+                               ('{"run": {"device": "cuda"}}', "no CUDA device is available")]:
             write(bad, text)
             proc = run("train", bad, "--out", self.out, check=False)
             self.assertNotEqual(proc.returncode, 0)
