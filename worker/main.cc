@@ -2,6 +2,7 @@
 // worker.h). SIGTERM/SIGINT: stop claiming, checkpoint and release the
 // running trials, exit 0.
 #include <signal.h>
+#include <errno.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -54,24 +55,32 @@ int main(int argc, char** argv) {
     std::cerr << "sic-worker: " << s.message() << "\n";
     return 2;
   }
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A handler, not sigwait: LibTorch may have started threads before main
+  // that do not block the signals. The handler only writes to a pipe; a
+  // thread reads it and asks the worker to stop.
+  static int wake[2];
+  if (pipe(wake) != 0) {
+    std::cerr << "sic-worker: cannot create a pipe\n";
+    return 1;
+  }
+  struct sigaction sa = {};
+  sa.sa_handler = [](int) { (void)!write(wake[1], "s", 1); };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
 
   sic::Worker worker(o, sic::RunTrial);
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    if (sig == SIGTERM || sig == SIGINT) {
+    char c = 0;
+    while (read(wake[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    if (c == 's') {
       sic::Log("stopping: no new trials; running ones checkpoint and are released");
       worker.RequestStop();
     }
   });
   const int rc = worker.Run();
-  // Wake the waiter if the worker ended by itself (--one-shot).
-  pthread_kill(waiter.native_handle(), SIGTERM);
+  (void)!write(wake[1], "q", 1);  // the worker ended by itself (--one-shot)
   waiter.join();
   return rc;
 }

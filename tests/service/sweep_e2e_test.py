@@ -8,6 +8,7 @@ usage: sweep_e2e_test.py BUILD_DIR [unittest args]"""
 
 import json
 import os
+import signal
 import sys
 import time
 import unittest
@@ -241,6 +242,46 @@ class ServiceTest(unittest.TestCase):
         other = c.submit(spec("after", steps=20, seeds=1))
         trials = c.wait_done(other, timeout=60)
         self.assertEqual(trials[0]["status"], "succeeded")
+
+    def test_sigterm_checkpoints_and_releases_at_once(self):
+        # A lease far longer than the test: only an explicit release lets b take over in time.
+        c = self.cluster(lease_ms=600000)
+        c.start_worker("a")
+        sweep_id = c.submit(spec("sigterm", steps=1500, seeds=1))
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            trials = c.trials(sweep_id)
+            if trials and trials[0]["status"] == "running" and int(trials[0]["step"].split("/")[0]) >= 100:
+                break
+            time.sleep(0.1)
+        else:
+            self.fail("trial never ran: %s" % c.trials(sweep_id))
+        t0 = time.time()
+        self.assertEqual(c.kill_worker("a", signal.SIGTERM), 0)
+        self.assertLess(time.time() - t0, 10)
+        self.assertIn("checkpoint kept and trial released", c.log("worker-a"))
+        c.start_worker("b")
+        trials = c.wait_done(sweep_id, timeout=120)
+        self.assertEqual(trials[0]["status"], "succeeded")
+        self.assert_exactly_once(c, sweep_id, 1)
+        (trial_id,) = [i for (i,) in c.query("SELECT id FROM trials WHERE sweep_id = ?", sweep_id)]
+        resumed = c.query("SELECT value FROM metrics WHERE trial_id = ? AND name = 'resumed_from_step'", trial_id)
+        self.assertGreaterEqual(resumed[0][0], 100)
+        self.assertEqual(c.query("SELECT worker FROM trials WHERE id = ?", trial_id)[0][0], "b")
+
+    def test_one_shot_and_concurrency(self):
+        c = self.cluster()
+        sweep_id = c.submit(spec("slots", steps=60, seeds=5))
+        one = c.start_worker("a", "--one-shot")
+        self.assertEqual(one.wait(timeout=120), 0)
+        c.workers.pop("a")
+        done = c.query("SELECT COUNT(*) FROM trials WHERE sweep_id = ? AND status = 'succeeded'", sweep_id)[0][0]
+        self.assertEqual(done, 1)
+        c.start_worker("b", "--concurrency", "2")
+        c.wait_done(sweep_id, timeout=120)
+        self.assert_exactly_once(c, sweep_id, 5)
+        listed = json.loads(c.sicctl("--format", "json", "workers").stdout)
+        self.assertEqual([(w["worker"], w["slots"]) for w in listed], [("b", 2)])
 
     def test_unreachable_coordinator_is_one_line(self):
         env_port = free_port()
