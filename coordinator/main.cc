@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   std::string token = Env("SIC_TOKEN", "");
   std::string redis_password = Env("SIC_REDIS_PASSWORD", "");
   int64_t max_trials = 10000;
+  double worker_timeout_s = 30;
   app.add_option("--listen", listen, "gRPC address to serve on")->capture_default_str();
   app.add_option("--db", db, "SQLite file (created if missing)")->capture_default_str();
   app.add_option("--redis", redis_address, "Redis HOST:PORT (env SIC_REDIS)")->capture_default_str();
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
   app.add_option("--prefix", prefix, "prefix of the Redis keys")->capture_default_str();
   app.add_option("--token", token, "shared token required on state-changing calls (env SIC_TOKEN)");
   app.add_option("--max-trials", max_trials, "most trials one sweep may expand to")->capture_default_str();
+  app.add_option("--worker-timeout-s", worker_timeout_s, "workers silent this long are no longer listed")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -63,6 +66,7 @@ int main(int argc, char** argv) {
   options.limits.max_trials = max_trials;
   options.redis = redis;
   options.prefix = prefix;
+  options.worker_timeout_s = worker_timeout_s;
   sic::SweepServiceImpl service(*store.value(), pumps, options);
 
   // Block the stop signals in every thread; one thread waits for them.

@@ -196,9 +196,16 @@ grpc::Status SweepServiceImpl::ListWorkers(grpc::ServerContext*, const v1::ListW
   Queue queue(options_.redis, options_.prefix);
   auto workers = queue.Workers();
   if (!workers.ok()) return Fail(StatusCode::UNAVAILABLE, workers.status().message());
+  const double now = NowSeconds();
   for (const std::string& bytes : workers.value()) {
     v1::Worker w;
-    if (w.ParseFromString(bytes)) *resp->add_workers() = w;
+    if (!w.ParseFromString(bytes)) continue;
+    if (now - w.last_seen() > options_.worker_timeout_s) {
+      // Killed without a goodbye (kill -9, a lost node): forget it.
+      (void)queue.RemoveWorker(w.name());
+      continue;
+    }
+    *resp->add_workers() = w;
   }
   return grpc::Status::OK;
 }

@@ -23,6 +23,7 @@ struct ServiceOptions {
   RedisOptions redis;
   std::string prefix = "sic";
   int64_t watch_interval_ms = 300;
+  double worker_timeout_s = 30;  // workers silent this long are dropped from the registry
 };
 
 class SweepServiceImpl final : public v1::SweepService::Service {

@@ -21,7 +21,7 @@ def free_port():
 
 class Cluster:
     def __init__(self, bin_dir, token="tok3n", redis_password="pa55", lease_ms=3000,
-                 max_deliveries=3, max_trials=None, keep=False):
+                 max_deliveries=3, max_trials=None, worker_timeout_s=30, keep=False):
         self.bin = os.path.abspath(bin_dir)
         self.dir = tempfile.mkdtemp(prefix="sic-cluster-")
         self.token = token
@@ -29,6 +29,7 @@ class Cluster:
         self.lease_ms = lease_ms
         self.max_deliveries = max_deliveries
         self.max_trials = max_trials
+        self.worker_timeout_s = worker_timeout_s
         self.keep = keep
         self.redis_port = free_port()
         self.grpc_port = free_port()
@@ -71,6 +72,7 @@ class Cluster:
                 "--redis-password", self.redis_password]
         if self.max_trials:
             argv += ["--max-trials", str(self.max_trials)]
+        argv += ["--worker-timeout-s", str(self.worker_timeout_s)]
         self.coordinator = self._spawn("coordinator", argv, {"SIC_TOKEN": self.token})
         deadline = time.time() + 10
         while time.time() < deadline:

@@ -100,7 +100,7 @@ class ServiceTest(unittest.TestCase):
         self.assertIn("40/40", table.stdout)
 
     def test_killed_worker_is_taken_over_and_resumes_from_checkpoint(self):
-        c = self.cluster(lease_ms=2000)
+        c = self.cluster(lease_ms=2000, worker_timeout_s=3)
         c.start_worker("a")
         sweep_id = c.submit(spec("takeover", steps=3000, seeds=1))
         # Wait until a has checkpointed a few times, then kill it mid-trial.
@@ -125,6 +125,10 @@ class ServiceTest(unittest.TestCase):
         self.assertEqual(attempts[-1][1:], ("b", "succeeded"))
         resumed = c.query("SELECT value FROM metrics WHERE trial_id = ? AND name = 'resumed_from_step'", trial_id)
         self.assertGreaterEqual(resumed[0][0], 100)  # b picked up a's checkpoint
+        # a never said goodbye; after the timeout it is no longer listed.
+        time.sleep(3.5)
+        listed = json.loads(c.sicctl("--format", "json", "workers").stdout)
+        self.assertEqual([w["worker"] for w in listed], ["b"])
 
     def test_coordinator_killed_mid_sweep_then_restarted(self):
         c = self.cluster()
