@@ -46,8 +46,10 @@ class Queue {
   const std::string& trials_key() const { return trials_key_; }
   const std::string& results_key() const { return results_key_; }
 
-  // Creates both streams and their groups if missing (idempotent).
-  Status EnsureGroups();
+  // Creates both streams and their groups if missing (idempotent). Sets
+  // *created_trials_group when the trials group did not exist: on a Redis that
+  // has run before, that means it lost its data (restarted without AOF).
+  Status EnsureGroups(bool* created_trials_group = nullptr);
 
   // ---- Coordinator side.
   Result<std::string> AddTrial(const std::string& payload);

@@ -392,6 +392,13 @@ Result<int64_t> Store::CancelSweep(int64_t sweep_id, double now) {
   return changed;
 }
 
+Result<int64_t> Store::RequeueUnfinished() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "UPDATE trials SET status = 'pending' WHERE status IN ('queued', 'running')");
+  if (Status st = s.Run(); !st.ok()) return st;
+  return static_cast<int64_t>(sqlite3_changes(db_));
+}
+
 Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);

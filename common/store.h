@@ -115,6 +115,10 @@ class Store {
   // for duplicates, stale rounds and trials already final).
   Result<bool> RecordResult(const TrialResult& result);
 
+  // Queued and running trials go back to pending, to be enqueued again (after
+  // Redis lost its streams). Returns how many.
+  Result<int64_t> RequeueUnfinished();
+
   // Every trial of the sweep not yet final becomes canceled. Returns how many.
   Result<int64_t> CancelSweep(int64_t sweep_id, double now);
   // Failed trials of the sweep go back to pending for a new round. Returns how many.

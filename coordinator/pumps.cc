@@ -63,19 +63,30 @@ std::map<int64_t, LiveProgress> Pumps::Progress() {
   return progress_;
 }
 
+Status Pumps::EnsureGroups(Queue& queue) {
+  std::lock_guard<std::mutex> lock(groups_mu_);
+  bool created = false;
+  if (Status s = queue.EnsureGroups(&created); !s.ok()) return s;
+  if (!created) return Status::OK();
+  auto n = store_.RequeueUnfinished();
+  if (!n.ok()) return n.status();
+  if (n.value() > 0) {
+    Log("redis had no trial queue (restarted without AOF?): enqueueing " + std::to_string(n.value()) +
+        " unfinished trials again");
+    Wake();
+  }
+  return Status::OK();
+}
+
 void Pumps::EnqueueLoop() {
   Queue queue(redis_, prefix_);
   Outage outage("enqueue");
-  bool groups = false;
   while (!stop_) {
-    if (!groups) {
-      Status s = queue.EnsureGroups();
-      if (!s.ok()) {
-        outage.Failed(s);
-        Wait(1000);
-        continue;
-      }
-      groups = true;
+    // Every round, not once: a Redis restarted without AOF comes back empty.
+    if (Status s = EnsureGroups(queue); !s.ok()) {
+      outage.Failed(s);
+      Wait(1000);
+      continue;
     }
     auto pending = store_.PendingTrials(256);
     if (!pending.ok()) {
@@ -119,7 +130,7 @@ void Pumps::IngestLoop() {
   bool groups = false;
   while (!stop_) {
     if (!groups) {
-      Status s = queue.EnsureGroups();
+      Status s = EnsureGroups(queue);
       if (!s.ok()) {
         outage.Failed(s);
         Wait(1000);

@@ -44,6 +44,9 @@ class Pumps {
   // Records one event (inside the caller's Store::Batch); false: not recorded.
   bool Record(const QueueEntry& entry);
   void Wait(int64_t ms);
+  // Creates the groups when missing; when Redis has lost them (restarted
+  // without AOF), every queued and running trial is enqueued again.
+  Status EnsureGroups(Queue& queue);
 
   Store& store_;
   RedisOptions redis_;
@@ -54,6 +57,7 @@ class Pumps {
   std::condition_variable cv_;
   bool woken_ = false;
   std::map<int64_t, LiveProgress> progress_;  // guarded by mu_
+  std::mutex groups_mu_;
   std::thread enqueue_, ingest_;
 };
 

@@ -21,7 +21,7 @@ def free_port():
 
 class Cluster:
     def __init__(self, bin_dir, token="tok3n", redis_password="pa55", lease_ms=3000,
-                 max_deliveries=3, max_trials=None, worker_timeout_s=30, keep=False):
+                 max_deliveries=3, max_trials=None, worker_timeout_s=30, aof=True, keep=False):
         self.bin = os.path.abspath(bin_dir)
         self.dir = tempfile.mkdtemp(prefix="sic-cluster-")
         self.token = token
@@ -30,6 +30,7 @@ class Cluster:
         self.max_deliveries = max_deliveries
         self.max_trials = max_trials
         self.worker_timeout_s = worker_timeout_s
+        self.aof = aof
         self.keep = keep
         self.redis_port = free_port()
         self.grpc_port = free_port()
@@ -49,7 +50,7 @@ class Cluster:
     def start_redis(self):
         self.redis = self._spawn("redis", [
             "redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--dir", self.dir,
-            "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--requirepass", self.redis_password])
+            "--save", "", "--appendonly", "yes" if self.aof else "no", "--appendfsync", "always", "--requirepass", self.redis_password])
         deadline = time.time() + 10
         while time.time() < deadline:
             try:

@@ -28,7 +28,9 @@ class QueueTest : public ::testing::Test {
 
 TEST_F(QueueTest, TrialIsClaimedOnceThenAcknowledged) {
   Queue coord = Coordinator(), a(redis_.options(), "t"), b(redis_.options(), "t");
-  ASSERT_TRUE(coord.EnsureGroups().ok());  // idempotent
+  bool created = true;
+  ASSERT_TRUE(coord.EnsureGroups(&created).ok());  // idempotent
+  EXPECT_FALSE(created);
   auto id = coord.AddTrial("job-1");
   ASSERT_TRUE(id.ok()) << id.status().message();
   auto claim = a.ClaimTrial("a", 10000, 100);
@@ -134,6 +136,9 @@ TEST_F(QueueTest, KilledRedisWithAofKeepsStreamsAndClaims) {
   ASSERT_FALSE(down.ok());
   EXPECT_NE(down.status().message().find("redis at 127.0.0.1:"), std::string::npos) << down.status().message();
   ASSERT_TRUE(redis_.Start());
+  bool created = true;
+  ASSERT_TRUE(coord.EnsureGroups(&created).ok());
+  EXPECT_FALSE(created);  // AOF kept the group
   // The same clients reconnect by themselves; the claim and the unread job survived.
   Sleep(250);
   auto taken = b.ClaimTrial("b", 200, 100);

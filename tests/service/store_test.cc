@@ -210,6 +210,19 @@ TEST_F(StoreTest, BatchCommitsOnceAndFailedCallsRollBackAlone) {
   EXPECT_FALSE(again.value());
 }
 
+TEST_F(StoreTest, RequeueUnfinishedLeavesFinalTrialsAlone) {
+  const int64_t id = Submit(R"({"seeds": 4})");
+  auto trials = store_->ListTrials(id, 0, 10).value();
+  ASSERT_TRUE(store_->MarkQueued({trials[0].id, trials[1].id, trials[2].id}).ok());
+  ASSERT_TRUE(store_->RecordStart(trials[1].id, 1, 1, "w", 1).ok());
+  ASSERT_TRUE(store_->RecordResult(Success(trials[2].id, 1, 1, 0.1)).value());
+  auto n = store_->RequeueUnfinished();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n.value(), 2);  // queued + running; the pending one already is, the succeeded one stays
+  EXPECT_EQ(store_->PendingTrials(10)->size(), 3u);
+  EXPECT_EQ(store_->GetTrial(trials[2].id)->status, "succeeded");
+}
+
 TEST_F(StoreTest, PagingAndUnknownIds) {
   const int64_t id = Submit(R"({"seeds": 5})");
   auto page = store_->ListTrials(id, 2, 2);

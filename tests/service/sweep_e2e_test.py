@@ -166,6 +166,26 @@ class ServiceTest(unittest.TestCase):
         self.assertEqual([t["status"] for t in trials], ["succeeded"] * 4)
         self.assert_exactly_once(c, sweep_id, 4)
 
+    def test_redis_restarted_empty_requeues_unfinished_trials(self):
+        # Without AOF a restarted Redis has lost every queued job and claim.
+        c = self.cluster(aof=False, lease_ms=2000)
+        c.start_worker("a")
+        c.start_worker("b")
+        sweep_id = c.submit(spec("empty", steps=150, seeds=4))
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            trials = c.trials(sweep_id)
+            if trials and any(t["status"] == "running" for t in trials):
+                break
+            time.sleep(0.1)
+        c.kill_redis()
+        time.sleep(1.0)
+        c.start_redis()
+        trials = c.wait_done(sweep_id, timeout=240)
+        self.assertEqual([t["status"] for t in trials], ["succeeded"] * 4)
+        self.assert_exactly_once(c, sweep_id, 4)
+        self.assertIn("unfinished trials again", c.log("coordinator"))
+
     def test_bad_specs_are_refused_and_store_nothing(self):
         c = self.cluster(max_trials=50)
         cases = [
