@@ -160,6 +160,11 @@ class ServiceTest(unittest.TestCase):
                 break
             time.sleep(0.1)
         c.kill_redis()
+        # While Redis is down, calls that need it say so in one line; the rest work.
+        r = c.sicctl("workers")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "sicctl: redis at 127.0.0.1:%d: Connection refused\n" % c.redis_port)
+        self.assertEqual(c.sicctl("list").returncode, 0)
         time.sleep(1.0)
         c.start_redis()
         trials = c.wait_done(sweep_id, timeout=240)
