@@ -50,6 +50,8 @@ def main():
                 break
             time.sleep(0.02)
         wall = time.perf_counter() - t0
+        cpu = {"coordinator": cpu_seconds(c.coordinator.pid), "redis": cpu_seconds(c.redis.pid),
+               "workers": sum(cpu_seconds(p.pid) for p in c.workers.values())}
         ok = c.query("SELECT COUNT(*) FROM trials WHERE status = 'succeeded'")[0][0]
         rows = c.query("SELECT COUNT(*) FROM metrics WHERE name = 'steps'")[0][0]
     cpus = os.cpu_count()
@@ -58,6 +60,15 @@ def main():
     print("  throughput            %8.1f trials/s" % (args.trials / wall))
     print("  wall time per trial   %8.2f ms   (Ray Tune: ~9 ms per trial on 16 CPUs)" % (1000 * wall / args.trials))
     print("  worker time per trial %8.2f ms   (wall x workers / trials)" % (1000 * wall * args.workers / args.trials))
+    print("  CPU per trial (incl. start-up): " + ", ".join(
+        "%s %.2f ms" % (k, 1000 * v / args.trials) for k, v in cpu.items()))
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a running process, from /proc."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":
