@@ -2,7 +2,7 @@
 // the C++ trainer, and where its time goes. Run through bench/train_step, which
 // also times the straightforward PyTorch step and prints the ratio.
 //
-//   bench_train_step --units N --batch B --seq T [--steps K] [--threads K]
+//   bench_train_step --units N --batch B --seq T [--steps K] [--threads K] [--device D]
 // Prints one JSON object: ms per step (median), per-phase ms, runtime info.
 #include <algorithm>
 #include <chrono>
@@ -29,11 +29,15 @@ double Median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-int64_t Flag(int argc, char** argv, const std::string& name, int64_t fallback) {
+std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
   for (int i = 1; i + 1 < argc; ++i) {
-    if (name == argv[i]) return std::stoll(argv[i + 1]);
+    if (name == argv[i]) return argv[i + 1];
   }
   return fallback;
+}
+
+int64_t Flag(int argc, char** argv, const std::string& name, int64_t fallback) {
+  return std::stoll(Flag(argc, argv, name, std::to_string(fallback)));
 }
 
 }  // namespace
@@ -45,6 +49,7 @@ int main(int argc, char** argv) {
   config.data.batch_size = Flag(argc, argv, "--batch", 130);
   config.data.seq_len = Flag(argc, argv, "--seq", 60);
   config.run.threads = Flag(argc, argv, "--threads", 0);
+  config.run.device = Flag(argc, argv, "--device", std::string("cpu"));
   const int64_t steps = Flag(argc, argv, "--steps", 5);
   const int64_t warmup = Flag(argc, argv, "--warmup", 1);
   config.optim.steps = steps + warmup;
@@ -69,22 +74,28 @@ int main(int argc, char** argv) {
 
   // The same work split into phases, one micro-batch at a time.
   auto& model = trainer.value()->model();
-  sic::BatchSampler sampler(config.data, 1, torch::kCPU, torch::kFloat32);
+  const torch::Device device(config.run.device);
+  sic::BatchSampler sampler(config.data, 1, device, torch::kFloat32);
   std::map<std::string, std::vector<double>> phases;
+  // On a GPU, wait for the device at each mark so that phases are real.
+  auto mark = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize();
+    return Clock::now();
+  };
   for (int64_t i = 0; i < warmup + steps; ++i) {
     model->zero_grad();
-    const auto t0 = Clock::now();
+    const auto t0 = mark();
     const sic::Batch batch = sampler.Sample(i);
-    const auto t1 = Clock::now();
+    const auto t1 = mark();
     const auto W = model->RecurrentMatrices(batch.distinct);
-    const auto t2 = Clock::now();
+    const auto t2 = mark();
     const auto states = model->forward(batch);  // includes the MLP again; subtract below
-    const auto t3 = Clock::now();
+    const auto t3 = mark();
     const auto g_all = sic::WithInitialState(model->InitialState(), states);
     const auto terms = sic::ComputeLosses(g_all, batch.velocities, config.loss);
-    const auto t4 = Clock::now();
+    const auto t4 = mark();
     terms.total.backward();
-    const auto t5 = Clock::now();
+    const auto t5 = mark();
     if (i < warmup) continue;
     phases["data"].push_back(Ms(t0, t1));
     phases["mlp_forward"].push_back(Ms(t1, t2));
@@ -99,6 +110,7 @@ int main(int argc, char** argv) {
       {"seq", config.data.seq_len},
       {"accumulate", config.optim.accumulate},
       {"threads", trainer.value()->runtime().threads},
+      {"device", trainer.value()->runtime().device},
       {"blas", trainer.value()->runtime().blas},
       {"torch", trainer.value()->runtime().torch_version},
       {"step_ms", Median(step_ms)},
