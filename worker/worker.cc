@@ -34,11 +34,14 @@ class Lease {
     const int64_t every = o.heartbeat_ms > 0 ? o.heartbeat_ms : std::max<int64_t>(1, o.lease_ms / 3);
     thread_ = std::thread([this, consumer, entry, sweep_id, every] {
       std::unique_lock<std::mutex> lock(mu_);
+      bool failing = false;
       while (!cv_.wait_for(lock, std::chrono::milliseconds(every), [this] { return done_; })) {
         lock.unlock();
         auto held = queue_.Heartbeat(consumer, entry);
         if (held.ok() && !held.value()) lost_ = true;
-        if (!held.ok()) Log("heartbeat: " + held.status().message());
+        // Once per outage: training goes on while Redis is away.
+        if (!held.ok() && !failing) Log("heartbeat: " + held.status().message() + " (training goes on)");
+        failing = !held.ok();
         auto canceled = queue_.IsCanceled(sweep_id);
         if (canceled.ok() && canceled.value()) canceled_ = true;
         lock.lock();
