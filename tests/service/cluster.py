@@ -32,13 +32,28 @@ class Cluster:
         self.worker_timeout_s = worker_timeout_s
         self.aof = aof
         self.keep = keep
-        self.redis_port = free_port()
-        self.grpc_port = free_port()
         self.redis = None
         self.coordinator = None
         self.workers = {}
-        self.start_redis()
-        self.start_coordinator()
+        # A free port can be taken by a test running beside this one before
+        # the server binds it: try again with another.
+        for attempt in range(3):
+            self.redis_port = free_port()
+            try:
+                self.start_redis()
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+        for attempt in range(3):
+            self.grpc_port = free_port()
+            try:
+                self.start_coordinator()
+                break
+            except RuntimeError:
+                self.kill_coordinator()
+                if attempt == 2:
+                    raise
 
     # ---- processes
     def _spawn(self, name, argv, env=None):
@@ -52,7 +67,7 @@ class Cluster:
             "redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--dir", self.dir,
             "--save", "", "--appendonly", "yes" if self.aof else "no", "--appendfsync", "always", "--requirepass", self.redis_password])
         deadline = time.time() + 10
-        while time.time() < deadline:
+        while time.time() < deadline and self.redis.poll() is None:
             try:
                 with socket.create_connection(("127.0.0.1", self.redis_port), timeout=0.5) as s:
                     s.sendall(b"AUTH %s\r\nPING\r\n" % self.redis_password.encode())
@@ -76,14 +91,15 @@ class Cluster:
         argv += ["--worker-timeout-s", str(self.worker_timeout_s)]
         self.coordinator = self._spawn("coordinator", argv, {"SIC_TOKEN": self.token})
         deadline = time.time() + 10
-        while time.time() < deadline:
+        while time.time() < deadline and self.coordinator.poll() is None:
             if self.sicctl("list").returncode == 0:
                 return
             time.sleep(0.1)
         raise RuntimeError("sic-coordinator did not start: " + self.log("coordinator"))
 
     def kill_coordinator(self):
-        self.coordinator.send_signal(signal.SIGKILL)
+        if self.coordinator.poll() is None:
+            self.coordinator.send_signal(signal.SIGKILL)
         self.coordinator.wait()
 
     def start_worker(self, name, *extra):
