@@ -4,12 +4,6 @@
 #include <filesystem>
 
 namespace sic {
-namespace {
-
-// LibTorch messages carry a backtrace after the first line.
-std::string FirstLine(const std::string& s) { return s.substr(0, std::min(s.find('\n'), size_t{300})); }
-
-}  // namespace
 
 Result<LoadedModel> LoadModelFromCheckpoint(const std::string& path, torch::Device device) {
   std::error_code ec;
@@ -22,10 +16,10 @@ Result<LoadedModel> LoadModelFromCheckpoint(const std::string& path, torch::Devi
     if (!archive.try_read("format", format) || !format.isInt()) {
       return Status::Error(path + ": not a sic checkpoint (no \"format\" entry)");
     }
-    if (format.toInt() != kReadableCheckpointFormat) {
+    if (format.toInt() != kCheckpointFormat) {
       return Status::Error(path + ": checkpoint format " + std::to_string(format.toInt()) +
                            " is not supported (this build reads format " +
-                           std::to_string(kReadableCheckpointFormat) + ")");
+                           std::to_string(kCheckpointFormat) + ")");
     }
     if (!archive.try_read("config", config) || !config.isString()) {
       return Status::Error(path + ": checkpoint has no config");

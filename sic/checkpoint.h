@@ -18,8 +18,8 @@
 
 namespace sic {
 
-// The checkpoint format this reader understands (the Trainer's kCheckpointFormat).
-constexpr int64_t kReadableCheckpointFormat = 1;
+// The version of the checkpoint layout the Trainer writes and this reader reads.
+constexpr int64_t kCheckpointFormat = 1;
 
 struct LoadedModel {
   Config config;            // the run's config, as stored in the checkpoint

@@ -49,4 +49,11 @@ class Result {
   Status status_;
 };
 
+// The first line of an exception's text, at most 300 characters: LibTorch's
+// messages carry a backtrace after it, and errors here are one line.
+inline std::string FirstLine(const std::string& text) {
+  const size_t end = text.find('\n');
+  return text.substr(0, end < 300 ? end : 300);
+}
+
 }  // namespace sic

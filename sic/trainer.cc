@@ -9,6 +9,7 @@
 #include <sstream>
 #include <vector>
 
+#include "sic/checkpoint.h"
 #include "sic/data.h"
 #include "sic/losses.h"
 #include "sic/plateau.h"
@@ -18,7 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int64_t kCheckpointFormat = 1;
 // Fields that may differ between a checkpoint's config and the resuming one.
 const char* const kResumeMutableKeys[] = {"optim.steps", "run.threads", "run.device",
                                           "run.checkpoint_every"};
@@ -191,7 +191,7 @@ Status Trainer::State::LoadCheckpoint(const std::string& path) {
     curve_sum = StepLosses{d[3], d[4], d[5], d[6], d[7], d[8]};
     SetLr(d[0]);
   } catch (const std::exception& e) {
-    return Status::Error(path + ": cannot read checkpoint: " + std::string(e.what()).substr(0, 300));
+    return Status::Error(path + ": cannot read checkpoint: " + FirstLine(e.what()));
   }
   return Status::OK();
 }
@@ -215,7 +215,7 @@ Status Trainer::SaveCheckpoint() {
                                      cs.coniso, cs.total, cs.dead}));
     archive.save_to(tmp);
   } catch (const std::exception& e) {
-    return Status::Error(path + ": cannot write checkpoint: " + std::string(e.what()).substr(0, 300));
+    return Status::Error(path + ": cannot write checkpoint: " + FirstLine(e.what()));
   }
   s_->curve.flush();
   if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::Error(path + ": cannot rename into place");
@@ -299,7 +299,7 @@ Result<TrainOutcome> Trainer::Run(const TrainHooks& hooks) {
     try {
       losses = Step();
     } catch (const std::exception& e) {
-      return Status::Error("step " + std::to_string(s.step + 1) + " failed: " + std::string(e.what()).substr(0, 500));
+      return Status::Error("step " + std::to_string(s.step + 1) + " failed: " + FirstLine(e.what()));
     }
     if (!losses.ok()) return losses.status();
 
