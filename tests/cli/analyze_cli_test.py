@@ -11,24 +11,14 @@ Malformed input must give one line on stderr and a non-zero exit.
 """
 import json
 import os
-import subprocess
 import sys
-import tempfile
-import unittest
 
 import numpy as np
 
-SIC = sys.argv[1] if len(sys.argv) > 1 else "build/tools/sic/sic"
-ROOT = sys.argv[2] if len(sys.argv) > 2 else "."
+from cli_support import ROOT, TempDirTest, main, run  # noqa: E402
+
 sys.path.insert(0, os.path.join(ROOT, "tests", "reference"))
 import grid_scores_ref as ref  # noqa: E402
-
-
-def run(*args, check=True):
-    proc = subprocess.run([SIC, *args], capture_output=True, text=True, timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"sic {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
-    return proc
 
 
 def population(n=50, per_module=6, seed=0):
@@ -53,19 +43,7 @@ def population(n=50, per_module=6, seed=0):
     return maps, truth
 
 
-class Analyze(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def save(self, name, array):
-        path = os.path.join(self.dir, name)
-        np.save(path, array)
-        return path
-
+class Analyze(TempDirTest):
     def test_json_schema_and_modules(self):
         maps, truth = population()
         path = self.save("maps.npy", maps.astype(np.float32))
@@ -151,4 +129,4 @@ class Analyze(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(argv=[sys.argv[0], "-v"])
+    main()

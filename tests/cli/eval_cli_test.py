@@ -6,15 +6,12 @@ usage: eval_cli_test.py PATH/TO/sic PROJECT_DIR
 """
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import unittest
 
 import numpy as np
 
-SIC = sys.argv[1] if len(sys.argv) > 1 else "build/tools/sic/sic"
-ROOT = sys.argv[2] if len(sys.argv) > 2 else "."
+from cli_support import main, run
 
 CONFIG = {
     "model": {"n_units": 12, "mlp_hidden": 24},
@@ -24,13 +21,6 @@ CONFIG = {
     "eval": {"arenas": "1.5", "bins": 16, "trajectories": 30, "steps": 40},
 }
 ARENA_FILES = ["ratemaps.npy", "occupancy.npy", "scores.json", "summary.json", "distance.json"]
-
-
-def run(*args, check=True):
-    proc = subprocess.run([SIC, *args], capture_output=True, text=True, timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"sic {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
-    return proc
 
 
 def load_json(path):
@@ -112,4 +102,4 @@ class Eval(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(argv=[sys.argv[0], "-v"])
+    main()

@@ -8,32 +8,10 @@ losses (sic-method section 3), so anyone's states can be checked against ours.
 """
 import json
 import os
-import subprocess
-import sys
-import tempfile
-import unittest
 
 import numpy as np
 
-SIC = sys.argv[1] if len(sys.argv) > 1 else "build/tools/sic/sic"
-ROOT = sys.argv[2] if len(sys.argv) > 2 else "."
-
-
-def run(*args, check=True):
-    proc = subprocess.run([SIC, *args], capture_output=True, text=True, timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"sic {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
-    return proc
-
-
-def read(path, mode="r"):
-    with open(path, mode) as f:
-        return f.read()
-
-
-def write(path, data, mode="w"):
-    with open(path, mode) as f:
-        f.write(data)
+from cli_support import ROOT, SIC, TempDirTest, main, read, run, write
 
 
 def pd_leaves(tree):
@@ -63,19 +41,7 @@ def numpy_losses(G, V, sigma_x=0.05, sigma_g=0.4):
     return {"sep": sep, "inv": inv, "cap": cap, "coniso": coniso}
 
 
-class LossesCommand(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def save(self, name, array):
-        path = os.path.join(self.dir, name)
-        np.save(path, array)
-        return path
-
+class LossesCommand(TempDirTest):
     def random_states(self, rng, B=6, T=10, N=8, dtype=np.float64):
         G = rng.random((B, T + 1, N))
         G /= np.linalg.norm(G, axis=-1, keepdims=True)
@@ -128,14 +94,11 @@ class LossesCommand(unittest.TestCase):
             self.assertTrue(proc.stderr.startswith("sic losses: "), proc.stderr)
 
 
-class TrainCommand(unittest.TestCase):
+class TrainCommand(TempDirTest):
     def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.out = os.path.join(self.tmp.name, "run")
+        super().setUp()
+        self.out = os.path.join(self.dir, "run")
         self.config = os.path.join(ROOT, "examples", "tiny.json")
-
-    def tearDown(self):
-        self.tmp.cleanup()
 
     def test_train_writes_outputs_and_resumes(self):
         proc = run("train", self.config, "--out", self.out, "--steps", "4")
@@ -165,8 +128,7 @@ class TrainCommand(unittest.TestCase):
         if not os.path.exists(os.path.join(reference, "libblas.so.3")):
             self.skipTest("the reference BLAS (libblas3) is not installed")
         env = dict(os.environ, LD_LIBRARY_PATH=reference)
-        proc = subprocess.run([SIC, "train", self.config, "--out", self.out, "--steps", "1"],
-                              capture_output=True, text=True, timeout=300, env=env)
+        proc = run("train", self.config, "--out", self.out, "--steps", "1", check=False, env=env)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("BLAS reference BLAS", proc.stderr)
         self.assertIn("warning: the reference BLAS is loaded", proc.stderr)
@@ -175,7 +137,7 @@ class TrainCommand(unittest.TestCase):
         self.assertNotIn("warning", run("train", self.config, "--out", self.out + "2", "--steps", "1").stderr)
 
     def test_bad_config_is_refused_with_the_key(self):
-        bad = os.path.join(self.tmp.name, "bad.json")
+        bad = os.path.join(self.dir, "bad.json")
         for text, expected in [('{"loss": {"lambda_cap": -1}}', "loss.lambda_cap: -1 is out of range"),
                                ('{"loss": {"lamda_cap": 1}}', "loss.lamda_cap: unknown key"),
                                ('{"loss": ', "malformed JSON"),
@@ -196,7 +158,7 @@ class TrainCommand(unittest.TestCase):
         keys = run("config", "--keys").stdout.splitlines()
         self.assertEqual(len(keys), sum(1 for _ in pd_leaves(defaults)))
         self.assertTrue(any(l.split()[:2] == ["loss.lambda_cap", "0.5"] for l in keys))
-        bad = os.path.join(self.tmp.name, "bad.json")
+        bad = os.path.join(self.dir, "bad.json")
         write(bad, '{"optim": {"accumulate": 0}}')
         proc = run("config", bad, check=False)
         self.assertNotEqual(proc.returncode, 0)
@@ -210,4 +172,4 @@ class TrainCommand(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(argv=[sys.argv[0], "-v"])
+    main()
