@@ -14,31 +14,22 @@
 #include "coordinator/pumps.h"
 #include "coordinator/service.h"
 
-namespace {
-
-const char* Env(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   CLI::App app{"sic-coordinator: runs sweeps of SIC trainings on sic-worker processes through Redis"};
   std::string listen = "127.0.0.1:50051";
   std::string db = "sic.db";
-  std::string redis_address = Env("SIC_REDIS", "127.0.0.1:6379");
+  std::string redis_address = "127.0.0.1:6379";
   std::string prefix = "sic";
-  std::string token = Env("SIC_TOKEN", "");
-  std::string redis_password = Env("SIC_REDIS_PASSWORD", "");
+  std::string token;
+  std::string redis_password;
   int64_t max_trials = 10000;
   double worker_timeout_s = 30;
   app.add_option("--listen", listen, "gRPC address to serve on")->capture_default_str();
   app.add_option("--db", db, "SQLite file (created if missing)")->capture_default_str();
-  app.add_option("--redis", redis_address, "Redis HOST:PORT (env SIC_REDIS)")->capture_default_str();
-  app.add_option("--redis-password", redis_password, "Redis password (env SIC_REDIS_PASSWORD)");
+  app.add_option("--redis", redis_address, "Redis HOST:PORT")->envname("SIC_REDIS")->capture_default_str();
+  app.add_option("--redis-password", redis_password, "Redis password")->envname("SIC_REDIS_PASSWORD");
   app.add_option("--prefix", prefix, "prefix of the Redis keys")->capture_default_str();
-  app.add_option("--token", token, "shared token required on state-changing calls (env SIC_TOKEN)");
+  app.add_option("--token", token, "shared token required on state-changing calls")->envname("SIC_TOKEN");
   app.add_option("--max-trials", max_trials, "most trials one sweep may expand to")->capture_default_str();
   app.add_option("--worker-timeout-s", worker_timeout_s, "workers silent this long are no longer listed")
       ->capture_default_str();

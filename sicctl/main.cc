@@ -22,14 +22,9 @@ namespace {
 
 using sic::v1::SweepService;
 
-const char* Env(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-
 struct Globals {
-  std::string coordinator = Env("SIC_COORDINATOR", "127.0.0.1:50051");
-  std::string token = Env("SIC_TOKEN", "");
+  std::string coordinator = "127.0.0.1:50051";
+  std::string token;
   std::string format = "table";
 };
 
@@ -185,8 +180,8 @@ int main(int argc, char** argv) {
   CLI::App app{"sicctl: submit and follow sweeps of SIC trainings (talks to sic-coordinator)"};
   app.require_subcommand(1);
   Globals g;
-  app.add_option("--coordinator", g.coordinator, "coordinator HOST:PORT (env SIC_COORDINATOR)")->capture_default_str();
-  app.add_option("--token", g.token, "shared token for calls that change state (env SIC_TOKEN)");
+  app.add_option("--coordinator", g.coordinator, "coordinator HOST:PORT")->envname("SIC_COORDINATOR")->capture_default_str();
+  app.add_option("--token", g.token, "shared token for calls that change state")->envname("SIC_TOKEN");
   app.add_option("--format", g.format, "output format")->check(CLI::IsMember({"table", "json", "csv"}))->capture_default_str();
 
   std::string file;

@@ -15,13 +15,6 @@
 #include "worker/trial_runner.h"
 #include "worker/worker.h"
 
-namespace {
-const char* Env(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-}  // namespace
-
 int main(int argc, char** argv) {
   sic::PrepareTrialRuntime(argv);
   CLI::App app{"sic-worker: trains the trials of sic sweeps, taken from Redis"};
@@ -29,10 +22,9 @@ int main(int argc, char** argv) {
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
   o.name = std::string(host) + "-" + std::to_string(getpid());
-  std::string redis_address = Env("SIC_REDIS", "127.0.0.1:6379");
-  o.redis.password = Env("SIC_REDIS_PASSWORD", "");
-  app.add_option("--redis", redis_address, "Redis HOST:PORT (env SIC_REDIS)")->capture_default_str();
-  app.add_option("--redis-password", o.redis.password, "Redis password (env SIC_REDIS_PASSWORD)");
+  std::string redis_address = "127.0.0.1:6379";
+  app.add_option("--redis", redis_address, "Redis HOST:PORT")->envname("SIC_REDIS")->capture_default_str();
+  app.add_option("--redis-password", o.redis.password, "Redis password")->envname("SIC_REDIS_PASSWORD");
   app.add_option("--prefix", o.prefix, "prefix of the Redis keys")->capture_default_str();
   app.add_option("--name", o.name, "worker name (unique)")->capture_default_str();
   app.add_option("--checkpoint-dir", o.checkpoint_dir, "where trials checkpoint (shared by workers that take over)")
