@@ -147,9 +147,11 @@ PairLossTerms PairLosses(const torch::Tensor& states_in, const torch::Tensor& po
 
   // Pass 1, positions only: the pair counts, which the mean reduction divides by
   // and the gradient of pass 2 needs before it starts.
+  // The fused CPU loops read the coordinates as two contiguous columns.
+  const auto xs = fused ? x.select(1, 0).contiguous() : torch::Tensor();
+  const auto ys = fused ? x.select(1, 1).contiguous() : torch::Tensor();
   auto n_far = torch::zeros({}, f64), n_near = torch::zeros({}, f64);
   if (mean && fused) {
-    const auto xs = x.select(1, 0).contiguous(), ys = x.select(1, 1).contiguous();
     AT_DISPATCH_FLOATING_TYPES(dtype, "CountPairsCpu", [&] {
       const auto [f, n] = CountPairsCpu<scalar_t>(xs.data_ptr<scalar_t>(), ys.data_ptr<scalar_t>(), P,
                                                   static_cast<scalar_t>(sx2));
@@ -177,8 +179,6 @@ PairLossTerms PairLosses(const torch::Tensor& states_in, const torch::Tensor& po
   // Fused path: per-row sums in double, folded by mirror weight at the end.
   std::vector<double> row_sep_diag(fused ? P : 0), row_inv_diag(fused ? P : 0);
   std::vector<double> row_sep_off(fused ? P : 0), row_inv_off(fused ? P : 0);
-  const auto xs = fused ? x.select(1, 0).contiguous() : torch::Tensor();
-  const auto ys = fused ? x.select(1, 1).contiguous() : torch::Tensor();
   const double sep_coef_host = fused ? sep_coef.item<double>() : 0, inv_coef_host = fused ? inv_coef.item<double>() : 0;
 
   ForEachUpperBlock(P, config.pair_block, [&](int64_t i0, int64_t ni, int64_t j0, int64_t nj, bool diagonal) {

@@ -64,7 +64,7 @@ void ForwardCpu(const T* W, const T* g0, const int64_t* order, int64_t B, int64_
 // step t+1; NormReLU's backward gives dz, which feeds dW and the next carry.
 template <typename T>
 void BackwardCpu(const T* W, const T* g0, const int64_t* order, const T* states, const T* norms,
-                 const T* grad_states, int64_t B, int64_t T_len, int64_t N, int64_t U, T eps, T* dW, T* dg0) {
+                 const T* grad_states, int64_t B, int64_t T_len, int64_t N, T eps, T* dW, T* dg0) {
   std::vector<T> carry(B * N, T(0)), next(B * N), dz(B * N);
   for (int64_t t = T_len - 1; t >= 0; --t) {
     at::parallel_for(0, B, 8, [&](int64_t begin, int64_t end) {
@@ -104,7 +104,6 @@ void BackwardCpu(const T* W, const T* g0, const int64_t* order, const T* states,
   }
   // g0 is shared by every trajectory: its gradient is the sum over b.
   for (int64_t b = 0; b < B; ++b) Axpy(T(1), carry.data() + b * N, dg0, N);
-  (void)U;
 }
 
 struct RecurrenceCpu : torch::autograd::Function<RecurrenceCpu> {
@@ -128,13 +127,13 @@ struct RecurrenceCpu : torch::autograd::Function<RecurrenceCpu> {
     const auto &W = saved[0], &g0 = saved[1], &order = saved[2], &states = saved[3], &norms = saved[4];
     const double eps = ctx->saved_data["eps"].toDouble();
     const auto grad_states = grad_output[0].contiguous();
-    const int64_t B = order.size(0), T_len = order.size(1), U = W.size(0), N = W.size(1);
+    const int64_t B = order.size(0), T_len = order.size(1), N = W.size(1);
     auto dW = torch::zeros_like(W);
     auto dg0 = torch::zeros_like(g0);
     AT_DISPATCH_FLOATING_TYPES(W.scalar_type(), "RecurrenceCpuBackward", [&] {
       BackwardCpu<scalar_t>(W.data_ptr<scalar_t>(), g0.data_ptr<scalar_t>(), order.data_ptr<int64_t>(),
                             states.data_ptr<scalar_t>(), norms.data_ptr<scalar_t>(),
-                            grad_states.data_ptr<scalar_t>(), B, T_len, N, U, static_cast<scalar_t>(eps),
+                            grad_states.data_ptr<scalar_t>(), B, T_len, N, static_cast<scalar_t>(eps),
                             dW.data_ptr<scalar_t>(), dg0.data_ptr<scalar_t>());
     });
     return {dW, dg0, torch::Tensor(), torch::Tensor()};

@@ -52,6 +52,16 @@ class ServiceTest(unittest.TestCase):
             for name in ["coordinator"] + ["worker-" + w for w in ("a", "b", "c")]:
                 sys.stderr.write("---- %s log\n%s\n" % (name, c.log(name)))
 
+    def wait_until_running(self, c, sweep_id, min_step):
+        """Waits (at most 2 min) until the sweep's first trial runs at or past min_step."""
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            trials = c.trials(sweep_id)
+            if trials and trials[0]["status"] == "running" and int(trials[0]["step"].split("/")[0]) >= min_step:
+                return
+            time.sleep(0.1)
+        self.fail("trial never ran: %s" % c.trials(sweep_id))
+
     def assert_exactly_once(self, c, sweep_id, n):
         rows = c.query("SELECT id, status FROM trials WHERE sweep_id = ?", sweep_id)
         self.assertEqual(len(rows), n)
@@ -104,14 +114,7 @@ class ServiceTest(unittest.TestCase):
         c.start_worker("a")
         sweep_id = c.submit(spec("takeover", steps=3000, seeds=1))
         # Wait until a has checkpointed a few times, then kill it mid-trial.
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            trials = c.trials(sweep_id)
-            if trials and trials[0]["status"] == "running" and int(trials[0]["step"].split("/")[0]) >= 100:
-                break
-            time.sleep(0.1)
-        else:
-            self.fail("trial never ran: %s" % c.trials(sweep_id))
+        self.wait_until_running(c, sweep_id, min_step=100)
         c.kill_worker("a")
         c.start_worker("b")
         trials = c.wait_done(sweep_id)
@@ -277,14 +280,7 @@ class ServiceTest(unittest.TestCase):
         c = self.cluster(lease_ms=600000)
         c.start_worker("a")
         sweep_id = c.submit(spec("sigterm", steps=1500, seeds=1))
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            trials = c.trials(sweep_id)
-            if trials and trials[0]["status"] == "running" and int(trials[0]["step"].split("/")[0]) >= 100:
-                break
-            time.sleep(0.1)
-        else:
-            self.fail("trial never ran: %s" % c.trials(sweep_id))
+        self.wait_until_running(c, sweep_id, min_step=100)
         t0 = time.time()
         self.assertEqual(c.kill_worker("a", signal.SIGTERM), 0)
         self.assertLess(time.time() - t0, 10)
