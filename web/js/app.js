@@ -1,0 +1,78 @@
+// The dashboard's router: one page per hash route, each a module whose
+// render(app, params, query) draws into <main> and returns a function that
+// stops its polling. Routes:
+//   #/sweeps                 sweeps and their progress (live)
+//   #/sweeps/ID?tab=...      one sweep: variants, lambda plots, trials, parallel coordinates
+//   #/trials/ID              one trial: curves, pictures, config, attempts
+//   #/workers                workers and what they run (live)
+import { disposeCharts } from './charts.js';
+import { errorBox, h } from './util.js';
+import * as sweeps from './sweeps.js';
+import * as sweep from './sweep.js';
+import * as trial from './trial.js';
+import * as workers from './workers.js';
+
+const routes = [
+  [/^\/sweeps\/?$/, sweeps, 'sweeps'],
+  [/^\/sweeps\/(\d+)$/, sweep, 'sweeps'],
+  [/^\/trials\/(\d+)$/, trial, 'sweeps'],
+  [/^\/workers\/?$/, workers, 'workers'],
+];
+
+let stop = null;
+let current = null;
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, '') || '/sweeps';
+  const [path, qs] = raw.split('?');
+  return { path, query: new URLSearchParams(qs || '') };
+}
+
+async function route() {
+  const { path, query } = parseHash();
+  const app = document.getElementById('app');
+  // Same page, other query (a tab, a sort order): let the page update itself.
+  if (current && current.path === path && current.page.update) {
+    current.page.update(query);
+    return;
+  }
+  if (stop) stop();
+  stop = null;
+  disposeCharts();
+  for (const [re, page, nav] of routes) {
+    const m = re.exec(path);
+    if (!m) continue;
+    for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('active', a.dataset.nav === nav);
+    app.replaceChildren();
+    current = { path, page };
+    try {
+      stop = (await page.render(app, m.slice(1), query)) || null;
+    } catch (e) {
+      app.replaceChildren(errorBox(e));
+    }
+    return;
+  }
+  current = null;
+  app.replaceChildren(h('h1', null, 'Not found'), h('p', null, h('a', { href: '#/sweeps' }, 'Back to the sweeps')));
+}
+
+// Changes the query of the current route without adding a history entry per
+// keystroke or click of a sort header.
+export function setQuery(changes, { replace = false } = {}) {
+  const { path, query } = parseHash();
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === undefined || v === null || v === '') query.delete(k);
+    else query.set(k, v);
+  }
+  const qs = query.toString();
+  const hash = '#' + path + (qs ? '?' + qs : '');
+  if (replace) {
+    history.replaceState(null, '', hash);
+    route();
+  } else {
+    location.hash = hash;
+  }
+}
+
+window.addEventListener('hashchange', route);
+route();

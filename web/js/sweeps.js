@@ -1,0 +1,72 @@
+// #/sweeps: every sweep, newest first, with its progress, polled every 2 s.
+// Rows are keyed by sweep id and rebuilt only when that sweep changed.
+import { api, fmtTime, h, poll, progressBar, renderIfChanged } from './util.js';
+
+const PAGE = 100;
+
+export async function render(app, _params, query) {
+  const offset = Math.max(0, parseInt(query.get('offset') || '0', 10) || 0);
+  const body = h('tbody');
+  const info = h('span', { class: 'muted' });
+  const pager = h('div', { class: 'pager' });
+  app.append(
+    h('h1', null, 'Sweeps'),
+    h('table', { class: 'grid', id: 'sweeps-table' },
+      h('thead', null, h('tr', null,
+        h('th', { class: 'num' }, 'id'), h('th', null, 'name'), h('th', null, 'created'),
+        h('th', { class: 'wide' }, 'progress'),
+        h('th', { class: 'num' }, 'done'), h('th', { class: 'num' }, 'running'),
+        h('th', { class: 'num' }, 'queued'), h('th', { class: 'num' }, 'failed'))),
+      body),
+    h('div', { class: 'below' }, info, pager),
+  );
+  const rows = new Map();
+
+  const refresh = async () => {
+    const data = await api('sweeps', { offset, limit: PAGE });
+    const seen = new Set();
+    let before = null;
+    // Newest first: walk backwards so each row can be placed before the previous one.
+    for (let i = data.sweeps.length - 1; i >= 0; i--) {
+      const s = data.sweeps[i];
+      seen.add(s.id);
+      let tr = rows.get(s.id);
+      if (!tr) {
+        tr = h('tr', { dataset: { sweep: s.id } });
+        rows.set(s.id, tr);
+      }
+      renderIfChanged(tr, JSON.stringify(s), () => row(s));
+      if (tr.nextSibling !== before || tr.parentNode !== body) body.insertBefore(tr, before);
+      before = tr;
+    }
+    for (const [id, tr] of rows) if (!seen.has(id)) { tr.remove(); rows.delete(id); }
+    if (!data.sweeps.length) {
+      renderIfChanged(info, 'empty', () => (data.total ? 'No sweeps on this page.' : 'No sweeps yet: submit one with `sicctl sweep SPEC.json`.'));
+    } else {
+      renderIfChanged(info, `${offset}/${data.sweeps.length}/${data.total}`,
+        () => `${offset + 1}–${offset + data.sweeps.length} of ${data.total} sweeps`);
+    }
+    renderIfChanged(pager, `${offset}/${data.total}`, () => [
+      offset > 0 ? h('a', { href: '#/sweeps?offset=' + Math.max(0, offset - PAGE) }, '← newer') : null,
+      offset + PAGE < data.total ? h('a', { href: '#/sweeps?offset=' + (offset + PAGE) }, 'older →') : null,
+    ]);
+  };
+  return poll(refresh, 2000);
+}
+
+function row(s) {
+  const c = s.counts || {};
+  const done = (c.succeeded || 0) + (c.failed || 0) + (c.canceled || 0);
+  return [
+    h('td', { class: 'num' }, s.id),
+    h('td', null, h('a', { href: '#/sweeps/' + s.id }, s.name || '(unnamed)'),
+      s.canceled ? h('span', { class: 'badge s-canceled' }, 'canceled') : null,
+      s.description ? h('div', { class: 'muted small clip', title: s.description }, s.description) : null),
+    h('td', { class: 'nowrap' }, fmtTime(s.created_at)),
+    h('td', { class: 'wide' }, progressBar(c, s.total)),
+    h('td', { class: 'num', dataset: { col: 'done' } }, `${done}/${s.total}`),
+    h('td', { class: 'num', dataset: { col: 'running' } }, c.running || 0),
+    h('td', { class: 'num', dataset: { col: 'queued' } }, (c.queued || 0) + (c.pending || 0)),
+    h('td', { class: 'num' + (c.failed ? ' bad' : ''), dataset: { col: 'failed' } }, c.failed || 0),
+  ];
+}

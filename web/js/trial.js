@@ -1,0 +1,223 @@
+// #/trials/ID: one trial. Status and timings, headline metrics, learning
+// curves (each loss its own series, log or linear), the evaluation's pictures
+// per arena, the attempts with worker and error, every metric, and the config.
+// A running trial is polled every 2 s.
+import { plot } from './charts.js';
+import {
+  FINAL, api, arenasOf, fmtDuration, fmtNum, fmtTime, h, headlineMetrics, metricLabel, poll,
+  renderIfChanged, statusBadge,
+} from './util.js';
+
+const LOSSES = ['total', 'sep', 'inv', 'cap', 'coniso'];
+const PICTURES = [
+  ['ratemaps.png', 'Rate maps (top 32 units by grid score)'],
+  ['autocorrelograms.png', 'Autocorrelograms'],
+  ['periods.png', 'Period histogram by module'],
+  ['distance.png', 'Distance curve (generalisation)'],
+  ['module_power.png', 'Fourier power per module'],
+];
+
+export async function render(app, [idText]) {
+  const id = parseInt(idText, 10);
+  let t = await api('trials/' + id);
+  const head = h('div');
+  const metrics = h('div', { class: 'metric-cards' });
+  const curveControls = h('div', { class: 'controls' });
+  const curveEl = h('div', { class: 'chart tall', dataset: { chart: 'curve' } });
+  const lrEl = h('div', { class: 'chart short', dataset: { chart: 'lr' } });
+  const pictures = h('div', { id: 'pictures' });
+  const attempts = h('div', { class: 'table-wrap' });
+  const allMetrics = h('div', { class: 'table-wrap' });
+  const config = h('pre', { class: 'config', id: 'config' });
+  app.append(
+    h('div', { class: 'crumbs' }, h('a', { href: '#/sweeps' }, 'Sweeps'), ' / ',
+      h('a', { href: '#/sweeps/' + t.sweep_id + '?tab=trials', id: 'sweep-link' }, 'sweep ' + t.sweep_id), ' / ', 'trial ' + id),
+    head, metrics,
+    h('section', { class: 'card' }, h('h2', null, 'Learning curves'), curveControls, curveEl, lrEl),
+    h('section', null, h('h2', null, 'Evaluation'), pictures),
+    h('section', { class: 'card' }, h('h2', null, 'Attempts'), attempts),
+    h('div', { class: 'two-col' },
+      h('section', { class: 'card' }, h('h2', null, 'Config'), config),
+      h('section', { class: 'card' }, h('h2', null, 'All metrics'), allMetrics)),
+  );
+
+  let logScale = true;
+  let curve = null;
+  const drawCurve = () => {
+    if (curve) curveChart(curveEl, lrEl, curveControls, curve, logScale, (v) => { logScale = v; drawCurve(); });
+  };
+
+  const draw = async (trial, withCurve) => {
+    renderIfChanged(head, JSON.stringify([trial.status, trial.step, trial.worker, trial.error, trial.attempts, trial.finished_at]), () => header(trial));
+    renderIfChanged(metrics, JSON.stringify(trial.metrics), () => metricCards(trial));
+    renderIfChanged(attempts, JSON.stringify(trial.attempts), () => attemptsTable(trial.attempts || []));
+    renderIfChanged(allMetrics, JSON.stringify(trial.metrics), () => metricsTable(trial.metrics || {}));
+    renderIfChanged(pictures, JSON.stringify(trial.artifacts), () => pictureSheet(trial));
+    renderIfChanged(config, JSON.stringify(trial.config), () => JSON.stringify(trial.config, null, 2));
+    if (withCurve) {
+      const c = await api(`trials/${trial.id}/curve`);
+      if (JSON.stringify(c) !== JSON.stringify(curve)) {
+        curve = c;
+        drawCurve();
+      }
+    }
+  };
+  await draw(t, true);
+  let first = true;
+  return poll(async () => {
+    if (first) { first = false; return; }
+    if (FINAL.includes(t.status)) return;
+    t = await api('trials/' + id);
+    await draw(t, true);
+  }, 2000);
+}
+
+function header(t) {
+  const dur = t.started_at && t.finished_at ? t.finished_at - t.started_at
+    : (t.started_at && t.status === 'running' ? Date.now() / 1000 - t.started_at : null);
+  return [
+    h('h1', null, t.name, ' ', statusBadge(t.status)),
+    h('dl', { class: 'facts' },
+      fact('variant', t.variant),
+      fact('overrides', Object.keys(t.overrides || {}).length
+        ? Object.entries(t.overrides).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ') : '(none)'),
+      fact('step', t.total_steps ? `${t.step}/${t.total_steps}` : t.step),
+      fact('worker', t.worker || '–'),
+      fact('round', t.round),
+      fact('attempts', Array.isArray(t.attempts) ? t.attempts.length : t.attempts),
+      fact('started', fmtTime(t.started_at)),
+      fact('finished', fmtTime(t.finished_at)),
+      fact('duration', fmtDuration(dur))),
+    t.error ? h('div', { class: 'error', id: 'trial-error' }, t.error) : null,
+  ];
+}
+
+function fact(k, v) {
+  return h('div', null, h('dt', null, k), h('dd', null, v));
+}
+
+function metricCards(t) {
+  const names = Object.keys(t.metrics || {});
+  const arenas = arenasOf(names);
+  const cards = [];
+  for (const a of arenas) {
+    const thr = t.metrics['eval.' + a + '.grid_score.threshold'];
+    for (const m of headlineMetrics(names, a, thr)) cards.push([metricLabel(m), t.metrics[m]]);
+  }
+  if ('loss.total' in t.metrics) cards.push(['final loss', t.metrics['loss.total']]);
+  if (!cards.length) {
+    return h('p', { class: 'muted' }, { succeeded: 'No metrics recorded.', failed: 'No metrics: the trial failed.', canceled: 'No metrics: the trial was canceled.' }[t.status]
+      || 'Metrics appear when the trial has finished.');
+  }
+  return cards.map(([label, v]) => h('div', { class: 'metric-card' }, h('div', { class: 'v' }, fmtNum(v)), h('div', { class: 'k' }, label)));
+}
+
+function curveChart(el, lrEl, controls, c, logScale, setLog) {
+  const steps = c.step || [];
+  const present = LOSSES.filter((k) => Array.isArray(c[k]) && c[k].some((v) => v !== null));
+  // A log axis cannot show zero or negative values (the capacity loss is
+  // negative): such a loss is left out of the log view, and said so.
+  const nonPositive = present.filter((k) => c[k].some((v) => v !== null && v <= 0));
+  const shown = logScale ? present.filter((k) => !nonPositive.includes(k)) : present;
+  controls.replaceChildren();
+  controls.append(...[
+    h('label', null, h('input', { type: 'checkbox', id: 'log-scale', checked: logScale, onchange: (e) => setLog(e.target.checked) }), ' log scale'),
+    logScale && nonPositive.length
+      ? h('span', { class: 'muted' }, ` ${nonPositive.join(', ')} ${nonPositive.length > 1 ? 'have' : 'has'} values ≤ 0 and ${nonPositive.length > 1 ? 'are' : 'is'} shown on the linear scale only.`)
+      : null,
+    h('span', { class: 'muted' }, ` ${steps.length} points (at most 500 are stored per trial).`)].filter(Boolean));
+  el.classList.toggle('none', !steps.length);
+  lrEl.classList.toggle('none', !steps.length);
+  if (!steps.length) {
+    controls.append(h('span', { class: 'muted' }, ' No curve recorded yet.'));
+    el.dataset.points = '0';
+    return;
+  }
+  const series = shown.map((k) => ({
+    name: k, type: 'line', showSymbol: steps.length < 40, symbolSize: 4, sampling: 'lttb',
+    lineStyle: { width: k === 'total' ? 2.5 : 1.5 },
+    data: steps.map((s, i) => [s, c[k][i]]),
+  }));
+  plot(el, {
+    grid: { left: 60, right: 20, top: 36, bottom: 40 },
+    legend: { top: 0 },
+    tooltip: { trigger: 'axis', valueFormatter: (v) => fmtNum(v, 4) },
+    xAxis: { type: 'value', name: 'step', nameLocation: 'middle', nameGap: 26, min: 'dataMin', max: 'dataMax' },
+    yAxis: logScale ? { type: 'log', name: 'loss' } : { type: 'value', name: 'loss', scale: true },
+    dataZoom: [{ type: 'inside', xAxisIndex: 0 }],
+    series,
+  }, steps.length * shown.length);
+  if (Array.isArray(c.lr) && c.lr.some((v) => v !== null)) {
+    plot(lrEl, {
+      grid: { left: 60, right: 20, top: 20, bottom: 30 },
+      tooltip: { trigger: 'axis', valueFormatter: (v) => fmtNum(v, 6) },
+      xAxis: { type: 'value', min: 'dataMin', max: 'dataMax' },
+      yAxis: { type: 'log', name: 'learning rate' },
+      series: [{ name: 'lr', type: 'line', step: 'end', showSymbol: false, color: '#6b6b6b', data: steps.map((s, i) => [s, c.lr[i]]) }],
+    }, steps.length);
+  }
+}
+
+// The pictures the worker stored, one block per arena folder, in the order
+// a scientist reads them; pictures not in PICTURES come after.
+function pictureSheet(t) {
+  const arts = (t.artifacts || []).filter((a) => (a.mime || '').startsWith('image/'));
+  if (!arts.length) {
+    return h('p', { class: 'muted' }, t.status === 'succeeded'
+      ? 'No pictures were stored for this trial (the worker was built without Cairo, or evaluation is off).'
+      : 'Pictures appear when the trial has been evaluated.');
+  }
+  const byArena = new Map();
+  for (const a of arts) {
+    const slash = a.name.lastIndexOf('/');
+    const folder = slash >= 0 ? a.name.slice(0, slash) : '';
+    if (!byArena.has(folder)) byArena.set(folder, []);
+    byArena.get(folder).push(a);
+  }
+  const order = (a) => {
+    const base = a.name.slice(a.name.lastIndexOf('/') + 1);
+    const i = PICTURES.findIndex(([p]) => p === base);
+    return i < 0 ? PICTURES.length : i;
+  };
+  const folders = [...byArena.keys()].sort((a, b) => (parseFloat(a.replace(/\D+/g, ' ')) || 0) - (parseFloat(b.replace(/\D+/g, ' ')) || 0));
+  return folders.map((folder) => h('div', { class: 'arena' },
+    folder ? h('h3', null, folder.replace(/^arena_/, 'arena ')) : null,
+    h('div', { class: 'pictures' }, byArena.get(folder).sort((a, b) => order(a) - order(b)).map((a) => {
+      const base = a.name.slice(a.name.lastIndexOf('/') + 1);
+      const known = PICTURES.find(([p]) => p === base);
+      const url = a.url || `api/v1/trials/${t.id}/artifacts/${a.name}`;
+      const src = url.replace(/^\//, ''); // relative, like every API call here
+      return h('figure', { class: base === 'ratemaps.png' || base === 'autocorrelograms.png' ? 'wide' : '' },
+        h('a', { href: src, target: '_blank', rel: 'noopener' },
+          h('img', { src, alt: known ? known[1] : base, loading: 'lazy', dataset: { artifact: a.name } })),
+        h('figcaption', null, known ? known[1] : base));
+    }))));
+}
+
+const ATTEMPT_COLS = ['round', 'delivery', 'worker', 'started_at', 'finished_at', 'outcome', 'status', 'error'];
+
+function attemptsTable(attempts) {
+  if (!attempts.length) return h('p', { class: 'muted' }, 'Not started yet.');
+  // The columns the coordinator sends, known ones first in a fixed order.
+  const keys = [...new Set(attempts.flatMap((a) => Object.keys(a)))];
+  const cols = [...ATTEMPT_COLS.filter((k) => keys.includes(k)), ...keys.filter((k) => !ATTEMPT_COLS.includes(k))];
+  const hasTimes = keys.includes('started_at');
+  return h('table', { class: 'grid', id: 'attempts-table' },
+    h('thead', null, h('tr', null, cols.map((k) => h('th', null, k.replace(/_at$/, ''))), hasTimes ? h('th', { class: 'num' }, 'duration') : null)),
+    h('tbody', null, attempts.map((a) => h('tr', null,
+      cols.map((k) => {
+        const v = a[k];
+        if (k.endsWith('_at')) return h('td', { class: 'nowrap' }, fmtTime(v));
+        if (k === 'error') return h('td', { class: v ? 'bad small' : '' }, v || '');
+        if (k === 'outcome' || k === 'status') return h('td', null, v ? h('span', { class: 'badge s-' + v }, v) : (a.finished_at ? '' : h('span', { class: 'muted' }, 'no result')));
+        return h('td', null, v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+      }),
+      hasTimes ? h('td', { class: 'num' }, a.started_at && a.finished_at ? fmtDuration(a.finished_at - a.started_at) : '–') : null))));
+}
+
+function metricsTable(m) {
+  const names = Object.keys(m).sort();
+  if (!names.length) return h('p', { class: 'muted' }, 'None yet.');
+  return h('table', { class: 'grid compact', id: 'metrics-table' },
+    h('tbody', null, names.map((k) => h('tr', null, h('td', { class: 'mono small' }, k), h('td', { class: 'num' }, fmtNum(m[k], 4))))));
+}

@@ -1,0 +1,223 @@
+// Small helpers shared by the pages: building DOM without innerHTML (names and
+// errors are user text), talking to /api/v1, formatting numbers and times, and
+// polling that pauses while the tab is hidden.
+
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'style' && typeof v === 'object') Object.assign(el.style, v);
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k in el && typeof v !== 'string') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === undefined || c === null || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : String(c));
+  }
+}
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// GET a JSON answer of the coordinator. Relative URLs, so the dashboard also
+// works behind a proxy that serves it under a path prefix.
+export async function api(path, params) {
+  let url = 'api/v1/' + path;
+  if (params) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, v);
+    const s = q.toString();
+    if (s) url += '?' + s;
+  }
+  let res;
+  try {
+    res = await fetch(url, { headers: { Accept: 'application/json' } });
+  } catch (e) {
+    connection(false, 'cannot reach the coordinator');
+    throw new ApiError(0, 'cannot reach the coordinator');
+  }
+  if (!res.ok) {
+    let msg = res.status + ' ' + res.statusText;
+    try {
+      const body = await res.json();
+      if (body && body.error) msg = body.error;
+    } catch (e) { /* not JSON */ }
+    if (res.status >= 500) connection(false, msg);
+    throw new ApiError(res.status, msg);
+  }
+  connection(true);
+  return res.json();
+}
+
+export function connection(ok, why) {
+  const el = document.getElementById('conn');
+  if (!el) return;
+  el.textContent = ok ? '' : why;
+  el.classList.toggle('bad', !ok);
+}
+
+// Runs fn now and then every `ms` while the page is visible, until the
+// returned stop() is called (the router calls it when the page changes).
+// A slow answer never stacks calls: the next one is scheduled after it ends.
+export function poll(fn, ms) {
+  let timer = null;
+  let stopped = false;
+  const tick = async () => {
+    timer = null;
+    if (stopped) return;
+    if (!document.hidden) {
+      try { await fn(); } catch (e) { /* shown by api() in the header */ }
+    }
+    if (!stopped) timer = setTimeout(tick, ms);
+  };
+  const onVisible = () => { if (!document.hidden && timer !== null) { clearTimeout(timer); tick(); } };
+  document.addEventListener('visibilitychange', onVisible);
+  tick();
+  return () => {
+    stopped = true;
+    if (timer !== null) clearTimeout(timer);
+    document.removeEventListener('visibilitychange', onVisible);
+  };
+}
+
+// ---- formatting
+
+export function fmtNum(v, digits = 3) {
+  if (v === null || v === undefined) return '–';
+  if (typeof v !== 'number') return String(v);
+  if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v) && Math.abs(v) < 1e6) return String(v);
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
+  return v.toFixed(digits);
+}
+
+// A parameter value as written in a spec: 0.1, not 0.100.
+export function fmtParam(v) {
+  if (typeof v === 'number' && Number.isFinite(v)) return String(Number(v.toPrecision(6)));
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+export function fmtMeanSd(stat, digits = 3) {
+  if (!stat || stat.mean === null || stat.mean === undefined) return '–';
+  let s = fmtNum(stat.mean, digits);
+  if (stat.sd !== null && stat.sd !== undefined) s += ' ± ' + fmtNum(stat.sd, digits);
+  return s;
+}
+
+export function fmtTime(t) {
+  if (!t) return '–';
+  const d = new Date(t * 1000);
+  const now = new Date();
+  const sameDay = d.toDateString() === now.toDateString();
+  return sameDay ? d.toLocaleTimeString() : d.toLocaleString();
+}
+
+export function fmtDuration(s) {
+  if (s === null || s === undefined || !Number.isFinite(s) || s < 0) return '–';
+  if (s < 60) return s.toFixed(s < 10 ? 1 : 0) + ' s';
+  if (s < 3600) return Math.floor(s / 60) + ' min ' + Math.round(s % 60) + ' s';
+  return Math.floor(s / 3600) + ' h ' + Math.round((s % 3600) / 60) + ' min';
+}
+
+export function fmtAgo(t) {
+  if (!t) return '–';
+  return fmtDuration(Math.max(0, Date.now() / 1000 - t)) + ' ago';
+}
+
+export const FINAL = ['succeeded', 'failed', 'canceled'];
+export const STATUSES = ['pending', 'queued', 'running', 'succeeded', 'failed', 'canceled'];
+
+export function statusBadge(status) {
+  return h('span', { class: 'badge s-' + status }, status);
+}
+
+// A stacked bar of a sweep's trial counts, one segment per status.
+export function progressBar(counts, total) {
+  const bar = h('div', { class: 'progress', title: STATUSES.map((s) => s + ' ' + (counts[s] || 0)).join(', ') });
+  if (!total) return bar;
+  for (const s of ['succeeded', 'failed', 'canceled', 'running', 'queued', 'pending']) {
+    const n = counts[s] || 0;
+    if (n) bar.append(h('span', { class: 'seg s-' + s, style: { width: (100 * n / total) + '%' } }));
+  }
+  return bar;
+}
+
+// Replaces the children of `el` only when `key` differs from what was drawn
+// last, so live polling does not rebuild (and flicker) unchanged parts.
+export function renderIfChanged(el, key, build) {
+  if (el._drawnKey === key) return false;
+  el._drawnKey = key;
+  el.replaceChildren();
+  append(el, [build()]);
+  return true;
+}
+
+export function errorBox(e) {
+  return h('div', { class: 'error' }, e instanceof Error ? e.message : String(e));
+}
+
+// Metric names of one evaluation arena: "eval.2m.max_score60" -> arena "2m".
+export function arenasOf(metricNames) {
+  const arenas = new Set();
+  for (const m of metricNames || []) {
+    const match = /^eval\.([0-9.]+m)\./.exec(m);
+    if (match) arenas.add(match[1]);
+  }
+  return [...arenas].sort((a, b) => parseFloat(a) - parseFloat(b));
+}
+
+// The headline metrics of a sweep for one arena: grid scores, modules and the
+// fraction of grid cells at the threshold the evaluation used (0.3 unless the
+// sweep's `eval.<L>m.grid_score.threshold` says otherwise).
+export function headlineMetrics(metricNames, arena, thresholdValue) {
+  const names = new Set(metricNames || []);
+  const out = [];
+  const p = 'eval.' + arena + '.';
+  for (const m of ['max_score60', 'median_score60', 'n_modules']) if (names.has(p + m)) out.push(p + m);
+  const fractions = [...names].filter((m) => m.startsWith(p + 'fraction_grid.'));
+  if (fractions.length) {
+    const want = thresholdValue !== undefined && thresholdValue !== null ? thresholdValue : 0.3;
+    let best = fractions[0];
+    let bestDist = Infinity;
+    for (const f of fractions) {
+      const t = parseFloat(f.slice((p + 'fraction_grid.').length));
+      if (Math.abs(t - want) < bestDist) { best = f; bestDist = Math.abs(t - want); }
+    }
+    out.push(best);
+  }
+  return out;
+}
+
+export const METRIC_LABELS = {
+  max_score60: 'max grid score',
+  median_score60: 'median grid score',
+  n_modules: 'modules',
+  n_grid: 'grid units',
+};
+
+// "eval.2m.max_score60" -> "max grid score (2m)"; withArena false drops "(2m)"
+// where the sweep has one arena only.
+export function metricLabel(name, withArena = true) {
+  const m = /^eval\.([0-9.]+m)\.(.*)$/.exec(name);
+  if (!m) return name;
+  const [, arena, rest] = m;
+  const suffix = withArena ? ' (' + arena + ')' : '';
+  if (METRIC_LABELS[rest]) return METRIC_LABELS[rest] + suffix;
+  const f = /^fraction_grid\.(.*)$/.exec(rest);
+  if (f) return 'fraction grid > ' + f[1] + suffix;
+  return rest + suffix;
+}
