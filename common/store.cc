@@ -1,9 +1,8 @@
 #include "common/store.h"
 
 #include <cmath>
-#include <limits>
 
-#include <sqlite3.h>
+#include "common/sqlite_stmt.h"
 
 namespace sic {
 namespace {
@@ -70,66 +69,35 @@ CREATE TABLE artifacts (
   PRIMARY KEY (trial_id, name)
 );
 )sql",
+    // 2: per-trial grid point (the overrides without the seed) and per-group
+    // running sums of every metric, so that a sweep's summary (mean and sd over
+    // seeds per variant and grid point) is read from a few hundred rows however
+    // many trials the sweep holds. RecordResult keeps group_stats current.
+    R"sql(
+ALTER TABLE trials ADD COLUMN point TEXT NOT NULL DEFAULT '{}';
+UPDATE trials SET point = json_remove(overrides, '$."run.seed"');
+CREATE INDEX trials_by_group ON trials(sweep_id, variant, point, status);
+CREATE TABLE group_stats (
+  sweep_id INTEGER NOT NULL,
+  variant  TEXT NOT NULL,
+  point    TEXT NOT NULL,
+  name     TEXT NOT NULL,
+  n        INTEGER NOT NULL,   -- finite values
+  nan      INTEGER NOT NULL,   -- NaN values (stored as NULL)
+  sum      REAL NOT NULL,
+  sumsq    REAL NOT NULL,
+  PRIMARY KEY (sweep_id, variant, point, name)
+) WITHOUT ROWID;
+INSERT INTO group_stats
+  SELECT t.sweep_id, t.variant, t.point, m.name, COUNT(m.value), SUM(m.value IS NULL),
+         TOTAL(m.value), TOTAL(m.value * m.value)
+  FROM metrics m JOIN trials t ON t.id = m.trial_id GROUP BY 1, 2, 3, 4;
+)sql",
 };
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kNumMigrations == Store::kSchemaVersion, "one migration per schema version");
 
 const char* const kFinal = "('succeeded', 'failed', 'canceled')";
-
-// A prepared statement, finalized on scope exit. Bind indices are 1-based.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  bool ok() const { return stmt_ != nullptr; }
-  Stmt& Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
-  Stmt& Bind(int i, double v) {
-    if (std::isnan(v)) sqlite3_bind_null(stmt_, i);
-    else sqlite3_bind_double(stmt_, i, v);
-    return *this;
-  }
-  Stmt& Bind(int i, const std::string& v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& BindBlob(int i, const std::string& v) {
-    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return stmt_ ? sqlite3_step(stmt_) : SQLITE_ERROR; }
-  Status Run() {
-    const int rc = Step();
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? Status::OK() : Error();
-  }
-  Status Error() const { return Status::Error(std::string("store: ") + sqlite3_errmsg(db_)); }
-  void Reset() { sqlite3_reset(stmt_); sqlite3_clear_bindings(stmt_); }
-  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-  double Real(int col) const {
-    return sqlite3_column_type(stmt_, col) == SQLITE_NULL ? std::numeric_limits<double>::quiet_NaN()
-                                                          : sqlite3_column_double(stmt_, col);
-  }
-  std::string Text(int col) const {
-    const void* p = sqlite3_column_blob(stmt_, col);
-    return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : "";
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-Status Exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    Status s = Status::Error(std::string("store: ") + (err ? err : "error"));
-    sqlite3_free(err);
-    return s;
-  }
-  return Status::OK();
-}
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back unless Commit() succeeds. Inside an
 // open transaction (Store::Batch) it is a savepoint instead, so one failing
@@ -156,6 +124,19 @@ class Transaction {
   Status begun_;
   bool done_ = false;
 };
+
+// Runs a one-row `... RETURNING <int>` statement to its end (stepping it
+// again after SQLITE_DONE would run it a second time) and hands the value, if
+// a row matched, to `returned`.
+template <typename F>
+Status StepReturning(Stmt& s, F returned) {
+  int rc = s.Step();
+  if (rc == SQLITE_ROW) {
+    returned(s.Int(0));
+    rc = s.Step();
+  }
+  return rc == SQLITE_DONE ? Status::OK() : s.Error();
+}
 
 const char* const kTrialColumns =
     "t.id, t.sweep_id, t.idx, t.name, t.variant, t.status, t.worker, t.error, t.config, "
@@ -229,7 +210,42 @@ Status Store::Batch(const std::function<void()>& calls) {
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
   calls();
-  return tx.Commit();
+  Status committed = tx.Commit();
+  Publish();
+  return committed;
+}
+
+Status Store::AddToGroupStats(int64_t trial_id, int64_t sign) {
+  // The SELECT's WHERE keeps SQLite from reading ON CONFLICT as a join clause.
+  Stmt s(db_, "INSERT INTO group_stats (sweep_id, variant, point, name, n, nan, sum, sumsq) "
+              "SELECT t.sweep_id, t.variant, t.point, m.name, ?1 * (m.value IS NOT NULL), "
+              "?1 * (m.value IS NULL), ?1 * COALESCE(m.value, 0), ?1 * COALESCE(m.value * m.value, 0) "
+              "FROM metrics m JOIN trials t ON t.id = m.trial_id WHERE m.trial_id = ?2 "
+              "ON CONFLICT (sweep_id, variant, point, name) DO UPDATE SET n = n + excluded.n, "
+              "nan = nan + excluded.nan, sum = sum + excluded.sum, sumsq = sumsq + excluded.sumsq");
+  s.Bind(1, sign).Bind(2, trial_id);
+  if (Status st = s.Run(); !st.ok()) return st;
+  if (sign > 0) return Status::OK();
+  Stmt empty(db_, "DELETE FROM group_stats WHERE n = 0 AND nan = 0 AND sweep_id = "
+                  "(SELECT sweep_id FROM trials WHERE id = ?)");
+  empty.Bind(1, trial_id);
+  return empty.Run();
+}
+
+void Store::Touch(int64_t sweep_id) { touched_.insert(sweep_id); }
+
+void Store::Publish() {
+  // Inside a Batch the changes are not visible to readers before its commit.
+  if (sqlite3_get_autocommit(db_) == 0) return;
+  std::lock_guard<std::mutex> lock(generations_mu_);
+  for (int64_t id : touched_) ++generations_[id];
+  touched_.clear();
+}
+
+uint64_t Store::Generation(int64_t sweep_id) const {
+  std::lock_guard<std::mutex> lock(generations_mu_);
+  auto it = generations_.find(sweep_id);
+  return base_generation_ + (it == generations_.end() ? 0 : it->second);
 }
 
 Status Store::Migrate() {
@@ -259,8 +275,8 @@ Result<int64_t> Store::CreateSweep(const SweepSpec& sweep, double now) {
   ins.Bind(1, sweep.name).Bind(2, sweep.description).Bind(3, sweep.spec.dump()).Bind(4, now);
   if (Status s = ins.Run(); !s.ok()) return s;
   const int64_t sweep_id = sqlite3_last_insert_rowid(db_);
-  Stmt trial(db_, "INSERT INTO trials (sweep_id, idx, name, variant, config, overrides, status) "
-                  "VALUES (?, ?, ?, ?, ?, ?, 'pending')");
+  Stmt trial(db_, "INSERT INTO trials (sweep_id, idx, name, variant, config, overrides, point, status) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, json_remove(?6, '$.\"run.seed\"'), 'pending')");
   for (const TrialSpec& t : sweep.trials) {
     trial.Reset();
     trial.Bind(1, sweep_id).Bind(2, t.index).Bind(3, t.name).Bind(4, t.variant);
@@ -268,6 +284,8 @@ Result<int64_t> Store::CreateSweep(const SweepSpec& sweep, double now) {
     if (Status s = trial.Run(); !s.ok()) return s;
   }
   if (Status s = tx.Commit(); !s.ok()) return s;
+  Touch(sweep_id);
+  Publish();
   return sweep_id;
 }
 
@@ -287,13 +305,15 @@ Status Store::MarkQueued(const std::vector<int64_t>& trial_ids) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt s(db_, "UPDATE trials SET status = 'queued' WHERE id = ? AND status = 'pending'");
+  Stmt s(db_, "UPDATE trials SET status = 'queued' WHERE id = ? AND status = 'pending' RETURNING sweep_id");
   for (int64_t id : trial_ids) {
     s.Reset();
     s.Bind(1, id);
-    if (Status st = s.Run(); !st.ok()) return st;
+    if (Status st = StepReturning(s, [&](int64_t sweep_id) { Touch(sweep_id); }); !st.ok()) return st;
   }
-  return tx.Commit();
+  Status committed = tx.Commit();
+  Publish();
+  return committed;
 }
 
 Status Store::RecordStart(int64_t trial_id, int64_t round, int64_t delivery, const std::string& worker,
@@ -305,25 +325,31 @@ Status Store::RecordStart(int64_t trial_id, int64_t round, int64_t delivery, con
                     "SELECT id, ?, ?, ?, ? FROM trials WHERE id = ?");
   attempt.Bind(1, round).Bind(2, delivery).Bind(3, worker).Bind(4, now).Bind(5, trial_id);
   if (Status s = attempt.Run(); !s.ok()) return s;
-  Stmt trial(db_, "UPDATE trials SET status = 'running', worker = ?, "
-                  "started_at = CASE WHEN started_at = 0 THEN ? ELSE started_at END "
-                  "WHERE id = ? AND round = ? AND status IN ('pending', 'queued', 'running')");
+  // Every progress event lands here: the row is written only when it changes,
+  // so that readers' caches of the sweep stay valid while trials run.
+  Stmt trial(db_, "UPDATE trials SET status = 'running', worker = ?1, "
+                  "started_at = CASE WHEN started_at = 0 THEN ?2 ELSE started_at END "
+                  "WHERE id = ?3 AND round = ?4 AND status IN ('pending', 'queued', 'running') "
+                  "AND (status != 'running' OR worker != ?1) RETURNING sweep_id");
   trial.Bind(1, worker).Bind(2, now).Bind(3, trial_id).Bind(4, round);
-  if (Status s = trial.Run(); !s.ok()) return s;
-  return tx.Commit();
+  if (Status s = StepReturning(trial, [&](int64_t sweep_id) { Touch(sweep_id); }); !s.ok()) return s;
+  Status committed = tx.Commit();
+  Publish();
+  return committed;
 }
 
 Result<bool> Store::RecordResult(const TrialResult& r) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt trial(db_, "SELECT status, round FROM trials WHERE id = ?");
+  Stmt trial(db_, "SELECT status, round, sweep_id FROM trials WHERE id = ?");
   trial.Bind(1, r.trial_id);
   const int rc = trial.Step();
   if (rc == SQLITE_DONE) return false;  // unknown trial (e.g. a wiped file): nothing to record
   if (rc != SQLITE_ROW) return trial.Error();
   const std::string status = trial.Text(0);
   const int64_t round = trial.Int(1);
+  const int64_t sweep_id = trial.Int(2);
 
   Stmt seen(db_, "SELECT outcome IS NOT NULL FROM attempts WHERE trial_id = ? AND round = ? AND delivery = ?");
   seen.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.delivery);
@@ -344,7 +370,9 @@ Result<bool> Store::RecordResult(const TrialResult& r) {
     upd.Bind(1, outcome).Bind(2, r.worker).Bind(3, r.ok ? std::string() : r.error);
     upd.Bind(4, r.finished_at).Bind(5, r.started_at).Bind(6, r.trial_id);
     if (Status s = upd.Run(); !s.ok()) return s;
-    // A retried trial replaces whatever an earlier round left.
+    // A retried trial replaces whatever an earlier round left, in the group
+    // sums too: take its old values out, put the new ones in.
+    if (Status s = AddToGroupStats(r.trial_id, -1); !s.ok()) return s;
     for (const char* table : {"metrics", "curves", "artifacts"}) {
       Stmt del(db_, (std::string("DELETE FROM ") + table + " WHERE trial_id = ?").c_str());
       del.Bind(1, r.trial_id);
@@ -370,8 +398,12 @@ Result<bool> Store::RecordResult(const TrialResult& r) {
       art.Bind(1, r.trial_id).Bind(2, a.name).Bind(3, a.mime).BindBlob(4, a.data);
       if (Status s = art.Run(); !s.ok()) return s;
     }
+    if (Status s = AddToGroupStats(r.trial_id, +1); !s.ok()) return s;
+    Touch(sweep_id);
   }
-  if (Status s = tx.Commit(); !s.ok()) return s;
+  Status committed = tx.Commit();
+  Publish();
+  if (!committed.ok()) return committed;
   return applies;
 }
 
@@ -389,6 +421,8 @@ Result<int64_t> Store::CancelSweep(int64_t sweep_id, double now) {
   if (Status s = trials.Run(); !s.ok()) return s;
   const int64_t changed = sqlite3_changes(db_);
   if (Status s = tx.Commit(); !s.ok()) return s;
+  Touch(sweep_id);
+  Publish();
   return changed;
 }
 
@@ -396,7 +430,12 @@ Result<int64_t> Store::RequeueUnfinished() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, "UPDATE trials SET status = 'pending' WHERE status IN ('queued', 'running')");
   if (Status st = s.Run(); !st.ok()) return st;
-  return static_cast<int64_t>(sqlite3_changes(db_));
+  const int64_t changed = sqlite3_changes(db_);
+  {
+    std::lock_guard<std::mutex> lock(generations_mu_);
+    ++base_generation_;  // every sweep may have changed
+  }
+  return changed;
 }
 
 Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
@@ -412,6 +451,8 @@ Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
   if (Status st = s.Run(); !st.ok()) return st;
   const int64_t changed = sqlite3_changes(db_);
   if (Status st = tx.Commit(); !st.ok()) return st;
+  Touch(sweep_id);
+  Publish();
   return changed;
 }
 

@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -84,7 +85,7 @@ bool IsFinalStatus(const std::string& status);
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating if needed) and migrates the file.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
@@ -134,13 +135,29 @@ class Store {
   // Number of attempt rows with an outcome, for tests and `show`.
   Result<int64_t> CountFinishedAttempts(int64_t trial_id);
 
+  // A number that changes after every committed write that changes what a
+  // reader sees of the sweep (its trials, metrics, counts); live progress
+  // steps do not count. Readers cache per (sweep, generation): read the
+  // generation first, then the data. Fast; never waits for a transaction.
+  uint64_t Generation(int64_t sweep_id) const;
+
  private:
   explicit Store(sqlite3* db);
   Status Migrate();
   Result<SweepRow> LoadSweep(int64_t sweep_id);  // caller holds mu_
+  // Adds (sign +1) or takes out (-1) the trial's metrics in its group's sums.
+  Status AddToGroupStats(int64_t trial_id, int64_t sign);  // caller holds mu_
+  // Notes a changed sweep; Publish bumps the generations of the noted sweeps
+  // once no transaction is open (after the commit that made them visible).
+  void Touch(int64_t sweep_id);  // caller holds mu_
+  void Publish();                // caller holds mu_
 
   std::recursive_mutex mu_;
   sqlite3* db_;
+  std::set<int64_t> touched_;  // guarded by mu_
+  mutable std::mutex generations_mu_;
+  std::map<int64_t, uint64_t> generations_;  // guarded by generations_mu_
+  uint64_t base_generation_ = 0;              // guarded by generations_mu_; bumps every sweep
 };
 
 }  // namespace sic

@@ -1,5 +1,6 @@
-// sic-coordinator: the gRPC SweepService, the SQLite file (its only writer),
-// and the pumps between SQLite and the Redis streams. SIGTERM/SIGINT stop it
+// sic-coordinator: the gRPC SweepService, the REST API and dashboard (HTTP),
+// the SQLite file (its only writer), and the pumps between SQLite and the
+// Redis streams. SIGTERM/SIGINT stop it
 // cleanly; kill -9 loses nothing (see pumps.h and store.h).
 #include <signal.h>
 
@@ -11,12 +12,23 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/log.h"
+#include "common/results_reader.h"
+#include "coordinator/http_server.h"
 #include "coordinator/pumps.h"
+#include "coordinator/rest_api.h"
 #include "coordinator/service.h"
+#include "coordinator/telemetry.h"
+
+#ifndef SIC_DEFAULT_WEB_DIR
+#define SIC_DEFAULT_WEB_DIR ""
+#endif
 
 int main(int argc, char** argv) {
   CLI::App app{"sic-coordinator: runs sweeps of SIC trainings on sic-worker processes through Redis"};
   std::string listen = "127.0.0.1:50051";
+  std::string http = "127.0.0.1:8080";
+  std::string web_dir = SIC_DEFAULT_WEB_DIR;
+  int http_threads = 4;
   std::string db = "sic.db";
   std::string redis_address = "127.0.0.1:6379";
   std::string prefix = "sic";
@@ -25,6 +37,12 @@ int main(int argc, char** argv) {
   int64_t max_trials = 10000;
   double worker_timeout_s = 30;
   app.add_option("--listen", listen, "gRPC address to serve on")->capture_default_str();
+  app.add_option("--http", http, "HTTP address of the REST API, /metrics and the dashboard")
+      ->envname("SIC_HTTP")->capture_default_str();
+  app.add_option("--web-dir", web_dir, "folder of the dashboard's files (web/ with its node_modules)")
+      ->envname("SIC_WEB_DIR")->capture_default_str();
+  app.add_option("--http-threads", http_threads, "threads answering HTTP (each may read SQLite)")
+      ->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--db", db, "SQLite file (created if missing)")->capture_default_str();
   app.add_option("--redis", redis_address, "Redis HOST:PORT")->envname("SIC_REDIS")->capture_default_str();
   app.add_option("--redis-password", redis_password, "Redis password")->envname("SIC_REDIS_PASSWORD");
@@ -59,6 +77,10 @@ int main(int argc, char** argv) {
   options.prefix = prefix;
   options.worker_timeout_s = worker_timeout_s;
   sic::SweepServiceImpl service(*store.value(), pumps, options);
+  sic::Telemetry telemetry;
+  pumps.SetIngestObserver([&telemetry](double seconds) { telemetry.ObserveIngest(seconds); });
+  sic::ReaderPool readers(db);
+  sic::RestApi rest(*store.value(), pumps, service, readers, telemetry, web_dir);
 
   // Block the stop signals in every thread; one thread waits for them.
   sigset_t stop_signals;
@@ -79,13 +101,25 @@ int main(int argc, char** argv) {
     std::cerr << "sic-coordinator: cannot listen on " << listen << "\n";
     return 1;
   }
+  auto http_server = sic::HttpServer::Start(
+      http, http_threads, [&rest](const sic::HttpRequest& req) { return rest.Handle(req); },
+      [&telemetry](const std::string& route, int code, double seconds) {
+        telemetry.ObserveHttp(route.empty() ? "unrouted" : route, code, seconds);
+      });
+  if (!http_server.ok()) {
+    std::cerr << "sic-coordinator: " << http_server.status().message() << "\n";
+    return 1;
+  }
   pumps.Start();
-  sic::Log("serving on " + listen + " (db " + db + ", redis " + redis.Address() + ", token " +
-           (token.empty() ? "off" : "on") + ")");
+  // The real port, when --http asked for any free one (":0").
+  const std::string http_bound = http.substr(0, http.rfind(':') + 1) + std::to_string(http_server.value()->port());
+  sic::Log("serving gRPC on " + listen + ", HTTP on " + http_bound + " (db " + db + ", redis " + redis.Address() +
+           ", token " + (token.empty() ? "off" : "on") + ")");
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   sic::Log("stopping");
+  http_server.value()->Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   pumps.Stop();
   return 0;

@@ -149,9 +149,16 @@ void Pumps::IngestLoop() {
     outage.Ok();
     // One transaction (one fsync) per batch read; then acknowledge what it recorded.
     std::vector<char> recorded(entries->size(), 0);
+    std::vector<double> event_times(entries->size(), 0);
     Status committed = store_.Batch([&] {
-      for (size_t i = 0; i < entries->size(); ++i) recorded[i] = Record(entries->at(i));
+      for (size_t i = 0; i < entries->size(); ++i) recorded[i] = Record(entries->at(i), &event_times[i]);
     });
+    if (committed.ok() && on_ingested_) {
+      const double now = NowSeconds();
+      for (size_t i = 0; i < entries->size(); ++i) {
+        if (recorded[i] && event_times[i] > 0) on_ingested_(std::max(0.0, now - event_times[i]));
+      }
+    }
     bool all = committed.ok();
     if (!committed.ok()) Log("ingest: cannot commit " + std::to_string(entries->size()) + " events: " + committed.message());
     for (size_t i = 0; committed.ok() && i < entries->size(); ++i) {
@@ -166,12 +173,13 @@ void Pumps::IngestLoop() {
   }
 }
 
-bool Pumps::Record(const QueueEntry& entry) {
+bool Pumps::Record(const QueueEntry& entry, double* event_time) {
   v1::WorkerEvent event;
   if (!event.ParseFromString(entry.payload)) {
     Log("ingest: dropping malformed event " + entry.id);
     return true;  // acknowledged, so that it is not read again
   }
+  *event_time = event.time();
   Status recorded;
   if (event.has_progress()) {
     recorded = store_.RecordStart(event.trial_id(), event.round(), event.delivery(), event.worker(), event.time());

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -30,6 +31,9 @@ class Pumps {
  public:
   Pumps(Store& store, RedisOptions redis, std::string prefix);
   ~Pumps();
+  // Called with each recorded event's latency (its worker's time to the
+  // commit), for metrics. Set before Start.
+  void SetIngestObserver(std::function<void(double)> observer) { on_ingested_ = std::move(observer); }
   void Start();
   void Stop();
   // New pending trials exist (a submit or a retry): enqueue without waiting.
@@ -42,7 +46,7 @@ class Pumps {
   void EnqueueLoop();
   void IngestLoop();
   // Records one event (inside the caller's Store::Batch); false: not recorded.
-  bool Record(const QueueEntry& entry);
+  bool Record(const QueueEntry& entry, double* event_time);
   void Wait(int64_t ms);
   // Creates the groups when missing; when Redis has lost them (restarted
   // without AOF), every queued and running trial is enqueued again.
@@ -59,6 +63,7 @@ class Pumps {
   std::map<int64_t, LiveProgress> progress_;  // guarded by mu_
   std::mutex groups_mu_;
   std::thread enqueue_, ingest_;
+  std::function<void(double)> on_ingested_;
 };
 
 }  // namespace sic

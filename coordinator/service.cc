@@ -1,10 +1,10 @@
 #include "coordinator/service.h"
 
 #include <chrono>
-#include <set>
-#include <sstream>
+#include <limits>
 #include <thread>
 
+#include "common/export.h"
 #include "common/log.h"
 
 namespace sic {
@@ -31,28 +31,16 @@ void ToProto(const SweepRow& row, v1::Sweep* out) {
   out->set_done(row.done());
 }
 
-bool SameBytes(const std::string& a, const std::string& b) {  // constant time in the content
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+}  // namespace
+
+bool TokenMatches(const std::string& authorization, const std::string& token) {
+  if (token.empty()) return true;
+  const std::string expected = "Bearer " + token;
+  if (authorization.size() != expected.size()) return false;
+  unsigned char diff = 0;  // constant time in the content
+  for (size_t i = 0; i < expected.size(); ++i) diff |= static_cast<unsigned char>(authorization[i] ^ expected[i]);
   return diff == 0;
 }
-
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-std::string Number(double v) {
-  std::ostringstream out;
-  out.precision(10);
-  out << v;
-  return out.str();
-}
-
-}  // namespace
 
 SweepServiceImpl::SweepServiceImpl(Store& store, Pumps& pumps, ServiceOptions options)
     : store_(store), pumps_(pumps), options_(std::move(options)) {}
@@ -62,7 +50,7 @@ grpc::Status SweepServiceImpl::CheckToken(const grpc::ServerContext* ctx) const 
   const auto& md = ctx->client_metadata();
   auto it = md.find("authorization");
   const std::string given = it == md.end() ? "" : std::string(it->second.data(), it->second.size());
-  if (!SameBytes(given, "Bearer " + options_.token)) {
+  if (!TokenMatches(given, options_.token)) {
     return Fail(StatusCode::UNAUTHENTICATED, "missing or wrong token (set SIC_TOKEN or --token)");
   }
   return grpc::Status::OK;
@@ -73,10 +61,14 @@ grpc::Status SweepServiceImpl::Submit(grpc::ServerContext* ctx, const v1::Submit
   if (!req->dry_run()) {
     if (auto s = CheckToken(ctx); !s.ok()) return s;
   }
-  auto sweep = ParseSweepSpec(req->spec_json(), options_.limits);
+  return SubmitSpec(req->spec_json(), req->dry_run(), resp);
+}
+
+grpc::Status SweepServiceImpl::SubmitSpec(const std::string& spec_json, bool dry_run, v1::SubmitResponse* resp) {
+  auto sweep = ParseSweepSpec(spec_json, options_.limits);
   if (!sweep.ok()) return Fail(StatusCode::INVALID_ARGUMENT, sweep.status().message());
   for (const auto& t : sweep->trials) resp->add_trials(t.name);
-  if (req->dry_run()) return grpc::Status::OK;
+  if (dry_run) return grpc::Status::OK;
   auto id = store_.CreateSweep(sweep.value(), NowSeconds());
   if (!id.ok()) return FromStore(id.status());
   resp->set_sweep_id(id.value());
@@ -146,15 +138,19 @@ grpc::Status SweepServiceImpl::ListTrials(grpc::ServerContext*, const v1::ListTr
 
 grpc::Status SweepServiceImpl::Cancel(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::CountResponse* resp) {
   if (auto s = CheckToken(ctx); !s.ok()) return s;
-  auto n = store_.CancelSweep(req->sweep_id(), NowSeconds());
+  return CancelSweep(req->sweep_id(), resp);
+}
+
+grpc::Status SweepServiceImpl::CancelSweep(int64_t sweep_id, v1::CountResponse* resp) {
+  auto n = store_.CancelSweep(sweep_id, NowSeconds());
   if (!n.ok()) return FromStore(n.status());
   resp->set_count(n.value());
   // Workers learn it from Redis; the store already holds the final word.
   Queue queue(options_.redis, options_.prefix);
-  if (Status s = queue.MarkCanceled(req->sweep_id()); !s.ok()) {
+  if (Status s = queue.MarkCanceled(sweep_id); !s.ok()) {
     return Fail(StatusCode::UNAVAILABLE, "sweep canceled, but running trials go on: " + s.message());
   }
-  Log("sweep " + std::to_string(req->sweep_id()) + ": canceled " + std::to_string(n.value()) + " trials");
+  Log("sweep " + std::to_string(sweep_id) + ": canceled " + std::to_string(n.value()) + " trials");
   return grpc::Status::OK;
 }
 
@@ -193,6 +189,10 @@ grpc::Status SweepServiceImpl::Watch(grpc::ServerContext* ctx, const v1::SweepRe
 
 grpc::Status SweepServiceImpl::ListWorkers(grpc::ServerContext*, const v1::ListWorkersRequest*,
                                            v1::ListWorkersResponse* resp) {
+  return AliveWorkers(resp);
+}
+
+grpc::Status SweepServiceImpl::AliveWorkers(v1::ListWorkersResponse* resp) {
   Queue queue(options_.redis, options_.prefix);
   auto workers = queue.Workers();
   if (!workers.ok()) return Fail(StatusCode::UNAVAILABLE, workers.status().message());
@@ -212,53 +212,20 @@ grpc::Status SweepServiceImpl::ListWorkers(grpc::ServerContext*, const v1::ListW
 
 grpc::Status SweepServiceImpl::Export(grpc::ServerContext*, const v1::ExportRequest* req, v1::ExportResponse* resp) {
   const std::string format = req->format().empty() ? "csv" : req->format();
-  if (format != "csv" && format != "json") {
-    return Fail(StatusCode::INVALID_ARGUMENT, "format: \"" + format + "\" is not allowed (csv or json)");
+  if (auto sweep = store_.GetSweep(req->sweep_id()); !sweep.ok()) return FromStore(sweep.status());
+  auto trials = store_.ListTrials(req->sweep_id(), 0, std::numeric_limits<int64_t>::max());
+  if (!trials.ok()) return FromStore(trials.status());
+  std::vector<ExportRow> rows;
+  for (TrialRow& t : trials.value()) {
+    rows.push_back({std::move(t), {}});
+    if (!IsFinalStatus(rows.back().trial.status)) continue;
+    auto metrics = store_.Metrics(rows.back().trial.id);
+    if (!metrics.ok()) return FromStore(metrics.status());
+    rows.back().metrics = std::move(metrics.value());
   }
-  v1::ListTrialsResponse trials;
-  if (auto s = FillTrials(req->sweep_id(), 0, 1000000, &trials); !s.ok()) return s;
-  std::set<std::string> override_keys, metric_keys;
-  std::vector<nlohmann::json> overrides;
-  for (const auto& t : trials.trials()) {
-    overrides.push_back(nlohmann::json::parse(t.overrides_json(), nullptr, false));
-    for (auto it = overrides.back().begin(); it != overrides.back().end(); ++it) override_keys.insert(it.key());
-    for (const auto& [k, v] : t.metrics()) metric_keys.insert(k);
-  }
-  if (format == "json") {
-    nlohmann::json out = nlohmann::json::array();
-    for (int i = 0; i < trials.trials_size(); ++i) {
-      const auto& t = trials.trials(i);
-      nlohmann::json metrics = nlohmann::json::object();
-      for (const auto& [k, v] : t.metrics()) metrics[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
-      out.push_back({{"trial_id", t.id()}, {"index", t.index()}, {"name", t.name()}, {"variant", t.variant()},
-                     {"status", t.status()}, {"round", t.round()}, {"attempts", t.attempts()},
-                     {"worker", t.worker()}, {"error", t.error()}, {"overrides", overrides[i]},
-                     {"metrics", metrics}, {"started_at", t.started_at()}, {"finished_at", t.finished_at()}});
-    }
-    resp->set_content(out.dump(2) + "\n");
-    return grpc::Status::OK;
-  }
-  std::ostringstream csv;
-  csv << "trial_id,index,name,variant,status,round,attempts,worker,error";
-  for (const auto& k : override_keys) csv << "," << CsvField(k);
-  for (const auto& k : metric_keys) csv << "," << CsvField(k);
-  csv << ",started_at,finished_at\n";
-  for (int i = 0; i < trials.trials_size(); ++i) {
-    const auto& t = trials.trials(i);
-    csv << t.id() << "," << t.index() << "," << CsvField(t.name()) << "," << CsvField(t.variant()) << ","
-        << t.status() << "," << t.round() << "," << t.attempts() << "," << CsvField(t.worker()) << ","
-        << CsvField(t.error());
-    for (const auto& k : override_keys) {
-      const auto& o = overrides[i];
-      csv << "," << (o.contains(k) ? CsvField(o[k].is_string() ? o[k].get<std::string>() : o[k].dump()) : "");
-    }
-    for (const auto& k : metric_keys) {
-      auto it = t.metrics().find(k);
-      csv << "," << (it == t.metrics().end() ? "" : Number(it->second));
-    }
-    csv << "," << Number(t.started_at()) << "," << Number(t.finished_at()) << "\n";
-  }
-  resp->set_content(csv.str());
+  auto text = FormatExport(rows, format);
+  if (!text.ok()) return Fail(StatusCode::INVALID_ARGUMENT, text.status().message());
+  resp->set_content(std::move(text.value()));
   return grpc::Status::OK;
 }
 

@@ -17,6 +17,10 @@
 
 namespace sic {
 
+// Whether an "Authorization" value carries the token ("Bearer T"); true when
+// the token is empty (no check). Compares in constant time.
+bool TokenMatches(const std::string& authorization, const std::string& token);
+
 struct ServiceOptions {
   std::string token;      // empty: no token check
   SpecLimits limits;
@@ -42,6 +46,13 @@ class SweepServiceImpl final : public v1::SweepService::Service {
   grpc::Status ListWorkers(grpc::ServerContext* ctx, const v1::ListWorkersRequest* req,
                            v1::ListWorkersResponse* resp) override;
   grpc::Status Export(grpc::ServerContext* ctx, const v1::ExportRequest* req, v1::ExportResponse* resp) override;
+
+  // The calls' work without the token check, shared with the REST API (which
+  // checks the token its own way).
+  grpc::Status SubmitSpec(const std::string& spec_json, bool dry_run, v1::SubmitResponse* resp);
+  grpc::Status CancelSweep(int64_t sweep_id, v1::CountResponse* resp);
+  grpc::Status AliveWorkers(v1::ListWorkersResponse* resp);
+  const ServiceOptions& options() const { return options_; }
 
  private:
   grpc::Status CheckToken(const grpc::ServerContext* ctx) const;

@@ -1,6 +1,7 @@
 """A throwaway sweep-service cluster for end-to-end tests and the demo: a real
 redis-server (password, AOF) on a free loopback port in a temp dir, a
-sic-coordinator and any number of sic-worker processes, and a sicctl runner.
+sic-coordinator (gRPC and HTTP on free ports) and any number of sic-worker
+processes, and a sicctl runner.
 Everything it starts is stopped by close() (and by the context manager)."""
 
 import json
@@ -47,6 +48,7 @@ class Cluster:
                     raise
         for attempt in range(3):
             self.grpc_port = free_port()
+            self.http_port = free_port()
             try:
                 self.start_coordinator()
                 break
@@ -85,7 +87,7 @@ class Cluster:
     def start_coordinator(self):
         argv = [os.path.join(self.bin, "coordinator", "sic-coordinator"), "--listen", self.address,
                 "--db", self.db_path, "--redis", "127.0.0.1:%d" % self.redis_port,
-                "--redis-password", self.redis_password]
+                "--redis-password", self.redis_password, "--http", "127.0.0.1:%d" % self.http_port]
         if self.max_trials:
             argv += ["--max-trials", str(self.max_trials)]
         argv += ["--worker-timeout-s", str(self.worker_timeout_s)]
@@ -141,6 +143,10 @@ class Cluster:
     @property
     def address(self):
         return "127.0.0.1:%d" % self.grpc_port
+
+    @property
+    def http_url(self):
+        return "http://127.0.0.1:%d" % self.http_port
 
     @property
     def db_path(self):

@@ -9,56 +9,12 @@
 #include <gtest/gtest.h>
 
 #include "common/store.h"
+#include "tests/service/store_fixture.h"
 
 namespace sic {
 namespace {
 
 namespace fs = std::filesystem;
-
-class StoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sic-store-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/sic.db";
-    Reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-  void Reopen() {
-    store_.reset();
-    auto s = Store::Open(path_);
-    ASSERT_TRUE(s.ok()) << s.status().message();
-    store_ = std::move(s.value());
-  }
-  int64_t Submit(const char* spec) {
-    auto sweep = ParseSweepSpec(spec);
-    EXPECT_TRUE(sweep.ok()) << sweep.status().message();
-    auto id = store_->CreateSweep(sweep.value(), 100.0);
-    EXPECT_TRUE(id.ok()) << id.status().message();
-    return id.ok() ? id.value() : -1;
-  }
-  TrialResult Success(int64_t trial, int64_t round, int64_t delivery, double loss) {
-    TrialResult r;
-    r.trial_id = trial;
-    r.round = round;
-    r.delivery = delivery;
-    r.worker = "w" + std::to_string(delivery);
-    r.ok = true;
-    r.metrics = {{"loss.total", loss}, {"grid.score", std::nan("")}};
-    r.curve = {{10, 2.0, 1, 1, 1, 1, 1e-3}, {20, 1.5, 1, 1, 1, 1, 1e-3}};
-    r.artifacts = {{"ratemap.png", "image/png", std::string("\x89PNG\0\1", 6)}};
-    r.started_at = 101;
-    r.finished_at = 102;
-    return r;
-  }
-
-  std::string dir_, path_;
-  std::unique_ptr<Store> store_;
-};
 
 TEST_F(StoreTest, MigratesToCurrentSchemaInWalMode) {
   EXPECT_EQ(store_->schema_version(), Store::kSchemaVersion);

@@ -1,0 +1,74 @@
+#include "common/export.h"
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+namespace sic {
+namespace {
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string Number(double v) {
+  std::ostringstream out;
+  out.precision(10);
+  out << v;
+  return out.str();
+}
+
+nlohmann::json Json(const ExportRow& row) {
+  const TrialRow& t = row.trial;
+  nlohmann::json metrics = nlohmann::json::object();
+  for (const auto& [k, v] : row.metrics) metrics[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+  return nlohmann::json({{"trial_id", t.id}, {"index", t.index}, {"name", t.name}, {"variant", t.variant},
+                         {"status", t.status}, {"round", t.round}, {"attempts", t.attempts},
+                         {"worker", t.worker}, {"error", t.error}, {"overrides", t.overrides},
+                         {"metrics", metrics}, {"started_at", t.started_at}, {"finished_at", t.finished_at}});
+}
+
+}  // namespace
+
+Result<std::string> FormatExport(const std::vector<ExportRow>& rows, const std::string& format) {
+  if (format != "csv" && format != "json") {
+    return Status::Error("format: \"" + format + "\" is not allowed (csv or json)");
+  }
+  if (format == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (const ExportRow& row : rows) out.push_back(Json(row));
+    return out.dump(2) + "\n";
+  }
+  std::set<std::string> override_keys, metric_keys;
+  for (const ExportRow& row : rows) {
+    if (row.trial.overrides.is_object()) {
+      for (auto it = row.trial.overrides.begin(); it != row.trial.overrides.end(); ++it) override_keys.insert(it.key());
+    }
+    for (const auto& [k, v] : row.metrics) metric_keys.insert(k);
+  }
+  std::ostringstream csv;
+  csv << "trial_id,index,name,variant,status,round,attempts,worker,error";
+  for (const auto& k : override_keys) csv << "," << CsvField(k);
+  for (const auto& k : metric_keys) csv << "," << CsvField(k);
+  csv << ",started_at,finished_at\n";
+  for (const ExportRow& row : rows) {
+    const TrialRow& t = row.trial;
+    csv << t.id << "," << t.index << "," << CsvField(t.name) << "," << CsvField(t.variant) << "," << t.status
+        << "," << t.round << "," << t.attempts << "," << CsvField(t.worker) << "," << CsvField(t.error);
+    for (const auto& k : override_keys) {
+      const auto& o = t.overrides;
+      csv << "," << (o.contains(k) ? CsvField(o[k].is_string() ? o[k].get<std::string>() : o[k].dump()) : "");
+    }
+    for (const auto& k : metric_keys) {
+      auto it = row.metrics.find(k);
+      csv << "," << (it == row.metrics.end() ? "" : Number(it->second));
+    }
+    csv << "," << Number(t.started_at) << "," << Number(t.finished_at) << "\n";
+  }
+  return csv.str();
+}
+
+}  // namespace sic

@@ -1,0 +1,408 @@
+#include "common/results_reader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "common/sqlite_stmt.h"
+
+namespace sic {
+namespace {
+
+using nlohmann::json;
+
+const char* const kStatuses[] = {"pending", "queued", "running", "succeeded", "failed", "canceled"};
+
+// NaN has no JSON spelling; the API says null.
+json Value(double v) { return std::isfinite(v) ? json(v) : json(); }
+
+Status NoSweep(int64_t id) { return Status::Error("sweep " + std::to_string(id) + ": no such sweep"); }
+Status NoTrial(int64_t id) { return Status::Error("trial " + std::to_string(id) + ": no such trial"); }
+
+const char* const kTrialColumns =
+    "t.id, t.sweep_id, t.idx, t.name, t.variant, t.status, t.worker, t.error, t.overrides, t.round, "
+    "t.started_at, t.finished_at, json_extract(t.config, '$.optim.steps'), "
+    "(SELECT COUNT(*) FROM attempts a WHERE a.trial_id = t.id AND a.round = t.round)";
+
+json ReadTrial(const Stmt& s) {
+  const std::string status = s.Text(5);
+  const int64_t total_steps = s.Int(12);
+  return {{"id", s.Int(0)}, {"sweep_id", s.Int(1)}, {"index", s.Int(2)}, {"name", s.Text(3)},
+          {"variant", s.Text(4)}, {"status", status}, {"worker", s.Text(6)}, {"error", s.Text(7)},
+          {"overrides", json::parse(s.Text(8), nullptr, false)}, {"round", s.Int(9)},
+          {"started_at", s.Real(10)}, {"finished_at", s.Real(11)}, {"total_steps", total_steps},
+          {"step", status == "succeeded" ? total_steps : 0}, {"attempts", s.Int(13)},
+          {"metrics", json::object()}};
+}
+
+// The trials listing's sortable columns; anything else must be a metric name.
+const std::map<std::string, std::string>& SortColumns() {
+  static const std::map<std::string, std::string> columns = {
+      {"index", "t.idx"}, {"name", "t.name"}, {"variant", "t.variant"}, {"status", "t.status"},
+      {"started_at", "t.started_at"}, {"finished_at", "t.finished_at"}};
+  return columns;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ResultsReader>> ResultsReader::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  // NOMUTEX: a reader is used by one thread at a time (ReaderPool).
+  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = Status::Error(path + ": cannot open database: " + (db ? sqlite3_errmsg(db) : "out of memory"));
+    sqlite3_close_v2(db);
+    return s;
+  }
+  std::unique_ptr<ResultsReader> reader(new ResultsReader(db));
+  // busy_timeout: a reader can meet a lock only while the writer checkpoints
+  // or migrates; waiting a little beats failing the page.
+  for (const char* pragma : {"PRAGMA busy_timeout=2000", "PRAGMA query_only=1", "PRAGMA cache_size=-16384"}) {
+    if (Status s = Exec(db, pragma); !s.ok()) return Status::Error(path + ": " + s.message());
+  }
+  return reader;
+}
+
+ResultsReader::~ResultsReader() { sqlite3_close_v2(db_); }
+
+Status ResultsReader::Ping() {
+  Stmt s(db_, "SELECT COUNT(*) FROM sweeps");
+  return s.Step() == SQLITE_ROW ? Status::OK() : s.Error();
+}
+
+Result<json> ResultsReader::LoadSweep(int64_t sweep_id) {
+  Stmt s(db_, "SELECT id, name, description, created_at, canceled FROM sweeps WHERE id = ?");
+  s.Bind(1, sweep_id);
+  const int rc = s.Step();
+  if (rc == SQLITE_DONE) return NoSweep(sweep_id);
+  if (rc != SQLITE_ROW) return s.Error();
+  json counts = json::object();
+  for (const char* status : kStatuses) counts[status] = 0;
+  int64_t total = 0, final_count = 0;
+  Stmt c(db_, "SELECT status, COUNT(*) FROM trials WHERE sweep_id = ? GROUP BY status");
+  c.Bind(1, sweep_id);
+  while (c.Step() == SQLITE_ROW) {
+    counts[c.Text(0)] = c.Int(1);
+    total += c.Int(1);
+    if (IsFinalStatus(c.Text(0))) final_count += c.Int(1);
+  }
+  return json{{"id", s.Int(0)}, {"name", s.Text(1)}, {"description", s.Text(2)}, {"created_at", s.Real(3)},
+              {"canceled", s.Int(4) != 0}, {"total", total}, {"counts", counts}, {"done", final_count == total}};
+}
+
+Result<json> ResultsReader::ListSweeps(int64_t offset, int64_t limit) {
+  Stmt n(db_, "SELECT COUNT(*) FROM sweeps");
+  if (n.Step() != SQLITE_ROW) return n.Error();
+  Stmt s(db_, "SELECT id FROM sweeps ORDER BY id DESC LIMIT ? OFFSET ?");
+  s.Bind(1, limit).Bind(2, offset);
+  json sweeps = json::array();
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    auto sweep = LoadSweep(s.Int(0));
+    if (!sweep.ok()) return sweep.status();
+    sweeps.push_back(std::move(sweep.value()));
+  }
+  if (rc != SQLITE_DONE) return s.Error();
+  return json{{"total", n.Int(0)}, {"sweeps", std::move(sweeps)}};
+}
+
+Result<std::vector<std::string>> ResultsReader::MetricNames(int64_t sweep_id) {
+  Stmt s(db_, "SELECT DISTINCT name FROM group_stats WHERE sweep_id = ? ORDER BY name");
+  s.Bind(1, sweep_id);
+  std::vector<std::string> names;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) names.push_back(s.Text(0));
+  if (rc != SQLITE_DONE) return s.Error();
+  return names;
+}
+
+namespace {
+
+// The keys a sweep varies on purpose (grid and random parameters), in the
+// spec's order of expansion (sorted).
+json GridKeys(const json& spec) {
+  json keys = json::array();
+  if (spec.contains("grid") && spec["grid"].is_object()) {
+    for (auto it = spec["grid"].begin(); it != spec["grid"].end(); ++it) keys.push_back(it.key());
+  }
+  if (spec.contains("random") && spec["random"].is_object() && spec["random"].contains("params") &&
+      spec["random"]["params"].is_object()) {
+    for (auto it = spec["random"]["params"].begin(); it != spec["random"]["params"].end(); ++it) keys.push_back(it.key());
+  }
+  return keys;
+}
+
+}  // namespace
+
+Result<json> ResultsReader::GetSweep(int64_t sweep_id) {
+  auto sweep = LoadSweep(sweep_id);
+  if (!sweep.ok()) return sweep;
+  json out = std::move(sweep.value());
+  Stmt s(db_, "SELECT spec FROM sweeps WHERE id = ?");
+  s.Bind(1, sweep_id);
+  if (s.Step() != SQLITE_ROW) return s.Error();
+  out["spec"] = json::parse(s.Text(0), nullptr, false);
+  out["grid_keys"] = GridKeys(out["spec"]);
+  json variants = json::array();
+  Stmt v(db_, "SELECT variant FROM trials WHERE sweep_id = ? GROUP BY variant ORDER BY MIN(idx)");
+  v.Bind(1, sweep_id);
+  while (v.Step() == SQLITE_ROW) variants.push_back(v.Text(0));
+  out["variants"] = std::move(variants);
+  auto names = MetricNames(sweep_id);
+  if (!names.ok()) return names.status();
+  out["metric_names"] = names.value();
+  return out;
+}
+
+Result<std::vector<int64_t>> ResultsReader::TrialOrder(int64_t sweep_id, const TrialQuery& q) {
+  std::string sql = "SELECT t.id FROM trials t";
+  std::string order;
+  const char* direction = q.descending ? " DESC" : " ASC";
+  bool by_metric = false;
+  if (auto it = SortColumns().find(q.sort); it != SortColumns().end()) {
+    order = it->second + direction;
+  } else {
+    auto names = MetricNames(sweep_id);
+    if (!names.ok()) return names.status();
+    if (!std::binary_search(names->begin(), names->end(), q.sort)) {
+      return Status::Error("sort: \"" + q.sort +
+                           "\" is neither a column (index, name, variant, status, started_at, finished_at) "
+                           "nor a metric of this sweep");
+    }
+    by_metric = true;
+    sql += " LEFT JOIN metrics m ON m.trial_id = t.id AND m.name = ?";
+    order = std::string("m.value IS NULL, m.value") + direction;
+  }
+  sql += " WHERE t.sweep_id = ?";
+  if (!q.statuses.empty()) {
+    sql += " AND t.status IN (?";
+    for (size_t i = 1; i < q.statuses.size(); ++i) sql += ", ?";
+    sql += ")";
+  }
+  if (!q.variant.empty()) sql += " AND t.variant = ?";
+  sql += " ORDER BY " + order + ", t.idx";
+  Stmt s(db_, sql);
+  if (!s.ok()) return s.Error();
+  int i = 1;
+  if (by_metric) s.Bind(i++, q.sort);
+  s.Bind(i++, sweep_id);
+  for (const std::string& status : q.statuses) s.Bind(i++, status);
+  if (!q.variant.empty()) s.Bind(i++, q.variant);
+  std::vector<int64_t> ids;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) ids.push_back(s.Int(0));
+  if (rc != SQLITE_DONE) return s.Error();
+  return ids;
+}
+
+Result<json> ResultsReader::TrialsById(const std::vector<int64_t>& ids) {
+  json out = json::array();
+  if (ids.empty()) return out;
+  std::string placeholders = "?";
+  for (size_t i = 1; i < ids.size(); ++i) placeholders += ", ?";
+  Stmt s(db_, std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.id IN (" + placeholders + ")");
+  Stmt m(db_, "SELECT trial_id, name, value FROM metrics WHERE trial_id IN (" + placeholders + ")");
+  for (size_t i = 0; i < ids.size(); ++i) {
+    s.Bind(static_cast<int>(i + 1), ids[i]);
+    m.Bind(static_cast<int>(i + 1), ids[i]);
+  }
+  std::unordered_map<int64_t, json> rows;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) rows[s.Int(0)] = ReadTrial(s);
+  if (rc != SQLITE_DONE) return s.Error();
+  while ((rc = m.Step()) == SQLITE_ROW) rows[m.Int(0)]["metrics"][m.Text(1)] = Value(m.Real(2));
+  if (rc != SQLITE_DONE) return m.Error();
+  for (int64_t id : ids) {
+    if (auto it = rows.find(id); it != rows.end()) out.push_back(std::move(it->second));
+  }
+  return out;
+}
+
+Result<json> ResultsReader::Summary(int64_t sweep_id) {
+  Stmt spec(db_, "SELECT spec FROM sweeps WHERE id = ?");
+  spec.Bind(1, sweep_id);
+  if (spec.Step() != SQLITE_ROW) return NoSweep(sweep_id);
+  // Groups in the order of their first trial: baseline first, as expanded.
+  std::map<std::pair<std::string, std::string>, size_t> index;
+  json groups = json::array();
+  std::vector<std::pair<int64_t, size_t>> first_trial;
+  Stmt c(db_, "SELECT variant, point, status, COUNT(*), MIN(idx) FROM trials WHERE sweep_id = ? "
+              "GROUP BY variant, point, status");
+  c.Bind(1, sweep_id);
+  int rc;
+  while ((rc = c.Step()) == SQLITE_ROW) {
+    auto key = std::make_pair(c.Text(0), c.Text(1));
+    auto [it, added] = index.emplace(key, groups.size());
+    if (added) {
+      json counts = json::object();
+      for (const char* status : kStatuses) counts[status] = 0;
+      groups.push_back({{"variant", key.first}, {"point", json::parse(key.second, nullptr, false)},
+                        {"trials", 0}, {"counts", counts}, {"metrics", json::object()}});
+      first_trial.push_back({c.Int(4), it->second});
+    }
+    json& g = groups[it->second];
+    g["counts"][c.Text(2)] = c.Int(3);
+    g["trials"] = g["trials"].get<int64_t>() + c.Int(3);
+    first_trial[it->second].first = std::min(first_trial[it->second].first, c.Int(4));
+  }
+  if (rc != SQLITE_DONE) return c.Error();
+  Stmt m(db_, "SELECT variant, point, name, n, nan, sum, sumsq FROM group_stats WHERE sweep_id = ?");
+  m.Bind(1, sweep_id);
+  while ((rc = m.Step()) == SQLITE_ROW) {
+    auto it = index.find({m.Text(0), m.Text(1)});
+    if (it == index.end()) continue;
+    const int64_t n = m.Int(3);
+    const double sum = m.Real(5), sumsq = m.Real(6);
+    json mean, sd;
+    if (n > 0) mean = Value(sum / n);
+    if (n > 1) sd = Value(std::sqrt(std::max(0.0, (sumsq - sum * sum / n) / (n - 1))));
+    groups[it->second]["metrics"][m.Text(2)] = {{"n", n}, {"nan", m.Int(4)}, {"mean", mean}, {"sd", sd}};
+  }
+  if (rc != SQLITE_DONE) return m.Error();
+  std::sort(first_trial.begin(), first_trial.end());
+  json ordered = json::array();
+  for (const auto& [idx, g] : first_trial) ordered.push_back(std::move(groups[g]));
+  return json{{"sweep_id", sweep_id},
+              {"grid_keys", GridKeys(json::parse(spec.Text(0), nullptr, false))},
+              {"groups", std::move(ordered)}};
+}
+
+Result<json> ResultsReader::GetTrial(int64_t trial_id) {
+  auto rows = TrialsById({trial_id});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return NoTrial(trial_id);
+  json out = std::move(rows.value()[0]);
+  Stmt c(db_, "SELECT config FROM trials WHERE id = ?");
+  c.Bind(1, trial_id);
+  if (c.Step() != SQLITE_ROW) return c.Error();
+  out["config"] = json::parse(c.Text(0), nullptr, false);
+  json attempts = json::array();
+  Stmt a(db_, "SELECT round, delivery, worker, started_at, finished_at, outcome, error FROM attempts "
+              "WHERE trial_id = ? ORDER BY round, delivery");
+  a.Bind(1, trial_id);
+  while (a.Step() == SQLITE_ROW) {
+    attempts.push_back({{"round", a.Int(0)}, {"delivery", a.Int(1)}, {"worker", a.Text(2)},
+                        {"started_at", a.Real(3)}, {"finished_at", a.Null(4) ? json() : json(a.Real(4))},
+                        {"outcome", a.Null(5) ? json() : json(a.Text(5))}, {"error", a.Text(6)}});
+  }
+  out["attempts"] = std::move(attempts);
+  json artifacts = json::array();
+  Stmt f(db_, "SELECT name, mime, length(data) FROM artifacts WHERE trial_id = ? ORDER BY name");
+  f.Bind(1, trial_id);
+  while (f.Step() == SQLITE_ROW) {
+    artifacts.push_back({{"name", f.Text(0)}, {"mime", f.Text(1)}, {"bytes", f.Int(2)},
+                         {"url", "/api/v1/trials/" + std::to_string(trial_id) + "/artifacts/" + f.Text(0)}});
+  }
+  out["artifacts"] = std::move(artifacts);
+  return out;
+}
+
+Result<json> ResultsReader::Curve(int64_t trial_id) {
+  Stmt t(db_, "SELECT 1 FROM trials WHERE id = ?");
+  t.Bind(1, trial_id);
+  if (t.Step() != SQLITE_ROW) return NoTrial(trial_id);
+  static const char* const kColumns[] = {"step", "total", "sep", "inv", "cap", "coniso", "lr"};
+  json out = json::object();
+  for (const char* c : kColumns) out[c] = json::array();
+  Stmt s(db_, "SELECT step, total, sep, inv, cap, coniso, lr FROM curves WHERE trial_id = ? ORDER BY step");
+  s.Bind(1, trial_id);
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    out["step"].push_back(s.Int(0));
+    for (int c = 1; c < 7; ++c) out[kColumns[c]].push_back(Value(s.Real(c)));
+  }
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
+}
+
+Result<Artifact> ResultsReader::GetArtifact(int64_t trial_id, const std::string& name) {
+  Stmt s(db_, "SELECT name, mime, data FROM artifacts WHERE trial_id = ? AND name = ?");
+  s.Bind(1, trial_id).Bind(2, name);
+  if (s.Step() != SQLITE_ROW) {
+    return Status::Error("trial " + std::to_string(trial_id) + ": no artifact \"" + name + "\"");
+  }
+  return Artifact{s.Text(0), s.Text(1), s.Text(2)};
+}
+
+Result<std::vector<std::string>> ResultsReader::ArtifactNames(int64_t trial_id) {
+  Stmt t(db_, "SELECT 1 FROM trials WHERE id = ?");
+  t.Bind(1, trial_id);
+  if (t.Step() != SQLITE_ROW) return NoTrial(trial_id);
+  Stmt s(db_, "SELECT name FROM artifacts WHERE trial_id = ? ORDER BY name");
+  s.Bind(1, trial_id);
+  std::vector<std::string> names;
+  while (s.Step() == SQLITE_ROW) names.push_back(s.Text(0));
+  return names;
+}
+
+Result<std::vector<ExportRow>> ResultsReader::ExportRows(int64_t sweep_id) {
+  Stmt exists(db_, "SELECT 1 FROM sweeps WHERE id = ?");
+  exists.Bind(1, sweep_id);
+  if (exists.Step() != SQLITE_ROW) return NoSweep(sweep_id);
+  Stmt s(db_, "SELECT t.id, t.idx, t.name, t.variant, t.status, t.round, t.worker, t.error, t.overrides, "
+              "t.started_at, t.finished_at, "
+              "(SELECT COUNT(*) FROM attempts a WHERE a.trial_id = t.id AND a.round = t.round) "
+              "FROM trials t WHERE t.sweep_id = ? ORDER BY t.idx");
+  s.Bind(1, sweep_id);
+  std::vector<ExportRow> rows;
+  std::unordered_map<int64_t, size_t> by_id;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    TrialRow t;
+    t.id = s.Int(0);
+    t.sweep_id = sweep_id;
+    t.index = s.Int(1);
+    t.name = s.Text(2);
+    t.variant = s.Text(3);
+    t.status = s.Text(4);
+    t.round = s.Int(5);
+    t.worker = s.Text(6);
+    t.error = s.Text(7);
+    t.overrides = json::parse(s.Text(8), nullptr, false);
+    t.started_at = s.Real(9);
+    t.finished_at = s.Real(10);
+    t.attempts = s.Int(11);
+    by_id[t.id] = rows.size();
+    rows.push_back({std::move(t), {}});
+  }
+  if (rc != SQLITE_DONE) return s.Error();
+  Stmt m(db_, "SELECT m.trial_id, m.name, m.value FROM metrics m JOIN trials t ON t.id = m.trial_id "
+              "WHERE t.sweep_id = ? AND t.status IN ('succeeded', 'failed', 'canceled')");
+  m.Bind(1, sweep_id);
+  while ((rc = m.Step()) == SQLITE_ROW) rows[by_id[m.Int(0)]].metrics[m.Text(1)] = m.Real(2);
+  if (rc != SQLITE_DONE) return m.Error();
+  return rows;
+}
+
+Result<std::map<std::string, int64_t>> ResultsReader::TrialsByStatus() {
+  std::map<std::string, int64_t> out;
+  for (const char* status : kStatuses) out[status] = 0;
+  Stmt s(db_, "SELECT status, COUNT(*) FROM trials GROUP BY status");
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out[s.Text(0)] = s.Int(1);
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
+}
+
+Result<ReaderPool::Handle> ReaderPool::Acquire() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      auto reader = std::move(idle_.back());
+      idle_.pop_back();
+      return Handle(this, std::move(reader));
+    }
+  }
+  auto reader = ResultsReader::Open(path_);
+  if (!reader.ok()) return reader.status();
+  return Handle(this, std::move(reader.value()));
+}
+
+void ReaderPool::Release(std::unique_ptr<ResultsReader> reader) {
+  std::lock_guard<std::mutex> lock(mu_);
+  idle_.push_back(std::move(reader));
+}
+
+}  // namespace sic

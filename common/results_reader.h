@@ -1,0 +1,106 @@
+// ResultsReader: the REST API's read-only view of the coordinator's SQLite
+// file, on a connection of its own. In WAL mode a reader sees the last commit
+// and never blocks the writer (nor waits for it), so pages stay fast while
+// results pour in. Answers are in the API's JSON shapes (docs/rest-api.md).
+//
+// Every value a client sends reaches SQLite as a bound parameter; sort fields
+// are looked up in a fixed list or among the sweep's own metric names.
+//
+// Thread-safety: not thread-safe; one reader per thread (see ReaderPool).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/export.h"
+#include "common/store.h"
+#include "sic/status.h"
+
+struct sqlite3;
+
+namespace sic {
+
+// Which trials of a sweep, in which order (the trials listing's parameters).
+struct TrialQuery {
+  std::string sort = "index";          // a column (index, name, ...) or a metric name
+  bool descending = false;
+  std::vector<std::string> statuses;   // empty: all
+  std::string variant;                 // empty: all
+};
+
+class ResultsReader {
+ public:
+  static Result<std::unique_ptr<ResultsReader>> Open(const std::string& path);
+  ~ResultsReader();
+  ResultsReader(const ResultsReader&) = delete;
+  ResultsReader& operator=(const ResultsReader&) = delete;
+
+  // {"total", "sweeps": [Sweep]}, newest first.
+  Result<nlohmann::json> ListSweeps(int64_t offset, int64_t limit);
+  // Sweep plus spec, grid_keys, variants and metric_names.
+  Result<nlohmann::json> GetSweep(int64_t sweep_id);
+  // The ids of the sweep's trials that match, in the query's order (trials
+  // without a sort metric last). Errors name a bad sort field.
+  Result<std::vector<int64_t>> TrialOrder(int64_t sweep_id, const TrialQuery& query);
+  // Trial objects (with metrics) for the ids, in the given order.
+  Result<nlohmann::json> TrialsById(const std::vector<int64_t>& ids);
+  // {"sweep_id", "grid_keys", "groups": [Group]} from the writer's running sums.
+  Result<nlohmann::json> Summary(int64_t sweep_id);
+  // Trial plus config, attempts and the artifacts' names.
+  Result<nlohmann::json> GetTrial(int64_t trial_id);
+  // Columns step, total, sep, inv, cap, coniso, lr.
+  Result<nlohmann::json> Curve(int64_t trial_id);
+  Result<Artifact> GetArtifact(int64_t trial_id, const std::string& name);
+  // Names of the trial's artifacts, sorted (to find "<arena>/ratemaps.png").
+  Result<std::vector<std::string>> ArtifactNames(int64_t trial_id);
+  // Every trial of the sweep with its metrics, for exports.
+  Result<std::vector<ExportRow>> ExportRows(int64_t sweep_id);
+  // Trials per status over all sweeps, for /metrics.
+  Result<std::map<std::string, int64_t>> TrialsByStatus();
+  // A trivial query: does the file answer? (for /readyz)
+  Status Ping();
+
+ private:
+  explicit ResultsReader(sqlite3* db) : db_(db) {}
+  Result<nlohmann::json> LoadSweep(int64_t sweep_id);
+  Result<std::vector<std::string>> MetricNames(int64_t sweep_id);
+
+  sqlite3* db_;
+};
+
+// A few readers shared by the HTTP threads: Acquire one, use it, and it goes
+// back when the handle dies. Opens another reader when all are in use.
+// Thread-safety: thread-safe.
+class ReaderPool {
+ public:
+  explicit ReaderPool(std::string path) : path_(std::move(path)) {}
+
+  class Handle {
+   public:
+    Handle(ReaderPool* pool, std::unique_ptr<ResultsReader> reader) : pool_(pool), reader_(std::move(reader)) {}
+    Handle(Handle&&) = default;
+    ~Handle() { if (reader_) pool_->Release(std::move(reader_)); }
+    ResultsReader* operator->() { return reader_.get(); }
+
+   private:
+    ReaderPool* pool_;
+    std::unique_ptr<ResultsReader> reader_;
+  };
+
+  Result<Handle> Acquire();
+
+ private:
+  void Release(std::unique_ptr<ResultsReader> reader);
+
+  std::string path_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<ResultsReader>> idle_;  // guarded by mu_
+};
+
+}  // namespace sic

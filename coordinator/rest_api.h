@@ -1,0 +1,55 @@
+// RestApi: the coordinator's HTTP routes (docs/rest-api.md): /api/v1 over
+// the results reader, /healthz, /readyz, /metrics, and the dashboard's files
+// from web_dir. Reads never take the writer's lock: they go through the
+// ReaderPool's own SQLite connections, and sorted trial orders and summaries
+// are cached per sweep generation. Submit and cancel go through the gRPC
+// service's code and need the token ("Authorization: Bearer T").
+//
+// Thread-safety: Handle is called concurrently by the HTTP threads.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/results_reader.h"
+#include "common/store.h"
+#include "coordinator/generation_cache.h"
+#include "coordinator/http_server.h"
+#include "coordinator/pumps.h"
+#include "coordinator/service.h"
+#include "coordinator/telemetry.h"
+
+namespace sic {
+
+class RestApi {
+ public:
+  RestApi(Store& store, Pumps& pumps, SweepServiceImpl& service, ReaderPool& readers, Telemetry& telemetry,
+          std::string web_dir);
+
+  HttpResponse Handle(const HttpRequest& req);
+
+ private:
+  HttpResponse Route(const HttpRequest& req, const std::vector<std::string>& parts);
+  HttpResponse Trials(const HttpRequest& req, int64_t sweep_id, ResultsReader& reader);
+  HttpResponse Summary(int64_t sweep_id, ResultsReader& reader);
+  HttpResponse Picture(const HttpRequest& req, int64_t trial_id, const std::string& file, ResultsReader& reader);
+  HttpResponse Submit(const HttpRequest& req);
+  HttpResponse Cancel(const HttpRequest& req, int64_t sweep_id);
+  HttpResponse Workers();
+  HttpResponse Ready();
+  HttpResponse Metrics();
+  HttpResponse StaticFile(const std::string& path);
+
+  Store& store_;
+  Pumps& pumps_;
+  SweepServiceImpl& service_;
+  ReaderPool& readers_;
+  Telemetry& telemetry_;
+  std::string web_dir_;
+  GenerationCache<std::vector<int64_t>> orders_{64};
+  GenerationCache<nlohmann::json> summaries_{64};
+};
+
+}  // namespace sic

@@ -1,0 +1,247 @@
+"""The REST API end to end: a real redis-server, sic-coordinator and two
+sic-workers run a real small sweep (an ablation, two seeds, evaluation with
+pictures); then every route is read over HTTP and checked against the sweep
+and against itself (summary means against the listed trials), and bad
+requests get a JSON error with the right 4xx while nothing stored changes.
+
+usage: rest_api_test.py BUILD_DIR [unittest args]"""
+
+import http.client
+import json
+import os
+import sys
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cluster import Cluster  # noqa: E402
+
+BIN = None
+
+SPEC = {
+    "name": "rest",
+    "description": "REST API test",
+    "base": {
+        "model": {"n_units": 16, "mlp_hidden": 32},
+        "data": {"batch_size": 8, "seq_len": 10},
+        "optim": {"lr": 1e-3, "steps": 30, "plateau": {"interval": 15}},
+        "run": {"checkpoint_every": 10, "log_every": 5},
+        "eval": {"arenas": "2", "bin_size": 0.2, "trajectories": 20, "steps": 50},
+    },
+    "ablations": {"no_cap": {"loss.lambda_cap": 0}},
+    "seeds": 2,
+}
+
+
+def call(url, method="GET", body=None, token=None):
+    """(status, content type, body bytes) of one request; errors are answers too."""
+    req = urllib.request.Request(url, method=method, data=body)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.headers.get("Content-Type", ""), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type", ""), e.read()
+
+
+class RestApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.c = Cluster(BIN)
+        cls.c.start_worker("a")
+        cls.c.start_worker("b")
+        cls.sweep = cls.c.submit(SPEC)
+        cls.c.wait_done(cls.sweep, timeout=240)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.close()
+
+    def get(self, path, status=200):
+        code, ctype, body = call(self.c.http_url + path)
+        self.assertEqual(code, status, body[:300])
+        return json.loads(body) if ctype.startswith("application/json") else body
+
+    def error(self, path, status, method="GET", body=None, token=None, contains=""):
+        code, ctype, raw = call(self.c.http_url + path, method, body, token)
+        self.assertEqual(code, status, raw[:300])
+        self.assertTrue(ctype.startswith("application/json"), ctype)
+        message = json.loads(raw)["error"]
+        self.assertNotIn("\n", message)
+        self.assertIn(contains, message)
+        return message
+
+    def test_sweeps_list_and_one_sweep(self):
+        listing = self.get("/api/v1/sweeps")
+        self.assertEqual(listing["total"], 1)
+        (s,) = listing["sweeps"]
+        self.assertEqual((s["id"], s["name"], s["total"], s["done"]), (self.sweep, "rest", 4, True))
+        self.assertEqual(s["counts"]["succeeded"], 4)
+        self.assertEqual(s["counts"]["failed"], 0)
+        one = self.get("/api/v1/sweeps/%d" % self.sweep)
+        self.assertEqual(one["variants"], ["baseline", "no_cap"])
+        self.assertEqual(one["spec"]["ablations"], SPEC["ablations"])
+        self.assertEqual(one["grid_keys"], [])
+        for name in ("loss.total", "loss.cap", "eval.2m.max_score60", "eval.2m.n_modules"):
+            self.assertIn(name, one["metric_names"])
+
+    def test_trials_paging_sorting_and_filters(self):
+        base = "/api/v1/sweeps/%d/trials" % self.sweep
+        pages = [self.get(base + "?limit=3&offset=%d" % o) for o in (0, 3)]
+        self.assertEqual([p["total"] for p in pages], [4, 4])
+        names = [t["name"] for p in pages for t in p["trials"]]
+        self.assertEqual(names, ["baseline/seed=0", "baseline/seed=1", "no_cap/seed=0", "no_cap/seed=1"])
+        t = pages[0]["trials"][0]
+        self.assertEqual((t["status"], t["step"], t["total_steps"], t["attempts"]), ("succeeded", 30, 30, 1))
+        self.assertIn(t["worker"], ("a", "b"))
+        self.assertEqual(t["overrides"], {"run.seed": 0})
+
+        for order in ("asc", "desc"):
+            rows = self.get(base + "?sort=loss.total&order=" + order)["trials"]
+            values = [r["metrics"]["loss.total"] for r in rows]
+            self.assertEqual(values, sorted(values, reverse=order == "desc"))
+        only = self.get(base + "?variant=no_cap&status=succeeded,failed")
+        self.assertEqual(only["total"], 2)
+        self.assertTrue(all(r["variant"] == "no_cap" for r in only["trials"]))
+        self.assertEqual(self.get(base + "?status=failed")["total"], 0)
+        # A filter value is data, never SQL.
+        self.assertEqual(self.get(base + "?variant=" + urllib.request.quote("x' OR '1'='1"))["total"], 0)
+
+    def test_summary_agrees_with_the_trials(self):
+        summary = self.get("/api/v1/sweeps/%d/summary" % self.sweep)
+        groups = summary["groups"]
+        self.assertEqual([g["variant"] for g in groups], ["baseline", "no_cap"])
+        self.assertEqual(groups[1]["point"], {"loss.lambda_cap": 0})
+        trials = self.get("/api/v1/sweeps/%d/trials?limit=100" % self.sweep)["trials"]
+        for g in groups:
+            self.assertEqual((g["trials"], g["counts"]["succeeded"]), (2, 2))
+            for name in ("loss.total", "eval.2m.max_score60", "eval.2m.n_modules"):
+                values = [t["metrics"][name] for t in trials if t["variant"] == g["variant"]]
+                values = [v for v in values if v is not None]
+                m = g["metrics"][name]
+                self.assertEqual(m["n"], len(values))
+                self.assertAlmostEqual(m["mean"], sum(values) / len(values), places=9)
+                if len(values) == 2:
+                    sd = abs(values[0] - values[1]) / 2 ** 0.5
+                    self.assertAlmostEqual(m["sd"], sd, places=6)
+
+    def test_trial_page_curve_and_pictures(self):
+        first = self.get("/api/v1/sweeps/%d/trials?limit=1" % self.sweep)["trials"][0]
+        t = self.get("/api/v1/trials/%d" % first["id"])
+        self.assertEqual(t["config"]["optim"]["steps"], 30)
+        self.assertEqual(len(t["attempts"]), 1)
+        self.assertEqual(t["attempts"][0]["outcome"], "succeeded")
+        self.assertEqual(t["attempts"][0]["worker"], t["worker"])
+        names = [a["name"] for a in t["artifacts"]]
+        self.assertIn("arena_2m/ratemaps.png", names)
+        curve = self.get("/api/v1/trials/%d/curve" % first["id"])
+        self.assertGreater(len(curve["step"]), 2)
+        self.assertEqual(curve["step"][-1], 30)
+        for column in ("total", "sep", "inv", "cap", "coniso", "lr"):
+            self.assertEqual(len(curve[column]), len(curve["step"]))
+        self.assertAlmostEqual(curve["total"][-1], t["metrics"]["loss.total"], places=9)
+        for picture in ("ratemaps.png", "autocorrelograms.png", "periods.png", "distance.png"):
+            png = self.get("/api/v1/trials/%d/%s" % (first["id"], picture))
+            self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n", picture)
+        by_name = self.get(t["artifacts"][0]["url"])
+        self.assertEqual(len(by_name), t["artifacts"][0]["bytes"])
+        self.error("/api/v1/trials/%d/ratemaps.png?arena=arena_9m" % first["id"], 404, contains="arena_9m")
+
+    def test_export_workers_and_operations(self):
+        csv = self.get("/api/v1/sweeps/%d/export?format=csv" % self.sweep).decode().strip().splitlines()
+        self.assertEqual(len(csv), 5)
+        self.assertIn("loss.lambda_cap", csv[0])
+        exported = self.get("/api/v1/sweeps/%d/export?format=json" % self.sweep)
+        self.assertEqual([e["status"] for e in exported], ["succeeded"] * 4)
+        self.error("/api/v1/sweeps/%d/export?format=xml" % self.sweep, 400, contains="csv or json")
+
+        workers = self.get("/api/v1/workers")["workers"]
+        self.assertEqual(sorted(w["name"] for w in workers), ["a", "b"])
+        self.assertTrue(all(time.time() - w["last_seen"] < 30 for w in workers))
+
+        self.assertEqual(self.get("/healthz"), b"ok\n")
+        self.assertEqual(self.get("/readyz"), b"ready\n")
+        metrics = self.get("/metrics").decode()
+        self.assertIn('sic_trials{state="succeeded"} 4', metrics)
+        self.assertIn("sic_workers_alive 2", metrics)
+        self.assertIn("sic_queue_depth 0", metrics)
+        ingested = [line for line in metrics.splitlines() if line.startswith("sic_ingest_latency_seconds_count")]
+        self.assertGreaterEqual(float(ingested[0].split()[-1]), 4)  # at least one event per trial
+        self.assertIn('sic_http_request_duration_seconds_bucket{route="/api/v1/sweeps/{id}/trials"', metrics)
+
+    def test_bad_requests_get_json_errors_and_change_nothing(self):
+        before = self.c.query("SELECT COUNT(*) FROM trials")[0][0]
+        s = "/api/v1/sweeps/%d" % self.sweep
+        self.error("/api/v1/sweeps/999", 404, contains="sweep 999: no such sweep")
+        self.error("/api/v1/sweeps/abc", 404, contains="no such sweep")
+        self.error("/api/v1/trials/999/curve", 404, contains="trial 999")
+        self.error("/api/v1/nothing", 404, contains="no such route")
+        self.error(s + "/trials?limit=0", 400, contains="limit")
+        self.error(s + "/trials?limit=abc", 400, contains="limit")
+        self.error(s + "/trials?offset=-1", 400, contains="offset")
+        self.error(s + "/trials?order=sideways", 400, contains="asc or desc")
+        self.error(s + "/trials?status=lost", 400, contains="lost")
+        self.error(s + "/trials?sort=" + urllib.request.quote("loss.total; DROP TABLE trials"), 400,
+                   contains="sort")
+        self.error(s, 405, method="DELETE", contains="not allowed")
+        self.error("/api/v1/sweeps", 401, method="POST", body=json.dumps(SPEC).encode(), contains="token")
+        self.error("/api/v1/sweeps", 401, method="POST", body=b"{}", token="wrong", contains="token")
+        self.error(s + "/cancel", 401, method="POST", contains="token")
+        self.error("/api/v1/sweeps", 400, method="POST", body=b"{not json", token=self.c.token)
+        bad = dict(SPEC, base={"loss": {"lambda_cap": -1}})
+        self.error("/api/v1/sweeps", 400, method="POST", body=json.dumps(bad).encode(), token=self.c.token,
+                   contains="loss.lambda_cap")
+        # Over 1 MiB is refused from the headers, before the body is read.
+        conn = http.client.HTTPConnection("127.0.0.1", self.c.http_port, timeout=30)
+        conn.putrequest("POST", "/api/v1/sweeps")
+        conn.putheader("Content-Length", str(2 << 20))
+        conn.putheader("Authorization", "Bearer " + self.c.token)
+        conn.endheaders()
+        r = conn.getresponse()
+        self.assertEqual(r.status, 413)
+        self.assertIn("1 MiB", json.loads(r.read())["error"])
+        conn.close()
+        code, _, _ = call(self.c.http_url + "/../../../etc/passwd")
+        self.assertEqual(code, 404)
+        self.assertEqual(self.c.query("SELECT COUNT(*) FROM trials")[0][0], before)
+        self.assertEqual(self.get("/api/v1/sweeps")["total"], 1)
+
+    def test_z_submit_dry_run_and_cancel_over_http(self):
+        # Named to run last in this class: it adds a sweep.
+        code, _, raw = call(self.c.http_url + "/api/v1/sweeps?dry_run=1", "POST", json.dumps(SPEC).encode())
+        self.assertEqual(code, 200, raw)
+        self.assertEqual(json.loads(raw), {"sweep_id": 0, "trials": [
+            "baseline/seed=0", "baseline/seed=1", "no_cap/seed=0", "no_cap/seed=1"]})
+        slow = dict(SPEC, name="to-cancel", base=dict(SPEC["base"], optim={"steps": 100000}))
+        code, _, raw = call(self.c.http_url + "/api/v1/sweeps", "POST", json.dumps(slow).encode(), self.c.token)
+        self.assertEqual(code, 201, raw)
+        new_id = json.loads(raw)["sweep_id"]
+        self.assertEqual(self.get("/api/v1/sweeps/%d" % new_id)["total"], 4)
+        code, _, raw = call(self.c.http_url + "/api/v1/sweeps/%d/cancel" % new_id, "POST", token=self.c.token)
+        self.assertEqual(code, 200, raw)
+        self.assertEqual(json.loads(raw)["canceled"], 4)
+        self.assertEqual(self.get("/api/v1/sweeps/%d" % new_id)["counts"]["canceled"], 4)
+        self.error("/api/v1/sweeps/%d/cancel" % 999, 404, method="POST", token=self.c.token)
+
+
+class ReadinessTest(unittest.TestCase):
+    def test_readyz_follows_redis_while_healthz_stays_up(self):
+        c = Cluster(BIN)
+        self.addCleanup(c.close)
+        self.assertEqual(call(c.http_url + "/readyz")[0], 200)
+        c.kill_redis()
+        code, _, body = call(c.http_url + "/readyz")
+        self.assertEqual(code, 503)
+        self.assertIn("redis", json.loads(body)["error"])
+        self.assertEqual(call(c.http_url + "/healthz")[0], 200)
+        self.assertEqual(call(c.http_url + "/api/v1/sweeps")[0], 200)  # reads need only SQLite
+        c.start_redis()
+        self.assertEqual(call(c.http_url + "/readyz")[0], 200)
+
+
+if __name__ == "__main__":
+    BIN = sys.argv.pop(1)
+    unittest.main()
