@@ -316,7 +316,11 @@ function lambdaTab(body) {
     const { arenas, arena, metrics } = headline(data);
     const names = state.sweep.metric_names || [];
     let metric = state.query.get('metric');
-    if (!names.includes(metric)) metric = metrics[0] || names.find((m) => m === 'loss.total') || names[0];
+    // Bookkeeping counters are the last resort (trials without evaluation).
+    if (!names.includes(metric)) {
+      metric = metrics[0] || names.find((m) => m === 'loss.total')
+        || names.find((m) => m !== 'steps' && m !== 'resumed_from_step') || names[0];
+    }
     const variants = state.sweep.variants || [];
     let variant = state.query.get('variant');
     if (!variants.includes(variant)) variant = variants[0];
@@ -436,7 +440,8 @@ function heatmap(el, keys, groups, metric) {
       inRange: { color: ['#f7fbff', '#9ecae1', '#3182bd', '#08306b'] }, formatter: (v) => fmtNum(v) },
     series: [{
       type: 'heatmap', data,
-      label: { show: true, formatter: (p) => fmtNum(p.value[2]) },
+      // Values written in the cells while they are big enough to read.
+      label: { show: xs.length <= 12 && ys.length <= 16, formatter: (p) => fmtNum(p.value[2]) },
       emphasis: { itemStyle: { borderColor: '#000', borderWidth: 1 } },
     }],
   }, data.length);
@@ -541,7 +546,7 @@ function trialTable(trials, cols, params) {
   return h('table', { class: 'grid', id: 'trials-table' },
     h('thead', null, h('tr', null,
       FIXED_COLS.map(([f, label, cls]) => sortHeader(f, label, cls)),
-      cols.map((m) => sortHeader(m, metricLabel(m, oneArena), 'num', extra.includes(m))))),
+      cols.map((m) => sortHeader(m, metricLabel(m, !oneArena), 'num', extra.includes(m))))),
     h('tbody', null, trials.length ? trials.map((t) => h('tr', { dataset: { trial: t.id } },
       h('td', { class: 'num' }, t.index),
       h('td', null, h('a', { href: '#/trials/' + t.id, class: 'trial-link' }, t.name),

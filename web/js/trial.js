@@ -44,14 +44,14 @@ export async function render(app, [idText]) {
   let logScale = true;
   let curve = null;
   const drawCurve = () => {
-    if (curve) curveChart(curveEl, lrEl, curveControls, curve, logScale, (v) => { logScale = v; drawCurve(); });
+    if (curve) curveChart(curveEl, lrEl, curveControls, curve, logScale, (v) => { logScale = v; drawCurve(); }, FINAL.includes(t.status));
   };
 
   const draw = async (trial, withCurve) => {
     renderIfChanged(head, JSON.stringify([trial.status, trial.step, trial.worker, trial.error, trial.attempts, trial.finished_at]), () => header(trial));
     renderIfChanged(metrics, JSON.stringify(trial.metrics), () => metricCards(trial));
     renderIfChanged(attempts, JSON.stringify(trial.attempts), () => attemptsTable(trial.attempts || []));
-    renderIfChanged(allMetrics, JSON.stringify(trial.metrics), () => metricsTable(trial.metrics || {}));
+    renderIfChanged(allMetrics, JSON.stringify(trial.metrics), () => metricsTable(trial.metrics || {}, FINAL.includes(trial.status)));
     renderIfChanged(pictures, JSON.stringify(trial.artifacts), () => pictureSheet(trial));
     renderIfChanged(config, JSON.stringify(trial.config), () => JSON.stringify(trial.config, null, 2));
     if (withCurve) {
@@ -112,7 +112,7 @@ function metricCards(t) {
   return cards.map(([label, v]) => h('div', { class: 'metric-card' }, h('div', { class: 'v' }, fmtNum(v)), h('div', { class: 'k' }, label)));
 }
 
-function curveChart(el, lrEl, controls, c, logScale, setLog) {
+function curveChart(el, lrEl, controls, c, logScale, setLog, final) {
   const steps = c.step || [];
   const present = LOSSES.filter((k) => Array.isArray(c[k]) && c[k].some((v) => v !== null));
   // A log axis cannot show zero or negative values (the capacity loss is
@@ -129,7 +129,7 @@ function curveChart(el, lrEl, controls, c, logScale, setLog) {
   el.classList.toggle('none', !steps.length);
   lrEl.classList.toggle('none', !steps.length);
   if (!steps.length) {
-    controls.append(h('span', { class: 'muted' }, ' No curve recorded yet.'));
+    controls.replaceChildren(h('span', { class: 'muted' }, final ? 'No curve was recorded.' : 'No curve yet.'));
     el.dataset.points = '0';
     return;
   }
@@ -215,9 +215,9 @@ function attemptsTable(attempts) {
       hasTimes ? h('td', { class: 'num' }, a.started_at && a.finished_at ? fmtDuration(a.finished_at - a.started_at) : '–') : null))));
 }
 
-function metricsTable(m) {
+function metricsTable(m, final) {
   const names = Object.keys(m).sort();
-  if (!names.length) return h('p', { class: 'muted' }, 'None yet.');
+  if (!names.length) return h('p', { class: 'muted' }, final ? 'None.' : 'None yet.');
   return h('table', { class: 'grid compact', id: 'metrics-table' },
     h('tbody', null, names.map((k) => h('tr', null, h('td', { class: 'mono small' }, k), h('td', { class: 'num' }, fmtNum(m[k], 4))))));
 }
