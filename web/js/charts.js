@@ -10,6 +10,8 @@
 // self-contained ES module and no build step. Our series are small (at most
 // 500 curve points, one point per group, 1000 lines in parallel coordinates).
 
+import { h } from './util.js';
+
 let loading = null;
 const live = new Set();
 
@@ -32,7 +34,15 @@ const PALETTE = ['#3b6fb6', '#d1613c', '#4a9b5b', '#8e5ab5', '#c29b2c', '#3aa3a8
 // what was drawn once ECharts has rendered it: data-rendered="1" and
 // data-points (the number of data items), which the browser test reads.
 export async function plot(el, option, points) {
-  const echarts = await loadECharts();
+  let echarts;
+  try {
+    echarts = await loadECharts();
+  } catch (e) {
+    loading = null; // try again on the next plot
+    el.replaceChildren(h('div', { class: 'error' },
+      'The plotting library did not load (', e.message, '). Its files come from web/node_modules: run scripts/bootstrap, or npm ci in web/.'));
+    return null;
+  }
   if (!el.isConnected) return null;
   let chart = echarts.getInstanceByDom(el);
   if (!chart) {

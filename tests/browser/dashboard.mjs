@@ -1,0 +1,340 @@
+// The dashboard in a real browser: Debian's /usr/bin/chromium, headless,
+// driven by playwright-core, against a real sic-coordinator with real workers
+// (dashboard_test.py starts them and runs this script).
+//
+//   node dashboard.mjs
+//   env: SIC_URL       the coordinator's HTTP address, e.g. http://127.0.0.1:PORT
+//        SIC_TOKEN     its token (the sweeps are submitted through POST /api/v1/sweeps)
+//        SIC_SPECS     JSON: {"ablations": SPEC, "lambda": SPEC}
+//        SIC_WORKERS   comma-separated names of the running workers
+//        SIC_SHOTS     folder for the screenshots
+//
+// Every expected value is read from the REST API of the same coordinator;
+// nothing about the trained networks is hard-coded. Exits non-zero with one
+// line per failed check.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+let chromium;
+try {
+  ({ chromium } = await import(path.join(here, 'node_modules', 'playwright-core', 'index.mjs')));
+} catch (e) {
+  console.error('dashboard: playwright-core is missing; run scripts/bootstrap (npm ci in tests/browser)');
+  process.exit(2);
+}
+
+const URL0 = process.env.SIC_URL;
+const TOKEN = process.env.SIC_TOKEN || '';
+const SPECS = JSON.parse(process.env.SIC_SPECS);
+const WORKERS = (process.env.SIC_WORKERS || '').split(',').filter(Boolean);
+const SHOTS = process.env.SIC_SHOTS;
+const WAIT_MS = parseInt(process.env.SIC_WAIT_MS || '300000', 10);
+fs.mkdirSync(SHOTS, { recursive: true });
+
+const failures = [];
+const timings = [];
+function check(ok, what) {
+  if (ok) console.log('ok   ' + what);
+  else {
+    console.log('FAIL ' + what);
+    failures.push(what);
+  }
+  return ok;
+}
+
+async function api(p, init) {
+  const res = await fetch(URL0 + '/api/v1/' + p, init);
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${p}: ${res.status} ${body.error}`);
+  return body;
+}
+
+// A number shown in a cell ("0.226 ± 0.034 +0.024") against the API's value.
+function near(text, value) {
+  if (value === null || value === undefined) return /–/.test(text);
+  const m = /(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)/i.exec(text);
+  if (!m) return false;
+  const shown = parseFloat(m[1]);
+  return Math.abs(shown - value) <= Math.max(5e-4, Math.abs(value) * 0.01);
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--disable-dev-shm-usage'],
+});
+const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+const page = await context.newPage();
+page.setDefaultTimeout(30000);
+
+const problems = [];
+const apiRequests = [];
+page.on('console', (m) => { if (m.type() === 'error') problems.push('console error: ' + m.text()); });
+page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+page.on('requestfailed', (r) => {
+  // A picture request the router aborted by leaving the page is not a failure.
+  if (!/ERR_ABORTED/.test(r.failure()?.errorText || '')) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+});
+page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+page.on('request', (r) => { if (r.url().includes('/api/v1/')) apiRequests.push(r.url()); });
+
+async function shot(name) {
+  const file = path.join(SHOTS, name + '.png');
+  await page.screenshot({ path: file, fullPage: true });
+  console.log('screenshot ' + file);
+}
+
+async function timed(what, fn) {
+  const t0 = Date.now();
+  const r = await fn();
+  timings.push(`${what} ${Date.now() - t0} ms`);
+  return r;
+}
+
+// Charts matching `selector` drawn, with their data-points.
+async function chartPoints(selector, count) {
+  await page.waitForFunction(([sel, n]) => {
+    const els = [...document.querySelectorAll(sel)];
+    return els.length === n && els.every((e) => e.dataset.rendered === '1');
+  }, [selector, count], { timeout: 30000 });
+  return page.$$eval(selector, (els) => els.map((e) => ({
+    points: parseInt(e.dataset.points, 10),
+    canvas: (() => { const c = e.querySelector('canvas'); return c ? [c.width, c.height] : [0, 0]; })(),
+    metric: e.dataset.metric || e.dataset.key || e.dataset.chart,
+  })));
+}
+
+function headline(metricNames, arena) {
+  const p = `eval.${arena}.`;
+  const out = ['max_score60', 'median_score60', 'n_modules'].map((m) => p + m).filter((m) => metricNames.includes(m));
+  const f = metricNames.filter((m) => m.startsWith(p + 'fraction_grid.'));
+  if (f.length) out.push(f.includes(p + 'fraction_grid.0.3') ? p + 'fraction_grid.0.3' : f[0]);
+  return out;
+}
+
+try {
+  // ---- sweeps list, live: opened before anything is submitted.
+  await timed('sweeps page (empty)', async () => {
+    await page.goto(URL0 + '/#/sweeps');
+    await page.waitForSelector('#sweeps-table');
+  });
+  await page.evaluate(() => { window.__notReloaded = true; });
+  const submitted = {};
+  for (const [key, spec] of Object.entries(SPECS)) {
+    const r = await api('sweeps', { method: 'POST', headers: { Authorization: 'Bearer ' + TOKEN, 'Content-Type': 'application/json' }, body: JSON.stringify(spec) });
+    submitted[key] = { id: r.sweep_id, name: spec.name, trials: r.trials };
+    console.log(`submitted ${spec.name} as sweep ${r.sweep_id} (${r.trials.length} trials)`);
+  }
+  const ids = Object.values(submitted).map((s) => s.id);
+  await page.waitForFunction((ids) => ids.every((id) => document.querySelector(`tr[data-sweep="${id}"]`)), ids, { timeout: 10000 });
+  check(true, 'submitted sweeps appear on the open sweeps page without a reload');
+  // Watch the done counts move while the workers train, then end at total.
+  const seen = new Set();
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const cells = await page.$$eval('tr[data-sweep] td[data-col="done"]', (tds) => tds.map((td) => td.closest('tr').dataset.sweep + ':' + td.textContent));
+    cells.forEach((c) => seen.add(c));
+    const finished = await Promise.all(ids.map(async (id) => {
+      const s = await api('sweeps/' + id);
+      const done = s.counts.succeeded + s.counts.failed + s.counts.canceled;
+      return done === s.total && cells.includes(`${id}:${s.total}/${s.total}`);
+    }));
+    if (finished.every(Boolean)) break;
+    if (Date.now() > deadline) throw new Error('sweeps did not finish in time: ' + JSON.stringify(cells));
+    await page.waitForTimeout(250);
+  }
+  check(await page.evaluate(() => window.__notReloaded === true), 'the sweeps page was not reloaded');
+  check(seen.size >= ids.length + 2, `done counts were updated live (${[...seen].join(' ')})`);
+  for (const [key, s] of Object.entries(submitted)) {
+    const row = await page.textContent(`tr[data-sweep="${s.id}"]`);
+    check(row.includes(s.name), `sweeps list shows ${s.name} (${key})`);
+  }
+  const abl = submitted.ablations;
+  const lam = submitted.lambda;
+  const ablFailed = await page.textContent(`tr[data-sweep="${abl.id}"] td[data-col="failed"]`);
+  const ablSweep = await api('sweeps/' + abl.id);
+  check(parseInt(ablFailed, 10) === ablSweep.counts.failed && ablSweep.counts.failed > 0,
+    `failed count of the ablations shown (${ablFailed}, API ${ablSweep.counts.failed})`);
+  await shot('sweeps');
+
+  // ---- the ablation view: follow the link from the list.
+  await timed('sweep page, variants view', async () => {
+    await page.click(`tr[data-sweep="${abl.id}"] a[href="#/sweeps/${abl.id}"]`);
+    await page.waitForSelector('#variants-table');
+  });
+  const arena = ablSweep.metric_names.map((m) => /^eval\.([0-9.]+m)\./.exec(m)).filter(Boolean).map((m) => m[1])
+    .sort((a, b) => parseFloat(a) - parseFloat(b))[0];
+  check(!!arena, `the ablations reported evaluation metrics (arena ${arena})`);
+  const metrics = headline(ablSweep.metric_names, arena);
+  check(metrics.length === 4, `headline metrics present: ${metrics.join(', ')}`);
+  const summary = await api(`sweeps/${abl.id}/summary`);
+  const charts = await chartPoints('[data-chart="variants"]', metrics.length);
+  for (const c of charts) {
+    const withData = summary.groups.filter((g) => g.metrics[c.metric] && g.metrics[c.metric].n > 0).length;
+    check(c.points === withData && c.canvas[0] > 0 && c.canvas[1] > 0,
+      `variants plot of ${c.metric}: ${c.points} bars drawn (API: ${withData} variants with results), canvas ${c.canvas}`);
+  }
+  const rows = await page.$$eval('#variants-table tbody tr', (trs) => trs.map((tr) => ({
+    variant: tr.dataset.variant, baseline: tr.classList.contains('baseline'), text: tr.textContent,
+    cells: Object.fromEntries([...tr.querySelectorAll('td[data-metric]')].map((td) => [td.dataset.metric, td.textContent])),
+  })));
+  check(JSON.stringify(rows.map((r) => r.variant)) === JSON.stringify(ablSweep.variants),
+    `variants table rows in the sweep's order: ${rows.map((r) => r.variant).join(', ')}`);
+  check(rows[0] && rows[0].variant === 'baseline' && rows[0].baseline && rows.filter((r) => r.baseline).length === 1,
+    'the baseline row is first and the only one marked');
+  for (const r of rows) {
+    const g = summary.groups.find((x) => x.variant === r.variant);
+    for (const m of metrics) {
+      const st = g && g.metrics[m];
+      check(near(r.cells[m] || '', st ? st.mean : null), `variants table ${r.variant} ${m}: "${r.cells[m]}" vs API mean ${st ? st.mean : null}`);
+    }
+    const failed = g ? g.counts.failed : 0;
+    if (failed) check(r.text.includes(`${failed} failed`), `variant ${r.variant} shows ${failed} failed`);
+  }
+  check(!apiRequests.some((u) => /\/sweeps\/\d+\/trials/.test(u)), 'the variants view fetched no trials (the summary drives it)');
+  await shot('sweep-variants');
+
+  // ---- trials table: server-side sorting, filtering and paging.
+  await page.click('nav.tabs a[data-tab="trials"]');
+  await page.waitForSelector('#trials-table tbody tr[data-trial]');
+  const byIndex = await api(`sweeps/${abl.id}/trials`, undefined).catch(() => null);
+  const listed = await api(`sweeps/${abl.id}/trials?limit=50`);
+  let names = await page.$$eval('#trials-table tbody tr[data-trial] a.trial-link', (as) => as.map((a) => a.textContent));
+  check(JSON.stringify(names) === JSON.stringify(listed.trials.map((t) => t.name)),
+    `trials table lists the API's trials in index order (${names.length} of ${listed.total})`);
+  check(byIndex && byIndex.total === abl.trials.length, `the sweep holds the ${abl.trials.length} submitted trials`);
+  const sortKey = `eval.${arena}.max_score60`;
+  apiRequests.length = 0;
+  await page.click(`#trials-table th[data-sort="${sortKey}"] a`); // asc
+  await page.waitForSelector(`#trials-table th.sorted[data-sort="${sortKey}"]`);
+  await page.click(`#trials-table th[data-sort="${sortKey}"] a`); // desc
+  const desc = await api(`sweeps/${abl.id}/trials?sort=${encodeURIComponent(sortKey)}&order=desc&limit=50`);
+  await page.waitForFunction((first) => document.querySelector('#trials-table tbody tr[data-trial] a.trial-link')?.textContent === first,
+    desc.trials[0].name);
+  names = await page.$$eval('#trials-table tbody tr[data-trial] a.trial-link', (as) => as.map((a) => a.textContent));
+  check(JSON.stringify(names) === JSON.stringify(desc.trials.map((t) => t.name)), `sorted by ${sortKey} descending, as the server sorts`);
+  check(apiRequests.some((u) => u.includes('sort=' + encodeURIComponent(sortKey)) && u.includes('order=desc')), 'sorting is a server query (sort=, order=)');
+  const shownScores = await page.$$eval(`#trials-table tbody tr[data-trial] td[data-metric="${sortKey}"]`, (tds) => tds.map((td) => td.textContent));
+  check(desc.trials.every((t, i) => near(shownScores[i] || '', t.metrics[sortKey] ?? null)), 'the score column shows the API values');
+  await page.selectOption('#filter-status', 'failed');
+  const failedTrials = await api(`sweeps/${abl.id}/trials?status=failed`);
+  await page.waitForFunction((n) => document.querySelectorAll('#trials-table tbody tr[data-trial]').length === n, failedTrials.total);
+  names = await page.$$eval('#trials-table tbody tr[data-trial] a.trial-link', (as) => as.map((a) => a.textContent));
+  check(failedTrials.total > 0 && names.every((n) => failedTrials.trials.some((t) => t.name === n)), `status filter: ${names.join(', ')}`);
+  await page.selectOption('#filter-status', '');
+  await page.waitForFunction((first) => document.querySelector('#trials-table tbody tr[data-trial] a.trial-link')?.textContent === first, desc.trials[0].name);
+  check(apiRequests.every((u) => !/[?&]limit=(\d+)/.test(u) || parseInt(/[?&]limit=(\d+)/.exec(u)[1], 10) <= 1000), 'no request asks for more than 1000 trials');
+  await shot('sweep-trials');
+
+  // ---- sweep -> trial: click the best trial.
+  const best = desc.trials[0];
+  await timed('trial page', async () => {
+    await page.click(`#trials-table tr[data-trial="${best.id}"] a.trial-link`);
+    await page.waitForFunction((id) => location.hash === '#/trials/' + id, best.id);
+    await page.waitForSelector('#attempts-table');
+  });
+  check((await page.textContent('h1')).includes(best.name), `trial page of ${best.name}`);
+  const detail = await api('trials/' + best.id);
+  const curve = await api(`trials/${best.id}/curve`);
+  const losses = ['total', 'sep', 'inv', 'cap', 'coniso'].filter((k) => curve[k] && curve[k].some((v) => v !== null));
+  const positive = losses.filter((k) => curve[k].every((v) => v === null || v > 0));
+  let [cv] = await chartPoints('[data-chart="curve"]', 1);
+  check(curve.step.length > 0 && cv.points === curve.step.length * positive.length && cv.canvas[0] > 0,
+    `learning curves, log scale: ${cv.points} points (${curve.step.length} steps x ${positive.length} positive losses)`);
+  await page.uncheck('#log-scale');
+  await page.waitForFunction((n) => parseInt(document.querySelector('[data-chart="curve"]').dataset.points, 10) === n, curve.step.length * losses.length);
+  check(true, `learning curves, linear scale: every loss (${losses.join(', ')})`);
+  const arts = detail.artifacts.map((a) => a.name);
+  for (const want of ['ratemaps.png', 'autocorrelograms.png', 'periods.png', 'distance.png']) {
+    check(arts.includes(`arena_${arena}/${want}`), `the worker stored arena_${arena}/${want}`);
+  }
+  const imgs = await page.$$('img[data-artifact]');
+  for (const img of imgs) await img.scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => [...document.querySelectorAll('img[data-artifact]')].every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 20000 })
+    .catch(() => {});
+  const loaded = await page.$$eval('img[data-artifact]', (is) => is.map((i) => [i.dataset.artifact, i.naturalWidth, i.naturalHeight]));
+  check(loaded.length === arts.length && loaded.every(([, w, hgt]) => w > 0 && hgt > 0),
+    `every picture loaded: ${loaded.map(([n, w, hgt]) => `${n} ${w}x${hgt}`).join(', ')}`);
+  const config = JSON.parse(await page.textContent('#config'));
+  check(JSON.stringify(config) === JSON.stringify(detail.config), 'the config shown is the trial\'s config');
+  const attempts = await page.$$eval('#attempts-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  check(attempts.length === detail.attempts.length && attempts.length >= 1 && attempts.some((t) => t.includes(best.worker)),
+    `attempts table: ${attempts.length} row(s) with worker ${best.worker}`);
+  check(WORKERS.includes(best.worker), `the trial ran on one of our workers (${best.worker})`);
+  await page.check('#log-scale');
+  await page.waitForFunction((n) => parseInt(document.querySelector('[data-chart="curve"]').dataset.points, 10) === n, curve.step.length * positive.length);
+  await shot('trial');
+
+  // ---- a failed trial: its error and attempts.
+  const failed = failedTrials.trials[0];
+  await page.goto(`${URL0}/#/trials/${failed.id}`);
+  await page.waitForSelector('#attempts-table');
+  const err = await page.textContent('#trial-error');
+  check(err === failed.error && /cuda/i.test(err), `failed trial shows its error: ${err}`);
+  const fDetail = await api('trials/' + failed.id);
+  const fRows = await page.$$eval('#attempts-table tbody tr', (trs) => trs.length);
+  check(fRows === fDetail.attempts.length && fRows > 1, `failed trial lists its ${fRows} attempts`);
+  await shot('trial-failed');
+
+  // ---- the lambda grid: plots against each key and the heat map.
+  await timed('sweep page, grid view', async () => {
+    await page.goto(`${URL0}/#/sweeps/${lam.id}`);
+    await page.waitForSelector('[data-chart="heatmap"]');
+  });
+  const lamSweep = await api('sweeps/' + lam.id);
+  const lamSummary = await api(`sweeps/${lam.id}/summary`);
+  check(JSON.stringify(lamSweep.grid_keys) === JSON.stringify(Object.keys(SPECS.lambda.grid)), `grid keys ${lamSweep.grid_keys}`);
+  const metric = `eval.${arena}.max_score60`;
+  const pointsWithData = lamSummary.groups.filter((g) => g.metrics[metric] && g.metrics[metric].n > 0).length;
+  const lines = await chartPoints('[data-chart="lambda"]', lamSweep.grid_keys.length);
+  for (const c of lines) check(c.points === pointsWithData && c.canvas[0] > 0, `${metric} vs ${c.metric}: ${c.points} points (API: ${pointsWithData} grid points)`);
+  const [hm] = await chartPoints('[data-chart="heatmap"]', 1);
+  const cells = Object.values(SPECS.lambda.grid).reduce((n, v) => n * v.length, 1);
+  check(hm.points === cells && pointsWithData === cells, `heat map: ${hm.points} cells of a ${cells}-point grid`);
+  await shot('sweep-grid');
+  // Another metric from the picker redraws every plot.
+  await page.selectOption('#lambda-metric', 'loss.total');
+  await page.waitForFunction(() => new URLSearchParams(location.hash.split('?')[1]).get('metric') === 'loss.total');
+  await chartPoints('[data-chart="lambda"]', lamSweep.grid_keys.length);
+  check(true, 'metric picker redraws the grid plots');
+
+  // ---- parallel coordinates.
+  await timed('parallel coordinates', async () => {
+    await page.click('nav.tabs a[data-tab="parallel"]');
+    await chartPoints('[data-chart="parallel"]', 1);
+  });
+  const [pc] = await chartPoints('[data-chart="parallel"]', 1);
+  check(pc.points === lamSweep.counts.succeeded && pc.canvas[0] > 0, `parallel coordinates: ${pc.points} lines (API: ${lamSweep.counts.succeeded} succeeded)`);
+  await shot('sweep-parallel');
+
+  // ---- workers.
+  await page.goto(`${URL0}/#/workers`);
+  await page.waitForSelector('#workers-table tbody tr');
+  const wrows = await page.$$eval('#workers-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.worker, tr.textContent]));
+  const apiWorkers = (await api('workers')).workers;
+  check(WORKERS.every((w) => wrows.some(([n, text]) => n === w && / ago/.test(text))) && wrows.length === apiWorkers.length,
+    `workers page lists ${wrows.map(([n]) => n).join(', ')} with their last heartbeat`);
+  await shot('workers');
+
+  // ---- Back goes back through the hash routes.
+  await page.goBack();
+  await page.waitForSelector('[data-chart="parallel"]');
+  check(true, 'Back returns to the previous page');
+} catch (e) {
+  failures.push('error: ' + (e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e));
+  console.log('FAIL ' + failures[failures.length - 1]);
+  await shot('failure').catch(() => {});
+} finally {
+  await browser.close();
+}
+
+check(problems.length === 0, `no console errors, failed requests or HTTP errors (${problems.length})`);
+for (const p of problems) console.log('  ' + p);
+console.log('timings: ' + timings.join(', '));
+const passed = failures.length === 0;
+console.log(passed ? 'dashboard: all checks passed' : `dashboard: ${failures.length} check(s) failed`);
+process.exit(passed ? 0 : 1);

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""The dashboard end to end: a real redis-server, sic-coordinator (HTTP on a
+free port, serving web/) and two sic-workers (tests/service/cluster.py), then
+dashboard.mjs drives Debian's headless chromium through every page while the
+workers train two small sweeps it submits: an ablation sweep (one variant
+fails on purpose, on a device no machine has) and a 2 x 2 lambda grid.
+
+    dashboard_test.py BUILD_DIR [NODE]
+
+Screenshots go to BUILD_DIR/screenshots/ (CI keeps them as artifacts)."""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "service"))
+from cluster import Cluster  # noqa: E402
+
+# examples/smoke.json's network: a trial trains and is evaluated (with pictures)
+# in a couple of seconds on one core.
+BASE = json.load(open(os.path.join(ROOT, "examples", "smoke.json")))["base"]
+
+
+def specs():
+    ablations = {
+        "name": "browser-ablations",
+        "description": "Dashboard test: the ablation view, with one variant that fails.",
+        "base": copy.deepcopy(BASE),
+        "ablations": {
+            "no_capacity": {"loss.lambda_cap": 0},
+            "no_permutation": {"data.trajectories": "identical"},
+            "wrong_device": {"run.device": "cuda:7"},
+        },
+        "seeds": 2,
+    }
+    grid = {
+        "name": "browser-lambda",
+        "description": "Dashboard test: metric against each lambda and the heat map.",
+        "base": copy.deepcopy(BASE),
+        "grid": {"loss.lambda_cap": [0, 0.5], "loss.lambda_coniso": [0, 0.1]},
+        "seeds": 2,
+    }
+    return {"ablations": ablations, "lambda": grid}
+
+
+def main():
+    build = os.path.abspath(sys.argv[1])
+    shots = os.path.join(build, "screenshots")
+    os.makedirs(shots, exist_ok=True)
+    for f in os.listdir(shots):
+        if f.endswith(".png"):
+            os.remove(os.path.join(shots, f))
+    t0 = time.time()
+    # The dashboard of this checkout (with its node_modules), whichever source
+    # tree the coordinator was built from; the coordinator reads SIC_WEB_DIR.
+    os.environ["SIC_WEB_DIR"] = os.path.join(ROOT, "web")
+    with Cluster(build, max_deliveries=2) as c:
+        workers = ["w1", "w2"]
+        for w in workers:
+            c.start_worker(w)
+        env = dict(os.environ, SIC_URL=c.http_url, SIC_TOKEN=c.token, SIC_SPECS=json.dumps(specs()),
+                   SIC_WORKERS=",".join(workers), SIC_SHOTS=shots)
+        node = sys.argv[2] if len(sys.argv) > 2 else "node"
+        r = subprocess.run([node, os.path.join(HERE, "dashboard.mjs")], env=env, timeout=540)
+        if r.returncode != 0:
+            for name in ["coordinator"] + ["worker-" + w for w in workers]:
+                sys.stderr.write("---- %s log\n%s\n" % (name, c.log(name)))
+    print("dashboard_test: %.1f s" % (time.time() - t0))
+    return r.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
