@@ -37,6 +37,13 @@ json ReadTrial(const Stmt& s) {
           {"metrics", json::object()}};
 }
 
+// "?, ?, ?" for an IN list of n bound values.
+std::string Placeholders(size_t n) {
+  std::string out = n ? "?" : "";
+  for (size_t i = 1; i < n; ++i) out += ", ?";
+  return out;
+}
+
 // The trials listing's sortable columns; anything else must be a metric name.
 const std::map<std::string, std::string>& SortColumns() {
   static const std::map<std::string, std::string> columns = {
@@ -70,6 +77,20 @@ ResultsReader::~ResultsReader() { sqlite3_close_v2(db_); }
 Status ResultsReader::Ping() {
   Stmt s(db_, "SELECT COUNT(*) FROM sweeps");
   return s.Step() == SQLITE_ROW ? Status::OK() : s.Error();
+}
+
+Result<json> ResultsReader::SweepRow(int64_t sweep_id) { return LoadSweep(sweep_id); }
+
+Result<std::pair<int64_t, std::vector<int64_t>>> ResultsReader::SweepIds(int64_t offset, int64_t limit) {
+  Stmt n(db_, "SELECT COUNT(*) FROM sweeps");
+  if (n.Step() != SQLITE_ROW) return n.Error();
+  Stmt s(db_, "SELECT id FROM sweeps ORDER BY id DESC LIMIT ? OFFSET ?");
+  s.Bind(1, limit).Bind(2, offset);
+  std::vector<int64_t> ids;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) ids.push_back(s.Int(0));
+  if (rc != SQLITE_DONE) return s.Error();
+  return std::make_pair(n.Int(0), std::move(ids));
 }
 
 Result<json> ResultsReader::LoadSweep(int64_t sweep_id) {
@@ -176,11 +197,7 @@ Result<std::vector<int64_t>> ResultsReader::TrialOrder(int64_t sweep_id, const T
     order = std::string("m.value IS NULL, m.value") + direction;
   }
   sql += " WHERE t.sweep_id = ?";
-  if (!q.statuses.empty()) {
-    sql += " AND t.status IN (?";
-    for (size_t i = 1; i < q.statuses.size(); ++i) sql += ", ?";
-    sql += ")";
-  }
+  if (!q.statuses.empty()) sql += " AND t.status IN (" + Placeholders(q.statuses.size()) + ")";
   if (!q.variant.empty()) sql += " AND t.variant = ?";
   sql += " ORDER BY " + order + ", t.idx";
   Stmt s(db_, sql);
@@ -197,17 +214,18 @@ Result<std::vector<int64_t>> ResultsReader::TrialOrder(int64_t sweep_id, const T
   return ids;
 }
 
-Result<json> ResultsReader::TrialsById(const std::vector<int64_t>& ids) {
+Result<json> ResultsReader::TrialsById(const std::vector<int64_t>& ids, const std::vector<std::string>& metrics) {
   json out = json::array();
   if (ids.empty()) return out;
-  std::string placeholders = "?";
-  for (size_t i = 1; i < ids.size(); ++i) placeholders += ", ?";
-  Stmt s(db_, std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.id IN (" + placeholders + ")");
-  Stmt m(db_, "SELECT trial_id, name, value FROM metrics WHERE trial_id IN (" + placeholders + ")");
+  const std::string id_list = Placeholders(ids.size());
+  Stmt s(db_, std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.id IN (" + id_list + ")");
+  Stmt m(db_, "SELECT trial_id, name, value FROM metrics WHERE trial_id IN (" + id_list + ")" +
+                  (metrics.empty() ? "" : " AND name IN (" + Placeholders(metrics.size()) + ")"));
   for (size_t i = 0; i < ids.size(); ++i) {
     s.Bind(static_cast<int>(i + 1), ids[i]);
     m.Bind(static_cast<int>(i + 1), ids[i]);
   }
+  for (size_t i = 0; i < metrics.size(); ++i) m.Bind(static_cast<int>(ids.size() + i + 1), metrics[i]);
   std::unordered_map<int64_t, json> rows;
   int rc;
   while ((rc = s.Step()) == SQLITE_ROW) rows[s.Int(0)] = ReadTrial(s);
@@ -220,7 +238,7 @@ Result<json> ResultsReader::TrialsById(const std::vector<int64_t>& ids) {
   return out;
 }
 
-Result<json> ResultsReader::Summary(int64_t sweep_id) {
+Result<json> ResultsReader::Summary(int64_t sweep_id, const std::vector<std::string>& metrics) {
   Stmt spec(db_, "SELECT spec FROM sweeps WHERE id = ?");
   spec.Bind(1, sweep_id);
   if (spec.Step() != SQLITE_ROW) return NoSweep(sweep_id);
@@ -248,8 +266,10 @@ Result<json> ResultsReader::Summary(int64_t sweep_id) {
     first_trial[it->second].first = std::min(first_trial[it->second].first, c.Int(4));
   }
   if (rc != SQLITE_DONE) return c.Error();
-  Stmt m(db_, "SELECT variant, point, name, n, nan, sum, sumsq FROM group_stats WHERE sweep_id = ?");
+  Stmt m(db_, std::string("SELECT variant, point, name, n, nan, sum, sumsq FROM group_stats WHERE sweep_id = ?") +
+                  (metrics.empty() ? "" : " AND name IN (" + Placeholders(metrics.size()) + ")"));
   m.Bind(1, sweep_id);
+  for (size_t i = 0; i < metrics.size(); ++i) m.Bind(static_cast<int>(i + 2), metrics[i]);
   while ((rc = m.Step()) == SQLITE_ROW) {
     auto it = index.find({m.Text(0), m.Text(1)});
     if (it == index.end()) continue;

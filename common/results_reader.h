@@ -43,15 +43,20 @@ class ResultsReader {
 
   // {"total", "sweeps": [Sweep]}, newest first.
   Result<nlohmann::json> ListSweeps(int64_t offset, int64_t limit);
+  // The same in parts: (number of sweeps, a page of ids newest first), and one Sweep.
+  Result<std::pair<int64_t, std::vector<int64_t>>> SweepIds(int64_t offset, int64_t limit);
+  Result<nlohmann::json> SweepRow(int64_t sweep_id);
   // Sweep plus spec, grid_keys, variants and metric_names.
   Result<nlohmann::json> GetSweep(int64_t sweep_id);
   // The ids of the sweep's trials that match, in the query's order (trials
   // without a sort metric last). Errors name a bad sort field.
   Result<std::vector<int64_t>> TrialOrder(int64_t sweep_id, const TrialQuery& query);
-  // Trial objects (with metrics) for the ids, in the given order.
-  Result<nlohmann::json> TrialsById(const std::vector<int64_t>& ids);
-  // {"sweep_id", "grid_keys", "groups": [Group]} from the writer's running sums.
-  Result<nlohmann::json> Summary(int64_t sweep_id);
+  // Trial objects for the ids, in the given order, with the named metrics
+  // (every metric when `metrics` is empty).
+  Result<nlohmann::json> TrialsById(const std::vector<int64_t>& ids, const std::vector<std::string>& metrics = {});
+  // {"sweep_id", "grid_keys", "groups": [Group]} from the writer's running
+  // sums, with the named metrics (all when empty).
+  Result<nlohmann::json> Summary(int64_t sweep_id, const std::vector<std::string>& metrics = {});
   // Trial plus config, attempts and the artifacts' names.
   Result<nlohmann::json> GetTrial(int64_t trial_id);
   // Columns step, total, sep, inv, cap, coniso, lr.

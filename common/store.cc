@@ -232,20 +232,25 @@ Status Store::AddToGroupStats(int64_t trial_id, int64_t sign) {
   return empty.Run();
 }
 
-void Store::Touch(int64_t sweep_id) { touched_.insert(sweep_id); }
+void Store::Touch(int64_t sweep_id, bool requested) { touched_[sweep_id] |= requested; }
 
 void Store::Publish() {
   // Inside a Batch the changes are not visible to readers before its commit.
   if (sqlite3_get_autocommit(db_) == 0) return;
   std::lock_guard<std::mutex> lock(generations_mu_);
-  for (int64_t id : touched_) ++generations_[id];
+  for (const auto& [id, requested] : touched_) {
+    SweepGeneration& g = generations_[id];
+    ++(requested ? g.requested : g.ingested);
+  }
   touched_.clear();
 }
 
-uint64_t Store::Generation(int64_t sweep_id) const {
+SweepGeneration Store::Generation(int64_t sweep_id) const {
   std::lock_guard<std::mutex> lock(generations_mu_);
   auto it = generations_.find(sweep_id);
-  return base_generation_ + (it == generations_.end() ? 0 : it->second);
+  SweepGeneration g = it == generations_.end() ? SweepGeneration() : it->second;
+  g.requested += every_sweep_requested_;
+  return g;
 }
 
 Status Store::Migrate() {
@@ -284,7 +289,7 @@ Result<int64_t> Store::CreateSweep(const SweepSpec& sweep, double now) {
     if (Status s = trial.Run(); !s.ok()) return s;
   }
   if (Status s = tx.Commit(); !s.ok()) return s;
-  Touch(sweep_id);
+  Touch(sweep_id, /*requested=*/true);
   Publish();
   return sweep_id;
 }
@@ -421,7 +426,7 @@ Result<int64_t> Store::CancelSweep(int64_t sweep_id, double now) {
   if (Status s = trials.Run(); !s.ok()) return s;
   const int64_t changed = sqlite3_changes(db_);
   if (Status s = tx.Commit(); !s.ok()) return s;
-  Touch(sweep_id);
+  Touch(sweep_id, /*requested=*/true);
   Publish();
   return changed;
 }
@@ -433,7 +438,7 @@ Result<int64_t> Store::RequeueUnfinished() {
   const int64_t changed = sqlite3_changes(db_);
   {
     std::lock_guard<std::mutex> lock(generations_mu_);
-    ++base_generation_;  // every sweep may have changed
+    ++every_sweep_requested_;  // every sweep may have changed
   }
   return changed;
 }
@@ -451,7 +456,7 @@ Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
   if (Status st = s.Run(); !st.ok()) return st;
   const int64_t changed = sqlite3_changes(db_);
   if (Status st = tx.Commit(); !st.ok()) return st;
-  Touch(sweep_id);
+  Touch(sweep_id, /*requested=*/true);
   Publish();
   return changed;
 }

@@ -26,7 +26,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -83,6 +82,16 @@ struct TrialResult {
 
 bool IsFinalStatus(const std::string& status);
 
+// How far a sweep's data has moved, in two counters: `requested` moves with
+// what users ask for (a new sweep, cancel, retry), `ingested` with what
+// workers report (trials queued, started, finished). Readers may serve a
+// slightly old view across ingested changes, never across requested ones.
+struct SweepGeneration {
+  uint64_t requested = 0, ingested = 0;
+  bool operator==(const SweepGeneration& o) const { return requested == o.requested && ingested == o.ingested; }
+  bool operator!=(const SweepGeneration& o) const { return !(*this == o); }
+};
+
 class Store {
  public:
   static constexpr int kSchemaVersion = 2;
@@ -135,11 +144,11 @@ class Store {
   // Number of attempt rows with an outcome, for tests and `show`.
   Result<int64_t> CountFinishedAttempts(int64_t trial_id);
 
-  // A number that changes after every committed write that changes what a
-  // reader sees of the sweep (its trials, metrics, counts); live progress
-  // steps do not count. Readers cache per (sweep, generation): read the
-  // generation first, then the data. Fast; never waits for a transaction.
-  uint64_t Generation(int64_t sweep_id) const;
+  // Moves after every committed write that changes what a reader sees of the
+  // sweep (its trials, metrics, counts); live progress steps do not count.
+  // Readers cache per (sweep, generation): read the generation first, then
+  // the data. Fast; never waits for a transaction.
+  SweepGeneration Generation(int64_t sweep_id) const;
 
  private:
   explicit Store(sqlite3* db);
@@ -149,15 +158,15 @@ class Store {
   Status AddToGroupStats(int64_t trial_id, int64_t sign);  // caller holds mu_
   // Notes a changed sweep; Publish bumps the generations of the noted sweeps
   // once no transaction is open (after the commit that made them visible).
-  void Touch(int64_t sweep_id);  // caller holds mu_
+  void Touch(int64_t sweep_id, bool requested = false);  // caller holds mu_
   void Publish();                // caller holds mu_
 
   std::recursive_mutex mu_;
   sqlite3* db_;
-  std::set<int64_t> touched_;  // guarded by mu_
+  std::map<int64_t, bool> touched_;  // sweep -> requested change; guarded by mu_
   mutable std::mutex generations_mu_;
-  std::map<int64_t, uint64_t> generations_;  // guarded by generations_mu_
-  uint64_t base_generation_ = 0;              // guarded by generations_mu_; bumps every sweep
+  std::map<int64_t, SweepGeneration> generations_;  // guarded by generations_mu_
+  uint64_t every_sweep_requested_ = 0;              // guarded by generations_mu_
 };
 
 }  // namespace sic

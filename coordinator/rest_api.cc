@@ -86,6 +86,17 @@ std::vector<std::string> Split(const std::string& text, char sep) {
   return out;
 }
 
+// `metrics=a,b,c`: only these metrics in the answer. Returns an error or "".
+std::string MetricsParam(const HttpRequest& req, std::vector<std::string>* out) {
+  auto it = req.query.find("metrics");
+  if (it == req.query.end()) return "";
+  *out = Split(it->second, ',');
+  if (out->empty() || out->size() > 200) return "metrics: give 1 to 200 metric names separated by commas";
+  std::sort(out->begin(), out->end());
+  out->erase(std::unique(out->begin(), out->end()), out->end());
+  return "";
+}
+
 std::string ContentType(const fs::path& file) {
   static const std::map<std::string, std::string> types = {
       {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
@@ -139,24 +150,36 @@ HttpResponse RestApi::Route(const HttpRequest& req, const std::vector<std::strin
       const int64_t offset = IntParam(req, "offset", 0, 0, INT64_MAX / 2, &error);
       const int64_t limit = IntParam(req, "limit", 100, 1, 1000, &error);
       if (!error.empty()) return Error(400, error, route);
-      auto out = rd->ListSweeps(offset, limit);
-      return out.ok() ? Json(200, out.value(), route) : FromStatus(out.status(), route);
+      auto ids = rd->SweepIds(offset, limit);
+      if (!ids.ok()) return FromStatus(ids.status(), route);
+      json sweeps = json::array();
+      for (int64_t id : ids->second) {
+        // Counting a big sweep's trials by status takes milliseconds; the
+        // list is polled by every open dashboard.
+        auto row = rows_.Get(std::to_string(id), store_.Generation(id), [&] { return rd->SweepRow(id); });
+        if (!row.ok()) return FromStatus(row.status(), route);
+        sweeps.push_back(*row.value());
+      }
+      return Json(200, {{"total", ids->first}, {"sweeps", std::move(sweeps)}}, route);
     }
     int64_t id = 0;
     if (!ParseId(p[3], &id)) return Error(404, "sweep \"" + p[3] + "\": no such sweep (ids are positive integers)");
     if (n == 4) {
       const std::string route = "/api/v1/sweeps/{id}";
       if (!get) return method_not_allowed("GET", route);
-      auto out = rd->GetSweep(id);
-      return out.ok() ? Json(200, out.value(), route) : FromStatus(out.status(), route);
+      return Cached(route, "sweep:" + std::to_string(id), id, [&] { return rd->GetSweep(id); });
     }
     if (n == 5 && p[4] == "trials") {
       if (!get) return method_not_allowed("GET", "/api/v1/sweeps/{id}/trials");
       return Trials(req, id, *rd);
     }
     if (n == 5 && p[4] == "summary") {
-      if (!get) return method_not_allowed("GET", "/api/v1/sweeps/{id}/summary");
-      return Summary(id, *rd);
+      const std::string route = "/api/v1/sweeps/{id}/summary";
+      if (!get) return method_not_allowed("GET", route);
+      std::vector<std::string> metrics;
+      if (std::string error = MetricsParam(req, &metrics); !error.empty()) return Error(400, error, route);
+      const json key = {"summary", id, metrics};
+      return Cached(route, key.dump(), id, [&] { return rd->Summary(id, metrics); });
     }
     if (n == 5 && p[4] == "cancel") {
       if (!post) return method_not_allowed("POST", "/api/v1/sweeps/{id}/cancel");
@@ -244,25 +267,26 @@ HttpResponse RestApi::Trials(const HttpRequest& req, int64_t sweep_id, ResultsRe
       q.statuses.push_back(s);
     }
     std::sort(q.statuses.begin(), q.statuses.end());
+    q.statuses.erase(std::unique(q.statuses.begin(), q.statuses.end()), q.statuses.end());
   }
   if (auto it = req.query.find("variant"); it != req.query.end()) q.variant = it->second;
+  std::vector<std::string> metrics;
+  if (std::string e = MetricsParam(req, &metrics); !e.empty()) return Error(400, e, route);
 
   // Generation first, then the data: a write in between only makes the
   // cached order look older than it is, never newer.
-  const uint64_t generation = store_.Generation(sweep_id);
-  json key = {sweep_id, q.sort, q.descending, q.statuses, q.variant};
-  std::shared_ptr<const std::vector<int64_t>> order = orders_.Get(key.dump(), generation);
-  if (!order) {
-    if (auto sweep = reader.GetSweep(sweep_id); !sweep.ok()) return FromStatus(sweep.status(), route);
-    auto ids = reader.TrialOrder(sweep_id, q);
-    if (!ids.ok()) return FromStatus(ids.status(), route);
-    order = std::make_shared<const std::vector<int64_t>>(std::move(ids.value()));
-    orders_.Put(key.dump(), generation, order);
-  }
+  const SweepGeneration generation = store_.Generation(sweep_id);
+  const json key = {sweep_id, q.sort, q.descending, q.statuses, q.variant};
+  auto cached = orders_.Get(key.dump(), generation, [&]() -> Result<std::vector<int64_t>> {
+    if (auto sweep = reader.GetSweep(sweep_id); !sweep.ok()) return sweep.status();
+    return reader.TrialOrder(sweep_id, q);
+  });
+  if (!cached.ok()) return FromStatus(cached.status(), route);
+  const std::shared_ptr<const std::vector<int64_t>>& order = cached.value();
   const int64_t total = static_cast<int64_t>(order->size());
   const auto first = order->begin() + std::min(offset, total);
   const auto last = order->begin() + std::min(offset + limit, total);
-  auto trials = reader.TrialsById(std::vector<int64_t>(first, last));
+  auto trials = reader.TrialsById(std::vector<int64_t>(first, last), metrics);
   if (!trials.ok()) return FromStatus(trials.status(), route);
   // Live steps of running trials come from the ingest pump's memory, not the file.
   const auto progress = pumps_.Progress();
@@ -274,16 +298,20 @@ HttpResponse RestApi::Trials(const HttpRequest& req, int64_t sweep_id, ResultsRe
               route);
 }
 
-HttpResponse RestApi::Summary(int64_t sweep_id, ResultsReader& reader) {
-  const std::string route = "/api/v1/sweeps/{id}/summary";
-  const uint64_t generation = store_.Generation(sweep_id);
-  const std::string key = std::to_string(sweep_id);
-  if (auto cached = summaries_.Get(key, generation)) return Json(200, *cached, route);
-  auto summary = reader.Summary(sweep_id);
-  if (!summary.ok()) return FromStatus(summary.status(), route);
-  auto value = std::make_shared<const json>(std::move(summary.value()));
-  summaries_.Put(key, generation, value);
-  return Json(200, *value, route);
+HttpResponse RestApi::Cached(const std::string& route, const std::string& key, int64_t sweep_id,
+                             const std::function<Result<json>()>& compute) {
+  // Generation first, then the data (see GenerationCache).
+  const SweepGeneration generation = store_.Generation(sweep_id);
+  auto body = bodies_.Get(key, generation, [&]() -> Result<std::string> {
+    auto value = compute();
+    if (!value.ok()) return value.status();
+    return value->dump() + "\n";
+  });
+  if (!body.ok()) return FromStatus(body.status(), route);
+  HttpResponse r;
+  r.body = *body.value();
+  r.route = route;
+  return r;
 }
 
 HttpResponse RestApi::Picture(const HttpRequest& req, int64_t trial_id, const std::string& file,

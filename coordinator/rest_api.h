@@ -8,6 +8,7 @@
 // Thread-safety: Handle is called concurrently by the HTTP threads.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,9 @@ class RestApi {
  private:
   HttpResponse Route(const HttpRequest& req, const std::vector<std::string>& parts);
   HttpResponse Trials(const HttpRequest& req, int64_t sweep_id, ResultsReader& reader);
-  HttpResponse Summary(int64_t sweep_id, ResultsReader& reader);
+  // A JSON answer computed from one sweep's data, cached as text per generation.
+  HttpResponse Cached(const std::string& route, const std::string& key, int64_t sweep_id,
+                      const std::function<Result<nlohmann::json>()>& compute);
   HttpResponse Picture(const HttpRequest& req, int64_t trial_id, const std::string& file, ResultsReader& reader);
   HttpResponse Submit(const HttpRequest& req);
   HttpResponse Cancel(const HttpRequest& req, int64_t sweep_id);
@@ -48,8 +51,11 @@ class RestApi {
   ReaderPool& readers_;
   Telemetry& telemetry_;
   std::string web_dir_;
-  GenerationCache<std::vector<int64_t>> orders_{64};
-  GenerationCache<nlohmann::json> summaries_{64};
+  // A live sweep's order and summary trail its ingestion by at most ~1 s;
+  // the rows of a page are always read fresh.
+  GenerationCache<std::vector<int64_t>> orders_{64, std::chrono::seconds(1)};
+  GenerationCache<std::string> bodies_{64, std::chrono::seconds(1)};  // summaries, sweep pages
+  GenerationCache<nlohmann::json> rows_{1024, std::chrono::seconds(1)};  // sweeps in the list
 };
 
 }  // namespace sic

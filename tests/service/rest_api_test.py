@@ -107,6 +107,9 @@ class RestApiTest(unittest.TestCase):
         self.assertEqual(only["total"], 2)
         self.assertTrue(all(r["variant"] == "no_cap" for r in only["trials"]))
         self.assertEqual(self.get(base + "?status=failed")["total"], 0)
+        slim = self.get(base + "?metrics=loss.total,eval.2m.n_modules")["trials"]
+        self.assertEqual([sorted(t["metrics"]) for t in slim], [["eval.2m.n_modules", "loss.total"]] * 4)
+        self.error(base + "?metrics=", 400, contains="metrics")
         # A filter value is data, never SQL.
         self.assertEqual(self.get(base + "?variant=" + urllib.request.quote("x' OR '1'='1"))["total"], 0)
 
@@ -115,6 +118,9 @@ class RestApiTest(unittest.TestCase):
         groups = summary["groups"]
         self.assertEqual([g["variant"] for g in groups], ["baseline", "no_cap"])
         self.assertEqual(groups[1]["point"], {"loss.lambda_cap": 0})
+        slim = self.get("/api/v1/sweeps/%d/summary?metrics=loss.total" % self.sweep)["groups"]
+        self.assertEqual([list(g["metrics"]) for g in slim], [["loss.total"]] * 2)
+        self.assertEqual(slim[0]["metrics"]["loss.total"], groups[0]["metrics"]["loss.total"])
         trials = self.get("/api/v1/sweeps/%d/trials?limit=100" % self.sweep)["trials"]
         for g in groups:
             self.assertEqual((g["trials"], g["counts"]["succeeded"]), (2, 2))

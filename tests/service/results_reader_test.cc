@@ -161,9 +161,9 @@ TEST_F(ResultsReaderTest, GenerationMovesOnlyAfterACommittedChangeOfThatSweep) {
   const int64_t a = Submit(R"({"name": "a", "seeds": 2})");
   const int64_t b = Submit(R"({"name": "b", "seeds": 2})");
   auto trials = Trials(a);
-  const uint64_t a0 = store_->Generation(a), b0 = store_->Generation(b);
+  const SweepGeneration a0 = store_->Generation(a), b0 = store_->Generation(b);
   ASSERT_TRUE(store_->RecordStart(trials[0].id, 1, 1, "w1", 200).ok());
-  const uint64_t a1 = store_->Generation(a);
+  const SweepGeneration a1 = store_->Generation(a);
   EXPECT_NE(a1, a0);
   EXPECT_EQ(store_->Generation(b), b0);
   // Progress of a trial already running on the same worker changes nothing a reader sees.
@@ -174,8 +174,12 @@ TEST_F(ResultsReaderTest, GenerationMovesOnlyAfterACommittedChangeOfThatSweep) {
     EXPECT_EQ(store_->Generation(a), a1) << "not visible before the batch commits";
   });
   ASSERT_TRUE(s.ok());
-  EXPECT_NE(store_->Generation(a), a1);
+  const SweepGeneration a2 = store_->Generation(a);
+  EXPECT_NE(a2, a1);
+  EXPECT_EQ(a2.requested, a0.requested) << "a worker's report is an ingested change";
   EXPECT_EQ(store_->Generation(b), b0);
+  ASSERT_TRUE(store_->CancelSweep(a, 300).ok());
+  EXPECT_NE(store_->Generation(a).requested, a2.requested) << "a user's cancel is a requested change";
 }
 
 TEST_F(ResultsReaderTest, ReadersNeitherWaitForNorSeeAnOpenWriteTransaction) {
