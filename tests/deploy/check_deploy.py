@@ -52,7 +52,7 @@ SECRET = "sic-secrets"
 # bootstrap packages a Dockerfile's build stage does without: tests, reference
 # implementations, benchmarks, the browser test (none are built in an image).
 NOT_FOR_IMAGES = {"git", "libgtest-dev", "python3", "python3-numpy", "python3-scipy", "python3-torch",
-                  "redis-server", "clang-14", "libclang-rt-14-dev", "chromium"}
+                  "redis-server", "clang-14", "libclang-rt-14-dev", "chromium", "wrk"}
 DOCKERFILE_SKIPS = {
     # The coordinator links neither Cairo nor a BLAS.
     "coordinator.Dockerfile": {"libopenblas0-pthread", "libcairo2-dev"},
