@@ -82,6 +82,12 @@ page.on('requestfailed', (r) => {
 page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
 page.on('request', (r) => { if (r.url().includes('/api/v1/')) apiRequests.push(r.url()); });
 
+// Like page.$$eval, but the query and the function run in one task of the
+// page, so a row that live polling redraws cannot be caught half detached.
+function $$(sel, fn) {
+  return page.evaluate(`(${fn.toString()})([...document.querySelectorAll(${JSON.stringify(sel)})])`);
+}
+
 async function shot(name) {
   const file = path.join(SHOTS, name + '.png');
   await page.screenshot({ path: file, fullPage: true });
@@ -101,7 +107,7 @@ async function chartPoints(selector, count) {
     const els = [...document.querySelectorAll(sel)];
     return els.length === n && els.every((e) => e.dataset.rendered === '1');
   }, [selector, count], { timeout: 30000 });
-  return page.$$eval(selector, (els) => els.map((e) => ({
+  return $$(selector, (els) => els.map((e) => ({
     points: parseInt(e.dataset.points, 10),
     canvas: (() => { const c = e.querySelector('canvas'); return c ? [c.width, c.height] : [0, 0]; })(),
     metric: e.dataset.metric || e.dataset.key || e.dataset.chart,
@@ -136,7 +142,7 @@ try {
   const seen = new Set();
   const deadline = Date.now() + WAIT_MS;
   for (;;) {
-    const cells = await page.$$eval('tr[data-sweep] td[data-col="done"]', (tds) => tds.map((td) => td.closest('tr').dataset.sweep + ':' + td.textContent));
+    const cells = await $$('tr[data-sweep] td[data-col="done"]', (tds) => tds.map((td) => td.closest('tr').dataset.sweep + ':' + td.textContent));
     cells.forEach((c) => seen.add(c));
     const finished = await Promise.all(ids.map(async (id) => {
       const s = await api('sweeps/' + id);
@@ -178,7 +184,7 @@ try {
     check(c.points === withData && c.canvas[0] > 0 && c.canvas[1] > 0,
       `variants plot of ${c.metric}: ${c.points} bars drawn (API: ${withData} variants with results), canvas ${c.canvas}`);
   }
-  const rows = await page.$$eval('#variants-table tbody tr', (trs) => trs.map((tr) => ({
+  const rows = await $$('#variants-table tbody tr', (trs) => trs.map((tr) => ({
     variant: tr.dataset.variant, baseline: tr.classList.contains('baseline'), text: tr.textContent,
     cells: Object.fromEntries([...tr.querySelectorAll('td[data-metric]')].map((td) => [td.dataset.metric, td.textContent])),
   })));
@@ -196,6 +202,7 @@ try {
     if (failed) check(r.text.includes(`${failed} failed`), `variant ${r.variant} shows ${failed} failed`);
   }
   check(!apiRequests.some((u) => /\/sweeps\/\d+\/trials/.test(u)), 'the variants view fetched no trials (the summary drives it)');
+  check(apiRequests.filter((u) => u.includes('/summary')).every((u) => /[?&]metrics=/.test(u)), 'the summary is asked only for the metrics shown (metrics=)');
   await shot('sweep-variants');
 
   // ---- trials table: server-side sorting, filtering and paging.
@@ -203,7 +210,7 @@ try {
   await page.waitForSelector('#trials-table tbody tr[data-trial]');
   const byIndex = await api(`sweeps/${abl.id}/trials`, undefined).catch(() => null);
   const listed = await api(`sweeps/${abl.id}/trials?limit=50`);
-  let names = await page.$$eval('#trials-table tbody tr[data-trial] a.trial-link', (as) => as.map((a) => a.textContent));
+  let names = await $$('#trials-table tbody tr[data-trial] a.trial-link', (as) => as.map((a) => a.textContent));
   check(JSON.stringify(names) === JSON.stringify(listed.trials.map((t) => t.name)),
     `trials table lists the API's trials in index order (${names.length} of ${listed.total})`);
   check(byIndex && byIndex.total === abl.trials.length, `the sweep holds the ${abl.trials.length} submitted trials`);
@@ -215,15 +222,16 @@ try {
   const desc = await api(`sweeps/${abl.id}/trials?sort=${encodeURIComponent(sortKey)}&order=desc&limit=50`);
   await page.waitForFunction((first) => document.querySelector('#trials-table tbody tr[data-trial] a.trial-link')?.textContent === first,
     desc.trials[0].name);
-  names = await page.$$eval('#trials-table tbody tr[data-trial] a.trial-link', (as) => as.map((a) => a.textContent));
+  names = await $$('#trials-table tbody tr[data-trial] a.trial-link', (as) => as.map((a) => a.textContent));
   check(JSON.stringify(names) === JSON.stringify(desc.trials.map((t) => t.name)), `sorted by ${sortKey} descending, as the server sorts`);
   check(apiRequests.some((u) => u.includes('sort=' + encodeURIComponent(sortKey)) && u.includes('order=desc')), 'sorting is a server query (sort=, order=)');
-  const shownScores = await page.$$eval(`#trials-table tbody tr[data-trial] td[data-metric="${sortKey}"]`, (tds) => tds.map((td) => td.textContent));
+  check(apiRequests.filter((u) => /\/trials\?/.test(u)).every((u) => /[?&]metrics=/.test(u)), 'trial pages are asked only for the metrics shown (metrics=)');
+  const shownScores = await $$(`#trials-table tbody tr[data-trial] td[data-metric="${sortKey}"]`, (tds) => tds.map((td) => td.textContent));
   check(desc.trials.every((t, i) => near(shownScores[i] || '', t.metrics[sortKey] ?? null)), 'the score column shows the API values');
   await page.selectOption('#filter-status', 'failed');
   const failedTrials = await api(`sweeps/${abl.id}/trials?status=failed`);
   await page.waitForFunction((n) => document.querySelectorAll('#trials-table tbody tr[data-trial]').length === n, failedTrials.total);
-  names = await page.$$eval('#trials-table tbody tr[data-trial] a.trial-link', (as) => as.map((a) => a.textContent));
+  names = await $$('#trials-table tbody tr[data-trial] a.trial-link', (as) => as.map((a) => a.textContent));
   check(failedTrials.total > 0 && names.every((n) => failedTrials.trials.some((t) => t.name === n)), `status filter: ${names.join(', ')}`);
   await page.selectOption('#filter-status', '');
   await page.waitForFunction((first) => document.querySelector('#trials-table tbody tr[data-trial] a.trial-link')?.textContent === first, desc.trials[0].name);
@@ -256,12 +264,12 @@ try {
   for (const img of imgs) await img.scrollIntoViewIfNeeded();
   await page.waitForFunction(() => [...document.querySelectorAll('img[data-artifact]')].every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 20000 })
     .catch(() => {});
-  const loaded = await page.$$eval('img[data-artifact]', (is) => is.map((i) => [i.dataset.artifact, i.naturalWidth, i.naturalHeight]));
+  const loaded = await $$('img[data-artifact]', (is) => is.map((i) => [i.dataset.artifact, i.naturalWidth, i.naturalHeight]));
   check(loaded.length === arts.length && loaded.every(([, w, hgt]) => w > 0 && hgt > 0),
     `every picture loaded: ${loaded.map(([n, w, hgt]) => `${n} ${w}x${hgt}`).join(', ')}`);
   const config = JSON.parse(await page.textContent('#config'));
   check(JSON.stringify(config) === JSON.stringify(detail.config), 'the config shown is the trial\'s config');
-  const attempts = await page.$$eval('#attempts-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  const attempts = await $$('#attempts-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
   check(attempts.length === detail.attempts.length && attempts.length >= 1 && attempts.some((t) => t.includes(best.worker)),
     `attempts table: ${attempts.length} row(s) with worker ${best.worker}`);
   check(WORKERS.includes(best.worker), `the trial ran on one of our workers (${best.worker})`);
@@ -276,7 +284,7 @@ try {
   const err = await page.textContent('#trial-error');
   check(err === failed.error && /cuda/i.test(err), `failed trial shows its error: ${err}`);
   const fDetail = await api('trials/' + failed.id);
-  const fRows = await page.$$eval('#attempts-table tbody tr', (trs) => trs.length);
+  const fRows = await $$('#attempts-table tbody tr', (trs) => trs.length);
   check(fRows === fDetail.attempts.length && fRows > 1, `failed trial lists its ${fRows} attempts`);
   await shot('trial-failed');
 
@@ -314,7 +322,7 @@ try {
   // ---- workers.
   await page.goto(`${URL0}/#/workers`);
   await page.waitForSelector('#workers-table tbody tr');
-  const wrows = await page.$$eval('#workers-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.worker, tr.textContent]));
+  const wrows = await $$('#workers-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.worker, tr.textContent]));
   const apiWorkers = (await api('workers')).workers;
   check(WORKERS.every((w) => wrows.some(([n, text]) => n === w && / ago/.test(text))) && wrows.length === apiWorkers.length,
     `workers page lists ${wrows.map(([n]) => n).join(', ')} with their last heartbeat`);

@@ -25,7 +25,7 @@ export async function render(app, [idText], query) {
   app.append(
     h('div', { class: 'crumbs' }, h('a', { href: '#/sweeps' }, 'Sweeps'), ' / ', 'sweep ' + id),
     header, tabs, body);
-  state = { id, sweep, header, tabs, body, tab: null, query, summary: null, summaryKey: null, refreshTab: null };
+  state = { id, sweep, header, tabs, body, tab: null, query, summary: null, summaryKey: null, summaryCurrent: true, refreshTab: null };
   drawHeader();
   update(query);
   let first = true;
@@ -38,7 +38,15 @@ export async function render(app, [idText], query) {
     drawHeader();
     // Running trials move without changing the counts; a finished sweep only
     // changes when trials are retried.
-    if (state.refreshTab && (!isFinished(s) || JSON.stringify(s.counts) !== before)) await state.refreshTab();
+    // The coordinator's listings may trail the store by about a second, so
+    // the tab is refreshed twice more after the counts last moved.
+    if (JSON.stringify(s.counts) !== before) state.settle = 2;
+    const behind = (!state.summaryCurrent && (state.tab === 'variants' || state.tab === 'lambda'))
+      || (state.parallelBehind && state.tab === 'parallel');
+    if (state.refreshTab && (!isFinished(s) || state.settle > 0 || behind)) {
+      state.settle = Math.max(0, (state.settle || 0) - 1);
+      await state.refreshTab();
+    }
   }, 2000);
 }
 
@@ -105,14 +113,36 @@ function drawHeader() {
 
 // ---------------------------------------------------------------- summary
 
-// The summary, fetched again only when the sweep's counts changed.
-async function summary() {
-  const key = JSON.stringify(state.sweep.counts);
-  if (state.summary && state.summaryKey === key) return { data: state.summary, changed: false };
-  const data = await api('sweeps/' + state.id + '/summary');
+// The summary with the metrics a view needs (metrics=, so a 500-point grid
+// costs kilobytes, not megabytes). Fetched again when the sweep's counts
+// moved, or when the last answer did not yet add up to them: the coordinator
+// may serve a summary up to a second old while results arrive, and the last
+// one of a sweep must not stay on screen.
+async function summary(metrics) {
+  const want = [...new Set(metrics)].sort();
+  const key = JSON.stringify([state.sweep.counts, want]);
+  if (state.summary && state.summaryKey === key && state.summaryCurrent) return { data: state.summary, changed: false };
+  const data = await api('sweeps/' + state.id + '/summary', want.length ? { metrics: want.join(',') } : undefined);
+  const counts = data.groups.reduce((c, g) => addCounts(c, g.counts), {});
+  state.summaryCurrent = STATUSES.every((k) => (counts[k] || 0) === (state.sweep.counts[k] || 0));
   state.summary = data;
   state.summaryKey = key;
   return { data, changed: true };
+}
+
+// Every metric the headline of an arena may use (the fraction of grid cells at
+// each threshold, and the threshold the evaluation used to pick one of them).
+function headlineCandidates(arena) {
+  if (!arena) return [];
+  const p = 'eval.' + arena + '.';
+  return (state.sweep.metric_names || []).filter((m) => m.startsWith(p) &&
+    (/^(max_score60|median_score60|n_modules|grid_score\.threshold)$/.test(m.slice(p.length)) || m.startsWith(p + 'fraction_grid.')));
+}
+
+function currentArena() {
+  const arenas = arenasOf(state.sweep.metric_names || []);
+  const arena = state.query.get('arena');
+  return arenas.includes(arena) ? arena : arenas[0];
 }
 
 // Pools groups (several grid points of one variant, or seeds at several
@@ -174,7 +204,7 @@ function variantsTab(body) {
   const refresh = async () => {
     let data;
     try {
-      ({ data } = await summary());
+      ({ data } = await summary(headlineCandidates(currentArena())));
     } catch (e) {
       body.replaceChildren(errorBox(e));
       return;
@@ -302,9 +332,17 @@ function lambdaTab(body) {
   const charts = h('div', { class: 'chart-grid' });
   body.append(controls, charts);
   const refresh = async () => {
+    const names = state.sweep.metric_names || [];
+    const candidates = headlineCandidates(currentArena());
+    let metric = state.query.get('metric');
+    // Bookkeeping counters are the last resort (trials without evaluation).
+    if (!names.includes(metric)) {
+      metric = candidates.find((m) => m.endsWith('.max_score60')) || names.find((m) => m === 'loss.total')
+        || names.find((m) => m !== 'steps' && m !== 'resumed_from_step') || names[0];
+    }
     let data;
     try {
-      ({ data } = await summary());
+      ({ data } = await summary(metric ? [...candidates, metric] : candidates));
     } catch (e) {
       body.replaceChildren(errorBox(e));
       return;
@@ -314,13 +352,6 @@ function lambdaTab(body) {
     body._drawn = key;
     const keys = data.grid_keys || state.sweep.grid_keys || [];
     const { arenas, arena, metrics } = headline(data);
-    const names = state.sweep.metric_names || [];
-    let metric = state.query.get('metric');
-    // Bookkeeping counters are the last resort (trials without evaluation).
-    if (!names.includes(metric)) {
-      metric = metrics[0] || names.find((m) => m === 'loss.total')
-        || names.find((m) => m !== 'steps' && m !== 'resumed_from_step') || names[0];
-    }
     const variants = state.sweep.variants || [];
     let variant = state.query.get('variant');
     if (!variants.includes(variant)) variant = variants[0];
@@ -470,6 +501,7 @@ function trialsTab(body) {
       order: q.get('order') === 'desc' ? 'desc' : 'asc',
       status: q.get('status') || '',
       variant: q.get('variant') || '',
+      metrics: cols.join(','), // only the metrics the table shows
     };
     const mine = ++seq;
     let data;
@@ -574,17 +606,21 @@ function parallelTab(body) {
     const key = JSON.stringify(s.counts) + state.tabKey;
     if (body._drawn === key) return;
     body._drawn = key;
+    const { metrics } = headline(state.summary);
+    const names = s.metric_names || [];
+    const metricDims = [...new Set([...metrics, ...(names.includes('loss.total') ? ['loss.total'] : [])])];
     let data;
     try {
-      data = await api(`sweeps/${state.id}/trials`, { status: 'succeeded', limit: PARALLEL_CAP, sort: 'index' });
+      data = await api(`sweeps/${state.id}/trials`, { status: 'succeeded', limit: PARALLEL_CAP, sort: 'index', metrics: metricDims.join(',') });
     } catch (e) {
       body.replaceChildren(errorBox(e));
       return;
     }
     const trials = data.trials;
-    const { metrics } = headline(state.summary);
-    const names = s.metric_names || [];
-    const metricDims = [...new Set([...metrics, ...(names.includes('loss.total') ? ['loss.total'] : [])])];
+    // The listing may trail the store by a second: draw it, and look again at
+    // the next poll until it has every succeeded trial.
+    state.parallelBehind = data.total !== (s.counts.succeeded || 0);
+    if (state.parallelBehind) body._drawn = null;
     // Parameters: every override key a trial has (the seed is a replicate, not a parameter).
     const paramKeys = [...new Set(trials.flatMap((t) => Object.keys(t.overrides || {})))].filter((k) => k !== 'run.seed').sort();
     const dims = [];
