@@ -343,6 +343,17 @@ Status Store::RecordStart(int64_t trial_id, int64_t round, int64_t delivery, con
   return committed;
 }
 
+Status Store::RecordAttemptError(int64_t trial_id, int64_t round, int64_t delivery, const std::string& worker,
+                                 const std::string& error, double now) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "INSERT INTO attempts (trial_id, round, delivery, worker, started_at, finished_at, outcome, error) "
+              "SELECT id, ?1, ?2, ?3, ?4, ?4, 'error', ?5 FROM trials WHERE id = ?6 "
+              "ON CONFLICT (trial_id, round, delivery) DO UPDATE SET finished_at = excluded.finished_at, "
+              "outcome = 'error', error = excluded.error WHERE attempts.outcome IS NULL");
+  s.Bind(1, round).Bind(2, delivery).Bind(3, worker).Bind(4, now).Bind(5, error).Bind(6, trial_id);
+  return s.Run();
+}
+
 Result<bool> Store::RecordResult(const TrialResult& r) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);

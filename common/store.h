@@ -121,6 +121,10 @@ class Store {
   // older rounds; repeated calls for one attempt are harmless.
   Status RecordStart(int64_t trial_id, int64_t round, int64_t delivery, const std::string& worker,
                      double now);
+  // One delivery failed and will be retried: its attempt row gets the error
+  // and end time (outcome "error"); the trial is unchanged.
+  Status RecordAttemptError(int64_t trial_id, int64_t round, int64_t delivery, const std::string& worker,
+                            const std::string& error, double now);
   // Records an attempt's outcome. Returns whether it changed the trial (false
   // for duplicates, stale rounds and trials already final).
   Result<bool> RecordResult(const TrialResult& result);

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -109,6 +110,12 @@ int main(int argc, char** argv) {
   if (!http_server.ok()) {
     std::cerr << "sic-coordinator: " << http_server.status().message() << "\n";
     return 1;
+  }
+  if (!std::ifstream(web_dir + "/index.html")) {
+    sic::Log("warning: no dashboard at --web-dir \"" + web_dir + "\" (index.html missing); the API still works");
+  } else if (!std::ifstream(web_dir + "/node_modules/echarts/dist/echarts.esm.min.js")) {
+    sic::Log("warning: " + web_dir + "/node_modules lacks ECharts: the dashboard's plots will not draw "
+             "(run scripts/bootstrap, or npm ci in " + web_dir + ")");
   }
   pumps.Start();
   // The real port, when --http asked for any free one (":0").

@@ -188,6 +188,9 @@ bool Pumps::Record(const QueueEntry& entry, double* event_time) {
     p.step = event.progress().step();
     p.total_steps = event.progress().total_steps();
     p.time = event.time();
+  } else if (event.has_attempt_error()) {
+    recorded = store_.RecordAttemptError(event.trial_id(), event.round(), event.delivery(), event.worker(),
+                                         event.attempt_error().error(), event.attempt_error().finished_at());
   } else if (event.has_outcome()) {
     const v1::TrialOutcome& o = event.outcome();
     TrialResult r;

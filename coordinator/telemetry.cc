@@ -47,6 +47,11 @@ Telemetry::Telemetry()
                          .Help("Workers whose last heartbeat is recent")
                          .Register(*registry_)
                          .Add({})),
+      redis_up_(BuildGauge()
+                    .Name("sic_redis_up")
+                    .Help("1 when the coordinator reached Redis at this scrape")
+                    .Register(*registry_)
+                    .Add({})),
       trials_(BuildGauge().Name("sic_trials").Help("Trials in the store, by state").Register(*registry_)) {}
 
 void Telemetry::ObserveHttp(const std::string& route, int code, double seconds) {
@@ -62,6 +67,7 @@ std::string Telemetry::Render(const ScrapeReadings& r) {
   queue_depth_.Set(r.queue_depth < 0 ? nan : static_cast<double>(r.queue_depth));
   queue_claimed_.Set(r.queue_claimed < 0 ? nan : static_cast<double>(r.queue_claimed));
   workers_alive_.Set(r.workers_alive < 0 ? nan : static_cast<double>(r.workers_alive));
+  redis_up_.Set(r.redis_up ? 1 : 0);
   for (const auto& [state, n] : r.trials_by_state) trials_.Add({{"state", state}}).Set(static_cast<double>(n));
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }

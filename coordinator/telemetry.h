@@ -4,7 +4,8 @@
 //   sic_http_requests_total{route,code}       counter
 //   sic_ingest_latency_seconds                histogram: a worker's event time
 //                                             to the commit that recorded it
-//   sic_queue_depth, sic_queue_claimed, sic_trials{state}, sic_workers_alive
+//   sic_queue_depth, sic_queue_claimed, sic_trials{state}, sic_workers_alive,
+//   sic_redis_up
 //                                             gauges, read at scrape time
 //
 // Thread-safety: thread-safe.
@@ -26,6 +27,7 @@ namespace sic {
 // What /metrics reads fresh at each scrape; -1 where it could not be read.
 struct ScrapeReadings {
   int64_t queue_depth = -1, queue_claimed = -1, workers_alive = -1;
+  bool redis_up = false;
   std::map<std::string, int64_t> trials_by_state;
 };
 
@@ -45,6 +47,7 @@ class Telemetry {
   prometheus::Gauge& queue_depth_;
   prometheus::Gauge& queue_claimed_;
   prometheus::Gauge& workers_alive_;
+  prometheus::Gauge& redis_up_;
   prometheus::Family<prometheus::Gauge>& trials_;
 };
 

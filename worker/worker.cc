@@ -228,6 +228,11 @@ void Worker::Slot(int slot) {
       // deterministic one. The error waits in Redis for the final report.
       Log(label + ": " + run.status().message());
       (void)queue.client().Command({"HSET", ErrorsKey(options_.prefix), ErrorField(job), run.status().message()});
+      // So that the attempt shows its error now, not only in the final report.
+      v1::WorkerEvent e = event(job, entry.deliveries);
+      e.mutable_attempt_error()->set_error(run.status().message());
+      e.mutable_attempt_error()->set_finished_at(NowSeconds());
+      (void)queue.AddResult(e.SerializeAsString());
       (void)queue.Release(consumer, entry.id, options_.lease_ms);
     } else if (run->stopped) {
       if (lost) {

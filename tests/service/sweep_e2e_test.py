@@ -246,6 +246,11 @@ class ServiceTest(unittest.TestCase):
         self.assertEqual(trials[0]["status"], "failed")
         self.assertIn("delivered 3 times (limit 2); last error: ", trials[0]["error"])
         self.assertIn("cuda", trials[0]["error"])
+        # Each failed delivery shows its own error; the last one made the trial final.
+        attempts = c.query("SELECT delivery, outcome, error FROM attempts WHERE trial_id = "
+                           "(SELECT id FROM trials WHERE sweep_id = ?) ORDER BY delivery", sweep_id)
+        self.assertEqual([(d, o) for d, o, _ in attempts], [(1, "error"), (2, "error"), (3, "failed")])
+        self.assertTrue(all("cuda" in e for _, _, e in attempts), attempts)
         r = c.sicctl("watch", str(sweep_id))
         self.assertEqual(r.returncode, 3)
         self.assertIn("ended with 1 failed", r.stderr)
