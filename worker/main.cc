@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads-per-trial", o.threads_per_trial, "run.threads for trials that leave it 0 (0: cores / concurrency)")
       ->capture_default_str();
   app.add_flag("--one-shot", o.one_shot, "run one trial, then exit");
+  app.add_option("--idle-exit-s", o.idle_exit_s, "exit after this long with nothing to claim (0: never)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

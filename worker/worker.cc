@@ -138,7 +138,13 @@ void Worker::Slot(int slot) {
     persist("ack", [&] { return queue.AckTrial(entry.id); });
   };
 
+  auto last_work = Clock::now();
   while (!stop_) {
+    if (options_.idle_exit_s > 0 &&
+        Clock::now() - last_work > std::chrono::duration<double>(options_.idle_exit_s)) {
+      Log("nothing to claim for " + std::to_string(static_cast<int64_t>(options_.idle_exit_s)) + " s; exiting");
+      break;
+    }
     auto claim = queue.ClaimTrial(consumer, options_.lease_ms, options_.block_ms);
     if (!claim.ok()) {
       if (!down) Log("claim: " + claim.status().message() + " (retrying)");
@@ -150,6 +156,7 @@ void Worker::Slot(int slot) {
     down = false;
     if (!claim->has_value()) continue;
     const QueueEntry entry = std::move(*claim.value());
+    last_work = Clock::now();
     v1::TrialJob job;
     if (!job.ParseFromString(entry.payload)) {
       Log("dropping malformed job " + entry.id);
@@ -273,6 +280,7 @@ void Worker::Slot(int slot) {
       fs::remove_all(dir, ec);
     }
     if (options_.one_shot) break;
+    last_work = Clock::now();
   }
   --slots_running_;
 }

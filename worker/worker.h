@@ -40,6 +40,9 @@ struct WorkerOptions {
   int concurrency = 1;
   int threads_per_trial = 0;      // run.threads for trials that leave it 0; 0 = cores / concurrency
   bool one_shot = false;
+  // A slot that has had nothing to claim for this long exits (0: never). For
+  // a Job per trial whose trial was taken, or canceled, before it started.
+  double idle_exit_s = 0;
 };
 
 class Worker {

@@ -19,7 +19,7 @@ on a real cluster, so this checks, for every kustomize overlay:
     the image; the coordinator is one replica replaced with Recreate;
   - the Redis NetworkPolicy admits every pod that talks to Redis;
   - the per-trial Jobs (gpu-jobs) run exactly the pod of the worker
-    Deployment (gpu), plus --one-shot;
+    Deployment (gpu), plus --one-shot and --idle-exit-s;
 and, for every Dockerfile, that it is multi-stage, runs as a non-root user,
 pins its base images, builds the way scripts/build does with the packages
 scripts/bootstrap names, and installs the binaries where the manifests run
@@ -446,7 +446,7 @@ def worker_pod(objects, kind):
 
 
 def check_job_pair(deploy_overlay, deploy_objects, jobs_overlay, jobs_objects):
-    """The per-trial Jobs run the Deployment's pod, plus --one-shot and restartPolicy Never."""
+    """The per-trial Jobs run the Deployment's pod, plus --one-shot, --idle-exit-s N and restartPolicy Never."""
     errors = []
     dspec, dlabels = worker_pod(deploy_objects, "Deployment")
     jspec, jlabels = worker_pod(jobs_objects, "ScaledJob")
@@ -458,7 +458,14 @@ def check_job_pair(deploy_overlay, deploy_objects, jobs_overlay, jobs_objects):
     for c in jspec.get("containers", []):
         if "--one-shot" not in c.get("args", []):
             errors.append("%s: ScaledJob/sic-worker: container %s runs without --one-shot" % (jobs_overlay, c["name"]))
-        c["args"] = [a for a in c.get("args", []) if a != "--one-shot"]
+        args = c.get("args", [])
+        if "--idle-exit-s" not in args[:-1]:
+            errors.append("%s: ScaledJob/sic-worker: container %s has no --idle-exit-s (an idle Job would hold "
+                          "its GPU forever)" % (jobs_overlay, c["name"]))
+        else:
+            i = args.index("--idle-exit-s")
+            args = args[:i] + args[i + 2:]
+        c["args"] = [a for a in args if a != "--one-shot"]
     if jspec != dspec:
         a = json.dumps(dspec, indent=1, sort_keys=True).splitlines()
         b = json.dumps(jspec, indent=1, sort_keys=True).splitlines()

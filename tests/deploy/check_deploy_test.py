@@ -165,6 +165,13 @@ class ManifestChecks(unittest.TestCase):
         errors = cd.check_job_pair("gpu", self.gpu, "gpu-jobs", self.jobs)
         self.assertTrue(any("the ScaledJob's pod differs" in e for e in errors), errors)
 
+    def test_jobs_without_idle_exit(self):
+        c = container(self.jobs, "ScaledJob", "sic-worker")
+        i = c["args"].index("--idle-exit-s")
+        del c["args"][i:i + 2]
+        errors = cd.check_job_pair("gpu", self.gpu, "gpu-jobs", self.jobs)
+        self.assertTrue(any("has no --idle-exit-s" in e for e in errors), errors)
+
     def test_jobs_without_one_shot(self):
         c = container(self.jobs, "ScaledJob", "sic-worker")
         c["args"].remove("--one-shot")

@@ -101,6 +101,32 @@ TEST_F(WorkerTest, FinishedTrialSendsItsResultThenAcknowledges) {
   EXPECT_EQ(coord_.TrialsLength().value(), 0);
 }
 
+TEST_F(WorkerTest, IdleWorkerExitsAfterIdleExitSecondsAndABusyOneDoesNot) {
+  WorkerOptions o = Options("a");
+  o.one_shot = true;
+  o.idle_exit_s = 1.5;
+  o.block_ms = 200;
+  std::atomic<int> calls{0};
+  auto trial = [&](const Config&, const std::string&, const TrialHooks&) -> Result<TrialRun> {
+    ++calls;
+    return TrialRun();
+  };
+  Worker idle(o, trial);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(idle.Run(), 0);  // returns by itself: nothing was queued
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
+  EXPECT_EQ(calls.load(), 0);
+  // A trial that arrives within the idle time is run.
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    Enqueue(9);
+  });
+  Worker waiting(o, trial);
+  EXPECT_EQ(waiting.Run(), 0);
+  late.join();
+  EXPECT_EQ(calls.load(), 1);
+}
+
 TEST_F(WorkerTest, ErrorsAreRetriedUpToTheDeliveryLimitThenFailWithTheLastError) {
   Enqueue(8);
   WorkerOptions o = Options("a");
