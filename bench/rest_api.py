@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """REST API under load: a store seeded through the real writer with one sweep
-of 20,000 trials (38 metrics and a 200-point curve each; 2,000 left unfinished),
+of 20,000 trials (38 metrics and a 200-point curve each; a few thousand left unfinished),
 served by a real sic-coordinator, measured with wrk on three pages of the
 dashboard:
   listing   /api/v1/sweeps/1/trials sorted by one of three metrics, random page
@@ -10,7 +10,7 @@ first on a quiet coordinator, then while it ingests the unfinished trials'
 results (real worker events through Redis, RATE outcomes/s) into the same
 sweep. Prints requests/s and p99 latency of each, and the ratio of the two runs.
 
-usage: bench/rest_api.py [BUILD_DIR] [--trials N] [--seconds S] [--connections C] [--rate R]"""
+usage: bench/rest_api.py [BUILD_DIR] [--trials N] [--seconds S] [--connections C,C] [--rate R]"""
 
 import argparse
 import os
@@ -77,7 +77,7 @@ def main():
     ap.add_argument("build_dir", nargs="?", default=os.path.join(HERE, "..", "build"))
     ap.add_argument("--trials", type=int, default=20000)
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--connections", default="4,8", help="wrk connections, one run each")
     ap.add_argument("--rate", type=float, default=50, help="results ingested per second during the second run")
     args = ap.parse_args()
     if not shutil.which("wrk"):
@@ -85,7 +85,10 @@ def main():
     tool = os.path.join(args.build_dir, "bench", "bench_rest_load")
     work = tempfile.mkdtemp(prefix="sic-rest-bench-")
     db = os.path.join(work, "seed.db")
-    pending = args.trials // 10
+    # Enough unfinished trials that ingestion lasts the whole second phase.
+    connections = [int(n) for n in args.connections.split(",")]
+    phase_seconds = len(connections) * len(PAGES) * (args.seconds + 2) + 1
+    pending = min(args.trials // 2, max(args.trials // 10, int(args.rate * phase_seconds * 1.3)))
     t0 = time.time()
     subprocess.run([tool, "seed", db, "--trials", str(args.trials), "--pending", str(pending)], check=True,
                    stdout=subprocess.DEVNULL)
@@ -105,6 +108,7 @@ def main():
             with open(scripts[name], "w") as f:
                 f.write(lua % {"trials": args.trials, "shown": SHOWN})
         results = {}
+        ingested = 0
         for phase in ("quiet", "ingesting"):
             feeder = None
             if phase == "ingesting":
@@ -113,21 +117,22 @@ def main():
                                            "127.0.0.1:%d" % c.redis_port, "--password", c.redis_password,
                                            "--sweep", "1", "--rate", str(args.rate)], stderr=subprocess.DEVNULL)
                 time.sleep(1)
-            for name, script in scripts.items():
-                run_wrk(c.http_url, script, 2, args.connections)  # warm the page cache
-                results[(phase, name)] = run_wrk(c.http_url, script, args.seconds, args.connections)
+            for n in connections:
+                for name, script in scripts.items():
+                    run_wrk(c.http_url, script, 2, n)  # warm the page cache
+                    results[(phase, n, name)] = run_wrk(c.http_url, script, args.seconds, n)
             if feeder:
                 ingested = metric(c.http_url, "sic_ingest_latency_seconds_count") - before
                 feeder.kill()
                 feeder.wait()
-        print("\n%-8s %14s %12s %14s %12s %10s" % ("page", "quiet req/s", "quiet p99", "ingest req/s",
-                                                  "ingest p99", "p99 ratio"))
-        for name in PAGES:
-            q, i = results[("quiet", name)], results[("ingesting", name)]
-            print("%-8s %14.0f %10.1fms %14.0f %10.1fms %10.2f" % (name, q[0], q[1], i[0], i[1], i[1] / q[1]))
-        print("\nwhile measuring: %d worker events ingested into the same sweep (target %.0f outcomes/s, "
-              "2 events each); %d connections, wrk on the same machine" %
-              (ingested, args.rate, args.connections))
+        print("\n%-8s %5s %12s %11s %13s %11s %10s" % ("page", "conns", "quiet req/s", "quiet p99",
+                                                      "ingest req/s", "ingest p99", "p99 ratio"))
+        for n in connections:
+            for name in PAGES:
+                q, i = results[("quiet", n, name)], results[("ingesting", n, name)]
+                print("%-8s %5d %12.0f %9.1fms %13.0f %9.1fms %10.2f" % (name, n, q[0], q[1], i[0], i[1], i[1] / q[1]))
+        print("\nwhile measuring under ingest: %d worker events ingested into the same sweep (target %.0f "
+              "outcomes/s, 2 events each); wrk (1 thread) on the same machine" % (ingested, args.rate))
     finally:
         c.close()
         shutil.rmtree(work, ignore_errors=True)

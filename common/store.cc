@@ -164,6 +164,11 @@ TrialRow ReadTrial(const Stmt& s) {
 
 }  // namespace
 
+void ConfigureSqliteProcess() {
+  static const int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)rc;  // SQLITE_MISUSE once SQLite is in use: then it is too late, and harmless
+}
+
 bool IsFinalStatus(const std::string& status) {
   return status == "succeeded" || status == "failed" || status == "canceled";
 }

@@ -92,6 +92,12 @@ struct SweepGeneration {
   bool operator!=(const SweepGeneration& o) const { return !(*this == o); }
 };
 
+// Process-wide SQLite settings for many concurrent connections (the writer
+// and the REST readers): turns off SQLite's memory statistics, whose global
+// mutex every allocation of every connection would otherwise take. Call once,
+// before any connection is opened; later calls do nothing.
+void ConfigureSqliteProcess();
+
 class Store {
  public:
   static constexpr int kSchemaVersion = 2;

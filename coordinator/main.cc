@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
     std::cerr << "sic-coordinator: " << s.message() << "\n";
     return 2;
   }
+  sic::ConfigureSqliteProcess();
   auto store = sic::Store::Open(db);
   if (!store.ok()) {
     std::cerr << "sic-coordinator: " << store.status().message() << "\n";

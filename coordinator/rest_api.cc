@@ -156,7 +156,8 @@ HttpResponse RestApi::Route(const HttpRequest& req, const std::vector<std::strin
       for (int64_t id : ids->second) {
         // Counting a big sweep's trials by status takes milliseconds; the
         // list is polled by every open dashboard.
-        auto row = rows_.Get(std::to_string(id), store_.Generation(id), [&] { return rd->SweepRow(id); });
+        auto row = rows_.Get(std::to_string(id), store_.Generation(id),
+                             Reading<json>([id](ResultsReader& r) { return r.SweepRow(id); }));
         if (!row.ok()) return FromStatus(row.status(), route);
         sweeps.push_back(*row.value());
       }
@@ -167,7 +168,7 @@ HttpResponse RestApi::Route(const HttpRequest& req, const std::vector<std::strin
     if (n == 4) {
       const std::string route = "/api/v1/sweeps/{id}";
       if (!get) return method_not_allowed("GET", route);
-      return Cached(route, "sweep:" + std::to_string(id), id, [&] { return rd->GetSweep(id); });
+      return Cached(route, "sweep:" + std::to_string(id), id, [id](ResultsReader& r) { return r.GetSweep(id); });
     }
     if (n == 5 && p[4] == "trials") {
       if (!get) return method_not_allowed("GET", "/api/v1/sweeps/{id}/trials");
@@ -179,7 +180,7 @@ HttpResponse RestApi::Route(const HttpRequest& req, const std::vector<std::strin
       std::vector<std::string> metrics;
       if (std::string error = MetricsParam(req, &metrics); !error.empty()) return Error(400, error, route);
       const json key = {"summary", id, metrics};
-      return Cached(route, key.dump(), id, [&] { return rd->Summary(id, metrics); });
+      return Cached(route, key.dump(), id, [id, metrics](ResultsReader& r) { return r.Summary(id, metrics); });
     }
     if (n == 5 && p[4] == "cancel") {
       if (!post) return method_not_allowed("POST", "/api/v1/sweeps/{id}/cancel");
@@ -277,10 +278,9 @@ HttpResponse RestApi::Trials(const HttpRequest& req, int64_t sweep_id, ResultsRe
   // cached order look older than it is, never newer.
   const SweepGeneration generation = store_.Generation(sweep_id);
   const json key = {sweep_id, q.sort, q.descending, q.statuses, q.variant};
-  auto cached = orders_.Get(key.dump(), generation, [&]() -> Result<std::vector<int64_t>> {
-    if (auto sweep = reader.GetSweep(sweep_id); !sweep.ok()) return sweep.status();
-    return reader.TrialOrder(sweep_id, q);
-  });
+  auto cached = orders_.Get(key.dump(), generation, Reading<std::vector<int64_t>>([sweep_id, q](ResultsReader& r) {
+                              return r.TrialOrder(sweep_id, q);
+                            }));
   if (!cached.ok()) return FromStatus(cached.status(), route);
   const std::shared_ptr<const std::vector<int64_t>>& order = cached.value();
   const int64_t total = static_cast<int64_t>(order->size());
@@ -299,14 +299,14 @@ HttpResponse RestApi::Trials(const HttpRequest& req, int64_t sweep_id, ResultsRe
 }
 
 HttpResponse RestApi::Cached(const std::string& route, const std::string& key, int64_t sweep_id,
-                             const std::function<Result<json>()>& compute) {
+                             std::function<Result<json>(ResultsReader&)> compute) {
   // Generation first, then the data (see GenerationCache).
   const SweepGeneration generation = store_.Generation(sweep_id);
-  auto body = bodies_.Get(key, generation, [&]() -> Result<std::string> {
-    auto value = compute();
-    if (!value.ok()) return value.status();
-    return value->dump() + "\n";
-  });
+  auto body = bodies_.Get(key, generation, Reading<std::string>([compute](ResultsReader& r) -> Result<std::string> {
+                            auto value = compute(r);
+                            if (!value.ok()) return value.status();
+                            return value->dump() + "\n";
+                          }));
   if (!body.ok()) return FromStatus(body.status(), route);
   HttpResponse r;
   r.body = *body.value();

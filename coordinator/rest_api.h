@@ -36,7 +36,17 @@ class RestApi {
   HttpResponse Trials(const HttpRequest& req, int64_t sweep_id, ResultsReader& reader);
   // A JSON answer computed from one sweep's data, cached as text per generation.
   HttpResponse Cached(const std::string& route, const std::string& key, int64_t sweep_id,
-                      const std::function<Result<nlohmann::json>()>& compute);
+                      std::function<Result<nlohmann::json>(ResultsReader&)> compute);
+  // `read` with a reader of its own from the pool: a cache may run it later,
+  // on its refresher thread, after the request that asked is gone.
+  template <typename T>
+  std::function<Result<T>()> Reading(std::function<Result<T>(ResultsReader&)> read) {
+    return [this, read = std::move(read)]() -> Result<T> {
+      auto reader = readers_.Acquire();
+      if (!reader.ok()) return reader.status();
+      return read(*reader.value().operator->());
+    };
+  }
   HttpResponse Picture(const HttpRequest& req, int64_t trial_id, const std::string& file, ResultsReader& reader);
   HttpResponse Submit(const HttpRequest& req);
   HttpResponse Cancel(const HttpRequest& req, int64_t sweep_id);
