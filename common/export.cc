@@ -4,15 +4,10 @@
 #include <set>
 #include <sstream>
 
+#include "common/csv.h"
+
 namespace sic {
 namespace {
-
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 std::string Number(double v) {
   std::ostringstream out;

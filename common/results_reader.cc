@@ -21,12 +21,12 @@ json Value(double v) { return std::isfinite(v) ? json(v) : json(); }
 Status NoSweep(int64_t id) { return Status::Error("sweep " + std::to_string(id) + ": no such sweep"); }
 Status NoTrial(int64_t id) { return Status::Error("trial " + std::to_string(id) + ": no such trial"); }
 
-const char* const kTrialColumns =
+const char* const kListedColumns =
     "t.id, t.sweep_id, t.idx, t.name, t.variant, t.status, t.worker, t.error, t.overrides, t.round, "
     "t.started_at, t.finished_at, json_extract(t.config, '$.optim.steps'), "
     "(SELECT COUNT(*) FROM attempts a WHERE a.trial_id = t.id AND a.round = t.round)";
 
-json ReadTrial(const Stmt& s) {
+json ListedTrial(const Stmt& s) {
   const std::string status = s.Text(5);
   const int64_t total_steps = s.Int(12);
   return {{"id", s.Int(0)}, {"sweep_id", s.Int(1)}, {"index", s.Int(2)}, {"name", s.Text(3)},
@@ -224,7 +224,7 @@ Result<json> ResultsReader::TrialsById(const std::vector<int64_t>& ids, const st
   json out = json::array();
   if (ids.empty()) return out;
   const std::string id_list = Placeholders(ids.size());
-  Stmt s(db_, std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.id IN (" + id_list + ")");
+  Stmt s(db_, std::string("SELECT ") + kListedColumns + " FROM trials t WHERE t.id IN (" + id_list + ")");
   Stmt m(db_, "SELECT trial_id, name, value FROM metrics WHERE trial_id IN (" + id_list + ")" +
                   (metrics.empty() ? "" : " AND name IN (" + Placeholders(metrics.size()) + ")"));
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -234,7 +234,7 @@ Result<json> ResultsReader::TrialsById(const std::vector<int64_t>& ids, const st
   for (size_t i = 0; i < metrics.size(); ++i) m.Bind(static_cast<int>(ids.size() + i + 1), metrics[i]);
   std::unordered_map<int64_t, json> rows;
   int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) rows[s.Int(0)] = ReadTrial(s);
+  while ((rc = s.Step()) == SQLITE_ROW) rows[s.Int(0)] = ListedTrial(s);
   if (rc != SQLITE_DONE) return s.Error();
   while ((rc = m.Step()) == SQLITE_ROW) rows[m.Int(0)]["metrics"][m.Text(1)] = Value(m.Real(2));
   if (rc != SQLITE_DONE) return m.Error();
@@ -367,29 +367,13 @@ Result<std::vector<ExportRow>> ResultsReader::ExportRows(int64_t sweep_id) {
   Stmt exists(db_, "SELECT 1 FROM sweeps WHERE id = ?");
   exists.Bind(1, sweep_id);
   if (exists.Step() != SQLITE_ROW) return NoSweep(sweep_id);
-  Stmt s(db_, "SELECT t.id, t.idx, t.name, t.variant, t.status, t.round, t.worker, t.error, t.overrides, "
-              "t.started_at, t.finished_at, "
-              "(SELECT COUNT(*) FROM attempts a WHERE a.trial_id = t.id AND a.round = t.round) "
-              "FROM trials t WHERE t.sweep_id = ? ORDER BY t.idx");
+  Stmt s(db_, std::string("SELECT ") + sic::kTrialColumns + " FROM trials t WHERE t.sweep_id = ? ORDER BY t.idx");
   s.Bind(1, sweep_id);
   std::vector<ExportRow> rows;
   std::unordered_map<int64_t, size_t> by_id;
   int rc;
   while ((rc = s.Step()) == SQLITE_ROW) {
-    TrialRow t;
-    t.id = s.Int(0);
-    t.sweep_id = sweep_id;
-    t.index = s.Int(1);
-    t.name = s.Text(2);
-    t.variant = s.Text(3);
-    t.status = s.Text(4);
-    t.round = s.Int(5);
-    t.worker = s.Text(6);
-    t.error = s.Text(7);
-    t.overrides = json::parse(s.Text(8), nullptr, false);
-    t.started_at = s.Real(9);
-    t.finished_at = s.Real(10);
-    t.attempts = s.Int(11);
+    TrialRow t = ReadTrial(s);
     by_id[t.id] = rows.size();
     rows.push_back({std::move(t), {}});
   }

@@ -138,6 +138,8 @@ Status StepReturning(Stmt& s, F returned) {
   return rc == SQLITE_DONE ? Status::OK() : s.Error();
 }
 
+}  // namespace
+
 const char* const kTrialColumns =
     "t.id, t.sweep_id, t.idx, t.name, t.variant, t.status, t.worker, t.error, t.config, "
     "t.overrides, t.round, t.started_at, t.finished_at, "
@@ -161,8 +163,6 @@ TrialRow ReadTrial(const Stmt& s) {
   t.attempts = s.Int(13);
   return t;
 }
-
-}  // namespace
 
 void ConfigureSqliteProcess() {
   static const int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);

@@ -38,6 +38,8 @@ struct sqlite3;
 
 namespace sic {
 
+class Stmt;
+
 struct SweepRow {
   int64_t id = 0;
   std::string name, description;
@@ -81,6 +83,12 @@ struct TrialResult {
 };
 
 bool IsFinalStatus(const std::string& status);
+
+// A TrialRow's columns of `trials t` and how to read them from a statement
+// that selected them first, for code that reads the file on a connection of
+// its own (ResultsReader).
+extern const char* const kTrialColumns;
+TrialRow ReadTrial(const Stmt& s);
 
 // How far a sweep's data has moved, in two counters: `requested` moves with
 // what users ask for (a new sweep, cancel, retry), `ingested` with what

@@ -5,15 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/csv.h"
+
 namespace sic {
 namespace {
-
-std::string Csv(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 nlohmann::json Cell(const std::string& s) {
   if (s.empty()) return nullptr;
@@ -40,10 +35,10 @@ void Table::Print(std::ostream& out, const std::string& format) const {
     return;
   }
   if (format == "csv") {
-    for (size_t i = 0; i < header_.size(); ++i) out << (i ? "," : "") << Csv(header_[i]);
+    for (size_t i = 0; i < header_.size(); ++i) out << (i ? "," : "") << CsvField(header_[i]);
     out << "\n";
     for (const auto& row : rows_) {
-      for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << Csv(row[i]);
+      for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << CsvField(row[i]);
       out << "\n";
     }
     return;
