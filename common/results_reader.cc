@@ -116,22 +116,6 @@ Result<json> ResultsReader::LoadSweep(int64_t sweep_id) {
               {"canceled", s.Int(4) != 0}, {"total", total}, {"counts", counts}, {"done", final_count == total}};
 }
 
-Result<json> ResultsReader::ListSweeps(int64_t offset, int64_t limit) {
-  Stmt n(db_, "SELECT COUNT(*) FROM sweeps");
-  if (n.Step() != SQLITE_ROW) return n.Error();
-  Stmt s(db_, "SELECT id FROM sweeps ORDER BY id DESC LIMIT ? OFFSET ?");
-  s.Bind(1, limit).Bind(2, offset);
-  json sweeps = json::array();
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) {
-    auto sweep = LoadSweep(s.Int(0));
-    if (!sweep.ok()) return sweep.status();
-    sweeps.push_back(std::move(sweep.value()));
-  }
-  if (rc != SQLITE_DONE) return s.Error();
-  return json{{"total", n.Int(0)}, {"sweeps", std::move(sweeps)}};
-}
-
 Result<std::vector<std::string>> ResultsReader::MetricNames(int64_t sweep_id) {
   Stmt s(db_, "SELECT DISTINCT name FROM group_stats WHERE sweep_id = ? ORDER BY name");
   s.Bind(1, sweep_id);

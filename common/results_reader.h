@@ -41,9 +41,7 @@ class ResultsReader {
   ResultsReader(const ResultsReader&) = delete;
   ResultsReader& operator=(const ResultsReader&) = delete;
 
-  // {"total", "sweeps": [Sweep]}, newest first.
-  Result<nlohmann::json> ListSweeps(int64_t offset, int64_t limit);
-  // The same in parts: (number of sweeps, a page of ids newest first), and one Sweep.
+  // The sweeps list in parts: (number of sweeps, a page of ids newest first), and one Sweep.
   Result<std::pair<int64_t, std::vector<int64_t>>> SweepIds(int64_t offset, int64_t limit);
   Result<nlohmann::json> SweepRow(int64_t sweep_id);
   // Sweep plus spec, grid_keys, variants and metric_names.
