@@ -39,6 +39,12 @@ HttpResponse FromStatus(const Status& s, const std::string& route) {
   return Error(500, m, route);
 }
 
+HttpResponse Unauthorized(const std::string& route) {
+  HttpResponse r = Error(401, "missing or wrong token (send \"Authorization: Bearer TOKEN\")", route);
+  r.headers.push_back({"WWW-Authenticate", "Bearer"});
+  return r;
+}
+
 HttpResponse FromGrpc(const grpc::Status& s, const std::string& route) {
   switch (s.error_code()) {
     case grpc::StatusCode::INVALID_ARGUMENT: return Error(400, s.error_message(), route);
@@ -338,9 +344,7 @@ HttpResponse RestApi::Submit(const HttpRequest& req) {
   const std::string route = "/api/v1/sweeps";
   const bool dry_run = Truthy(req, "dry_run");
   if (!dry_run && !TokenMatches(req.authorization, service_.options().token)) {
-    HttpResponse r = Error(401, "missing or wrong token (send \"Authorization: Bearer TOKEN\")", route);
-    r.headers.push_back({"WWW-Authenticate", "Bearer"});
-    return r;
+    return Unauthorized(route);
   }
   v1::SubmitResponse resp;
   if (auto s = service_.SubmitSpec(req.body, dry_run, &resp); !s.ok()) return FromGrpc(s, route);
@@ -352,9 +356,7 @@ HttpResponse RestApi::Submit(const HttpRequest& req) {
 HttpResponse RestApi::Cancel(const HttpRequest& req, int64_t sweep_id) {
   const std::string route = "/api/v1/sweeps/{id}/cancel";
   if (!TokenMatches(req.authorization, service_.options().token)) {
-    HttpResponse r = Error(401, "missing or wrong token (send \"Authorization: Bearer TOKEN\")", route);
-    r.headers.push_back({"WWW-Authenticate", "Bearer"});
-    return r;
+    return Unauthorized(route);
   }
   v1::CountResponse resp;
   if (auto s = service_.CancelSweep(sweep_id, &resp); !s.ok()) return FromGrpc(s, route);
