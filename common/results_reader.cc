@@ -23,7 +23,7 @@ Status NoTrial(int64_t id) { return Status::Error("trial " + std::to_string(id) 
 
 const char* const kListedColumns =
     "t.id, t.sweep_id, t.idx, t.name, t.variant, t.status, t.worker, t.error, t.overrides, t.round, "
-    "t.started_at, t.finished_at, json_extract(t.config, '$.optim.steps'), "
+    "t.started_at, t.finished_at, t.total_steps, "
     "(SELECT COUNT(*) FROM attempts a WHERE a.trial_id = t.id AND a.round = t.round)";
 
 json ListedTrial(const Stmt& s) {

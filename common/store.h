@@ -108,7 +108,7 @@ void ConfigureSqliteProcess();
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating if needed) and migrates the file.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);

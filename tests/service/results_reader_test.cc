@@ -197,22 +197,26 @@ TEST_F(ResultsReaderTest, ReadersNeitherWaitForNorSeeAnOpenWriteTransaction) {
   EXPECT_EQ(reader->Summary(sweep).value()["groups"][0]["metrics"]["score"]["n"], 2);
 }
 
-TEST_F(ResultsReaderTest, Version1FileMigratesWithItsSums) {
+TEST_F(ResultsReaderTest, Version1FileMigratesWithItsSumsAndSteps) {
   const int64_t sweep = Submit(R"({"name": "s", "grid": {"loss.lambda_inv": [0.1, 0.3]}, "seeds": 2})");
   auto trials = Trials(sweep);
   for (size_t i = 0; i < trials.size(); ++i) ASSERT_TRUE(store_->RecordResult(Scored(trials[i], 1.0 + i)).ok());
   const json before = Reader()->Summary(sweep).value();
+  const json listed = Reader()->TrialsById({trials[0].id}).value();
+  ASSERT_EQ(listed[0]["total_steps"], trials[0].config["optim"]["steps"]);
   store_.reset();
   // Take the file back to schema 1 as an older build left it.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "DROP TABLE group_stats; DROP INDEX trials_by_group; "
-                             "ALTER TABLE trials DROP COLUMN point; PRAGMA user_version = 1;",
+                             "ALTER TABLE trials DROP COLUMN point; ALTER TABLE trials DROP COLUMN total_steps; "
+                             "PRAGMA user_version = 1;",
                          nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
   sqlite3_close(db);
   Reopen();
   EXPECT_EQ(store_->schema_version(), Store::kSchemaVersion);
   EXPECT_EQ(Reader()->Summary(sweep).value(), before);
+  EXPECT_EQ(Reader()->TrialsById({trials[0].id}).value(), listed);
 }
 
 TEST_F(ResultsReaderTest, UnknownIdsSayWhich) {
