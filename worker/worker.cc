@@ -171,6 +171,9 @@ void Worker::Slot(int slot) {
       continue;
     }
     const double started = NowSeconds();
+    const std::string dir = options_.checkpoint_dir + "/trial-" + std::to_string(job.trial_id()) + "-r" +
+                            std::to_string(job.round());
+    std::error_code ec;
     if (entry.deliveries > options_.max_deliveries) {
       auto last = queue.client().Command({"HGET", ErrorsKey(options_.prefix), ErrorField(job)});
       const std::string last_error = last.ok() && !last->is_nil() ? last->str : "the worker stopped or died";
@@ -182,11 +185,11 @@ void Worker::Slot(int slot) {
       e.mutable_outcome()->set_finished_at(started);
       Log(label + ": " + e.outcome().error());
       finish(entry, e);
+      // A retry runs as a new round in a folder of its own: this one is done with.
+      fs::remove_all(dir, ec);
       continue;
     }
     running_[slot] = job.trial_id();
-    const std::string dir = options_.checkpoint_dir + "/trial-" + std::to_string(job.trial_id()) + "-r" +
-                            std::to_string(job.round());
     Result<TrialRun> run = Status::Error("config: not parsed");
     bool lost = false, canceled = false;
     {
@@ -229,7 +232,6 @@ void Worker::Slot(int slot) {
       canceled = lease.canceled();
     }
     running_[slot] = 0;
-    std::error_code ec;
     if (!run.ok()) {
       // Another delivery may succeed (a transient fault); the limit stops a
       // deterministic one. The error waits in Redis for the final report.

@@ -132,7 +132,10 @@ TEST_F(WorkerTest, ErrorsAreRetriedUpToTheDeliveryLimitThenFailWithTheLastError)
   WorkerOptions o = Options("a");
   o.max_deliveries = 2;
   std::atomic<int> calls{0};
-  Worker worker(o, [&](const Config&, const std::string&, const TrialHooks&) -> Result<TrialRun> {
+  std::string trial_dir;
+  Worker worker(o, [&](const Config&, const std::string& dir, const TrialHooks&) -> Result<TrialRun> {
+    trial_dir = dir;
+    std::filesystem::create_directories(dir + "/eval");  // as a checkpointing trial leaves it
     return Status::Error("boom " + std::to_string(++calls));
   });
   std::thread t([&] { worker.Run(); });
@@ -140,6 +143,8 @@ TEST_F(WorkerTest, ErrorsAreRetriedUpToTheDeliveryLimitThenFailWithTheLastError)
   worker.RequestStop();
   t.join();
   EXPECT_EQ(calls.load(), 2);
+  EXPECT_FALSE(trial_dir.empty());
+  EXPECT_FALSE(std::filesystem::exists(trial_dir)) << "a finally failed trial leaves no checkpoint folder";
   ASSERT_EQ(outcomes_.size(), 1u);
   EXPECT_FALSE(outcomes_[0].outcome().ok());
   EXPECT_EQ(outcomes_[0].outcome().error(), "delivered 3 times (limit 2); last error: boom 2");
