@@ -23,6 +23,7 @@
 #include "common/results_reader.h"
 #include "common/store.h"
 #include "proto/sweep.pb.h"
+#include "worker/worker.h"
 
 namespace {
 
@@ -131,18 +132,10 @@ int Ingest(const std::string& redis_address, const std::string& password, const 
     start_event.mutable_progress()->set_total_steps(20000);
     sic::v1::WorkerEvent done = start_event;
     auto* o = done.mutable_outcome();
-    o->set_ok(true);
-    for (const auto& [k, v] : Metrics(rng)) (*o->mutable_metrics())[k] = v;
-    for (const auto& p : Curve(rng, 200)) {
-      auto* c = o->add_curve();
-      c->set_step(p.step);
-      c->set_total(p.total);
-      c->set_sep(p.sep);
-      c->set_inv(p.inv);
-      c->set_cap(p.cap);
-      c->set_coniso(p.coniso);
-      c->set_lr(p.lr);
-    }
+    sic::TrialRun run;
+    run.metrics = Metrics(rng);
+    run.curve = Curve(rng, 200);
+    sic::FillOutcome(run, o);  // what a worker sends
     o->set_started_at(sic::NowSeconds() - 1);
     o->set_finished_at(sic::NowSeconds());
     for (const auto* e : {&start_event, &done}) {

@@ -107,6 +107,27 @@ void Worker::Registry() {
   (void)queue.RemoveWorker(options_.name);
 }
 
+void FillOutcome(const TrialRun& run, v1::TrialOutcome* o) {
+  o->set_ok(true);
+  for (const auto& [k, v] : run.metrics) (*o->mutable_metrics())[k] = v;
+  for (const auto& p : run.curve) {
+    auto* c = o->add_curve();
+    c->set_step(p.step);
+    c->set_total(p.total);
+    c->set_sep(p.sep);
+    c->set_inv(p.inv);
+    c->set_cap(p.cap);
+    c->set_coniso(p.coniso);
+    c->set_lr(p.lr);
+  }
+  for (const auto& a : run.artifacts) {
+    auto* out = o->add_artifacts();
+    out->set_name(a.name);
+    out->set_mime(a.mime);
+    out->set_data(a.data);
+  }
+}
+
 void Worker::Slot(int slot) {
   const std::string consumer = options_.name + "/" + std::to_string(slot);
   Queue queue(options_.redis, options_.prefix);
@@ -257,26 +278,9 @@ void Worker::Slot(int slot) {
     } else {
       v1::WorkerEvent e = event(job, entry.deliveries);
       auto* o = e.mutable_outcome();
-      o->set_ok(true);
+      FillOutcome(run.value(), o);
       o->set_started_at(started);
       o->set_finished_at(NowSeconds());
-      for (const auto& [k, v] : run->metrics) (*o->mutable_metrics())[k] = v;
-      for (const auto& p : run->curve) {
-        auto* c = o->add_curve();
-        c->set_step(p.step);
-        c->set_total(p.total);
-        c->set_sep(p.sep);
-        c->set_inv(p.inv);
-        c->set_cap(p.cap);
-        c->set_coniso(p.coniso);
-        c->set_lr(p.lr);
-      }
-      for (const auto& a : run->artifacts) {
-        auto* out = o->add_artifacts();
-        out->set_name(a.name);
-        out->set_mime(a.mime);
-        out->set_data(a.data);
-      }
       finish(entry, e);
       Log(label + ": finished");
       fs::remove_all(dir, ec);

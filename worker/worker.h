@@ -27,6 +27,14 @@
 
 namespace sic {
 
+namespace v1 {
+class TrialOutcome;
+}
+
+// A finished trial's outcome message: ok, its metrics, curve and artifacts
+// (the caller sets the times).
+void FillOutcome(const TrialRun& run, v1::TrialOutcome* out);
+
 struct WorkerOptions {
   RedisOptions redis;
   std::string prefix = "sic";

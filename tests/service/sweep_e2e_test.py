@@ -62,6 +62,16 @@ class ServiceTest(unittest.TestCase):
             time.sleep(0.1)
         self.fail("trial never ran: %s" % c.trials(sweep_id))
 
+    def wait_any_running(self, c, sweep_id):
+        """Waits (at most 2 min) until some trial of the sweep runs."""
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            trials = c.trials(sweep_id)
+            if trials and any(t["status"] == "running" for t in trials):
+                return
+            time.sleep(0.1)
+        self.fail("no trial ever ran: %s" % c.trials(sweep_id))
+
     def assert_exactly_once(self, c, sweep_id, n):
         rows = c.query("SELECT id, status FROM trials WHERE sweep_id = ?", sweep_id)
         self.assertEqual(len(rows), n)
@@ -156,12 +166,7 @@ class ServiceTest(unittest.TestCase):
         c.start_worker("a")
         c.start_worker("b")
         sweep_id = c.submit(spec("aof", steps=150, seeds=4))
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            trials = c.trials(sweep_id)
-            if trials and any(t["status"] == "running" for t in trials):
-                break
-            time.sleep(0.1)
+        self.wait_any_running(c, sweep_id)
         c.kill_redis()
         # While Redis is down, calls that need it say so in one line; the rest work.
         r = c.sicctl("workers")
@@ -180,12 +185,7 @@ class ServiceTest(unittest.TestCase):
         c.start_worker("a")
         c.start_worker("b")
         sweep_id = c.submit(spec("empty", steps=150, seeds=4))
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            trials = c.trials(sweep_id)
-            if trials and any(t["status"] == "running" for t in trials):
-                break
-            time.sleep(0.1)
+        self.wait_any_running(c, sweep_id)
         c.kill_redis()
         time.sleep(1.0)
         c.start_redis()
