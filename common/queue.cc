@@ -88,7 +88,7 @@ Status Queue::EnsureGroups(bool* created_trials_group) {
   if (created_trials_group) *created_trials_group = false;
   for (const auto& [stream, group] : {std::pair{trials_key_, kWorkers}, std::pair{results_key_, kCoordinator}}) {
     auto r = client_.Command({"XGROUP", "CREATE", stream, group, "0", "MKSTREAM"});
-    if (!r.ok() && r.status().message().find("BUSYGROUP") == std::string::npos) return r.status();
+    if (!r.ok() && r.status().code() != Status::Code::kAlreadyExists) return r.status();
     if (r.ok() && stream == trials_key_ && created_trials_group) *created_trials_group = true;
   }
   return Status::OK();

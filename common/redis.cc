@@ -72,7 +72,7 @@ Status RedisClient::Connect() {
   const std::string where = "redis at " + options_.Address();
   ctx_ = redisConnectWithTimeout(options_.host.c_str(), options_.port, ToTimeval(options_.timeout_s));
   if (!ctx_ || ctx_->err) {
-    Status s = Status::Error(where + ": " + (ctx_ ? ctx_->errstr : "cannot allocate a connection"));
+    Status s = Status::Unavailable(where + ": " + (ctx_ ? ctx_->errstr : "cannot allocate a connection"));
     Disconnect();
     return s;
   }
@@ -85,7 +85,7 @@ Status RedisClient::Connect() {
     if (r) freeReplyObject(r);
     if (!error.empty()) {
       Disconnect();
-      return Status::Error(where + ": authentication failed: " + error);
+      return Status::Unavailable(where + ": authentication failed: " + error);
     }
   }
   return Status::OK();
@@ -113,7 +113,12 @@ Result<RedisValue> RedisClient::Command(const std::vector<std::string>& argv, do
       continue;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-      Status s = Status::Error("redis: " + std::string(r->str, r->len));
+      // Error replies start with their kind ("NOGROUP No such key ..."):
+      // the two that callers act on get codes of their own.
+      const std::string text(r->str, r->len);
+      Status s = text.rfind("NOGROUP", 0) == 0     ? Status::NotFound("redis: " + text)
+                 : text.rfind("BUSYGROUP", 0) == 0 ? Status::AlreadyExists("redis: " + text)
+                                                   : Status::Error("redis: " + text);
       freeReplyObject(r);
       return s;
     }
@@ -121,7 +126,7 @@ Result<RedisValue> RedisClient::Command(const std::vector<std::string>& argv, do
     freeReplyObject(r);
     return v;
   }
-  return Status::Error(last_error);
+  return Status::Unavailable(last_error);
 }
 
 }  // namespace sic

@@ -18,8 +18,8 @@ const char* const kStatuses[] = {"pending", "queued", "running", "succeeded", "f
 // NaN has no JSON spelling; the API says null.
 json Value(double v) { return std::isfinite(v) ? json(v) : json(); }
 
-Status NoSweep(int64_t id) { return Status::Error("sweep " + std::to_string(id) + ": no such sweep"); }
-Status NoTrial(int64_t id) { return Status::Error("trial " + std::to_string(id) + ": no such trial"); }
+Status NoSweep(int64_t id) { return Status::NotFound("sweep " + std::to_string(id) + ": no such sweep"); }
+Status NoTrial(int64_t id) { return Status::NotFound("trial " + std::to_string(id) + ": no such trial"); }
 
 const char* const kListedColumns =
     "t.id, t.sweep_id, t.idx, t.name, t.variant, t.status, t.worker, t.error, t.overrides, t.round, "
@@ -178,7 +178,7 @@ Result<std::vector<int64_t>> ResultsReader::TrialOrder(int64_t sweep_id, const T
     auto names = MetricNames(sweep_id);
     if (!names.ok()) return names.status();
     if (!std::binary_search(names->begin(), names->end(), q.sort)) {
-      return Status::Error("sort: \"" + q.sort +
+      return Status::InvalidArgument("sort: \"" + q.sort +
                            "\" is neither a column (index, name, variant, status, started_at, finished_at) "
                            "nor a metric of this sweep");
     }
@@ -331,7 +331,7 @@ Result<Artifact> ResultsReader::GetArtifact(int64_t trial_id, const std::string&
   Stmt s(db_, "SELECT name, mime, data FROM artifacts WHERE trial_id = ? AND name = ?");
   s.Bind(1, trial_id).Bind(2, name);
   if (s.Step() != SQLITE_ROW) {
-    return Status::Error("trial " + std::to_string(trial_id) + ": no artifact \"" + name + "\"");
+    return Status::NotFound("trial " + std::to_string(trial_id) + ": no artifact \"" + name + "\"");
   }
   return Artifact{s.Text(0), s.Text(1), s.Text(2)};
 }

@@ -441,7 +441,7 @@ Result<int64_t> Store::CancelSweep(int64_t sweep_id, double now) {
   Stmt sweep(db_, "UPDATE sweeps SET canceled = 1 WHERE id = ?");
   sweep.Bind(1, sweep_id);
   if (Status s = sweep.Run(); !s.ok()) return s;
-  if (sqlite3_changes(db_) == 0) return Status::Error("sweep " + std::to_string(sweep_id) + ": no such sweep");
+  if (sqlite3_changes(db_) == 0) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
   Stmt trials(db_, (std::string("UPDATE trials SET status = 'canceled', finished_at = ? "
                                 "WHERE sweep_id = ? AND status NOT IN ") + kFinal).c_str());
   trials.Bind(1, now).Bind(2, sweep_id);
@@ -471,7 +471,7 @@ Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
   if (!tx.begun().ok()) return tx.begun();
   Stmt exists(db_, "SELECT 1 FROM sweeps WHERE id = ?");
   exists.Bind(1, sweep_id);
-  if (exists.Step() != SQLITE_ROW) return Status::Error("sweep " + std::to_string(sweep_id) + ": no such sweep");
+  if (exists.Step() != SQLITE_ROW) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
   Stmt s(db_, "UPDATE trials SET status = 'pending', round = round + 1, error = '', finished_at = 0 "
               "WHERE sweep_id = ? AND status = 'failed'");
   s.Bind(1, sweep_id);
@@ -486,7 +486,7 @@ Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
 Result<SweepRow> Store::LoadSweep(int64_t sweep_id) {
   Stmt s(db_, "SELECT id, name, description, spec, created_at, canceled FROM sweeps WHERE id = ?");
   s.Bind(1, sweep_id);
-  if (s.Step() != SQLITE_ROW) return Status::Error("sweep " + std::to_string(sweep_id) + ": no such sweep");
+  if (s.Step() != SQLITE_ROW) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
   SweepRow row;
   row.id = s.Int(0);
   row.name = s.Text(1);
@@ -539,7 +539,7 @@ Result<TrialRow> Store::GetTrial(int64_t trial_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, (std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.id = ?").c_str());
   s.Bind(1, trial_id);
-  if (s.Step() != SQLITE_ROW) return Status::Error("trial " + std::to_string(trial_id) + ": no such trial");
+  if (s.Step() != SQLITE_ROW) return Status::NotFound("trial " + std::to_string(trial_id) + ": no such trial");
   return ReadTrial(s);
 }
 

@@ -142,7 +142,7 @@ void Pumps::IngestLoop() {
     if (!entries.ok()) {
       outage.Failed(entries.status());
       // A restarted Redis without AOF has lost the group; recreate it.
-      groups = entries.status().message().find("NOGROUP") == std::string::npos;
+      groups = !entries.status().IsNotFound();
       Wait(1000);
       continue;
     }

@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/queue.h"
+#include "coordinator/status_map.h"
 
 namespace sic {
 namespace {
@@ -28,15 +29,8 @@ HttpResponse Error(int status, const std::string& message, const std::string& ro
   return Json(status, {{"error", message}}, route);
 }
 
-// Reader errors: unknown ids read "sweep 7: no such sweep"; a bad sort field
-// "sort: ..."; anything else is the coordinator's own fault.
 HttpResponse FromStatus(const Status& s, const std::string& route) {
-  const std::string& m = s.message();
-  if (m.find("no such") != std::string::npos || m.find("no artifact") != std::string::npos) {
-    return Error(404, m, route);
-  }
-  if (m.rfind("sort:", 0) == 0) return Error(400, m, route);
-  return Error(500, m, route);
+  return Error(HttpStatusOf(s.code()), s.message(), route);
 }
 
 HttpResponse Unauthorized(const std::string& route) {

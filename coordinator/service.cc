@@ -6,19 +6,16 @@
 
 #include "common/export.h"
 #include "common/log.h"
+#include "coordinator/status_map.h"
 
 namespace sic {
 namespace {
 
 using grpc::StatusCode;
 
-grpc::Status Fail(StatusCode code, const std::string& message) { return grpc::Status(code, message); }
+grpc::Status Fail(StatusCode code, const std::string& message) { return grpc::Status(code, message, "sic"); }
 
-// Store errors for unknown ids read "sweep 7: no such sweep".
-grpc::Status FromStore(const Status& s) {
-  const bool missing = s.message().find("no such") != std::string::npos;
-  return Fail(missing ? StatusCode::NOT_FOUND : StatusCode::INTERNAL, s.message());
-}
+grpc::Status FromStore(const Status& s) { return ToGrpc(s); }
 
 void ToProto(const SweepRow& row, v1::Sweep* out) {
   out->set_id(row.id);

@@ -36,10 +36,9 @@ int Fail(const std::string& message, int code = 1) {
 
 int FailRpc(const grpc::Status& s, const Globals& g) {
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    // Either the coordinator is down, or it answered that Redis is.
-    if (s.error_message().rfind("redis", 0) == 0 || s.error_message().find("redis at") != std::string::npos) {
-      return Fail(s.error_message());
-    }
+    // Either the coordinator is down, or it answered that Redis is: its own
+    // answers carry the error's code name in their details (status_map.h).
+    if (!s.error_details().empty()) return Fail(s.error_message());
     return Fail("cannot reach the coordinator at " + g.coordinator + " (is sic-coordinator running? set --coordinator or SIC_COORDINATOR)");
   }
   return Fail(s.error_message());

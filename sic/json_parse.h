@@ -1,0 +1,31 @@
+// ParseJson: the one way text from outside becomes a nlohmann::json here (a
+// sweep spec over gRPC or REST, a config file, a job from Redis). It bounds
+// the input before any work is done: the text's size, and the nesting depth,
+// checked by the parser as it goes, so that no deep value is ever built.
+// (nlohmann's parser is iterative, but copying, dumping and comparing a value
+// recurse once per level: a 1 MB "[[[[...]]]]" would overflow the stack.)
+// Numbers too large for a double are an error, not infinity.
+//
+// Thread-safety: a pure function.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "sic/status.h"
+
+namespace sic {
+
+struct JsonLimits {
+  size_t max_bytes = 1 << 20;  // 1 MiB of text
+  int max_depth = 32;          // nested objects and arrays; a spec needs 4
+};
+
+// The parsed value, or an InvalidArgument (malformed, too deep) or
+// ResourceExhausted (too large) error whose message starts with `what`.
+Result<nlohmann::json> ParseJson(std::string_view text, const JsonLimits& limits = {},
+                                 const std::string& what = "JSON");
+
+}  // namespace sic
