@@ -32,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/sweep_spec.h"
+#include "common/trial_report.h"
 #include "sic/status.h"
 
 struct sqlite3;
@@ -57,28 +58,6 @@ struct TrialRow {
   nlohmann::json config, overrides;
   int64_t round = 1;      // enqueue round, see above
   int64_t attempts = 0;   // attempts seen in the current round
-  double started_at = 0, finished_at = 0;
-};
-
-struct CurvePoint {
-  int64_t step = 0;
-  double total = 0, sep = 0, inv = 0, cap = 0, coniso = 0, lr = 0;
-};
-
-struct Artifact {
-  std::string name, mime;
-  std::string data;  // bytes
-};
-
-// The outcome of one attempt, as a worker reports it.
-struct TrialResult {
-  int64_t trial_id = 0, round = 0, delivery = 0;
-  std::string worker;
-  bool ok = false;
-  std::string error;                       // why it failed (ok == false)
-  std::map<std::string, double> metrics;   // final losses, grid scores, ...
-  std::vector<CurvePoint> curve;           // downsampled learning curve
-  std::vector<Artifact> artifacts;         // e.g. rate-map PNGs
   double started_at = 0, finished_at = 0;
 };
 

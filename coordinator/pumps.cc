@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/log.h"
+#include "common/trial_report.h"
 #include "proto/sweep.pb.h"
 
 namespace sic {
@@ -174,42 +175,35 @@ void Pumps::IngestLoop() {
 }
 
 bool Pumps::Record(const QueueEntry& entry, double* event_time) {
-  v1::WorkerEvent event;
-  if (!event.ParseFromString(entry.payload)) {
-    Log("ingest: dropping malformed event " + entry.id);
+  auto event = DecodeWorkerEvent(entry.payload);
+  if (!event.ok()) {
+    Log("ingest: dropping malformed event " + entry.id + ": " + event.status().message());
     return true;  // acknowledged, so that it is not read again
   }
-  *event_time = event.time();
+  const TrialResult& r = event->report;
+  *event_time = event->time;
   Status recorded;
-  if (event.has_progress()) {
-    recorded = store_.RecordStart(event.trial_id(), event.round(), event.delivery(), event.worker(), event.time());
-    std::lock_guard<std::mutex> lock(mu_);
-    LiveProgress& p = progress_[event.trial_id()];
-    p.step = event.progress().step();
-    p.total_steps = event.progress().total_steps();
-    p.time = event.time();
-  } else if (event.has_attempt_error()) {
-    recorded = store_.RecordAttemptError(event.trial_id(), event.round(), event.delivery(), event.worker(),
-                                         event.attempt_error().error(), event.attempt_error().finished_at());
-  } else if (event.has_outcome()) {
-    const v1::TrialOutcome& o = event.outcome();
-    TrialResult r;
-    r.trial_id = event.trial_id();
-    r.round = event.round();
-    r.delivery = event.delivery();
-    r.worker = event.worker();
-    r.ok = o.ok();
-    r.error = o.error();
-    for (const auto& [k, v] : o.metrics()) r.metrics[k] = v;
-    for (const auto& p : o.curve()) r.curve.push_back({p.step(), p.total(), p.sep(), p.inv(), p.cap(), p.coniso(), p.lr()});
-    for (const auto& a : o.artifacts()) r.artifacts.push_back({a.name(), a.mime(), a.data()});
-    r.started_at = o.started_at();
-    r.finished_at = o.finished_at();
-    auto applied = store_.RecordResult(r);
-    recorded = applied.status();
-    if (applied.ok()) {
+  switch (event->kind) {
+    case EventKind::kProgress: {
+      recorded = store_.RecordStart(r.trial_id, r.round, r.delivery, r.worker, event->time);
       std::lock_guard<std::mutex> lock(mu_);
-      progress_.erase(event.trial_id());
+      LiveProgress& p = progress_[r.trial_id];
+      p.step = event->step;
+      p.total_steps = event->total_steps;
+      p.time = event->time;
+      break;
+    }
+    case EventKind::kAttemptError:
+      recorded = store_.RecordAttemptError(r.trial_id, r.round, r.delivery, r.worker, r.error, r.finished_at);
+      break;
+    case EventKind::kOutcome: {
+      auto applied = store_.RecordResult(r);
+      recorded = applied.status();
+      if (applied.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        progress_.erase(r.trial_id);
+      }
+      break;
     }
   }
   if (!recorded.ok()) {
