@@ -87,6 +87,13 @@ Result<DecodedEvent> DecodeWorkerEvent(std::string_view bytes) {
   return Invalid("unknown kind (neither progress, outcome nor attempt_error)");
 }
 
+int64_t PeekTrialId(std::string_view bytes) {
+  if (bytes.size() > ReportLimits::kMaxEventBytes) return 0;
+  v1::WorkerEvent e;
+  if (!e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return 0;
+  return e.trial_id() > 0 ? e.trial_id() : 0;
+}
+
 void EncodeOutcome(const std::map<std::string, double>& metrics, const std::vector<CurvePoint>& curve,
                    const std::vector<Artifact>& artifacts, v1::TrialOutcome* o) {
   o->set_ok(true);

@@ -78,6 +78,9 @@ struct DecodedEvent {
 };
 
 Result<DecodedEvent> DecodeWorkerEvent(std::string_view bytes);
+// The trial an event that DecodeWorkerEvent refused says it is about, when
+// its bytes parse at all (0 otherwise): for the dead letter's record.
+int64_t PeekTrialId(std::string_view bytes);
 
 // The outcome message of a finished attempt: ok, error, metrics, curve,
 // artifacts and times of `result` (its attempt ids go in the WorkerEvent).

@@ -129,6 +129,7 @@ void Worker::Slot(int slot) {
     v1::WorkerEvent e;
     e.set_trial_id(job.trial_id());
     e.set_round(job.round());
+    e.set_ticket(job.ticket());
     e.set_delivery(delivery);
     e.set_worker(options_.name);
     e.set_time(NowSeconds());
