@@ -317,9 +317,14 @@ SweepGeneration Store::Generation(int64_t sweep_id) const {
 }
 
 Status Store::Migrate() {
-  Stmt v(db_, "PRAGMA user_version");
-  if (v.Step() != SQLITE_ROW) return v.Error();
-  const int64_t version = v.Int(0);
+  int64_t version = 0;
+  {
+    // Finalized before migrating: an open statement keeps DROP TABLE from
+    // running ("database table is locked").
+    Stmt v(db_, "PRAGMA user_version");
+    if (v.Step() != SQLITE_ROW) return v.Error();
+    version = v.Int(0);
+  }
   if (version > kSchemaVersion) {
     return Status::Error("store: schema version " + std::to_string(version) +
                          " is newer than this build understands (" + std::to_string(kSchemaVersion) + ")");

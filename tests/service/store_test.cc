@@ -348,23 +348,8 @@ TEST_F(StoreTest, Schema4KeepsOldAttemptsWithTicketZero) {
   store_.reset();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  const char* downgrade = R"sql(
-DROP TABLE dead_letters;
-DROP INDEX trials_by_status_enqueued;
-ALTER TABLE trials DROP COLUMN ticket;
-ALTER TABLE trials DROP COLUMN enqueued_at;
-DROP TABLE sequences;
-CREATE TABLE attempts_v3 (
-  trial_id INTEGER NOT NULL REFERENCES trials(id), round INTEGER NOT NULL, delivery INTEGER NOT NULL,
-  worker TEXT NOT NULL, started_at REAL NOT NULL, finished_at REAL, outcome TEXT, error TEXT,
-  PRIMARY KEY (trial_id, round, delivery));
-INSERT INTO attempts_v3 SELECT trial_id, round, delivery, worker, started_at, finished_at, outcome, error FROM attempts;
-DROP TABLE attempts;
-ALTER TABLE attempts_v3 RENAME TO attempts;
-PRAGMA user_version = 3;
-)sql";
   char* err = nullptr;
-  ASSERT_EQ(sqlite3_exec(db, downgrade, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  ASSERT_EQ(sqlite3_exec(db, kBackToSchema3, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
   sqlite3_close(db);
   Reopen();
   EXPECT_EQ(store_->schema_version(), Store::kSchemaVersion);
