@@ -28,7 +28,7 @@ from sweep_e2e_test import spec  # noqa: E402
 
 BIN = None
 TRIALS = 32
-STEPS = 200
+STEPS = 500
 WORKERS = ("a", "b", "c")
 
 
@@ -62,9 +62,11 @@ class ChaosTest(unittest.TestCase):
             c.start_redis()
 
         faults = [restart_worker, restart_coordinator, lambda: restart_redis(), restart_worker,
-                  restart_coordinator, restart_worker, lambda: restart_redis(wipe=True), restart_worker]
-        for fault in faults:
+                  lambda: restart_redis(wipe=True), restart_coordinator, restart_worker, restart_worker]
+        for k, fault in enumerate(faults):
             time.sleep(2.5)
+            done = c.query("SELECT COUNT(*) FROM trials WHERE sweep_id = ? AND status = 'succeeded'", sweep_id)[0][0]
+            sys.stderr.write("chaos: fault %d with %d/%d trials done\n" % (k + 1, done, TRIALS))
             fault()
         trials = c.wait_done(sweep_id, timeout=400)
         self.assertEqual([t["status"] for t in trials], ["succeeded"] * TRIALS, trials)
