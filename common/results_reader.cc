@@ -311,11 +311,11 @@ Result<json> ResultsReader::GetTrial(int64_t trial_id) {
   if (c.Step() != SQLITE_ROW) return c.Error();
   out["config"] = json::parse(c.Text(0), nullptr, false);
   json attempts = json::array();
-  Stmt a(db_, "SELECT round, delivery, worker, started_at, finished_at, outcome, error FROM attempts "
-              "WHERE trial_id = ? ORDER BY round, delivery");
+  Stmt a(db_, "SELECT round, delivery, worker, started_at, finished_at, outcome, error, ticket FROM attempts "
+              "WHERE trial_id = ? ORDER BY round, ticket, delivery");
   a.Bind(1, trial_id);
   while (a.Step() == SQLITE_ROW) {
-    attempts.push_back({{"round", a.Int(0)}, {"delivery", a.Int(1)}, {"worker", a.Text(2)},
+    attempts.push_back({{"round", a.Int(0)}, {"ticket", a.Int(7)}, {"delivery", a.Int(1)}, {"worker", a.Text(2)},
                         {"started_at", a.Real(3)}, {"finished_at", a.Null(4) ? json() : json(a.Real(4))},
                         {"outcome", a.Null(5) ? json() : json(a.Text(5))}, {"error", a.Text(6)}});
   }
