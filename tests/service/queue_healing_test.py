@@ -14,7 +14,9 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz"))
 from cluster import Cluster  # noqa: E402
+from make_result_event_seeds import blob, f64, header, outcome  # noqa: E402
 from sweep_e2e_test import spec  # noqa: E402
 
 BIN = None
@@ -111,6 +113,39 @@ class QueueHealingTest(unittest.TestCase):
             body = json.load(r)
         self.assertEqual(body["dead_letters"]["count"], 1)
         self.assertIn("unknown kind", body["dead_letters"]["latest"][0]["error"])
+
+    def test_a_job_enqueued_again_after_redis_lost_its_data_is_a_new_attempt(self):
+        # Events sent by hand, as a worker would: delivery 1 of the first job
+        # fails, Redis loses everything, and delivery 1 of the job enqueued
+        # again succeeds. Before tickets that was the same attempt (trial,
+        # round, delivery), the success was taken for a duplicate and the
+        # trial stayed unfinished forever.
+        c = self.cluster(aof=False)
+        sweep_id = c.submit(spec("wiped", steps=20, seeds=1))
+        self.wait_status(c, sweep_id, ("queued",))
+        trial, first = c.query("SELECT id, ticket FROM trials WHERE sweep_id = ?", sweep_id)[0]
+        error = header(trial=trial, ticket=first, delivery=1) + blob(8, blob(1, "lost the GPU") + f64(2, time.time()))
+        c.redis_command("XADD", "sic:results", "*", "p", error)
+        deadline = time.time() + 60
+        while time.time() < deadline and not c.query("SELECT 1 FROM attempts WHERE trial_id = ?", trial):
+            time.sleep(0.2)
+        c.kill_redis()
+        c.wipe_redis_data()
+        c.start_redis()
+        deadline = time.time() + 60
+        second = first
+        while time.time() < deadline:
+            status, second = c.query("SELECT status, ticket FROM trials WHERE id = ?", trial)[0]
+            if status == "queued" and second != first:
+                break
+            time.sleep(0.2)
+        self.assertNotEqual(second, first)
+        ok = header(trial=trial, ticket=second, delivery=1) + blob(7, outcome(metrics={"loss.total": 0.5, "steps": 20}))
+        c.redis_command("XADD", "sic:results", "*", "p", ok)
+        trials = c.wait_done(sweep_id, timeout=60)
+        self.assertEqual(trials[0]["status"], "succeeded")
+        self.assertEqual(c.query("SELECT ticket, delivery, outcome FROM attempts WHERE trial_id = ? ORDER BY ticket",
+                                 trial), [(first, 1, "error"), (second, 1, "succeeded")])
 
     def test_reconciler_enqueues_again_what_redis_lost(self):
         c = self.cluster(coordinator_args=["--reconcile-s", "1"])
