@@ -200,6 +200,16 @@ Status Queue::AckTrial(const std::string& id) {
   return del.ok() ? Status::OK() : del.status();
 }
 
+Result<std::vector<QueueEntry>> Queue::TrialsAfter(const std::string& after_id, int64_t count) {
+  auto r = client_.Command({"XRANGE", trials_key_, "(" + after_id, "+", "COUNT", std::to_string(count)});
+  if (!r.ok()) return r.status();
+  std::vector<QueueEntry> out;
+  for (const auto& entry : r->elements) {
+    if (auto e = ParseEntry(entry)) out.push_back(std::move(*e));
+  }
+  return out;
+}
+
 Result<int64_t> Queue::PendingTrials() {
   auto r = client_.Command({"XPENDING", trials_key_, kWorkers});
   if (!r.ok()) return r.status();

@@ -80,6 +80,11 @@ class Queue {
   Status RemoveWorker(const std::string& name);
   Result<std::vector<std::string>> Workers();
 
+  // Up to `count` entries of the trials stream (waiting or claimed: an entry
+  // leaves the stream only when acknowledged) with ids after `after_id`
+  // ("0-0" to start), oldest first: the reconciler reads the stream in pages.
+  Result<std::vector<QueueEntry>> TrialsAfter(const std::string& after_id, int64_t count);
+
   // Entries of the trials stream not yet acknowledged, and waiting in total.
   Result<int64_t> PendingTrials();
   Result<int64_t> TrialsLength();

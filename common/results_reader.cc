@@ -161,7 +161,29 @@ Result<json> ResultsReader::GetSweep(int64_t sweep_id) {
   auto names = MetricNames(sweep_id);
   if (!names.ok()) return names.status();
   out["metric_names"] = names.value();
+  auto dead = DeadLetters(sweep_id, 10);
+  if (!dead.ok()) return dead.status();
+  json latest = json::array();
+  for (const DeadLetter& d : dead->second) {
+    latest.push_back({{"entry_id", d.entry_id}, {"trial_id", d.trial_id ? json(d.trial_id) : json()},
+                      {"error", d.error}, {"payload_bytes", d.payload_bytes}, {"at", d.at}});
+  }
+  out["dead_letters"] = {{"count", dead->first}, {"latest", std::move(latest)}};
   return out;
+}
+
+Result<std::pair<int64_t, std::vector<DeadLetter>>> ResultsReader::DeadLetters(int64_t sweep_id, int64_t limit) {
+  Stmt n(db_, "SELECT COUNT(*) FROM dead_letters WHERE sweep_id = ?");
+  n.Bind(1, sweep_id);
+  if (n.Step() != SQLITE_ROW) return n.Error();
+  Stmt s(db_, "SELECT entry_id, COALESCE(trial_id, 0), error, payload_bytes, at FROM dead_letters "
+              "WHERE sweep_id = ? ORDER BY id DESC LIMIT ?");
+  s.Bind(1, sweep_id).Bind(2, limit);
+  std::vector<DeadLetter> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back({s.Text(0), s.Int(1), sweep_id, s.Text(2), s.Int(3), s.Real(4)});
+  if (rc != SQLITE_DONE) return s.Error();
+  return std::make_pair(n.Int(0), std::move(out));
 }
 
 Result<std::vector<int64_t>> ResultsReader::TrialOrder(int64_t sweep_id, const TrialQuery& q) {
@@ -289,11 +311,11 @@ Result<json> ResultsReader::GetTrial(int64_t trial_id) {
   if (c.Step() != SQLITE_ROW) return c.Error();
   out["config"] = json::parse(c.Text(0), nullptr, false);
   json attempts = json::array();
-  Stmt a(db_, "SELECT round, delivery, worker, started_at, finished_at, outcome, error FROM attempts "
-              "WHERE trial_id = ? ORDER BY round, delivery");
+  Stmt a(db_, "SELECT round, delivery, worker, started_at, finished_at, outcome, error, ticket FROM attempts "
+              "WHERE trial_id = ? ORDER BY round, ticket, delivery");
   a.Bind(1, trial_id);
   while (a.Step() == SQLITE_ROW) {
-    attempts.push_back({{"round", a.Int(0)}, {"delivery", a.Int(1)}, {"worker", a.Text(2)},
+    attempts.push_back({{"round", a.Int(0)}, {"ticket", a.Int(7)}, {"delivery", a.Int(1)}, {"worker", a.Text(2)},
                         {"started_at", a.Real(3)}, {"finished_at", a.Null(4) ? json() : json(a.Real(4))},
                         {"outcome", a.Null(5) ? json() : json(a.Text(5))}, {"error", a.Text(6)}});
   }
@@ -366,6 +388,33 @@ Result<std::vector<ExportRow>> ResultsReader::ExportRows(int64_t sweep_id) {
               "WHERE t.sweep_id = ? AND t.status IN ('succeeded', 'failed', 'canceled')");
   m.Bind(1, sweep_id);
   while ((rc = m.Step()) == SQLITE_ROW) rows[by_id[m.Int(0)]].metrics[m.Text(1)] = m.Real(2);
+  if (rc != SQLITE_DONE) return m.Error();
+  return rows;
+}
+
+Result<std::vector<ExportRow>> ResultsReader::TrialPage(int64_t sweep_id, int64_t offset, int64_t limit) {
+  Stmt exists(db_, "SELECT 1 FROM sweeps WHERE id = ?");
+  exists.Bind(1, sweep_id);
+  if (exists.Step() != SQLITE_ROW) return NoSweep(sweep_id);
+  Stmt s(db_, std::string("SELECT ") + sic::kTrialColumns +
+                  " FROM trials t WHERE t.sweep_id = ? ORDER BY t.idx LIMIT ? OFFSET ?");
+  s.Bind(1, sweep_id).Bind(2, limit).Bind(3, offset);
+  std::vector<ExportRow> rows;
+  std::unordered_map<int64_t, size_t> by_id;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    TrialRow t = ReadTrial(s);
+    by_id[t.id] = rows.size();
+    rows.push_back({std::move(t), {}});
+  }
+  if (rc != SQLITE_DONE) return s.Error();
+  Stmt m(db_, "SELECT m.trial_id, m.name, m.value FROM metrics m JOIN "
+              "(SELECT id, status FROM trials WHERE sweep_id = ? ORDER BY idx LIMIT ? OFFSET ?) p ON p.id = m.trial_id "
+              "WHERE p.status IN ('succeeded', 'failed', 'canceled')");
+  m.Bind(1, sweep_id).Bind(2, limit).Bind(3, offset);
+  while ((rc = m.Step()) == SQLITE_ROW) {
+    if (auto it = by_id.find(m.Int(0)); it != by_id.end()) rows[it->second].metrics[m.Text(1)] = m.Real(2);
+  }
   if (rc != SQLITE_DONE) return m.Error();
   return rows;
 }

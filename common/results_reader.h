@@ -44,7 +44,8 @@ class ResultsReader {
   // The sweeps list in parts: (number of sweeps, a page of ids newest first), and one Sweep.
   Result<std::pair<int64_t, std::vector<int64_t>>> SweepIds(int64_t offset, int64_t limit);
   Result<nlohmann::json> SweepRow(int64_t sweep_id);
-  // Sweep plus spec, grid_keys, variants and metric_names.
+  // Sweep plus spec, grid_keys, variants, metric_names and dead_letters
+  // ({"count", "latest": [{entry_id, trial_id, error, payload_bytes, at}]}).
   Result<nlohmann::json> GetSweep(int64_t sweep_id);
   // The ids of the sweep's trials that match, in the query's order (trials
   // without a sort metric last). Errors name a bad sort field.
@@ -64,6 +65,11 @@ class ResultsReader {
   Result<std::vector<std::string>> ArtifactNames(int64_t trial_id);
   // Every trial of the sweep with its metrics, for exports.
   Result<std::vector<ExportRow>> ExportRows(int64_t sweep_id);
+  // A page of the sweep's trials in index order, each with its metrics when
+  // final (gRPC ListTrials). NotFound for no such sweep.
+  Result<std::vector<ExportRow>> TrialPage(int64_t sweep_id, int64_t offset, int64_t limit);
+  // The sweep's dead letters: how many, and the latest `limit`, newest first.
+  Result<std::pair<int64_t, std::vector<DeadLetter>>> DeadLetters(int64_t sweep_id, int64_t limit);
   // Trials per status over all sweeps, for /metrics.
   Result<std::map<std::string, int64_t>> TrialsByStatus();
   // A trivial query: does the file answer? (for /readyz)

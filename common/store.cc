@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/sqlite_stmt.h"
+#include "common/trial_state.h"
 
 namespace sic {
 namespace {
@@ -99,11 +100,59 @@ INSERT INTO group_stats
 ALTER TABLE trials ADD COLUMN total_steps INTEGER NOT NULL DEFAULT 0;
 UPDATE trials SET total_steps = COALESCE(json_extract(config, '$.optim.steps'), 0);
 )sql",
+    // 4: job tickets. Every enqueue gives the trial a new ticket from the
+    // `ticket` sequence; its job carries it and the worker echoes it, so an
+    // attempt is (trial, round, ticket, delivery) and a job enqueued again
+    // after Redis lost its data (whose delivery count restarts at 1) never
+    // collides with an attempt already recorded. The primary key changes, so
+    // the attempts table is rebuilt; old rows keep ticket 0. enqueued_at: when
+    // the current ticket was issued (the reconciler leaves young jobs alone).
+    R"sql(
+ALTER TABLE trials ADD COLUMN ticket INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN enqueued_at REAL NOT NULL DEFAULT 0;
+CREATE TABLE sequences (
+  name  TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO sequences (name, value) VALUES ('ticket', 0);
+CREATE TABLE attempts_v4 (
+  trial_id    INTEGER NOT NULL REFERENCES trials(id),
+  round       INTEGER NOT NULL,
+  ticket      INTEGER NOT NULL DEFAULT 0,
+  delivery    INTEGER NOT NULL,
+  worker      TEXT NOT NULL,
+  started_at  REAL NOT NULL,
+  finished_at REAL,
+  outcome     TEXT,            -- NULL while running; 'succeeded', 'failed' or 'error'
+  error       TEXT,
+  PRIMARY KEY (trial_id, round, ticket, delivery)
+);
+INSERT INTO attempts_v4 (trial_id, round, ticket, delivery, worker, started_at, finished_at, outcome, error)
+  SELECT trial_id, round, 0, delivery, worker, started_at, finished_at, outcome, error FROM attempts;
+DROP TABLE attempts;
+ALTER TABLE attempts_v4 RENAME TO attempts;
+CREATE INDEX trials_by_status_enqueued ON trials(status, enqueued_at);
+)sql",
+    // 5: dead letters: results-stream entries that could not be recorded
+    // (malformed bytes, an unknown kind, a store error that kept repeating).
+    // They are acknowledged so that they never hold up other results, and
+    // kept here so that `sicctl show`, the REST API and the dashboard say so.
+    R"sql(
+CREATE TABLE dead_letters (
+  id            INTEGER PRIMARY KEY,
+  entry_id      TEXT NOT NULL,     -- the sic:results entry
+  trial_id      INTEGER,           -- NULL when the bytes did not say
+  sweep_id      INTEGER,           -- NULL when no trial of the store matched
+  error         TEXT NOT NULL,
+  payload_bytes INTEGER NOT NULL,
+  at            REAL NOT NULL
+);
+CREATE INDEX dead_letters_by_sweep ON dead_letters(sweep_id, id);
+)sql",
 };
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kNumMigrations == Store::kSchemaVersion, "one migration per schema version");
 
-const char* const kFinal = "('succeeded', 'failed', 'canceled')";
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back unless Commit() succeeds. Inside an
 // open transaction (Store::Batch) it is a savepoint instead, so one failing
@@ -149,7 +198,8 @@ Status StepReturning(Stmt& s, F returned) {
 const char* const kTrialColumns =
     "t.id, t.sweep_id, t.idx, t.name, t.variant, t.status, t.worker, t.error, t.config, "
     "t.overrides, t.round, t.started_at, t.finished_at, "
-    "(SELECT COUNT(*) FROM attempts a WHERE a.trial_id = t.id AND a.round = t.round)";
+    "(SELECT COUNT(*) FROM attempts a WHERE a.trial_id = t.id AND a.round = t.round), "
+    "t.ticket, t.enqueued_at";
 
 TrialRow ReadTrial(const Stmt& s) {
   TrialRow t;
@@ -167,6 +217,8 @@ TrialRow ReadTrial(const Stmt& s) {
   t.started_at = s.Real(11);
   t.finished_at = s.Real(12);
   t.attempts = s.Int(13);
+  t.ticket = s.Int(14);
+  t.enqueued_at = s.Real(15);
   return t;
 }
 
@@ -265,9 +317,14 @@ SweepGeneration Store::Generation(int64_t sweep_id) const {
 }
 
 Status Store::Migrate() {
-  Stmt v(db_, "PRAGMA user_version");
-  if (v.Step() != SQLITE_ROW) return v.Error();
-  const int64_t version = v.Int(0);
+  int64_t version = 0;
+  {
+    // Finalized before migrating: an open statement keeps DROP TABLE from
+    // running ("database table is locked").
+    Stmt v(db_, "PRAGMA user_version");
+    if (v.Step() != SQLITE_ROW) return v.Error();
+    version = v.Int(0);
+  }
   if (version > kSchemaVersion) {
     return Status::Error("store: schema version " + std::to_string(version) +
                          " is newer than this build understands (" + std::to_string(kSchemaVersion) + ")");
@@ -292,11 +349,12 @@ Result<int64_t> Store::CreateSweep(const SweepSpec& sweep, double now) {
   if (Status s = ins.Run(); !s.ok()) return s;
   const int64_t sweep_id = sqlite3_last_insert_rowid(db_);
   Stmt trial(db_, "INSERT INTO trials (sweep_id, idx, name, variant, config, overrides, point, total_steps, status) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, json_remove(?6, '$.\"run.seed\"'), ?7, 'pending')");
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, json_remove(?6, '$.\"run.seed\"'), ?7, ?8)");
   for (const TrialSpec& t : sweep.trials) {
     trial.Reset();
     trial.Bind(1, sweep_id).Bind(2, t.index).Bind(3, t.name).Bind(4, t.variant);
     trial.Bind(5, ConfigToJson(t.config).dump()).Bind(6, t.overrides.dump()).Bind(7, t.config.optim.steps);
+    trial.Bind(8, std::string(Transition(TrialEvent::kSubmit).to));
     if (Status s = trial.Run(); !s.ok()) return s;
   }
   if (Status s = tx.Commit(); !s.ok()) return s;
@@ -305,10 +363,22 @@ Result<int64_t> Store::CreateSweep(const SweepSpec& sweep, double now) {
   return sweep_id;
 }
 
+namespace {
+
+// "UPDATE trials SET <set> WHERE <where> AND status IN (<event's from-list>)":
+// every statement that moves a trial is built here, from the state table.
+std::string MoveTrials(TrialEvent event, const std::string& set, const std::string& where,
+                       const std::string& returning = "") {
+  return "UPDATE trials SET status = '" + std::string(Transition(event).to) + "'" + (set.empty() ? "" : ", " + set) +
+         " WHERE " + where + " AND status IN " + FromStatusesSql(event) + returning;
+}
+
+}  // namespace
+
 Result<std::vector<TrialRow>> Store::PendingTrials(int64_t limit) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, (std::string("SELECT ") + kTrialColumns +
-               " FROM trials t WHERE t.status = 'pending' ORDER BY t.id LIMIT ?").c_str());
+  Stmt s(db_, (std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.status IN " +
+               FromStatusesSql(TrialEvent::kEnqueue) + " ORDER BY t.id LIMIT ?").c_str());
   s.Bind(1, limit);
   std::vector<TrialRow> out;
   int rc;
@@ -317,11 +387,34 @@ Result<std::vector<TrialRow>> Store::PendingTrials(int64_t limit) {
   return out;
 }
 
+Result<std::vector<TrialRow>> Store::TakePending(int64_t limit, double now) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto pending = PendingTrials(limit);
+  if (!pending.ok() || pending->empty()) return pending;
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
+  Stmt next(db_, "UPDATE sequences SET value = value + 1 WHERE name = 'ticket' RETURNING value");
+  Stmt issue(db_, "UPDATE trials SET ticket = ?, enqueued_at = ? WHERE id = ?");
+  for (TrialRow& t : pending.value()) {
+    next.Reset();
+    int64_t ticket = 0;
+    if (Status s = StepReturning(next, [&](int64_t v) { ticket = v; }); !s.ok()) return s;
+    if (ticket == 0) return Status::Internal("store: the ticket sequence is missing");
+    issue.Reset();
+    issue.Bind(1, ticket).Bind(2, now).Bind(3, t.id);
+    if (Status s = issue.Run(); !s.ok()) return s;
+    t.ticket = ticket;
+    t.enqueued_at = now;
+  }
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  return pending;
+}
+
 Status Store::MarkQueued(const std::vector<int64_t>& trial_ids) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt s(db_, "UPDATE trials SET status = 'queued' WHERE id = ? AND status = 'pending' RETURNING sweep_id");
+  Stmt s(db_, MoveTrials(TrialEvent::kEnqueue, "", "id = ?", " RETURNING sweep_id"));
   for (int64_t id : trial_ids) {
     s.Reset();
     s.Bind(1, id);
@@ -332,36 +425,35 @@ Status Store::MarkQueued(const std::vector<int64_t>& trial_ids) {
   return committed;
 }
 
-Status Store::RecordStart(int64_t trial_id, int64_t round, int64_t delivery, const std::string& worker,
-                          double now) {
+Status Store::RecordStart(const TrialResult& a, double now) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt attempt(db_, "INSERT OR IGNORE INTO attempts (trial_id, round, delivery, worker, started_at) "
-                    "SELECT id, ?, ?, ?, ? FROM trials WHERE id = ?");
-  attempt.Bind(1, round).Bind(2, delivery).Bind(3, worker).Bind(4, now).Bind(5, trial_id);
+  Stmt attempt(db_, "INSERT OR IGNORE INTO attempts (trial_id, round, ticket, delivery, worker, started_at) "
+                    "SELECT id, ?, ?, ?, ?, ? FROM trials WHERE id = ?");
+  attempt.Bind(1, a.round).Bind(2, a.ticket).Bind(3, a.delivery).Bind(4, a.worker).Bind(5, now).Bind(6, a.trial_id);
   if (Status s = attempt.Run(); !s.ok()) return s;
   // Every progress event lands here: the row is written only when it changes,
   // so that readers' caches of the sweep stay valid while trials run.
-  Stmt trial(db_, "UPDATE trials SET status = 'running', worker = ?1, "
-                  "started_at = CASE WHEN started_at = 0 THEN ?2 ELSE started_at END "
-                  "WHERE id = ?3 AND round = ?4 AND status IN ('pending', 'queued', 'running') "
-                  "AND (status != 'running' OR worker != ?1) RETURNING sweep_id");
-  trial.Bind(1, worker).Bind(2, now).Bind(3, trial_id).Bind(4, round);
+  Stmt trial(db_, MoveTrials(TrialEvent::kStart,
+                             "worker = ?1, started_at = CASE WHEN started_at = 0 THEN ?2 ELSE started_at END",
+                             "id = ?3 AND round = ?4 AND (status != 'running' OR worker != ?1)",
+                             " RETURNING sweep_id"));
+  trial.Bind(1, a.worker).Bind(2, now).Bind(3, a.trial_id).Bind(4, a.round);
   if (Status s = StepReturning(trial, [&](int64_t sweep_id) { Touch(sweep_id); }); !s.ok()) return s;
   Status committed = tx.Commit();
   Publish();
   return committed;
 }
 
-Status Store::RecordAttemptError(int64_t trial_id, int64_t round, int64_t delivery, const std::string& worker,
-                                 const std::string& error, double now) {
+Status Store::RecordAttemptError(const TrialResult& a) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "INSERT INTO attempts (trial_id, round, delivery, worker, started_at, finished_at, outcome, error) "
-              "SELECT id, ?1, ?2, ?3, ?4, ?4, 'error', ?5 FROM trials WHERE id = ?6 "
-              "ON CONFLICT (trial_id, round, delivery) DO UPDATE SET finished_at = excluded.finished_at, "
+  Stmt s(db_, "INSERT INTO attempts (trial_id, round, ticket, delivery, worker, started_at, finished_at, outcome, error) "
+              "SELECT id, ?1, ?2, ?3, ?4, ?5, ?5, 'error', ?6 FROM trials WHERE id = ?7 "
+              "ON CONFLICT (trial_id, round, ticket, delivery) DO UPDATE SET finished_at = excluded.finished_at, "
               "outcome = 'error', error = excluded.error WHERE attempts.outcome IS NULL");
-  s.Bind(1, round).Bind(2, delivery).Bind(3, worker).Bind(4, now).Bind(5, error).Bind(6, trial_id);
+  s.Bind(1, a.round).Bind(2, a.ticket).Bind(3, a.delivery).Bind(4, a.worker).Bind(5, a.finished_at);
+  s.Bind(6, a.error).Bind(7, a.trial_id);
   return s.Run();
 }
 
@@ -378,24 +470,27 @@ Result<bool> Store::RecordResult(const TrialResult& r) {
   const int64_t round = trial.Int(1);
   const int64_t sweep_id = trial.Int(2);
 
-  Stmt seen(db_, "SELECT outcome IS NOT NULL FROM attempts WHERE trial_id = ? AND round = ? AND delivery = ?");
-  seen.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.delivery);
+  Stmt seen(db_, "SELECT outcome IS NOT NULL AND outcome != 'error' FROM attempts "
+                 "WHERE trial_id = ? AND round = ? AND ticket = ? AND delivery = ?");
+  seen.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.ticket).Bind(4, r.delivery);
   if (seen.Step() == SQLITE_ROW && seen.Int(0)) return false;  // this attempt is recorded already
-  const std::string outcome = r.ok ? "succeeded" : "failed";
-  Stmt attempt(db_, "INSERT INTO attempts (trial_id, round, delivery, worker, started_at, finished_at, outcome, error) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (trial_id, round, delivery) DO UPDATE SET "
+  const TrialEvent event = r.ok ? TrialEvent::kFinish : TrialEvent::kFail;
+  const std::string outcome = Transition(event).to;
+  Stmt attempt(db_, "INSERT INTO attempts (trial_id, round, ticket, delivery, worker, started_at, finished_at, outcome, error) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (trial_id, round, ticket, delivery) DO UPDATE SET "
                     "worker = excluded.worker, finished_at = excluded.finished_at, "
                     "outcome = excluded.outcome, error = excluded.error");
-  attempt.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.delivery).Bind(4, r.worker);
-  attempt.Bind(5, r.started_at).Bind(6, r.finished_at).Bind(7, outcome).Bind(8, r.error);
+  attempt.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.ticket).Bind(4, r.delivery).Bind(5, r.worker);
+  attempt.Bind(6, r.started_at).Bind(7, r.finished_at).Bind(8, outcome).Bind(9, r.error);
   if (Status s = attempt.Run(); !s.ok()) return s;
 
-  const bool applies = !IsFinalStatus(status) && r.round == round;
+  const bool applies = TransitionAllowed(event, status) && r.round == round;
   if (applies) {
-    Stmt upd(db_, "UPDATE trials SET status = ?, worker = ?, error = ?, finished_at = ?, "
-                  "started_at = CASE WHEN started_at = 0 THEN ? ELSE started_at END WHERE id = ?");
-    upd.Bind(1, outcome).Bind(2, r.worker).Bind(3, r.ok ? std::string() : r.error);
-    upd.Bind(4, r.finished_at).Bind(5, r.started_at).Bind(6, r.trial_id);
+    Stmt upd(db_, MoveTrials(event, "worker = ?, error = ?, finished_at = ?, "
+                                    "started_at = CASE WHEN started_at = 0 THEN ? ELSE started_at END",
+                             "id = ?"));
+    upd.Bind(1, r.worker).Bind(2, r.ok ? std::string() : r.error);
+    upd.Bind(3, r.finished_at).Bind(4, r.started_at).Bind(5, r.trial_id);
     if (Status s = upd.Run(); !s.ok()) return s;
     // A retried trial replaces whatever an earlier round left, in the group
     // sums too: take its old values out, put the new ones in.
@@ -442,8 +537,7 @@ Result<int64_t> Store::CancelSweep(int64_t sweep_id, double now) {
   sweep.Bind(1, sweep_id);
   if (Status s = sweep.Run(); !s.ok()) return s;
   if (sqlite3_changes(db_) == 0) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
-  Stmt trials(db_, (std::string("UPDATE trials SET status = 'canceled', finished_at = ? "
-                                "WHERE sweep_id = ? AND status NOT IN ") + kFinal).c_str());
+  Stmt trials(db_, MoveTrials(TrialEvent::kCancel, "finished_at = ?", "sweep_id = ?"));
   trials.Bind(1, now).Bind(2, sweep_id);
   if (Status s = trials.Run(); !s.ok()) return s;
   const int64_t changed = sqlite3_changes(db_);
@@ -455,7 +549,7 @@ Result<int64_t> Store::CancelSweep(int64_t sweep_id, double now) {
 
 Result<int64_t> Store::RequeueUnfinished() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "UPDATE trials SET status = 'pending' WHERE status IN ('queued', 'running')");
+  Stmt s(db_, MoveTrials(TrialEvent::kReconcile, "", "1"));
   if (Status st = s.Run(); !st.ok()) return st;
   const int64_t changed = sqlite3_changes(db_);
   {
@@ -465,15 +559,46 @@ Result<int64_t> Store::RequeueUnfinished() {
   return changed;
 }
 
+Result<std::vector<TrialTicket>> Store::EnqueuedBefore(double before, int64_t after_id, int64_t limit) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "SELECT id, ticket, sweep_id FROM trials WHERE status IN " + FromStatusesSql(TrialEvent::kReconcile) +
+                  " AND enqueued_at < ? AND id > ? ORDER BY id LIMIT ?");
+  s.Bind(1, before).Bind(2, after_id).Bind(3, limit);
+  std::vector<TrialTicket> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back({s.Int(0), s.Int(1), s.Int(2)});
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
+}
+
+Result<bool> Store::Reconcile(int64_t trial_id, int64_t ticket) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, MoveTrials(TrialEvent::kReconcile, "", "id = ? AND ticket = ?", " RETURNING sweep_id"));
+  s.Bind(1, trial_id).Bind(2, ticket);
+  bool moved = false;
+  if (Status st = StepReturning(s, [&](int64_t sweep_id) { Touch(sweep_id, /*requested=*/true); moved = true; });
+      !st.ok()) {
+    return st;
+  }
+  Publish();
+  return moved;
+}
+
 Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt exists(db_, "SELECT 1 FROM sweeps WHERE id = ?");
-  exists.Bind(1, sweep_id);
-  if (exists.Step() != SQLITE_ROW) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
-  Stmt s(db_, "UPDATE trials SET status = 'pending', round = round + 1, error = '', finished_at = 0 "
-              "WHERE sweep_id = ? AND status = 'failed'");
+  Stmt sweep(db_, "SELECT canceled FROM sweeps WHERE id = ?");
+  sweep.Bind(1, sweep_id);
+  if (sweep.Step() != SQLITE_ROW) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
+  // Workers skip every job of a canceled sweep: retried trials would wait as
+  // queued forever. Refused; the SQL below says so again for any other caller.
+  if (sweep.Int(0) != 0) {
+    return Status::FailedPrecondition("sweep " + std::to_string(sweep_id) +
+                                      " is canceled; its failed trials cannot be retried (submit the spec again)");
+  }
+  Stmt s(db_, MoveTrials(TrialEvent::kRetry, "round = round + 1, error = '', finished_at = 0",
+                         "sweep_id = ?1 AND (SELECT canceled FROM sweeps WHERE id = ?1) = 0"));
   s.Bind(1, sweep_id);
   if (Status st = s.Run(); !st.ok()) return st;
   const int64_t changed = sqlite3_changes(db_);
@@ -481,6 +606,34 @@ Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
   Touch(sweep_id, /*requested=*/true);
   Publish();
   return changed;
+}
+
+Status Store::RecordDeadLetter(const DeadLetter& d) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "INSERT INTO dead_letters (entry_id, trial_id, sweep_id, error, payload_bytes, at) "
+              "VALUES (?1, NULLIF(?2, 0), COALESCE(NULLIF(?3, 0), (SELECT sweep_id FROM trials WHERE id = ?2)), "
+              "?4, ?5, ?6) RETURNING COALESCE(sweep_id, 0)");
+  s.Bind(1, d.entry_id).Bind(2, d.trial_id).Bind(3, d.sweep_id).Bind(4, d.error.substr(0, 1000));
+  s.Bind(5, d.payload_bytes).Bind(6, d.at);
+  Status st = StepReturning(s, [&](int64_t sweep_id) {
+    if (sweep_id > 0) Touch(sweep_id);
+  });
+  Publish();
+  return st;
+}
+
+Result<std::vector<DeadLetter>> Store::DeadLetters(int64_t sweep_id, int64_t limit) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "SELECT entry_id, COALESCE(trial_id, 0), COALESCE(sweep_id, 0), error, payload_bytes, at "
+              "FROM dead_letters WHERE (?1 = 0 OR sweep_id = ?1) ORDER BY id DESC LIMIT ?2");
+  s.Bind(1, sweep_id).Bind(2, limit);
+  std::vector<DeadLetter> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    out.push_back({s.Text(0), s.Int(1), s.Int(2), s.Text(3), s.Int(4), s.Real(5)});
+  }
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
 }
 
 Result<SweepRow> Store::LoadSweep(int64_t sweep_id) {

@@ -2,19 +2,25 @@
 // trials, attempts, metrics, learning curves and artifacts. The coordinator is
 // its only writer; workers never touch it.
 //
-// Trial life cycle:  pending -> queued -> running -> succeeded | failed | canceled
+// Trial life cycle:  pending -> queued -> running -> succeeded | failed | canceled,
+// exactly as the table in common/trial_state.h says: every UPDATE that moves
+// a trial takes its `status IN (...)` list from that table.
 //   pending: committed here, not yet added to the Redis stream. The coordinator
-//            enqueues pending trials and then marks them queued; after a crash
-//            between the two it enqueues them again (a duplicate job is
-//            harmless: results are idempotent, below).
+//            takes pending trials (TakePending gives each a new ticket),
+//            enqueues them and then marks them queued; after a crash between
+//            the two it enqueues them again with new tickets (a duplicate job
+//            is harmless: results are idempotent, below).
 //   round:   1 from creation, +1 for every `retry --failed`. A job carries its
 //            round; results of an older round never change the trial. (Two jobs
-//            of one round, after a crash between enqueue and MarkQueued, are
-//            duplicates: whichever result comes first counts.)
-// Idempotence: an attempt is (trial, round, delivery). RecordResult for an
-// attempt that already has an outcome changes nothing, and only the first
+//            of one round are duplicates: whichever result comes first counts.)
+//   ticket:  the store's number for one enqueue of the trial, from a sequence
+//            that never goes back, carried by the job and echoed by the worker.
+// Idempotence: an attempt is (trial, round, ticket, delivery). RecordResult for
+// an attempt that already has an outcome changes nothing, and only the first
 // result of the trial's current round makes it final, so a redelivered or
-// doubled result never makes a second row of metrics.
+// doubled result never makes a second row of metrics. The ticket keeps a job
+// enqueued again after Redis lost its data (its delivery count restarts at 1)
+// from colliding with an attempt recorded before.
 //
 // Schema migrations are versioned (PRAGMA user_version) and run on Open.
 // Thread-safety: thread-safe; calls are serialized on one connection (a Batch
@@ -32,6 +38,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/sweep_spec.h"
+#include "common/trial_report.h"
 #include "sic/status.h"
 
 struct sqlite3;
@@ -57,29 +64,23 @@ struct TrialRow {
   nlohmann::json config, overrides;
   int64_t round = 1;      // enqueue round, see above
   int64_t attempts = 0;   // attempts seen in the current round
+  int64_t ticket = 0;     // the latest enqueue's ticket (0: never enqueued since schema 4)
+  double enqueued_at = 0; // when that ticket was issued
   double started_at = 0, finished_at = 0;
 };
 
-struct CurvePoint {
-  int64_t step = 0;
-  double total = 0, sep = 0, inv = 0, cap = 0, coniso = 0, lr = 0;
+// A queued or running trial and its current ticket, for the reconciler.
+struct TrialTicket {
+  int64_t trial_id = 0, ticket = 0, sweep_id = 0;
 };
 
-struct Artifact {
-  std::string name, mime;
-  std::string data;  // bytes
-};
-
-// The outcome of one attempt, as a worker reports it.
-struct TrialResult {
-  int64_t trial_id = 0, round = 0, delivery = 0;
-  std::string worker;
-  bool ok = false;
-  std::string error;                       // why it failed (ok == false)
-  std::map<std::string, double> metrics;   // final losses, grid scores, ...
-  std::vector<CurvePoint> curve;           // downsampled learning curve
-  std::vector<Artifact> artifacts;         // e.g. rate-map PNGs
-  double started_at = 0, finished_at = 0;
+// A results-stream entry that could not be recorded (see Pumps).
+struct DeadLetter {
+  std::string entry_id;
+  int64_t trial_id = 0, sweep_id = 0;  // 0: unknown
+  std::string error;
+  int64_t payload_bytes = 0;
+  double at = 0;
 };
 
 bool IsFinalStatus(const std::string& status);
@@ -108,7 +109,7 @@ void ConfigureSqliteProcess();
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens (creating if needed) and migrates the file.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
@@ -126,19 +127,25 @@ class Store {
   // Stores a sweep and all its trials (pending) in one transaction.
   Result<int64_t> CreateSweep(const SweepSpec& sweep, double now);
 
-  // Trials waiting to be enqueued (pending), oldest first: enqueue each as
-  // (id, round), then MarkQueued.
+  // Trials waiting to be enqueued (pending), oldest first.
   Result<std::vector<TrialRow>> PendingTrials(int64_t limit);
+  // The same, each given a new ticket (committed before this returns): enqueue
+  // each as (id, round, ticket), then MarkQueued.
+  Result<std::vector<TrialRow>> TakePending(int64_t limit, double now);
   Status MarkQueued(const std::vector<int64_t>& trial_ids);
 
-  // A worker started (or resumed) an attempt. Ignored for final trials and
-  // older rounds; repeated calls for one attempt are harmless.
-  Status RecordStart(int64_t trial_id, int64_t round, int64_t delivery, const std::string& worker,
-                     double now);
+  // A worker started (or resumed) an attempt (trial_id, round, ticket,
+  // delivery, worker of `attempt`). Ignored for final trials and older rounds;
+  // repeated calls for one attempt are harmless.
+  Status RecordStart(const TrialResult& attempt, double now);
+  Status RecordStart(int64_t trial_id, int64_t round, int64_t delivery, const std::string& worker, double now) {
+    TrialResult a;
+    a.trial_id = trial_id, a.round = round, a.delivery = delivery, a.worker = worker;
+    return RecordStart(a, now);
+  }
   // One delivery failed and will be retried: its attempt row gets the error
-  // and end time (outcome "error"); the trial is unchanged.
-  Status RecordAttemptError(int64_t trial_id, int64_t round, int64_t delivery, const std::string& worker,
-                            const std::string& error, double now);
+  // and finished_at of `attempt` (outcome "error"); the trial is unchanged.
+  Status RecordAttemptError(const TrialResult& attempt);
   // Records an attempt's outcome. Returns whether it changed the trial (false
   // for duplicates, stale rounds and trials already final).
   Result<bool> RecordResult(const TrialResult& result);
@@ -146,11 +153,26 @@ class Store {
   // Queued and running trials go back to pending, to be enqueued again (after
   // Redis lost its streams). Returns how many.
   Result<int64_t> RequeueUnfinished();
+  // The reconciler's view: queued and running trials whose ticket was issued
+  // before `before`, by id after `after_id`, at most `limit` (a page).
+  Result<std::vector<TrialTicket>> EnqueuedBefore(double before, int64_t after_id, int64_t limit);
+  // A queued or running trial whose job Redis lost goes back to pending, if
+  // its ticket is still `ticket` (not enqueued again meanwhile). Returns
+  // whether it moved.
+  Result<bool> Reconcile(int64_t trial_id, int64_t ticket);
 
   // Every trial of the sweep not yet final becomes canceled. Returns how many.
   Result<int64_t> CancelSweep(int64_t sweep_id, double now);
-  // Failed trials of the sweep go back to pending for a new round. Returns how many.
+  // Failed trials of the sweep go back to pending for a new round. Returns how
+  // many. FailedPrecondition for a canceled sweep: workers skip its jobs, so
+  // retried trials would wait forever (submit the spec again instead).
   Result<int64_t> RetryFailed(int64_t sweep_id);
+
+  // A results-stream entry that could not be recorded; the sweep is looked up
+  // from the trial when not given.
+  Status RecordDeadLetter(const DeadLetter& letter);
+  // Newest first; sweep_id 0: of every sweep.
+  Result<std::vector<DeadLetter>> DeadLetters(int64_t sweep_id, int64_t limit);
 
   Result<std::vector<SweepRow>> ListSweeps(int64_t offset, int64_t limit);
   Result<SweepRow> GetSweep(int64_t sweep_id);

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   std::string redis_password;
   int64_t max_trials = 10000;
   double worker_timeout_s = 30;
+  sic::PumpOptions pump_options;
   app.add_option("--listen", listen, "gRPC address to serve on")->capture_default_str();
   app.add_option("--http", http, "HTTP address of the REST API, /metrics and the dashboard")
       ->envname("SIC_HTTP")->capture_default_str();
@@ -52,6 +53,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-trials", max_trials, "most trials one sweep may expand to")->capture_default_str();
   app.add_option("--worker-timeout-s", worker_timeout_s, "workers silent this long are no longer listed")
       ->capture_default_str();
+  app.add_option("--reconcile-s", pump_options.reconcile_s,
+                 "every this many seconds, re-enqueue queued or running trials whose job Redis lost (0: never)")
+      ->check(CLI::Range(0.0, 86400.0))->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -71,17 +75,17 @@ int main(int argc, char** argv) {
     std::cerr << "sic-coordinator: " << store.status().message() << "\n";
     return 1;
   }
-  sic::Pumps pumps(*store.value(), redis, prefix);
+  sic::Pumps pumps(*store.value(), redis, prefix, pump_options);
   sic::ServiceOptions options;
   options.token = token;
   options.limits.max_trials = max_trials;
   options.redis = redis;
   options.prefix = prefix;
   options.worker_timeout_s = worker_timeout_s;
-  sic::SweepServiceImpl service(*store.value(), pumps, options);
+  sic::ReaderPool readers(db);
+  sic::SweepServiceImpl service(*store.value(), pumps, readers, options);
   sic::Telemetry telemetry;
   pumps.SetIngestObserver([&telemetry](double seconds) { telemetry.ObserveIngest(seconds); });
-  sic::ReaderPool readers(db);
   sic::RestApi rest(*store.value(), pumps, service, readers, telemetry, web_dir);
 
   // Block the stop signals in every thread; one thread waits for them.

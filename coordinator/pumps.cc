@@ -1,8 +1,10 @@
 #include "coordinator/pumps.h"
 
 #include <chrono>
+#include <set>
 
 #include "common/log.h"
+#include "common/trial_report.h"
 #include "proto/sweep.pb.h"
 
 namespace sic {
@@ -28,8 +30,8 @@ class Outage {
 
 }  // namespace
 
-Pumps::Pumps(Store& store, RedisOptions redis, std::string prefix)
-    : store_(store), redis_(std::move(redis)), prefix_(std::move(prefix)) {}
+Pumps::Pumps(Store& store, RedisOptions redis, std::string prefix, PumpOptions options)
+    : store_(store), redis_(std::move(redis)), prefix_(std::move(prefix)), options_(options) {}
 
 Pumps::~Pumps() { Stop(); }
 
@@ -37,6 +39,7 @@ void Pumps::Start() {
   stop_ = false;
   enqueue_ = std::thread([this] { EnqueueLoop(); });
   ingest_ = std::thread([this] { IngestLoop(); });
+  if (options_.reconcile_s > 0) reconcile_ = std::thread([this] { ReconcileLoop(); });
 }
 
 void Pumps::Stop() {
@@ -44,6 +47,7 @@ void Pumps::Stop() {
   Wake();
   if (enqueue_.joinable()) enqueue_.join();
   if (ingest_.joinable()) ingest_.join();
+  if (reconcile_.joinable()) reconcile_.join();
 }
 
 void Pumps::Wake() {
@@ -88,7 +92,7 @@ void Pumps::EnqueueLoop() {
       Wait(1000);
       continue;
     }
-    auto pending = store_.PendingTrials(256);
+    auto pending = store_.TakePending(256, NowSeconds());
     if (!pending.ok()) {
       outage.Failed(pending.status());
       Wait(1000);
@@ -105,6 +109,7 @@ void Pumps::EnqueueLoop() {
       job.set_trial_id(t.id);
       job.set_sweep_id(t.sweep_id);
       job.set_round(t.round);
+      job.set_ticket(t.ticket);
       job.set_name(t.name);
       job.set_config_json(t.config.dump());
       auto id = queue.AddTrial(job.SerializeAsString());
@@ -151,7 +156,38 @@ void Pumps::IngestLoop() {
     std::vector<char> recorded(entries->size(), 0);
     std::vector<double> event_times(entries->size(), 0);
     Status committed = store_.Batch([&] {
-      for (size_t i = 0; i < entries->size(); ++i) recorded[i] = Record(entries->at(i), &event_times[i]);
+      for (size_t i = 0; i < entries->size(); ++i) {
+        const QueueEntry& entry = entries->at(i);
+        auto event = DecodeWorkerEvent(entry.payload);
+        Status s = event.ok() ? Record(event.value()) : event.status();
+        if (s.ok()) {
+          recorded[i] = 1;
+          event_times[i] = event->time;
+          failures_.erase(entry.id);
+          continue;
+        }
+        // Malformed bytes never get better; a store error may (a busy or full
+        // disk): it is read again, kMaxRecordTries times at most.
+        const bool hopeless = !event.ok() || ++failures_[entry.id] >= kMaxRecordTries;
+        if (!hopeless) {
+          Log("ingest: cannot record event " + entry.id + " (try " + std::to_string(failures_[entry.id]) +
+              "): " + s.message());
+          continue;
+        }
+        DeadLetter letter;
+        letter.entry_id = entry.id;
+        letter.trial_id = event.ok() ? event->report.trial_id : PeekTrialId(entry.payload);
+        letter.error = s.message();
+        letter.payload_bytes = static_cast<int64_t>(entry.payload.size());
+        letter.at = NowSeconds();
+        if (Status d = store_.RecordDeadLetter(letter); !d.ok()) {
+          Log("ingest: cannot store dead letter " + entry.id + ": " + d.message());
+          continue;
+        }
+        Log("ingest: dead letter " + entry.id + " (" + std::to_string(letter.payload_bytes) + " bytes): " + s.message());
+        recorded[i] = 1;
+        failures_.erase(entry.id);
+      }
     });
     if (committed.ok() && on_ingested_) {
       const double now = NowSeconds();
@@ -173,51 +209,101 @@ void Pumps::IngestLoop() {
   }
 }
 
-bool Pumps::Record(const QueueEntry& entry, double* event_time) {
-  v1::WorkerEvent event;
-  if (!event.ParseFromString(entry.payload)) {
-    Log("ingest: dropping malformed event " + entry.id);
-    return true;  // acknowledged, so that it is not read again
-  }
-  *event_time = event.time();
-  Status recorded;
-  if (event.has_progress()) {
-    recorded = store_.RecordStart(event.trial_id(), event.round(), event.delivery(), event.worker(), event.time());
-    std::lock_guard<std::mutex> lock(mu_);
-    LiveProgress& p = progress_[event.trial_id()];
-    p.step = event.progress().step();
-    p.total_steps = event.progress().total_steps();
-    p.time = event.time();
-  } else if (event.has_attempt_error()) {
-    recorded = store_.RecordAttemptError(event.trial_id(), event.round(), event.delivery(), event.worker(),
-                                         event.attempt_error().error(), event.attempt_error().finished_at());
-  } else if (event.has_outcome()) {
-    const v1::TrialOutcome& o = event.outcome();
-    TrialResult r;
-    r.trial_id = event.trial_id();
-    r.round = event.round();
-    r.delivery = event.delivery();
-    r.worker = event.worker();
-    r.ok = o.ok();
-    r.error = o.error();
-    for (const auto& [k, v] : o.metrics()) r.metrics[k] = v;
-    for (const auto& p : o.curve()) r.curve.push_back({p.step(), p.total(), p.sep(), p.inv(), p.cap(), p.coniso(), p.lr()});
-    for (const auto& a : o.artifacts()) r.artifacts.push_back({a.name(), a.mime(), a.data()});
-    r.started_at = o.started_at();
-    r.finished_at = o.finished_at();
-    auto applied = store_.RecordResult(r);
-    recorded = applied.status();
-    if (applied.ok()) {
+Status Pumps::Record(const DecodedEvent& event) {
+  const TrialResult& r = event.report;
+  switch (event.kind) {
+    case EventKind::kProgress: {
+      Status s = store_.RecordStart(r, event.time);
       std::lock_guard<std::mutex> lock(mu_);
-      progress_.erase(event.trial_id());
+      LiveProgress& p = progress_[r.trial_id];
+      p.step = event.step;
+      p.total_steps = event.total_steps;
+      p.time = event.time;
+      return s;
+    }
+    case EventKind::kAttemptError:
+      return store_.RecordAttemptError(r);
+    case EventKind::kOutcome: {
+      auto applied = store_.RecordResult(r);
+      if (applied.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        progress_.erase(r.trial_id);
+      }
+      return applied.status();
     }
   }
-  if (!recorded.ok()) {
-    // Not acknowledged: it is read again (the next loop, or after a restart).
-    Log("ingest: cannot record event " + entry.id + ": " + recorded.message());
-    return false;
+  return Status::InvalidArgument("worker event: unknown kind");
+}
+
+void Pumps::ReconcileLoop() {
+  Queue queue(redis_, prefix_);
+  Outage outage("reconcile");
+  std::map<int64_t, int64_t> suspects;
+  const auto period = std::chrono::duration<double>(options_.reconcile_s);
+  while (!stop_) {
+    const auto next = std::chrono::steady_clock::now() + period;
+    while (!stop_ && std::chrono::steady_clock::now() < next) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (stop_) break;
+    if (Status s = ReconcileOnce(queue, suspects); !s.ok()) {
+      outage.Failed(s);
+      suspects.clear();  // what was seen before the outage proves nothing now
+    } else {
+      outage.Ok();
+    }
   }
-  return true;
+}
+
+Status Pumps::ReconcileOnce(Queue& queue, std::map<int64_t, int64_t>& suspects) {
+  // Which jobs Redis holds: every entry of the trials stream. A claimed entry
+  // stays in the stream until acknowledged (XACK then XDEL), so this covers
+  // the group's pending list too; a pending id whose entry is gone will never
+  // be delivered with a payload again, so it counts as lost. Pages of 500;
+  // memory is 16 bytes per job in Redis.
+  constexpr int64_t kPage = 500;
+  constexpr size_t kMaxJobs = 4u << 20;
+  std::set<std::pair<int64_t, int64_t>> live;  // (trial, ticket)
+  std::string after = "0-0";
+  for (;;) {
+    auto page = queue.TrialsAfter(after, kPage);
+    if (!page.ok()) return page.status();
+    for (const QueueEntry& e : page.value()) {
+      v1::TrialJob job;
+      if (job.ParseFromString(e.payload)) live.insert({job.trial_id(), job.ticket()});
+    }
+    if (static_cast<int64_t>(page->size()) < kPage) break;
+    if (live.size() > kMaxJobs) return Status::ResourceExhausted("reconcile: more than 4M jobs in the trials stream; skipped");
+    after = page->back().id;
+  }
+  // Which queued or running trials have no job there, now and at the last
+  // pass too (a result on its way through sic:results has been ingested by
+  // then), with a ticket older than the period (a job being enqueued now is
+  // left alone).
+  const double before = NowSeconds() - options_.reconcile_s;
+  std::map<int64_t, int64_t> missing;
+  int64_t requeued = 0;
+  for (int64_t after_id = 0;;) {
+    auto page = store_.EnqueuedBefore(before, after_id, 1000);
+    if (!page.ok()) return page.status();
+    for (const TrialTicket& t : page.value()) {
+      if (live.count({t.trial_id, t.ticket})) continue;
+      auto it = suspects.find(t.trial_id);
+      if (it == suspects.end() || it->second != t.ticket) {
+        missing[t.trial_id] = t.ticket;
+        continue;
+      }
+      auto moved = store_.Reconcile(t.trial_id, t.ticket);
+      if (!moved.ok()) return moved.status();
+      requeued += moved.value();
+    }
+    if (page->size() < 1000) break;
+    after_id = page->back().trial_id;
+  }
+  suspects = std::move(missing);
+  if (requeued > 0) {
+    Log("reconcile: " + std::to_string(requeued) + " queued or running trials had no job in redis; enqueueing them again");
+    Wake();
+  }
+  return Status::OK();
 }
 
 }  // namespace sic

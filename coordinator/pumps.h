@@ -1,9 +1,18 @@
-// Pumps: the coordinator's two background loops between SQLite and Redis.
-//   enqueue: pending trials -> sic:trials, then marked queued (a crash between
-//            the two enqueues them again; duplicates are harmless).
-//   ingest:  sic:results -> SQLite, each entry acknowledged only after the
-//            transaction that records it has committed.
-// Both retry forever when Redis is down, logging once per outage.
+// Pumps: the coordinator's background loops between SQLite and Redis.
+//   enqueue:   pending trials -> sic:trials, each with a new ticket, then
+//              marked queued (a crash between the two enqueues them again with
+//              new tickets; duplicates are harmless).
+//   ingest:    sic:results -> SQLite, each entry acknowledged only after the
+//              transaction that records it has committed. An entry that can
+//              never be recorded (malformed, unknown kind) or whose recording
+//              failed kMaxRecordTries times in a row becomes a dead letter
+//              (stored, then acknowledged), so it never holds up other results.
+//   reconcile: every reconcile_s, SQLite's queued and running trials against
+//              the jobs in sic:trials: a trial whose current ticket has no job
+//              there at two passes in a row, and whose ticket is older than
+//              reconcile_s, goes back to pending and is enqueued again (Redis
+//              lost it: a stale snapshot, a trimmed stream, wiped data).
+// All retry forever when Redis is down, logging once per outage.
 // Live progress (latest step of running trials) is kept in memory only.
 //
 // Thread-safety: Start/Stop from one thread; Wake and Progress from any.
@@ -19,6 +28,7 @@
 
 #include "common/queue.h"
 #include "common/store.h"
+#include "common/trial_report.h"
 
 namespace sic {
 
@@ -27,9 +37,17 @@ struct LiveProgress {
   double time = 0;
 };
 
+struct PumpOptions {
+  double reconcile_s = 15;  // reconciler period and grace (0: no reconciler)
+};
+
 class Pumps {
  public:
-  Pumps(Store& store, RedisOptions redis, std::string prefix);
+  // Failed recordings of one entry before it becomes a dead letter (about a
+  // second apart): rides out a busy or briefly full disk, not a broken event.
+  static constexpr int kMaxRecordTries = 5;
+
+  Pumps(Store& store, RedisOptions redis, std::string prefix, PumpOptions options = {});
   ~Pumps();
   // Called with each recorded event's latency (its worker's time to the
   // commit), for metrics. Set before Start.
@@ -45,8 +63,12 @@ class Pumps {
  private:
   void EnqueueLoop();
   void IngestLoop();
-  // Records one event (inside the caller's Store::Batch); false: not recorded.
-  bool Record(const QueueEntry& entry, double* event_time);
+  void ReconcileLoop();
+  // One reconciler pass; `suspects` (trial -> ticket missing at the last
+  // pass) carries over to the next.
+  Status ReconcileOnce(Queue& queue, std::map<int64_t, int64_t>& suspects);
+  // Records one decoded event (inside the caller's Store::Batch).
+  Status Record(const DecodedEvent& event);
   void Wait(int64_t ms);
   // Creates the groups when missing; when Redis has lost them (restarted
   // without AOF), every queued and running trial is enqueued again.
@@ -55,14 +77,16 @@ class Pumps {
   Store& store_;
   RedisOptions redis_;
   std::string prefix_;
+  PumpOptions options_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> ingested_{0};
   std::mutex mu_;
   std::condition_variable cv_;
   bool woken_ = false;
   std::map<int64_t, LiveProgress> progress_;  // guarded by mu_
+  std::map<std::string, int> failures_;       // entry id -> failed recordings; ingest thread only
   std::mutex groups_mu_;
-  std::thread enqueue_, ingest_;
+  std::thread enqueue_, ingest_, reconcile_;
   std::function<void(double)> on_ingested_;
 };
 

@@ -17,16 +17,23 @@ grpc::Status Fail(StatusCode code, const std::string& message) { return grpc::St
 
 grpc::Status FromStore(const Status& s) { return ToGrpc(s); }
 
-void ToProto(const SweepRow& row, v1::Sweep* out) {
-  out->set_id(row.id);
-  out->set_name(row.name);
-  out->set_description(row.description);
-  out->set_created_at(row.created_at);
-  out->set_canceled(row.canceled);
-  out->set_total(row.total);
-  for (const auto& [status, n] : row.counts) (*out->mutable_counts())[status] = n;
-  out->set_done(row.done());
+// A sweep row of ResultsReader (its JSON shape) as the API's message.
+void ToProto(const nlohmann::json& row, v1::Sweep* out) {
+  out->set_id(row["id"].get<int64_t>());
+  out->set_name(row["name"].get<std::string>());
+  out->set_description(row["description"].get<std::string>());
+  out->set_created_at(row["created_at"].get<double>());
+  out->set_canceled(row["canceled"].get<bool>());
+  out->set_total(row["total"].get<int64_t>());
+  for (auto it = row["counts"].begin(); it != row["counts"].end(); ++it) {
+    if (it.value().get<int64_t>() > 0) (*out->mutable_counts())[it.key()] = it.value().get<int64_t>();
+  }
+  out->set_done(row["done"].get<bool>());
 }
+
+// One export message stays well under gRPC's default 4 MB receive limit.
+constexpr size_t kMaxExportMessage = 3u << 20;
+constexpr size_t kExportChunk = 1u << 20;
 
 }  // namespace
 
@@ -39,8 +46,24 @@ bool TokenMatches(const std::string& authorization, const std::string& token) {
   return diff == 0;
 }
 
-SweepServiceImpl::SweepServiceImpl(Store& store, Pumps& pumps, ServiceOptions options)
-    : store_(store), pumps_(pumps), options_(std::move(options)) {}
+SweepServiceImpl::SweepServiceImpl(Store& store, Pumps& pumps, ReaderPool& readers, ServiceOptions options)
+    : store_(store), pumps_(pumps), readers_(readers), options_(std::move(options)) {}
+
+grpc::Status SweepServiceImpl::ReadSweep(int64_t sweep_id, v1::Sweep* out) {
+  auto reader = readers_.Acquire();
+  if (!reader.ok()) return FromStore(reader.status());
+  auto row = reader.value()->SweepRow(sweep_id);
+  if (!row.ok()) return FromStore(row.status());
+  ToProto(row.value(), out);
+  auto dead = reader.value()->DeadLetters(sweep_id, 3);
+  if (!dead.ok()) return FromStore(dead.status());
+  out->set_dead_letters(dead->first);
+  for (const DeadLetter& d : dead->second) {
+    out->add_dead_letter_errors("entry " + d.entry_id + (d.trial_id ? " of trial " + std::to_string(d.trial_id) : "") +
+                                ": " + d.error);
+  }
+  return grpc::Status::OK;
+}
 
 grpc::Status SweepServiceImpl::CheckToken(const grpc::ServerContext* ctx) const {
   if (options_.token.empty()) return grpc::Status::OK;
@@ -76,28 +99,33 @@ grpc::Status SweepServiceImpl::SubmitSpec(const std::string& spec_json, bool dry
 }
 
 grpc::Status SweepServiceImpl::GetSweep(grpc::ServerContext*, const v1::SweepRef* req, v1::Sweep* resp) {
-  auto row = store_.GetSweep(req->sweep_id());
-  if (!row.ok()) return FromStore(row.status());
-  ToProto(row.value(), resp);
-  return grpc::Status::OK;
+  return ReadSweep(req->sweep_id(), resp);
 }
 
 grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext*, const v1::ListSweepsRequest* req,
                                           v1::ListSweepsResponse* resp) {
   const int64_t limit = req->limit() > 0 ? std::min<int64_t>(req->limit(), 1000) : 100;
-  auto rows = store_.ListSweeps(std::max<int64_t>(0, req->offset()), limit);
-  if (!rows.ok()) return FromStore(rows.status());
-  for (const auto& row : rows.value()) ToProto(row, resp->add_sweeps());
+  auto reader = readers_.Acquire();
+  if (!reader.ok()) return FromStore(reader.status());
+  auto ids = reader.value()->SweepIds(std::max<int64_t>(0, req->offset()), limit);
+  if (!ids.ok()) return FromStore(ids.status());
+  for (int64_t id : ids->second) {
+    auto row = reader.value()->SweepRow(id);
+    if (!row.ok()) return FromStore(row.status());
+    ToProto(row.value(), resp->add_sweeps());
+  }
   return grpc::Status::OK;
 }
 
 grpc::Status SweepServiceImpl::FillTrials(int64_t sweep_id, int64_t offset, int64_t limit,
                                           v1::ListTrialsResponse* resp) {
-  if (auto sweep = store_.GetSweep(sweep_id); !sweep.ok()) return FromStore(sweep.status());
-  auto rows = store_.ListTrials(sweep_id, offset, limit);
+  auto reader = readers_.Acquire();
+  if (!reader.ok()) return FromStore(reader.status());
+  auto rows = reader.value()->TrialPage(sweep_id, offset, limit);
   if (!rows.ok()) return FromStore(rows.status());
   const auto progress = pumps_.Progress();
-  for (const TrialRow& t : rows.value()) {
+  for (const ExportRow& row : rows.value()) {
+    const TrialRow& t = row.trial;
     v1::Trial* out = resp->add_trials();
     out->set_id(t.id);
     out->set_sweep_id(t.sweep_id);
@@ -118,11 +146,7 @@ grpc::Status SweepServiceImpl::FillTrials(int64_t sweep_id, int64_t offset, int6
     if (auto it = progress.find(t.id); it != progress.end() && t.status == "running") {
       out->set_step(it->second.step);
     }
-    if (IsFinalStatus(t.status)) {
-      auto metrics = store_.Metrics(t.id);
-      if (!metrics.ok()) return FromStore(metrics.status());
-      for (const auto& [k, v] : metrics.value()) (*out->mutable_metrics())[k] = v;
-    }
+    for (const auto& [k, v] : row.metrics) (*out->mutable_metrics())[k] = v;
   }
   return grpc::Status::OK;
 }
@@ -166,10 +190,8 @@ grpc::Status SweepServiceImpl::Watch(grpc::ServerContext* ctx, const v1::SweepRe
   std::string last;
   auto last_sent = std::chrono::steady_clock::now();
   while (!ctx->IsCancelled()) {
-    auto row = store_.GetSweep(req->sweep_id());
-    if (!row.ok()) return FromStore(row.status());
     v1::Sweep sweep;
-    ToProto(row.value(), &sweep);
+    if (grpc::Status s = ReadSweep(req->sweep_id(), &sweep); !s.ok()) return s;
     const std::string bytes = sweep.SerializeAsString();
     const auto now = std::chrono::steady_clock::now();
     // Send changes, and a keep-alive now and then.
@@ -207,22 +229,38 @@ grpc::Status SweepServiceImpl::AliveWorkers(v1::ListWorkersResponse* resp) {
   return grpc::Status::OK;
 }
 
+Result<std::string> SweepServiceImpl::ExportText(const v1::ExportRequest& req) {
+  const std::string format = req.format().empty() ? "csv" : req.format();
+  auto reader = readers_.Acquire();
+  if (!reader.ok()) return reader.status();
+  auto rows = reader.value()->ExportRows(req.sweep_id());
+  if (!rows.ok()) return rows.status();
+  auto text = FormatExport(rows.value(), format);
+  if (!text.ok()) return Status::InvalidArgument(text.status().message());
+  return text;
+}
+
 grpc::Status SweepServiceImpl::Export(grpc::ServerContext*, const v1::ExportRequest* req, v1::ExportResponse* resp) {
-  const std::string format = req->format().empty() ? "csv" : req->format();
-  if (auto sweep = store_.GetSweep(req->sweep_id()); !sweep.ok()) return FromStore(sweep.status());
-  auto trials = store_.ListTrials(req->sweep_id(), 0, std::numeric_limits<int64_t>::max());
-  if (!trials.ok()) return FromStore(trials.status());
-  std::vector<ExportRow> rows;
-  for (TrialRow& t : trials.value()) {
-    rows.push_back({std::move(t), {}});
-    if (!IsFinalStatus(rows.back().trial.status)) continue;
-    auto metrics = store_.Metrics(rows.back().trial.id);
-    if (!metrics.ok()) return FromStore(metrics.status());
-    rows.back().metrics = std::move(metrics.value());
+  auto text = ExportText(*req);
+  if (!text.ok()) return FromStore(text.status());
+  if (text->size() > kMaxExportMessage) {
+    return FromStore(Status::ResourceExhausted("the export of sweep " + std::to_string(req->sweep_id()) + " is " +
+                                               std::to_string(text->size()) +
+                                               " bytes, too big for one message; use ExportStream (sicctl export does)"));
   }
-  auto text = FormatExport(rows, format);
-  if (!text.ok()) return Fail(StatusCode::INVALID_ARGUMENT, text.status().message());
   resp->set_content(std::move(text.value()));
+  return grpc::Status::OK;
+}
+
+grpc::Status SweepServiceImpl::ExportStream(grpc::ServerContext*, const v1::ExportRequest* req,
+                                            grpc::ServerWriter<v1::ExportChunk>* writer) {
+  auto text = ExportText(*req);
+  if (!text.ok()) return FromStore(text.status());
+  for (size_t at = 0; at < text->size(); at += kExportChunk) {
+    v1::ExportChunk chunk;
+    chunk.set_content(text->substr(at, kExportChunk));
+    if (!writer->Write(chunk)) return grpc::Status::OK;  // the client left
+  }
   return grpc::Status::OK;
 }
 

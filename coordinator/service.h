@@ -4,13 +4,19 @@
 // does not need Redis to be up. State-changing calls (Submit, Cancel,
 // RetryFailed) need the shared token when one is configured.
 //
-// Thread-safety: gRPC calls handlers concurrently; the store serializes itself
-// and each call that talks to Redis opens its own connection.
+// Reads (GetSweep, ListSweeps, ListTrials, Watch, Export, ExportStream) go
+// through the ReaderPool's read-only connections, never the store's writer
+// connection: a big export never holds up the ingest pump, nor waits for it.
+//
+// Thread-safety: gRPC calls handlers concurrently; the store serializes itself,
+// the reader pool hands each call a connection of its own, and each call that
+// talks to Redis opens its own connection.
 #pragma once
 
 #include <string>
 
 #include "common/queue.h"
+#include "common/results_reader.h"
 #include "common/store.h"
 #include "coordinator/pumps.h"
 #include "proto/sweep.grpc.pb.h"
@@ -32,7 +38,7 @@ struct ServiceOptions {
 
 class SweepServiceImpl final : public v1::SweepService::Service {
  public:
-  SweepServiceImpl(Store& store, Pumps& pumps, ServiceOptions options);
+  SweepServiceImpl(Store& store, Pumps& pumps, ReaderPool& readers, ServiceOptions options);
 
   grpc::Status Submit(grpc::ServerContext* ctx, const v1::SubmitRequest* req, v1::SubmitResponse* resp) override;
   grpc::Status GetSweep(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::Sweep* resp) override;
@@ -46,6 +52,8 @@ class SweepServiceImpl final : public v1::SweepService::Service {
   grpc::Status ListWorkers(grpc::ServerContext* ctx, const v1::ListWorkersRequest* req,
                            v1::ListWorkersResponse* resp) override;
   grpc::Status Export(grpc::ServerContext* ctx, const v1::ExportRequest* req, v1::ExportResponse* resp) override;
+  grpc::Status ExportStream(grpc::ServerContext* ctx, const v1::ExportRequest* req,
+                            grpc::ServerWriter<v1::ExportChunk>* writer) override;
 
   // The calls' work without the token check, shared with the REST API (which
   // checks the token its own way).
@@ -57,9 +65,14 @@ class SweepServiceImpl final : public v1::SweepService::Service {
  private:
   grpc::Status CheckToken(const grpc::ServerContext* ctx) const;
   grpc::Status FillTrials(int64_t sweep_id, int64_t offset, int64_t limit, v1::ListTrialsResponse* resp);
+  // The sweep as the API sends it, read on a reader connection.
+  grpc::Status ReadSweep(int64_t sweep_id, v1::Sweep* out);
+  // The export table's text, read on a reader connection.
+  Result<std::string> ExportText(const v1::ExportRequest& req);
 
   Store& store_;
   Pumps& pumps_;
+  ReaderPool& readers_;
   ServiceOptions options_;
 };
 

@@ -133,13 +133,28 @@ int Show(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
   ref.set_sweep_id(sweep_id);
   sic::v1::Sweep sweep;
   if (auto st = stub.GetSweep(Context(g).get(), ref, &sweep); !st.ok()) return FailRpc(st, g);
-  sic::v1::ListTrialsRequest req;
-  req.set_sweep_id(sweep_id);
-  req.set_limit(10000);
+  // In pages: one message of a big sweep with every metric would pass gRPC's
+  // 4 MB receive limit.
+  constexpr int64_t kPage = 500;
   sic::v1::ListTrialsResponse trials;
-  if (auto st = stub.ListTrials(Context(g).get(), req, &trials); !st.ok()) return FailRpc(st, g);
+  for (int64_t offset = 0;; offset += kPage) {
+    sic::v1::ListTrialsRequest req;
+    req.set_sweep_id(sweep_id);
+    req.set_offset(offset);
+    req.set_limit(kPage);
+    sic::v1::ListTrialsResponse page;
+    if (auto st = stub.ListTrials(Context(g).get(), req, &page); !st.ok()) return FailRpc(st, g);
+    for (auto& t : *page.mutable_trials()) *trials.add_trials() = std::move(t);
+    if (page.trials_size() < kPage) break;
+  }
   if (g.format == "table") {
     std::cout << "sweep " << sweep.id() << " " << sweep.name() << " " << Bar(sweep) << " " << Summary(sweep) << "\n";
+  }
+  if (sweep.dead_letters() > 0) {
+    // On stderr in json and csv, so that their output stays parseable.
+    std::ostream& out = g.format == "table" ? std::cout : std::cerr;
+    out << sweep.dead_letters() << (sweep.dead_letters() == 1 ? " result" : " results")
+        << " could not be recorded: " << (sweep.dead_letter_errors().empty() ? "" : sweep.dead_letter_errors(0)) << "\n";
   }
   // Headline metrics only in the table; json and csv carry every metric.
   std::vector<std::string> metric_keys;
@@ -266,9 +281,13 @@ int main(int argc, char** argv) {
     sic::v1::ExportRequest req;
     req.set_sweep_id(sweep_id);
     req.set_format(export_format);
-    sic::v1::ExportResponse resp;
-    if (auto st = stub->Export(Context(g, 60).get(), req, &resp); !st.ok()) return FailRpc(st, g);
-    std::cout << resp.content();
+    // A stream of chunks: a big sweep's table passes one message's limit.
+    auto ctx = Context(g, 600);
+    auto reader = stub->ExportStream(ctx.get(), req);
+    sic::v1::ExportChunk chunk;
+    while (reader->Read(&chunk)) std::cout << chunk.content();
+    if (auto st = reader->Finish(); !st.ok()) return FailRpc(st, g);
+    std::cout << std::flush;
     return 0;
   }
   if (workers_cmd->parsed()) {

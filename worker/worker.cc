@@ -108,24 +108,7 @@ void Worker::Registry() {
 }
 
 void FillOutcome(const TrialRun& run, v1::TrialOutcome* o) {
-  o->set_ok(true);
-  for (const auto& [k, v] : run.metrics) (*o->mutable_metrics())[k] = v;
-  for (const auto& p : run.curve) {
-    auto* c = o->add_curve();
-    c->set_step(p.step);
-    c->set_total(p.total);
-    c->set_sep(p.sep);
-    c->set_inv(p.inv);
-    c->set_cap(p.cap);
-    c->set_coniso(p.coniso);
-    c->set_lr(p.lr);
-  }
-  for (const auto& a : run.artifacts) {
-    auto* out = o->add_artifacts();
-    out->set_name(a.name);
-    out->set_mime(a.mime);
-    out->set_data(a.data);
-  }
+  EncodeOutcome(run.metrics, run.curve, run.artifacts, o);
 }
 
 void Worker::Slot(int slot) {
@@ -146,6 +129,7 @@ void Worker::Slot(int slot) {
     v1::WorkerEvent e;
     e.set_trial_id(job.trial_id());
     e.set_round(job.round());
+    e.set_ticket(job.ticket());
     e.set_delivery(delivery);
     e.set_worker(options_.name);
     e.set_time(NowSeconds());

@@ -22,7 +22,8 @@ def free_port():
 
 class Cluster:
     def __init__(self, bin_dir, token="tok3n", redis_password="pa55", lease_ms=3000,
-                 max_deliveries=3, max_trials=None, worker_timeout_s=30, aof=True, keep=False):
+                 max_deliveries=3, max_trials=None, worker_timeout_s=30, aof=True, keep=False,
+                 coordinator_args=(), db_path=None):
         self.bin = os.path.abspath(bin_dir)
         self.dir = tempfile.mkdtemp(prefix="sic-cluster-")
         self.token = token
@@ -33,6 +34,8 @@ class Cluster:
         self.worker_timeout_s = worker_timeout_s
         self.aof = aof
         self.keep = keep
+        self.coordinator_args = list(coordinator_args)
+        self._db_path = db_path
         self.redis = None
         self.coordinator = None
         self.workers = {}
@@ -84,13 +87,17 @@ class Cluster:
         self.redis.send_signal(signal.SIGKILL)
         self.redis.wait()
 
+    def wipe_redis_data(self):
+        """Deletes what a killed Redis would restart from (AOF and snapshot)."""
+        subprocess.run(["rm", "-rf", os.path.join(self.dir, "appendonlydir"), os.path.join(self.dir, "dump.rdb")])
+
     def start_coordinator(self):
         argv = [os.path.join(self.bin, "coordinator", "sic-coordinator"), "--listen", self.address,
                 "--db", self.db_path, "--redis", "127.0.0.1:%d" % self.redis_port,
                 "--redis-password", self.redis_password, "--http", "127.0.0.1:%d" % self.http_port]
         if self.max_trials:
             argv += ["--max-trials", str(self.max_trials)]
-        argv += ["--worker-timeout-s", str(self.worker_timeout_s)]
+        argv += ["--worker-timeout-s", str(self.worker_timeout_s)] + self.coordinator_args
         self.coordinator = self._spawn("coordinator", argv, {"SIC_TOKEN": self.token})
         deadline = time.time() + 10
         while time.time() < deadline and self.coordinator.poll() is None:
@@ -150,7 +157,37 @@ class Cluster:
 
     @property
     def db_path(self):
-        return os.path.join(self.dir, "sic.db")
+        return self._db_path or os.path.join(self.dir, "sic.db")
+
+    def redis_command(self, *args):
+        """One command to this cluster's Redis (RESP over a socket); the reply as
+        Python values (bytes, int, list), or RuntimeError for an error reply."""
+        def encode(a):
+            a = a if isinstance(a, bytes) else str(a).encode()
+            return b"$%d\r\n%s\r\n" % (len(a), a)
+        with socket.create_connection(("127.0.0.1", self.redis_port), timeout=10) as s:
+            f = s.makefile("rb")
+            for argv in (["AUTH", self.redis_password], list(args)):
+                s.sendall(b"*%d\r\n" % len(argv) + b"".join(encode(a) for a in argv))
+                reply = self._read_reply(f)
+            return reply
+
+    def _read_reply(self, f):
+        line = f.readline().rstrip(b"\r\n")
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest
+        if kind == b"-":
+            raise RuntimeError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else f.read(n + 2)[:-2]
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read_reply(f) for _ in range(n)]
+        raise RuntimeError("redis: unexpected reply %r" % line)
 
     def sicctl(self, *args, token=None, timeout=120):
         env = dict(os.environ, SIC_COORDINATOR=self.address, SIC_TOKEN=self.token if token is None else token)

@@ -51,6 +51,29 @@ TEST_F(QueueTest, TrialIsClaimedOnceThenAcknowledged) {
   EXPECT_FALSE(a.Heartbeat("a", id.value()).value());
 }
 
+TEST_F(QueueTest, TrialsAfterPagesThroughWaitingAndClaimedEntries) {
+  // The reconciler's view of the stream: every job not yet acknowledged,
+  // claimed or not, in pages.
+  Queue coord = Coordinator(), a(redis_.options(), "t");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(coord.AddTrial("job-" + std::to_string(i)).value());
+  auto claimed = a.ClaimTrial("a", 10000, 100);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  std::vector<std::string> seen;
+  std::string after = "0-0";
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = coord.TrialsAfter(after, 2);
+    ASSERT_TRUE(page.ok()) << page.status().message();
+    EXPECT_LE(page->size(), 2u);
+    for (const QueueEntry& e : page.value()) seen.push_back(e.payload);
+    if (page->size() < 2) break;
+    after = page->back().id;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"job-0", "job-1", "job-2", "job-3", "job-4"}));
+  ASSERT_TRUE(a.AckTrial(claimed.value()->id).ok());
+  EXPECT_EQ(coord.TrialsAfter("0-0", 100)->size(), 4u);  // acknowledged entries leave the stream
+}
+
 TEST_F(QueueTest, ExpiredLeaseIsTakenOverAndCountsADelivery) {
   Queue coord = Coordinator(), a(redis_.options(), "t"), b(redis_.options(), "t");
   ASSERT_TRUE(coord.AddTrial("job").ok());

@@ -208,6 +208,7 @@ TEST_F(ResultsReaderTest, Version1FileMigratesWithItsSumsAndSteps) {
   // Take the file back to schema 1 as an older build left it.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, kBackToSchema3, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
   ASSERT_EQ(sqlite3_exec(db, "DROP TABLE group_stats; DROP INDEX trials_by_group; "
                              "ALTER TABLE trials DROP COLUMN point; ALTER TABLE trials DROP COLUMN total_steps; "
                              "PRAGMA user_version = 1;",

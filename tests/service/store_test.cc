@@ -8,7 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include "common/store.h"
+#include "common/trial_state.h"
 #include "tests/service/store_fixture.h"
 
 namespace sic {
@@ -209,6 +212,157 @@ TEST_F(StoreTest, RefusesAFileFromANewerBuild) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("schema version 99 is newer"), std::string::npos)
       << s.status().message();
+}
+
+TEST_F(StoreTest, RetryOfACanceledSweepIsRefused) {
+  // Workers skip every job of a canceled sweep: a retried trial would wait
+  // as queued forever, so the store refuses the retry.
+  const int64_t id = Submit(R"({"seeds": 2})");
+  auto trials = store_->ListTrials(id, 0, 10).value();
+  TrialResult fail;
+  fail.trial_id = trials[0].id;
+  fail.round = 1;
+  fail.delivery = 4;
+  fail.worker = "w";
+  fail.error = "delivered 4 times (limit 3)";
+  ASSERT_TRUE(store_->RecordResult(fail).value());
+  ASSERT_TRUE(store_->CancelSweep(id, 200).ok());
+  auto retried = store_->RetryFailed(id);
+  ASSERT_FALSE(retried.ok());
+  EXPECT_EQ(retried.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(retried.status().message().find("is canceled"), std::string::npos) << retried.status().message();
+  auto row = store_->GetTrial(trials[0].id).value();
+  EXPECT_EQ(row.status, "failed");
+  EXPECT_EQ(row.round, 1);
+  EXPECT_EQ(store_->PendingTrials(10)->size(), 0u);
+}
+
+TEST_F(StoreTest, EveryMoveFollowsTheStateTable) {
+  for (const TrialTransition& t : TrialTransitions()) {
+    for (const char* from : t.from) EXPECT_TRUE(TransitionAllowed(t.event, from)) << t.name << " from " << from;
+  }
+  EXPECT_FALSE(TransitionAllowed(TrialEvent::kRetry, "canceled"));
+  EXPECT_FALSE(TransitionAllowed(TrialEvent::kReconcile, "pending"));
+  EXPECT_FALSE(TransitionAllowed(TrialEvent::kStart, "succeeded"));
+  EXPECT_EQ(FromStatusesSql(TrialEvent::kReconcile), "('queued', 'running')");
+
+  const int64_t id = Submit(R"({"seeds": 2})");
+  auto trials = store_->ListTrials(id, 0, 10).value();
+  ASSERT_TRUE(store_->RecordResult(Success(trials[0].id, 1, 1, 0.5)).value());
+  // A final trial is moved by nothing: enqueue, start, reconcile, requeue.
+  ASSERT_TRUE(store_->MarkQueued({trials[0].id}).ok());
+  ASSERT_TRUE(store_->RecordStart(trials[0].id, 1, 2, "late", 300).ok());
+  EXPECT_FALSE(store_->Reconcile(trials[0].id, 0).value());
+  ASSERT_TRUE(store_->RequeueUnfinished().ok());
+  EXPECT_EQ(store_->GetTrial(trials[0].id)->status, "succeeded");
+  EXPECT_EQ(store_->GetTrial(trials[0].id)->worker, "w1");
+
+  // Reconcile moves a queued trial back to pending only with its current ticket.
+  auto taken = store_->TakePending(10, 100).value();
+  ASSERT_EQ(taken.size(), 1u);
+  const TrialRow t = taken[0];
+  ASSERT_TRUE(store_->MarkQueued({t.id}).ok());
+  EXPECT_EQ(store_->EnqueuedBefore(100.5, 0, 10)->size(), 1u);
+  EXPECT_EQ(store_->EnqueuedBefore(99, 0, 10)->size(), 0u);  // too young to be judged
+  EXPECT_FALSE(store_->Reconcile(t.id, t.ticket + 1).value());
+  EXPECT_EQ(store_->GetTrial(t.id)->status, "queued");
+  EXPECT_TRUE(store_->Reconcile(t.id, t.ticket).value());
+  EXPECT_EQ(store_->GetTrial(t.id)->status, "pending");
+  EXPECT_FALSE(store_->Reconcile(t.id, t.ticket).value());  // pending is not in its from-list
+}
+
+TEST_F(StoreTest, TicketsKeepAttemptsApartWhenRedisLostItsData) {
+  // Before tickets, a job enqueued again after Redis lost its data restarted
+  // at delivery 1 and collided with the attempt recorded before: its result
+  // was taken for a duplicate and the trial stayed running forever.
+  const int64_t id = Submit(R"({"seeds": 1})");
+  auto taken = store_->TakePending(10, 100).value();
+  ASSERT_EQ(taken.size(), 1u);
+  const TrialRow t = taken[0];
+  EXPECT_GT(t.ticket, 0);
+  EXPECT_EQ(store_->GetTrial(t.id)->ticket, t.ticket);
+  ASSERT_TRUE(store_->MarkQueued({t.id}).ok());
+  TrialResult a;
+  a.trial_id = t.id;
+  a.round = 1;
+  a.ticket = t.ticket;
+  a.delivery = 1;
+  a.worker = "w1";
+  ASSERT_TRUE(store_->RecordStart(a, 101).ok());
+  a.error = "lost the GPU";
+  a.finished_at = 102;
+  ASSERT_TRUE(store_->RecordAttemptError(a).ok());
+  // Redis comes back empty: the trial is enqueued again, with a new ticket.
+  ASSERT_EQ(store_->RequeueUnfinished().value(), 1);
+  auto again = store_->TakePending(10, 110).value();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_GT(again[0].ticket, t.ticket);
+  TrialResult ok = Success(t.id, 1, 1, 0.4);  // delivery 1 again
+  ok.ticket = again[0].ticket;
+  EXPECT_TRUE(store_->RecordResult(ok).value());
+  EXPECT_EQ(store_->GetTrial(t.id)->status, "succeeded");
+  EXPECT_EQ(store_->GetSweep(id)->counts["succeeded"], 1);
+  EXPECT_EQ(store_->CountFinishedAttempts(t.id).value(), 2);  // the error and the success, both kept
+  EXPECT_FALSE(store_->RecordResult(ok).value());              // its redelivery changes nothing
+  // Tickets never go back, across a reopen too.
+  Reopen();
+  Submit(R"({"seeds": 1})");
+  auto third = store_->TakePending(10, 120).value();
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_GT(third[0].ticket, again[0].ticket);
+}
+
+TEST_F(StoreTest, DeadLettersAreKeptPerSweep) {
+  const int64_t id = Submit(R"({"seeds": 1})");
+  const int64_t trial = store_->ListTrials(id, 0, 10)->at(0).id;
+  DeadLetter known;
+  known.entry_id = "1-0";
+  known.trial_id = trial;
+  known.error = "worker event: unknown kind";
+  known.payload_bytes = 21;
+  known.at = 300;
+  ASSERT_TRUE(store_->RecordDeadLetter(known).ok());
+  DeadLetter garbage;
+  garbage.entry_id = "2-0";
+  garbage.error = "worker event: not a WorkerEvent message";
+  garbage.payload_bytes = 7;
+  garbage.at = 301;
+  ASSERT_TRUE(store_->RecordDeadLetter(garbage).ok());
+  auto of_sweep = store_->DeadLetters(id, 10).value();
+  ASSERT_EQ(of_sweep.size(), 1u);
+  EXPECT_EQ(of_sweep[0].sweep_id, id);  // looked up from the trial
+  EXPECT_EQ(of_sweep[0].trial_id, trial);
+  EXPECT_EQ(of_sweep[0].error, known.error);
+  auto all = store_->DeadLetters(0, 10).value();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].entry_id, "2-0");  // newest first
+  EXPECT_EQ(all[0].sweep_id, 0);
+}
+
+TEST_F(StoreTest, Schema4KeepsOldAttemptsWithTicketZero) {
+  // A schema-3 file: the current schema with what migrations 4 and 5 added
+  // taken out again, and an attempt recorded as schema 3 keyed it.
+  const int64_t id = Submit(R"({"seeds": 1})");
+  const int64_t trial = store_->ListTrials(id, 0, 10)->at(0).id;
+  ASSERT_TRUE(store_->RecordStart(trial, 1, 1, "w1", 101).ok());
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, kBackToSchema3, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  sqlite3_close(db);
+  Reopen();
+  EXPECT_EQ(store_->schema_version(), Store::kSchemaVersion);
+  auto row = store_->GetTrial(trial).value();
+  EXPECT_EQ(row.ticket, 0);
+  EXPECT_EQ(row.attempts, 1);  // the old attempt, now (trial, 1, ticket 0, 1)
+  // A result of that old job (no ticket) completes it once.
+  EXPECT_TRUE(store_->RecordResult(Success(trial, 1, 1, 0.3)).value());
+  EXPECT_FALSE(store_->RecordResult(Success(trial, 1, 1, 0.3)).value());
+  EXPECT_EQ(store_->CountFinishedAttempts(trial).value(), 1);
+  // New tickets start after the migration.
+  Submit(R"({"seeds": 1})");
+  EXPECT_EQ(store_->TakePending(10, 1)->at(0).ticket, 1);
 }
 
 }  // namespace

@@ -97,7 +97,8 @@ function drawHeader() {
   const s = state.sweep;
   const c = s.counts || {};
   const done = FINAL.reduce((n, k) => n + (c[k] || 0), 0);
-  renderIfChanged(state.header, JSON.stringify([s.counts, s.canceled]), () => [
+  const dead = s.dead_letters || { count: 0, latest: [] };
+  renderIfChanged(state.header, JSON.stringify([s.counts, s.canceled, dead.count]), () => [
     h('h1', null, s.name || 'sweep ' + s.id, s.canceled ? h('span', { class: 'badge s-canceled' }, 'canceled') : null),
     s.description ? h('p', { class: 'muted' }, s.description) : null,
     h('div', { class: 'head-row' },
@@ -108,6 +109,10 @@ function drawHeader() {
       h('span', { class: 'links' },
         h('a', { href: `api/v1/sweeps/${s.id}/export?format=csv`, download: `sweep-${s.id}.csv` }, 'CSV'), ' ',
         h('a', { href: `api/v1/sweeps/${s.id}/export?format=json`, download: `sweep-${s.id}.json` }, 'JSON'))),
+    // Results the coordinator could not record (dead letters): say so, with the latest reason.
+    dead.count ? h('div', { class: 'warning', id: 'dead-letters', role: 'alert' },
+      `${dead.count} result${dead.count === 1 ? '' : 's'} could not be recorded`,
+      dead.latest.length ? ': ' + dead.latest[0].error : '') : null,
   ]);
 }
 

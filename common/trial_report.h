@@ -1,0 +1,95 @@
+// TrialReport: what a worker says about one attempt of a trial, as types and
+// as the one protobuf codec for it (proto/sweep.proto, WorkerEvent). The
+// worker encodes with it, the coordinator decodes with it: a field is mapped
+// in one place, never by hand twice.
+//
+// DecodeWorkerEvent is the coordinator's boundary with the results stream,
+// whose bytes anyone who can write to Redis controls: it accepts only an
+// event of a known kind, with positive ids and sizes within ReportLimits, and
+// answers InvalidArgument (naming what is wrong) for anything else. It never
+// allocates more than a bounded multiple of its input.
+//
+// The types are plain data; this header includes neither LibTorch, SQLite nor
+// the generated protobuf code (only trial_report.cc does).
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sic/status.h"
+
+namespace sic {
+
+namespace v1 {
+class TrialOutcome;
+class WorkerEvent;
+}  // namespace v1
+
+struct CurvePoint {
+  int64_t step = 0;
+  double total = 0, sep = 0, inv = 0, cap = 0, coniso = 0, lr = 0;
+};
+
+struct Artifact {
+  std::string name, mime;
+  std::string data;  // bytes
+};
+
+// The outcome of one attempt, as a worker reports it. An attempt is
+// (trial, round, ticket, delivery): the ticket is the store's number for the
+// job (one per enqueue), the delivery Redis's count of that job's deliveries.
+struct TrialResult {
+  int64_t trial_id = 0, round = 0, ticket = 0, delivery = 0;
+  std::string worker;
+  bool ok = false;
+  std::string error;                       // why it failed (ok == false)
+  std::map<std::string, double> metrics;   // final losses, grid scores, ...
+  std::vector<CurvePoint> curve;           // downsampled learning curve
+  std::vector<Artifact> artifacts;         // e.g. rate-map PNGs
+  double started_at = 0, finished_at = 0;
+};
+
+// What DecodeWorkerEvent accepts. The worker stays far inside them (500 curve
+// points, a few PNGs of tens of KiB, one-line errors).
+struct ReportLimits {
+  static constexpr size_t kMaxEventBytes = 64u << 20;     // a whole serialized event
+  static constexpr size_t kMaxNameBytes = 256;            // worker, metric, artifact names, mime
+  static constexpr size_t kMaxErrorBytes = 16u << 10;     // error text
+  static constexpr size_t kMaxMetrics = 4096;
+  static constexpr size_t kMaxCurvePoints = 4096;
+  static constexpr size_t kMaxArtifacts = 64;
+  static constexpr size_t kMaxArtifactBytes = 16u << 20;  // one artifact's data
+};
+
+enum class EventKind { kProgress, kAttemptError, kOutcome };
+
+// One validated results-stream event. `report` always carries the attempt
+// (trial_id, round, ticket, delivery) and worker; for kAttemptError also error
+// and finished_at; for kOutcome every field.
+struct DecodedEvent {
+  EventKind kind = EventKind::kProgress;
+  double time = 0;                    // when the worker sent it
+  TrialResult report;
+  int64_t step = 0, total_steps = 0;  // kProgress
+};
+
+Result<DecodedEvent> DecodeWorkerEvent(std::string_view bytes);
+// The trial an event that DecodeWorkerEvent refused says it is about, when
+// its bytes parse at all (0 otherwise): for the dead letter's record.
+int64_t PeekTrialId(std::string_view bytes);
+
+// The outcome message of a finished attempt: ok, error, metrics, curve,
+// artifacts and times of `result` (its attempt ids go in the WorkerEvent).
+void EncodeOutcome(const TrialResult& result, v1::TrialOutcome* out);
+// The same for a successful run's parts, without copying them into a TrialResult.
+void EncodeOutcome(const std::map<std::string, double>& metrics, const std::vector<CurvePoint>& curve,
+                   const std::vector<Artifact>& artifacts, v1::TrialOutcome* out);
+// A whole outcome event (attempt ids, worker, time and the outcome), as the
+// worker sends it; for tests, benchmarks and fuzz seeds.
+std::string EncodeOutcomeEvent(const TrialResult& result, double time);
+
+}  // namespace sic

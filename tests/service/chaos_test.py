@@ -1,0 +1,119 @@
+"""Chaos: a sweep of 32 short trials on three workers while workers are
+killed (kill -9) and restarted, the coordinator is killed twice, Redis is
+killed and restarted from its AOF, and once restarted with its data wiped.
+At the end every trial is succeeded exactly once:
+  - exactly one outcome applied: the trial is succeeded, and its worker and
+    finished_at are those of a succeeded attempt of its final round (duplicate
+    jobs may record more attempts; only the first outcome is applied);
+  - its metrics rows exactly once (one set, one row per name, `steps` equal to
+    the configured steps, a curve without repeated steps);
+  - the per-group running sums (group_stats) equal the sums recomputed from
+    the metrics rows, so no outcome was added twice or taken out wrongly.
+The faults come in a fixed order at fixed pauses (a seeded random picks the
+workers); waits are bounded and generous, and nothing asserts on timing.
+
+usage: chaos_test.py BUILD_DIR"""
+
+import json
+import math
+import os
+import random
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cluster import Cluster  # noqa: E402
+from sweep_e2e_test import spec  # noqa: E402
+
+BIN = None
+TRIALS = 32
+STEPS = 500
+WORKERS = ("a", "b", "c")
+
+
+class ChaosTest(unittest.TestCase):
+    def test_everything_killed_and_every_trial_succeeds_exactly_once(self):
+        # max_deliveries high: kills must not fail trials, only delay them.
+        c = Cluster(BIN, lease_ms=2000, max_deliveries=100, coordinator_args=["--reconcile-s", "2"])
+        self.addCleanup(c.close)
+        self.addCleanup(lambda: self._dump_logs(c))
+        rng = random.Random(7)
+        for w in WORKERS:
+            c.start_worker(w)
+        sweep_id = c.submit(spec("chaos", steps=STEPS, seeds=TRIALS))
+
+        def restart_worker():
+            w = rng.choice(WORKERS)
+            c.kill_worker(w)
+            time.sleep(0.3)
+            c.start_worker(w)
+
+        def restart_coordinator():
+            c.kill_coordinator()
+            time.sleep(0.3)
+            c.start_coordinator()
+
+        def restart_redis(wipe=False):
+            c.kill_redis()
+            if wipe:
+                c.wipe_redis_data()
+            time.sleep(0.5)
+            c.start_redis()
+
+        faults = [restart_worker, restart_coordinator, lambda: restart_redis(), restart_worker,
+                  lambda: restart_redis(wipe=True), restart_coordinator, restart_worker, restart_worker]
+        for k, fault in enumerate(faults):
+            time.sleep(2.5)
+            done = c.query("SELECT COUNT(*) FROM trials WHERE sweep_id = ? AND status = 'succeeded'", sweep_id)[0][0]
+            sys.stderr.write("chaos: fault %d with %d/%d trials done\n" % (k + 1, done, TRIALS))
+            fault()
+        trials = c.wait_done(sweep_id, timeout=400)
+        self.assertEqual([t["status"] for t in trials], ["succeeded"] * TRIALS, trials)
+        self.assert_exactly_once(c, sweep_id)
+
+    def assert_exactly_once(self, c, sweep_id):
+        rows = c.query("SELECT id, round, worker, finished_at FROM trials WHERE sweep_id = ?", sweep_id)
+        self.assertEqual(len(rows), TRIALS)
+        for trial_id, round_, worker, finished_at in rows:
+            applied = c.query("SELECT COUNT(*) FROM attempts WHERE trial_id = ? AND round = ? AND outcome = 'succeeded' "
+                              "AND worker = ? AND finished_at = ?", trial_id, round_, worker, finished_at)[0][0]
+            self.assertGreaterEqual(applied, 1, "trial %d: its outcome is no succeeded attempt's" % trial_id)
+            names = [n for (n,) in c.query("SELECT name FROM metrics WHERE trial_id = ?", trial_id)]
+            self.assertEqual(len(names), len(set(names)))
+            self.assertIn("loss.total", names)
+            steps = c.query("SELECT value FROM metrics WHERE trial_id = ? AND name = 'steps'", trial_id)
+            self.assertEqual(steps, [(float(STEPS),)])
+            curve = [s for (s,) in c.query("SELECT step FROM curves WHERE trial_id = ?", trial_id)]
+            self.assertEqual(len(curve), len(set(curve)))
+            self.assertEqual(max(curve), STEPS)
+        # The running sums equal the sums of the rows.
+        recomputed = {}
+        for variant, point, name, value in c.query(
+                "SELECT t.variant, t.point, m.name, m.value FROM metrics m JOIN trials t ON t.id = m.trial_id "
+                "WHERE t.sweep_id = ?", sweep_id):
+            n, nan, total, sumsq = recomputed.get((variant, point, name), (0, 0, 0.0, 0.0))
+            if value is None:
+                recomputed[(variant, point, name)] = (n, nan + 1, total, sumsq)
+            else:
+                recomputed[(variant, point, name)] = (n + 1, nan, total + value, sumsq + value * value)
+        stats = {(v, p, name): (n, nan, total, sumsq) for v, p, name, n, nan, total, sumsq in c.query(
+            "SELECT variant, point, name, n, nan, sum, sumsq FROM group_stats WHERE sweep_id = ?", sweep_id)}
+        self.assertEqual(sorted(stats), sorted(recomputed))
+        for key, (n, nan, total, sumsq) in recomputed.items():
+            sn, snan, stotal, ssumsq = stats[key]
+            self.assertEqual((sn, snan), (n, nan), key)
+            self.assertTrue(math.isclose(stotal, total, rel_tol=1e-9, abs_tol=1e-9), (key, stotal, total))
+            self.assertTrue(math.isclose(ssumsq, sumsq, rel_tol=1e-9, abs_tol=1e-9), (key, ssumsq, sumsq))
+        self.assertEqual(sum(n for (n, _, _, _) in [stats[k] for k in stats if k[2] == "loss.total"]), TRIALS)
+
+    def _dump_logs(self, c):
+        outcome = getattr(self, "_outcome", None)
+        if outcome and not outcome.success:
+            for name in ("coordinator",) + tuple("worker-" + w for w in WORKERS):
+                sys.stderr.write("---- %s log\n%s\n" % (name, c.log(name)))
+
+
+if __name__ == "__main__":
+    BIN = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)

@@ -1,0 +1,113 @@
+// The one codec of a trial's report: what the worker encodes the coordinator
+// decodes unchanged, and the decoder refuses what a worker never sends.
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "common/trial_report.h"
+#include "proto/sweep.pb.h"
+
+namespace sic {
+namespace {
+
+TrialResult Sample() {
+  TrialResult r;
+  r.trial_id = 7;
+  r.round = 2;
+  r.ticket = 41;
+  r.delivery = 3;
+  r.worker = "w1";
+  r.ok = true;
+  r.metrics = {{"loss.total", 0.5}, {"eval.2m.max_score60", std::nan("")}};
+  r.curve = {{10, 2.0, 1, 1, 1, 1, 1e-3}, {20, 1.5, 0.5, 0.25, 0.125, 0.0625, 1e-4}};
+  r.artifacts = {{"2m/ratemaps.png", "image/png", std::string("\x89PNG\0\1", 6)}};
+  r.started_at = 101;
+  r.finished_at = 102;
+  return r;
+}
+
+TEST(QueueEventCodec, OutcomeRoundTrips) {
+  const TrialResult r = Sample();
+  auto e = DecodeWorkerEvent(EncodeOutcomeEvent(r, 103));
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(e->kind, EventKind::kOutcome);
+  EXPECT_EQ(e->time, 103);
+  const TrialResult& d = e->report;
+  EXPECT_EQ(d.trial_id, 7);
+  EXPECT_EQ(d.round, 2);
+  EXPECT_EQ(d.ticket, 41);
+  EXPECT_EQ(d.delivery, 3);
+  EXPECT_EQ(d.worker, "w1");
+  EXPECT_TRUE(d.ok);
+  EXPECT_DOUBLE_EQ(d.metrics.at("loss.total"), 0.5);
+  EXPECT_TRUE(std::isnan(d.metrics.at("eval.2m.max_score60")));
+  ASSERT_EQ(d.curve.size(), 2u);
+  EXPECT_EQ(d.curve[1].step, 20);
+  EXPECT_DOUBLE_EQ(d.curve[1].coniso, 0.0625);
+  EXPECT_DOUBLE_EQ(d.curve[1].lr, 1e-4);
+  ASSERT_EQ(d.artifacts.size(), 1u);
+  EXPECT_EQ(d.artifacts[0].data, std::string("\x89PNG\0\1", 6));
+  EXPECT_EQ(d.started_at, 101);
+  EXPECT_EQ(d.finished_at, 102);
+}
+
+TEST(QueueEventCodec, ProgressAndAttemptError) {
+  v1::WorkerEvent e;
+  e.set_trial_id(1);
+  e.set_round(1);
+  e.set_delivery(1);
+  e.set_ticket(5);
+  e.set_worker("w");
+  e.mutable_progress()->set_step(20);
+  e.mutable_progress()->set_total_steps(40);
+  auto p = DecodeWorkerEvent(e.SerializeAsString());
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->kind, EventKind::kProgress);
+  EXPECT_EQ(p->step, 20);
+  EXPECT_EQ(p->total_steps, 40);
+  EXPECT_EQ(p->report.ticket, 5);
+  e.mutable_attempt_error()->set_error("boom");
+  e.mutable_attempt_error()->set_finished_at(9);
+  auto a = DecodeWorkerEvent(e.SerializeAsString());
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->kind, EventKind::kAttemptError);
+  EXPECT_EQ(a->report.error, "boom");
+  EXPECT_EQ(a->report.finished_at, 9);
+}
+
+TEST(QueueEventCodec, RefusesWhatNoWorkerSends) {
+  auto refused = [](const std::string& bytes) {
+    auto e = DecodeWorkerEvent(bytes);
+    return !e.ok() && e.status().IsInvalidArgument();
+  };
+  EXPECT_TRUE(refused("garbage \xff\xff"));
+  v1::WorkerEvent no_kind;
+  no_kind.set_trial_id(1);
+  no_kind.set_round(1);
+  no_kind.set_delivery(1);
+  no_kind.set_worker("w");
+  EXPECT_TRUE(refused(no_kind.SerializeAsString()));  // unknown kind
+  auto with = [&](auto change) {
+    TrialResult c = Sample();
+    change(c);
+    return EncodeOutcomeEvent(c, 1);
+  };
+  EXPECT_FALSE(refused(with([](TrialResult&) {})));
+  EXPECT_TRUE(refused(with([](TrialResult& c) { c.trial_id = 0; })));
+  EXPECT_TRUE(refused(with([](TrialResult& c) { c.round = -1; })));
+  EXPECT_TRUE(refused(with([](TrialResult& c) { c.delivery = 0; })));
+  EXPECT_TRUE(refused(with([](TrialResult& c) { c.ticket = -2; })));
+  EXPECT_TRUE(refused(with([](TrialResult& c) { c.worker = ""; })));
+  EXPECT_TRUE(refused(with([](TrialResult& c) { c.worker = std::string(257, 'w'); })));
+  EXPECT_TRUE(refused(with([](TrialResult& c) { c.metrics[""] = 1; })));
+  EXPECT_TRUE(refused(with([](TrialResult& c) { c.error = std::string(ReportLimits::kMaxErrorBytes + 1, 'e'); })));
+  EXPECT_TRUE(refused(with([](TrialResult& c) {
+    for (size_t i = 0; i <= ReportLimits::kMaxMetrics; ++i) c.metrics["m" + std::to_string(i)] = 1;
+  })));
+  EXPECT_TRUE(refused(with([](TrialResult& c) { c.curve.resize(ReportLimits::kMaxCurvePoints + 1); })));
+  EXPECT_TRUE(refused(with([](TrialResult& c) { c.artifacts.resize(ReportLimits::kMaxArtifacts + 1, {"a", "b", ""}); })));
+  EXPECT_TRUE(refused(with([](TrialResult& c) { c.artifacts[0].data.resize(ReportLimits::kMaxArtifactBytes + 1); })));
+}
+
+}  // namespace
+}  // namespace sic
