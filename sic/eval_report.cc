@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "sic/file_writer.h"
 #include "sic/npy.h"
 
 namespace sic {
@@ -117,14 +118,7 @@ Json ArenaSummaryJson(const ArenaReport& r) {
 }
 
 Status WriteJsonFile(const std::string& path, const Json& json) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << json.dump(2) << "\n";
-    if (!out) return Status::Error(path + ": cannot write");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::Error(path + ": cannot rename into place");
-  return Status::OK();
+  return WriteFileAtomically(path, json.dump(2) + "\n");
 }
 
 Status WriteArenaReport(const ArenaReport& r, const std::string& dir) {

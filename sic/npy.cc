@@ -7,6 +7,9 @@
 #include <limits>
 #include <regex>
 #include <sstream>
+#include <string_view>
+
+#include "sic/file_writer.h"
 
 namespace sic {
 namespace {
@@ -163,21 +166,13 @@ Status WriteNpy(const std::string& path, const NpyArray& array) {
   header.push_back('\n');
   if (header.size() > 65535) return Status::Error(path + ": header too long");
 
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Status::Error(path + ": cannot write file");
-    out.write(kMagic, kMagicLen);
-    const char version[2] = {1, 0};
-    out.write(version, 2);
-    const char len[2] = {static_cast<char>(header.size() & 0xff), static_cast<char>(header.size() >> 8)};
-    out.write(len, 2);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(array.data.data(), static_cast<std::streamsize>(array.data.size()));
-    if (!out.flush()) return Status::Error(path + ": write failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::Error(path + ": cannot rename into place");
-  return Status::OK();
+  const char version[2] = {1, 0};
+  const char len[2] = {static_cast<char>(header.size() & 0xff), static_cast<char>(header.size() >> 8)};
+  const std::string prefix = std::string(kMagic, kMagicLen) + std::string(version, 2) + std::string(len, 2) + header;
+  return WriteFileAtomically(path, [&](FileWriter& out) {
+    if (Status s = out.Write(prefix); !s.ok()) return s;
+    return out.Write(std::string_view(array.data.data(), array.data.size()));
+  });
 }
 
 }  // namespace sic

@@ -11,6 +11,7 @@
 
 #include "sic/checkpoint.h"
 #include "sic/data.h"
+#include "sic/file_writer.h"
 #include "sic/losses.h"
 #include "sic/plateau.h"
 
@@ -61,10 +62,7 @@ Status TruncateCurve(const std::string& path, int64_t step) {
     }
     kept += line + "\n";
   }
-  const std::string tmp = path + ".tmp";
-  std::ofstream(tmp, std::ios::trunc) << kept;
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::Error(path + ": cannot rewrite");
-  return Status::OK();
+  return WriteFileAtomically(path, kept);
 }
 
 torch::Tensor Doubles(std::initializer_list<double> values) {
@@ -83,7 +81,7 @@ struct Trainer::State {
   std::unique_ptr<torch::optim::AdamW> optimizer;
   std::unique_ptr<BatchSampler> sampler;
   std::string out_dir;
-  std::ofstream curve;
+  std::unique_ptr<FileWriter> curve;  // curve.jsonl, appended one line at a time
 
   int64_t step = 0;
   double lr = 0;
@@ -100,7 +98,7 @@ struct Trainer::State {
     }
   }
   Status LoadCheckpoint(const std::string& path);
-  void RecordStep(const StepLosses& l);
+  Status RecordStep(const StepLosses& l);
 };
 
 Trainer::Trainer(std::unique_ptr<State> state) : s_(std::move(state)) {}
@@ -114,21 +112,27 @@ Result<std::unique_ptr<Trainer>> Trainer::Open(const Config& config, const std::
   s->device = device.value();
   s->runtime = SetUpRuntime(static_cast<int>(config.run.threads), s->device);
   s->out_dir = out_dir;
-  {
-    std::lock_guard<std::mutex> lock(InitMutex());
-    torch::manual_seed(static_cast<uint64_t>(config.run.seed));
-    s->model = SicNet(config.model);  // built on the CPU, so every device starts alike
+  // A valid config can still ask for more memory than there is (n_units 4096
+  // makes a 16M-wide output layer), or a device can fail: LibTorch throws.
+  try {
+    {
+      std::lock_guard<std::mutex> lock(InitMutex());
+      torch::manual_seed(static_cast<uint64_t>(config.run.seed));
+      s->model = SicNet(config.model);  // built on the CPU, so every device starts alike
+    }
+    s->model->to(s->device);
+    const auto& o = config.optim;
+    s->optimizer = std::make_unique<torch::optim::AdamW>(
+        s->model->parameters(), torch::optim::AdamWOptions(o.lr)
+                                    .betas({o.beta1, o.beta2})
+                                    .eps(o.adam_eps)
+                                    .weight_decay(o.weight_decay));
+    s->lr = o.lr;
+    s->sampler = std::make_unique<BatchSampler>(config.data, static_cast<uint64_t>(config.run.seed), s->device,
+                                                torch::kFloat32);
+  } catch (const std::exception& e) {
+    return Status::Error("cannot build the model on " + config.run.device + ": " + FirstLine(e.what()));
   }
-  s->model->to(s->device);
-  const auto& o = config.optim;
-  s->optimizer = std::make_unique<torch::optim::AdamW>(
-      s->model->parameters(), torch::optim::AdamWOptions(o.lr)
-                                  .betas({o.beta1, o.beta2})
-                                  .eps(o.adam_eps)
-                                  .weight_decay(o.weight_decay));
-  s->lr = o.lr;
-  s->sampler = std::make_unique<BatchSampler>(config.data, static_cast<uint64_t>(config.run.seed), s->device,
-                                              torch::kFloat32);
 
   if (!out_dir.empty()) {
     std::error_code ec;
@@ -146,10 +150,11 @@ Result<std::unique_ptr<Trainer>> Trainer::Open(const Config& config, const std::
     if (s->step > 0) {
       if (Status st = TruncateCurve(curve_path, s->step); !st.ok()) return st;
     }
-    s->curve.open(curve_path, s->step > 0 ? std::ios::app : std::ios::trunc);
-    std::ofstream((fs::path(out_dir) / "config.json").string(), std::ios::trunc)
-        << ConfigToJson(config).dump(2) << "\n";
-    if (!s->curve) return Status::Error(curve_path + ": cannot write");
+    auto curve = FileWriter::Open(curve_path, s->step > 0 ? FileWriter::Mode::kAppend : FileWriter::Mode::kTruncate);
+    if (!curve.ok()) return curve.status();
+    s->curve = std::move(curve.value());
+    const std::string config_path = (fs::path(out_dir) / "config.json").string();
+    if (Status st = WriteFileAtomically(config_path, ConfigToJson(config).dump(2) + "\n"); !st.ok()) return st;
   }
   return std::unique_ptr<Trainer>(new Trainer(std::move(s)));
 }
@@ -198,9 +203,10 @@ Status Trainer::State::LoadCheckpoint(const std::string& path) {
 
 Status Trainer::SaveCheckpoint() {
   if (s_->out_dir.empty()) return Status::OK();
-  const std::string path = CheckpointPath(s_->out_dir), tmp = path + ".tmp";
+  const std::string path = CheckpointPath(s_->out_dir);
+  torch::serialize::OutputArchive archive;
   try {
-    torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
+    torch::serialize::OutputArchive model_archive, optimizer_archive;
     s_->model->save(model_archive);
     s_->optimizer->save(optimizer_archive);
     archive.write("format", c10::IValue(kCheckpointFormat));
@@ -213,13 +219,26 @@ Status Trainer::SaveCheckpoint() {
     const auto& cs = s_->curve_sum;
     archive.write("values", Doubles({s_->lr, s_->plateau.best, s_->plateau_sum, cs.sep, cs.inv, cs.cap,
                                      cs.coniso, cs.total, cs.dead}));
-    archive.save_to(tmp);
   } catch (const std::exception& e) {
     return Status::Error(path + ": cannot write checkpoint: " + FirstLine(e.what()));
   }
-  s_->curve.flush();
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::Error(path + ": cannot rename into place");
-  return Status::OK();
+  // Streamed to a temporary file, checked write by write (a full disk is an
+  // error here, not a torn checkpoint), then renamed into place. The curve's
+  // lines are already written: each is one write(2).
+  return WriteFileAtomically(path, [&](FileWriter& out) -> Status {
+    // After a failed write the rest is dropped but reported as written:
+    // LibTorch's writer, told of a short write, throws, and throws again from
+    // its destructor as it finishes the archive, which ends the process.
+    try {
+      archive.save_to([&](const void* data, size_t n) -> size_t {
+        (void)out.Write(std::string_view(static_cast<const char*>(data), n));
+        return n;
+      });
+    } catch (const std::exception& e) {
+      return Status::Error(path + ": cannot write checkpoint: " + FirstLine(e.what()));
+    }
+    return out.Close();  // the first write error, if any
+  });
 }
 
 Result<StepLosses> Trainer::Step() {
@@ -257,21 +276,21 @@ Result<StepLosses> Trainer::Step() {
   }
   s.optimizer->step();
   ++s.step;
-  s.RecordStep(losses);
+  if (Status st = s.RecordStep(losses); !st.ok()) return st;
   return losses;
 }
 
-void Trainer::State::RecordStep(const StepLosses& l) {
+Status Trainer::State::RecordStep(const StepLosses& l) {
   curve_sum = StepLosses{curve_sum.sep + l.sep,       curve_sum.inv + l.inv,     curve_sum.cap + l.cap,
                          curve_sum.coniso + l.coniso, curve_sum.total + l.total, curve_sum.dead + l.dead};
   if (++curve_count == config.run.log_every || step == config.optim.steps) {
-    if (curve.is_open()) {
+    if (curve) {
       const double n = static_cast<double>(curve_count);
       nlohmann::json line = {{"step", step},           {"sep", curve_sum.sep / n},
                              {"inv", curve_sum.inv / n}, {"cap", curve_sum.cap / n},
                              {"coniso", curve_sum.coniso / n}, {"total", curve_sum.total / n},
                              {"dead", curve_sum.dead / n}, {"lr", lr}};
-      curve << line.dump() << "\n";
+      if (Status st = curve->Write(line.dump() + "\n"); !st.ok()) return st;
     }
     curve_sum = StepLosses{};
     curve_count = 0;
@@ -282,6 +301,7 @@ void Trainer::State::RecordStep(const StepLosses& l) {
     plateau_sum = 0;
     plateau_count = 0;
   }
+  return Status::OK();
 }
 
 Result<TrainOutcome> Trainer::Run(const TrainHooks& hooks) {

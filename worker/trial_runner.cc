@@ -54,11 +54,7 @@ void Flatten(const nlohmann::ordered_json& j, const std::string& prefix, std::ma
   }
 }
 
-}  // namespace
-
-void PrepareTrialRuntime(char** argv) { ReexecWithTunedRuntime(argv); }
-
-Result<TrialRun> RunTrial(const Config& config, const std::string& dir, const TrialHooks& hooks) {
+Result<TrialRun> TrainAndEvaluate(const Config& config, const std::string& dir, const TrialHooks& hooks) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Status::Error(dir + ": cannot create: " + ec.message());
@@ -120,6 +116,21 @@ Result<TrialRun> RunTrial(const Config& config, const std::string& dir, const Tr
     }
   }
   return run;
+}
+
+}  // namespace
+
+void PrepareTrialRuntime(char** argv) { ReexecWithTunedRuntime(argv); }
+
+Result<TrialRun> RunTrial(const Config& config, const std::string& dir, const TrialHooks& hooks) {
+  // LibTorch and std::filesystem report some failures by throwing (c10::Error
+  // from a device or an allocation, filesystem_error from a folder that
+  // changes while it is read): the trial fails with them, not the worker.
+  try {
+    return TrainAndEvaluate(config, dir, hooks);
+  } catch (const std::exception& e) {
+    return Status::Internal("trial failed: " + FirstLine(e.what()));
+  }
 }
 
 }  // namespace sic

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "common/store.h"
+#include "common/trial_report.h"
 #include "sic/config.h"
 #include "sic/status.h"
 

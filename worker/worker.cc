@@ -5,12 +5,16 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "common/log.h"
+#include "common/trial_report.h"
 #include "proto/sweep.pb.h"
+#include "worker/job.h"
 
 namespace sic {
 namespace {
@@ -68,6 +72,310 @@ class Lease {
   std::thread thread_;
 };
 
+// How one attempt at a trial ended.
+struct Attempted {
+  enum Kind {
+    kFinished,  // trained (and evaluated); `run` holds what to report
+    kError,     // the trial failed, or threw; `error` says why
+    kStopped,   // stopped for SIGTERM, checkpointed
+    kLost,      // stopped: its lease was taken over by another worker
+    kCanceled,  // stopped: its sweep was canceled
+  };
+  Kind kind = kError;
+  TrialRun run;
+  std::string error;
+  double started = 0;
+};
+
+// Sets a slot's "running trial" for the registry while in scope.
+class Running {
+ public:
+  Running(std::atomic<int64_t>& slot, int64_t trial_id) : slot_(slot) { slot_ = trial_id; }
+  ~Running() { slot_ = 0; }
+
+ private:
+  std::atomic<int64_t>& slot_;
+};
+
+// One slot of a Worker: Claim an entry, Attempt its trial under a Lease,
+// Report how it ended. Owns its Redis connection; runs on one thread.
+class SlotLoop {
+ public:
+  SlotLoop(const WorkerOptions& options, const TrialFn& run, const std::atomic<bool>& stop,
+           std::atomic<int64_t>& running, int slot)
+      : o_(options),
+        run_(run),
+        stop_(stop),
+        running_(running),
+        consumer_(options.name + "/" + std::to_string(slot)),
+        queue_(options.redis, options.prefix) {}
+
+  // Until stopped (or one-shot done, or idle past idle_exit_s). Nothing a
+  // trial or a job does ends it: whatever is thrown is caught here.
+  void Run() {
+    auto last_work = Clock::now();
+    while (!stop_) {
+      if (o_.idle_exit_s > 0 && Clock::now() - last_work > std::chrono::duration<double>(o_.idle_exit_s)) {
+        Log("nothing to claim for " + std::to_string(static_cast<int64_t>(o_.idle_exit_s)) + " s; exiting");
+        break;
+      }
+      std::optional<QueueEntry> entry;
+      bool attempted = false;
+      try {
+        entry = Claim();
+        if (!entry) continue;
+        last_work = Clock::now();
+        attempted = Handle(*entry);
+      } catch (const std::exception& e) {
+        Unexpected(entry, FirstLine(e.what()));
+      } catch (...) {
+        Unexpected(entry, "an exception that is not a std::exception");
+      }
+      if (attempted && o_.one_shot) break;
+      last_work = Clock::now();
+    }
+  }
+
+ private:
+  // The next entry, or nothing (none waiting, or Redis down: logged once per outage).
+  std::optional<QueueEntry> Claim() {
+    auto claim = queue_.ClaimTrial(consumer_, o_.lease_ms, o_.block_ms);
+    if (!claim.ok()) {
+      if (!down_) Log("claim: " + claim.status().message() + " (retrying)");
+      down_ = true;
+      SleepMs(1000);
+      return std::nullopt;
+    }
+    if (down_) Log("claim: working again");
+    down_ = false;
+    return std::move(claim.value());
+  }
+
+  // Does what a claimed entry needs. True when a trial was attempted (as
+  // opposed to refused, skipped or failed past the delivery limit).
+  bool Handle(const QueueEntry& entry) {
+    v1::TrialJob ids;
+    Result<DecodedJob> decoded = DecodeJob(entry.payload, &ids);
+    if (!decoded.ok()) {
+      Refuse(entry, ids, decoded.status());
+      return false;
+    }
+    const DecodedJob& job = decoded.value();
+    const std::string label = "trial " + std::to_string(job.job.trial_id()) + " (" + job.job.name() +
+                              ", delivery " + std::to_string(entry.deliveries) + ")";
+    if (auto canceled = queue_.IsCanceled(job.job.sweep_id()); canceled.ok() && canceled.value()) {
+      Log(label + ": sweep canceled, skipped");
+      if (queue_.AckTrial(entry.id).ok()) RemoveDir(TrialDir(job.job));
+      return false;
+    }
+    if (entry.deliveries > o_.max_deliveries) {
+      FailPastLimit(entry, job.job, label);
+      return false;
+    }
+    Attempted attempted = Attempt(entry, job, label);
+    Report(entry, job.job, label, attempted);
+    return true;
+  }
+
+  // A job DecodeJob refused. The same bytes would be refused on every
+  // delivery, so the trial is failed now when its ids are readable (else the
+  // store would keep it queued for ever); otherwise the entry is dropped.
+  void Refuse(const QueueEntry& entry, const v1::TrialJob& ids, const Status& why) {
+    if (ids.trial_id() <= 0) {
+      Log("dropping malformed job " + entry.id + ": " + why.message());
+      (void)queue_.AckTrial(entry.id);
+      return;
+    }
+    v1::WorkerEvent e = Event(ids, entry.deliveries);
+    auto* o = e.mutable_outcome();
+    o->set_ok(false);
+    o->set_error("malformed job: " + why.message());
+    o->set_started_at(NowSeconds());
+    o->set_finished_at(o->started_at());
+    Log("trial " + std::to_string(ids.trial_id()) + ": " + o->error());
+    (void)Deliver(entry, e);
+  }
+
+  void FailPastLimit(const QueueEntry& entry, const v1::TrialJob& job, const std::string& label) {
+    auto last = queue_.client().Command({"HGET", ErrorsKey(o_.prefix), ErrorField(job)});
+    const std::string last_error = last.ok() && !last->is_nil() ? last->str : "the worker stopped or died";
+    v1::WorkerEvent e = Event(job, entry.deliveries);
+    auto* o = e.mutable_outcome();
+    o->set_ok(false);
+    o->set_error("delivered " + std::to_string(entry.deliveries) + " times (limit " +
+                 std::to_string(o_.max_deliveries) + "); last error: " + last_error);
+    o->set_started_at(NowSeconds());
+    o->set_finished_at(o->started_at());
+    Log(label + ": " + o->error());
+    // A retry runs as a new round in a folder of its own: this one is done
+    // with, once the failure is in Redis.
+    if (Deliver(entry, e)) RemoveDir(TrialDir(job));
+  }
+
+  // Runs the trial under a Lease: progress events while it trains; stops
+  // when the worker stops, the lease is lost or the sweep is canceled.
+  Attempted Attempt(const QueueEntry& entry, const DecodedJob& job, const std::string& label) {
+    Attempted a;
+    a.started = NowSeconds();
+    Config config = job.config;
+    if (config.run.threads == 0) {
+      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      config.run.threads = o_.threads_per_trial > 0 ? o_.threads_per_trial : std::max(1, cores / o_.concurrency);
+    }
+    Running running(running_, job.job.trial_id());
+    Lease lease(o_, consumer_, entry.id, job.job.sweep_id());
+    v1::WorkerEvent first = Event(job.job, entry.deliveries);
+    first.mutable_progress()->set_total_steps(config.optim.steps);
+    (void)queue_.AddResult(first.SerializeAsString());  // "running"; losing it is harmless
+    Log(label + ": started");
+    auto last_sent = Clock::now();
+    TrialHooks hooks;
+    hooks.should_stop = [&] { return stop_ || lease.lost() || lease.canceled(); };
+    hooks.on_progress = [&](const TrialProgress& p) {
+      const auto now = Clock::now();
+      if (now - last_sent < std::chrono::milliseconds(o_.progress_ms)) return;
+      last_sent = now;
+      v1::WorkerEvent e = Event(job.job, entry.deliveries);
+      auto* pr = e.mutable_progress();
+      pr->set_step(p.step);
+      pr->set_total_steps(p.total_steps);
+      pr->set_loss_total(p.loss_total);
+      pr->set_lr(p.lr);
+      pr->set_steps_per_sec(p.steps_per_sec);
+      (void)queue_.AddResult(e.SerializeAsString());
+    };
+    Result<TrialRun> run = RunGuarded(config, TrialDir(job.job), hooks);
+    if (!run.ok()) {
+      a.kind = Attempted::kError;
+      a.error = run.status().message();
+    } else if (!run->stopped) {
+      a.kind = Attempted::kFinished;
+      a.run = std::move(run.value());
+    } else {
+      a.kind = lease.lost() ? Attempted::kLost : lease.canceled() ? Attempted::kCanceled : Attempted::kStopped;
+    }
+    return a;
+  }
+
+  // The TrialFn, with whatever it throws (a filesystem error, c10::Error from
+  // a device, std::bad_alloc from a huge config) turned into an error.
+  Result<TrialRun> RunGuarded(const Config& config, const std::string& dir, const TrialHooks& hooks) {
+    try {
+      return run_(config, dir, hooks);
+    } catch (const std::bad_alloc&) {
+      return Status::ResourceExhausted("trial failed: out of memory (std::bad_alloc)");
+    } catch (const std::exception& e) {
+      return Status::Internal("trial failed: " + FirstLine(e.what()));
+    } catch (...) {
+      return Status::Internal("trial failed: an exception that is not a std::exception");
+    }
+  }
+
+  void Report(const QueueEntry& entry, const v1::TrialJob& job, const std::string& label, Attempted& a) {
+    switch (a.kind) {
+      case Attempted::kFinished: {
+        v1::WorkerEvent e = Event(job, entry.deliveries);
+        auto* o = e.mutable_outcome();
+        FillOutcome(a.run, o);
+        o->set_started_at(a.started);
+        o->set_finished_at(NowSeconds());
+        if (Deliver(entry, e)) {
+          Log(label + ": finished");
+          RemoveDir(TrialDir(job));
+        } else {
+          Log(label + ": finished, but the result is not in Redis; checkpoint kept for the next delivery");
+        }
+        return;
+      }
+      case Attempted::kError: {
+        // Another delivery may succeed (a transient fault); the limit stops a
+        // deterministic one. The error waits in Redis for the final report.
+        Log(label + ": " + a.error);
+        (void)queue_.client().Command({"HSET", ErrorsKey(o_.prefix), ErrorField(job), a.error});
+        // So that the attempt shows its error now, not only in the final report.
+        v1::WorkerEvent e = Event(job, entry.deliveries);
+        e.mutable_attempt_error()->set_error(a.error);
+        e.mutable_attempt_error()->set_finished_at(NowSeconds());
+        (void)queue_.AddResult(e.SerializeAsString());
+        (void)queue_.Release(consumer_, entry.id, o_.lease_ms);
+        return;
+      }
+      case Attempted::kLost:
+        Log(label + ": lease lost to another worker; dropped");
+        return;
+      case Attempted::kCanceled:
+        Log(label + ": sweep canceled; stopped");
+        if (queue_.AckTrial(entry.id).ok()) RemoveDir(TrialDir(job));
+        return;
+      case Attempted::kStopped:
+        Log(label + ": stopped; checkpoint kept and trial released");
+        (void)queue_.Release(consumer_, entry.id, o_.lease_ms);
+        return;
+    }
+  }
+
+  // Something outside the trial threw (the Lease's thread, Redis replies).
+  // The entry, if any, goes back for another delivery.
+  void Unexpected(const std::optional<QueueEntry>& entry, const std::string& what) {
+    Log("slot " + consumer_ + ": unexpected error: " + what + (entry ? "; entry " + entry->id + " released" : ""));
+    try {
+      if (entry) (void)queue_.Release(consumer_, entry->id, o_.lease_ms);
+    } catch (...) {
+    }
+    SleepMs(1000);  // not a busy loop if it happens again at once
+  }
+
+  // Sends a final event, then acknowledges the entry: a crash in between
+  // only redelivers a trial whose result the store then ignores. True when
+  // both are done; false when the worker stopped while Redis was away (the
+  // entry stays claimed, its lease runs out and another worker takes it).
+  bool Deliver(const QueueEntry& entry, const v1::WorkerEvent& e) {
+    const std::string bytes = e.SerializeAsString();
+    if (!Persist("result", [&] { return queue_.AddResult(bytes).status(); })) return false;
+    return Persist("ack", [&] { return queue_.AckTrial(entry.id); });
+  }
+
+  // Retries a Redis command until it works or the worker stops.
+  bool Persist(const char* what, const std::function<Status()>& fn) {
+    for (int tries = 0;; ++tries) {
+      Status s = fn();
+      if (s.ok()) return true;
+      if (tries == 0) Log(std::string(what) + ": " + s.message() + " (retrying)");
+      if (stop_) return false;
+      SleepMs(500);
+    }
+  }
+
+  v1::WorkerEvent Event(const v1::TrialJob& job, int64_t delivery) const {
+    v1::WorkerEvent e;
+    e.set_trial_id(job.trial_id());
+    e.set_round(job.round());
+    e.set_ticket(job.ticket());
+    e.set_delivery(delivery);
+    e.set_worker(o_.name);
+    e.set_time(NowSeconds());
+    return e;
+  }
+
+  std::string TrialDir(const v1::TrialJob& job) const {
+    return o_.checkpoint_dir + "/trial-" + std::to_string(job.trial_id()) + "-r" + std::to_string(job.round());
+  }
+
+  static void RemoveDir(const std::string& dir) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    if (ec) Log(dir + ": cannot remove: " + ec.message());
+  }
+
+  const WorkerOptions& o_;
+  const TrialFn& run_;
+  const std::atomic<bool>& stop_;
+  std::atomic<int64_t>& running_;
+  const std::string consumer_;
+  Queue queue_;
+  bool down_ = false;  // Redis unreachable at the last claim
+};
+
 }  // namespace
 
 Worker::Worker(WorkerOptions options, TrialFn run) : options_(std::move(options)), run_(std::move(run)) {
@@ -112,166 +420,7 @@ void FillOutcome(const TrialRun& run, v1::TrialOutcome* o) {
 }
 
 void Worker::Slot(int slot) {
-  const std::string consumer = options_.name + "/" + std::to_string(slot);
-  Queue queue(options_.redis, options_.prefix);
-  bool down = false;
-  // Retries a Redis command until it works or the worker stops.
-  auto persist = [&](const char* what, const std::function<Status()>& fn) {
-    for (int tries = 0;; ++tries) {
-      Status s = fn();
-      if (s.ok()) return true;
-      if (tries == 0) Log(std::string(what) + ": " + s.message() + " (retrying)");
-      if (stop_) return false;
-      SleepMs(500);
-    }
-  };
-  auto event = [&](const v1::TrialJob& job, int64_t delivery) {
-    v1::WorkerEvent e;
-    e.set_trial_id(job.trial_id());
-    e.set_round(job.round());
-    e.set_ticket(job.ticket());
-    e.set_delivery(delivery);
-    e.set_worker(options_.name);
-    e.set_time(NowSeconds());
-    return e;
-  };
-  auto finish = [&](const QueueEntry& entry, v1::WorkerEvent& e) {
-    // The result first, then the acknowledgement: a crash in between only
-    // redelivers a trial whose result the store then ignores.
-    const std::string bytes = e.SerializeAsString();
-    if (!persist("result", [&] { return queue.AddResult(bytes).status(); })) return;
-    persist("ack", [&] { return queue.AckTrial(entry.id); });
-  };
-
-  auto last_work = Clock::now();
-  while (!stop_) {
-    if (options_.idle_exit_s > 0 &&
-        Clock::now() - last_work > std::chrono::duration<double>(options_.idle_exit_s)) {
-      Log("nothing to claim for " + std::to_string(static_cast<int64_t>(options_.idle_exit_s)) + " s; exiting");
-      break;
-    }
-    auto claim = queue.ClaimTrial(consumer, options_.lease_ms, options_.block_ms);
-    if (!claim.ok()) {
-      if (!down) Log("claim: " + claim.status().message() + " (retrying)");
-      down = true;
-      SleepMs(1000);
-      continue;
-    }
-    if (down) Log("claim: working again");
-    down = false;
-    if (!claim->has_value()) continue;
-    const QueueEntry entry = std::move(*claim.value());
-    last_work = Clock::now();
-    v1::TrialJob job;
-    if (!job.ParseFromString(entry.payload)) {
-      Log("dropping malformed job " + entry.id);
-      (void)queue.AckTrial(entry.id);
-      continue;
-    }
-    const std::string label = "trial " + std::to_string(job.trial_id()) + " (" + job.name() + ", delivery " +
-                              std::to_string(entry.deliveries) + ")";
-    if (auto canceled = queue.IsCanceled(job.sweep_id()); canceled.ok() && canceled.value()) {
-      Log(label + ": sweep canceled, skipped");
-      (void)queue.AckTrial(entry.id);
-      continue;
-    }
-    const double started = NowSeconds();
-    const std::string dir = options_.checkpoint_dir + "/trial-" + std::to_string(job.trial_id()) + "-r" +
-                            std::to_string(job.round());
-    std::error_code ec;
-    if (entry.deliveries > options_.max_deliveries) {
-      auto last = queue.client().Command({"HGET", ErrorsKey(options_.prefix), ErrorField(job)});
-      const std::string last_error = last.ok() && !last->is_nil() ? last->str : "the worker stopped or died";
-      v1::WorkerEvent e = event(job, entry.deliveries);
-      e.mutable_outcome()->set_ok(false);
-      e.mutable_outcome()->set_error("delivered " + std::to_string(entry.deliveries) + " times (limit " +
-                                     std::to_string(options_.max_deliveries) + "); last error: " + last_error);
-      e.mutable_outcome()->set_started_at(started);
-      e.mutable_outcome()->set_finished_at(started);
-      Log(label + ": " + e.outcome().error());
-      finish(entry, e);
-      // A retry runs as a new round in a folder of its own: this one is done with.
-      fs::remove_all(dir, ec);
-      continue;
-    }
-    running_[slot] = job.trial_id();
-    Result<TrialRun> run = Status::Error("config: not parsed");
-    bool lost = false, canceled = false;
-    {
-      Lease lease(options_, consumer, entry.id, job.sweep_id());
-      auto json = nlohmann::json::parse(job.config_json(), nullptr, false);
-      auto config = json.is_discarded() ? Result<Config>(Status::Error("config: malformed JSON"))
-                                        : ConfigFromJson(json);
-      if (!config.ok()) {
-        run = Status::Error("config: " + config.status().message());
-      } else {
-        if (config->run.threads == 0) {
-          const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-          config->run.threads = options_.threads_per_trial > 0
-                                    ? options_.threads_per_trial
-                                    : std::max(1, cores / options_.concurrency);
-        }
-        v1::WorkerEvent first = event(job, entry.deliveries);
-        first.mutable_progress()->set_total_steps(config->optim.steps);
-        (void)queue.AddResult(first.SerializeAsString());  // "running"; losing it is harmless
-        Log(label + ": started");
-        auto last_sent = Clock::now();
-        TrialHooks hooks;
-        hooks.should_stop = [&] { return stop_ || lease.lost() || lease.canceled(); };
-        hooks.on_progress = [&](const TrialProgress& p) {
-          const auto now = Clock::now();
-          if (now - last_sent < std::chrono::milliseconds(options_.progress_ms)) return;
-          last_sent = now;
-          v1::WorkerEvent e = event(job, entry.deliveries);
-          auto* pr = e.mutable_progress();
-          pr->set_step(p.step);
-          pr->set_total_steps(p.total_steps);
-          pr->set_loss_total(p.loss_total);
-          pr->set_lr(p.lr);
-          pr->set_steps_per_sec(p.steps_per_sec);
-          (void)queue.AddResult(e.SerializeAsString());
-        };
-        run = run_(config.value(), dir, hooks);
-      }
-      lost = lease.lost();
-      canceled = lease.canceled();
-    }
-    running_[slot] = 0;
-    if (!run.ok()) {
-      // Another delivery may succeed (a transient fault); the limit stops a
-      // deterministic one. The error waits in Redis for the final report.
-      Log(label + ": " + run.status().message());
-      (void)queue.client().Command({"HSET", ErrorsKey(options_.prefix), ErrorField(job), run.status().message()});
-      // So that the attempt shows its error now, not only in the final report.
-      v1::WorkerEvent e = event(job, entry.deliveries);
-      e.mutable_attempt_error()->set_error(run.status().message());
-      e.mutable_attempt_error()->set_finished_at(NowSeconds());
-      (void)queue.AddResult(e.SerializeAsString());
-      (void)queue.Release(consumer, entry.id, options_.lease_ms);
-    } else if (run->stopped) {
-      if (lost) {
-        Log(label + ": lease lost to another worker; dropped");
-      } else if (canceled) {
-        Log(label + ": sweep canceled; stopped");
-        (void)queue.AckTrial(entry.id);
-        fs::remove_all(dir, ec);
-      } else {
-        Log(label + ": stopped; checkpoint kept and trial released");
-        (void)queue.Release(consumer, entry.id, options_.lease_ms);
-      }
-    } else {
-      v1::WorkerEvent e = event(job, entry.deliveries);
-      auto* o = e.mutable_outcome();
-      FillOutcome(run.value(), o);
-      o->set_started_at(started);
-      o->set_finished_at(NowSeconds());
-      finish(entry, e);
-      Log(label + ": finished");
-      fs::remove_all(dir, ec);
-    }
-    if (options_.one_shot) break;
-    last_work = Clock::now();
-  }
+  SlotLoop(options_, run_, stop_, running_[slot], slot).Run();
   --slots_running_;
 }
 

@@ -2,7 +2,11 @@
 // (expired leases first), keeping its lease alive on a heartbeat thread,
 // running the trial through a TrialFn, and reporting progress and the result.
 //
-// Per trial, in this order:
+// Per claimed entry, in this order:
+//   - malformed (worker/job.h refuses it): when its trial id is readable, a
+//     failed result "malformed job: ..." at once (every delivery would be
+//     refused alike), then acknowledged; otherwise acknowledged and dropped
+//     with a log line.
 //   - sweep canceled: acknowledged, skipped (the store has it canceled).
 //   - delivered more than max_deliveries times: a failed result with the last
 //     error any attempt recorded, then acknowledged. Never retried forever.
@@ -10,8 +14,14 @@
 //     checkpoint_dir/trial-<id>-r<round>, so a taken-over trial resumes.
 //       finished: result sent, then acknowledged, then the directory removed.
 //       error:    recorded as the last error; released for another delivery.
+//                 Anything the TrialFn throws is such an error.
 //       stop (SIGTERM): checkpointed and released at once for another worker.
 //       lease lost (another worker owns it now): dropped quietly.
+// A checkpoint directory is removed only once the trial's final result is in
+// Redis and its entry acknowledged: a worker stopped while Redis is away
+// keeps it, and the trial resumes from it on its next delivery.
+// No exception ends a slot (or the process): one thrown outside the TrialFn
+// is logged and the entry released.
 // RequestStop makes every slot stop claiming and stop its trial; Run returns
 // when all slots are done. With one_shot, each slot runs one trial and exits.
 //

@@ -1,10 +1,17 @@
 // The worker's queue logic against a real redis-server, with stand-in trial
 // functions instead of LibTorch: result then acknowledgement, errors retried
 // up to the delivery limit, a lost lease dropped without a result, canceled
-// sweeps skipped.
+// sweeps skipped; trials that throw, malformed jobs and a Redis outage at
+// SIGTERM, none of which may end the worker or lose a checkpoint.
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <new>
+#include <stdexcept>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -41,15 +48,20 @@ class WorkerTest : public ::testing::Test {
     o.progress_ms = 0;
     return o;
   }
-  void Enqueue(int64_t trial_id, int64_t sweep_id = 1) {
+  // A job whose config has run.seed = trial_id, so a TrialFn can tell them apart.
+  static v1::TrialJob Job(int64_t trial_id, int64_t sweep_id = 1) {
     v1::TrialJob job;
     job.set_trial_id(trial_id);
     job.set_sweep_id(sweep_id);
     job.set_round(1);
     job.set_name("t" + std::to_string(trial_id));
-    job.set_config_json(ConfigToJson(Config{}).dump());
-    ASSERT_TRUE(coord_.AddTrial(job.SerializeAsString()).ok());
+    Config config;
+    config.run.seed = trial_id;
+    job.set_config_json(ConfigToJson(config).dump());
+    return job;
   }
+  void Enqueue(int64_t trial_id, int64_t sweep_id = 1) { EnqueueBytes(Job(trial_id, sweep_id).SerializeAsString()); }
+  void EnqueueBytes(const std::string& bytes) { ASSERT_TRUE(coord_.AddTrial(bytes).ok()); }
   // Outcome events so far (progress events are read and dropped).
   std::vector<v1::WorkerEvent> Outcomes() {
     auto entries = coord_.ReadResults("c", 1000, 10);
@@ -201,6 +213,203 @@ TEST_F(WorkerTest, TrialsOfCanceledSweepsAreSkipped) {
   t.join();
   EXPECT_EQ(calls.load(), 0);
   EXPECT_TRUE(Outcomes().empty());
+}
+
+// ---- Nothing a trial throws ends the worker: the attempt fails, the next trial runs.
+
+struct Thrower {
+  const char* name;
+  std::function<void()> fn;
+  const char* error;  // what the trial's final error then says
+};
+void PrintTo(const Thrower& t, std::ostream* os) { *os << t.name; }
+
+class WorkerThrowTest : public WorkerTest, public ::testing::WithParamInterface<Thrower> {};
+
+TEST_P(WorkerThrowTest, TrialThatThrowsFailsItsAttemptsAndTheNextTrialRuns) {
+  Enqueue(11);
+  Enqueue(12);
+  WorkerOptions o = Options("a");
+  o.max_deliveries = 1;
+  std::atomic<int> finished{0};
+  Worker worker(o, [&](const Config& c, const std::string&, const TrialHooks&) -> Result<TrialRun> {
+    if (c.run.seed == 11) GetParam().fn();
+    ++finished;
+    return TrialRun{};
+  });
+  std::thread t([&] { worker.Run(); });
+  EXPECT_TRUE(WaitFor([&] { return Outcomes().size() == 2; }));
+  worker.RequestStop();
+  t.join();
+  ASSERT_EQ(outcomes_.size(), 2u);
+  for (const auto& e : outcomes_) {
+    if (e.trial_id() == 12) {
+      EXPECT_TRUE(e.outcome().ok());
+    } else {
+      EXPECT_EQ(e.trial_id(), 11);
+      EXPECT_FALSE(e.outcome().ok());
+      EXPECT_EQ(e.outcome().error(), std::string("delivered 2 times (limit 1); last error: ") + GetParam().error);
+    }
+  }
+  EXPECT_EQ(finished.load(), 1);
+  EXPECT_EQ(coord_.PendingTrials().value(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Exceptions, WorkerThrowTest,
+    ::testing::Values(
+        Thrower{"RuntimeError", [] { throw std::runtime_error("device-side assert\nbacktrace..."); },
+                "trial failed: device-side assert"},
+        Thrower{"BadAlloc", [] { throw std::bad_alloc(); }, "trial failed: out of memory (std::bad_alloc)"},
+        Thrower{"FilesystemError",
+                [] { throw std::filesystem::filesystem_error("cannot create directories", "/ckpt/x",
+                                                             std::make_error_code(std::errc::no_space_on_device)); },
+                "trial failed: filesystem error: cannot create directories: No space left on device [/ckpt/x]"},
+        Thrower{"NotAnException", [] { throw 42; },
+                "trial failed: an exception that is not a std::exception"}),
+    [](const ::testing::TestParamInfo<Thrower>& info) { return std::string(info.param.name); });
+
+TEST_F(WorkerTest, CheckpointDirThatIsAFileFailsTheTrialsNotTheWorker) {
+  const std::string file = dir_ + "/not-a-directory";
+  std::ofstream(file) << "x";
+  Enqueue(13);
+  Enqueue(14);
+  WorkerOptions o = Options("a");
+  o.checkpoint_dir = file;
+  o.max_deliveries = 1;
+  std::atomic<int> calls{0};
+  Worker worker(o, [&](const Config&, const std::string& dir, const TrialHooks&) -> Result<TrialRun> {
+    ++calls;
+    std::filesystem::create_directories(dir);  // throws, as an unguarded trial would
+    return TrialRun{};
+  });
+  std::thread t([&] { worker.Run(); });
+  EXPECT_TRUE(WaitFor([&] { return Outcomes().size() == 2; }));
+  worker.RequestStop();
+  t.join();
+  ASSERT_EQ(outcomes_.size(), 2u);
+  for (const auto& e : outcomes_) {
+    EXPECT_FALSE(e.outcome().ok());
+    EXPECT_NE(e.outcome().error().find("Not a directory"), std::string::npos) << e.outcome().error();
+  }
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_TRUE(std::filesystem::is_regular_file(file));
+}
+
+// ---- Malformed jobs: failed at once when the trial id is readable, else dropped.
+
+TEST_F(WorkerTest, MalformedJobsAreFailedOrDroppedAndTheNextTrialRuns) {
+  EnqueueBytes(std::string("\x0f not a protobuf", 16));  // wire type 7 does not exist
+  v1::TrialJob no_id = Job(20);
+  no_id.set_trial_id(0);
+  EnqueueBytes(no_id.SerializeAsString());
+  v1::TrialJob torn = Job(21);
+  torn.set_config_json("{\"run\": ");
+  EnqueueBytes(torn.SerializeAsString());
+  v1::TrialJob deep = Job(22);
+  deep.set_config_json(std::string(100000, '[') + std::string(100000, ']'));
+  EnqueueBytes(deep.SerializeAsString());
+  v1::TrialJob out_of_range = Job(23);
+  out_of_range.set_config_json("{\"loss\": {\"sigma_g\": -1}}");
+  EnqueueBytes(out_of_range.SerializeAsString());
+  v1::TrialJob forged_name = Job(24);
+  forged_name.set_name("t24\n[worker] trial 1: finished");
+  EnqueueBytes(forged_name.SerializeAsString());
+  Enqueue(25);
+
+  std::vector<int64_t> ran;
+  std::mutex mu;
+  Worker worker(Options("a"), [&](const Config& c, const std::string&, const TrialHooks&) -> Result<TrialRun> {
+    std::lock_guard<std::mutex> lock(mu);
+    ran.push_back(c.run.seed);
+    return TrialRun{};
+  });
+  std::thread t([&] { worker.Run(); });
+  EXPECT_TRUE(WaitFor([&] { return Outcomes().size() >= 5 && coord_.TrialsLength().value() == 0; }));
+  worker.RequestStop();
+  t.join();
+  EXPECT_EQ(ran, std::vector<int64_t>{25});
+  std::map<int64_t, v1::WorkerEvent> by_trial;
+  for (const auto& e : outcomes_) by_trial[e.trial_id()] = e;
+  ASSERT_EQ(by_trial.size(), 5u);
+  const std::map<int64_t, std::string> errors = {
+      {21, "malformed job: job: config: malformed JSON: "},
+      {22, "malformed job: job: config: nested deeper than 8 levels"},
+      {23, "malformed job: job: config: loss.sigma_g: "},
+      {24, "malformed job: job: name contains a control character"},
+  };
+  for (const auto& [id, prefix] : errors) {
+    const auto& e = by_trial[id];
+    EXPECT_FALSE(e.outcome().ok()) << id;
+    EXPECT_EQ(e.delivery(), 1) << id << ": failed at once, not retried";
+    EXPECT_EQ(e.outcome().error().rfind(prefix, 0), 0u) << e.outcome().error();
+    EXPECT_EQ(e.outcome().error().find('\n'), std::string::npos);
+  }
+  EXPECT_TRUE(by_trial[25].outcome().ok());
+  EXPECT_EQ(coord_.PendingTrials().value(), 0);
+}
+
+// ---- SIGTERM while Redis is away: the result cannot be sent, so the
+// checkpoint folder stays for the delivery that will send it.
+
+TEST_F(WorkerTest, StopDuringARedisOutageKeepsTheCheckpointUntilTheResultIsIn) {
+  testing::RedisServer aof("", /*aof=*/true);
+  ASSERT_TRUE(aof.ok());
+  Queue q(aof.options(), "w");
+  ASSERT_TRUE(q.EnsureGroups().ok());
+  v1::TrialJob job = Job(30);
+  ASSERT_TRUE(q.AddTrial(job.SerializeAsString()).ok());
+  WorkerOptions o = Options("a");
+  o.redis = aof.options();
+  o.lease_ms = 500;
+  std::atomic<bool> started{false}, finish{false};
+  std::string trial_dir;
+  Worker a(o, [&](const Config&, const std::string& dir, const TrialHooks&) -> Result<TrialRun> {
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/checkpoint.pt") << "step 1000 of 1000";
+    trial_dir = dir;
+    started = true;
+    while (!finish) std::this_thread::sleep_for(milliseconds(5));
+    return TrialRun{};  // finished, just as the worker is told to stop
+  });
+  std::thread ta([&] { a.Run(); });
+  ASSERT_TRUE(WaitFor([&] { return started.load(); }));
+  aof.Stop();
+  a.RequestStop();
+  finish = true;
+  ta.join();
+  EXPECT_TRUE(std::filesystem::exists(trial_dir + "/checkpoint.pt")) << "the finished trial's progress was lost";
+
+  // Redis is back: the entry is still claimed and unacknowledged; the next
+  // delivery finds the checkpoint, sends the result and only then removes it.
+  ASSERT_TRUE(aof.Start());
+  ASSERT_TRUE(WaitFor([&] { return q.PendingTrials().ok(); }));
+  EXPECT_EQ(q.PendingTrials().value(), 1);
+  WorkerOptions ob = o;
+  ob.name = "b";
+  ob.one_shot = true;
+  bool resumed = false;
+  Worker b(ob, [&](const Config&, const std::string& dir, const TrialHooks&) -> Result<TrialRun> {
+    resumed = std::filesystem::exists(dir + "/checkpoint.pt");
+    return TrialRun{};
+  });
+  EXPECT_EQ(b.Run(), 0);
+  EXPECT_TRUE(resumed);
+  EXPECT_FALSE(std::filesystem::exists(trial_dir));
+  EXPECT_EQ(q.PendingTrials().value(), 0);
+  auto results = q.ReadResults("c", 1000, 10);
+  ASSERT_TRUE(results.ok());
+  int outcomes = 0;
+  for (const auto& r : results.value()) {
+    v1::WorkerEvent e;
+    ASSERT_TRUE(e.ParseFromString(r.payload));
+    if (e.has_outcome()) {
+      ++outcomes;
+      EXPECT_EQ(e.worker(), "b");
+      EXPECT_TRUE(e.outcome().ok());
+    }
+  }
+  EXPECT_EQ(outcomes, 1);
 }
 
 }  // namespace

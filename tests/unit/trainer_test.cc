@@ -1,7 +1,11 @@
 // The trainer: exact resume, refusal to overwrite, config checks on resume,
-// non-finite losses, the hooks, and the plateau scheduler.
+// non-finite losses, the hooks, the plateau scheduler, and files that cannot
+// be written (a full disk fails the run; it is never reported as trained).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <signal.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <fstream>
@@ -172,6 +176,54 @@ TEST_F(TrainerTest, ReportsTheFractionOfDeadStates) {
   auto healthy = MustOpen(c, "", false)->Step();
   ASSERT_TRUE(healthy.ok());
   EXPECT_EQ(healthy.value().dead, 0.0);
+}
+
+TEST_F(TrainerTest, CurveThatCannotBeWrittenFailsTheRun) {
+  fs::create_directories(Dir("run"));
+  fs::create_symlink("/dev/full", Dir("run") + "/curve.jsonl");  // every write: ENOSPC
+  auto t = MustOpen(TinyConfig(4), Dir("run"), false);
+  ASSERT_TRUE(t);
+  auto outcome = t->Run();
+  ASSERT_FALSE(outcome.ok()) << "a curve that was never written was reported as trained";
+  EXPECT_EQ(outcome.status().message(), Dir("run") + "/curve.jsonl: cannot write: No space left on device");
+}
+
+// RLIMIT_FSIZE stands in for a full disk: a write past it fails with EFBIG
+// (SIGXFSZ ignored, else it would end the process).
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    old_handler_ = signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &old_);
+    struct rlimit small = old_;
+    small.rlim_cur = bytes;
+    EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &old_);
+    signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  struct rlimit old_;
+  sighandler_t old_handler_;
+};
+
+TEST_F(TrainerTest, CheckpointThatCannotBeWrittenFailsTheRunAndLeavesNoTornFile) {
+  auto t = MustOpen(TinyConfig(4), Dir("run"), false);
+  ASSERT_TRUE(t);
+  Result<TrainOutcome> outcome = TrainOutcome::kFinished;
+  {
+    FileSizeLimit limit(1024);  // the curve's lines fit, a checkpoint does not
+    outcome = t->Run();
+  }
+  ASSERT_FALSE(outcome.ok()) << "a checkpoint that was never written was reported as saved";
+  EXPECT_EQ(outcome.status().message(), CheckpointPath(Dir("run")) + ": cannot write: File too large");
+  EXPECT_EQ(outcome.status().code(), Status::Code::kResourceExhausted);
+  EXPECT_FALSE(fs::exists(CheckpointPath(Dir("run"))));
+  EXPECT_FALSE(fs::exists(CheckpointPath(Dir("run")) + ".tmp"));
+  // The disk has room again: the same run saves.
+  EXPECT_TRUE(t->SaveCheckpoint().ok());
 }
 
 TEST(Plateau, ReducesAfterPatienceRunsOut) {
