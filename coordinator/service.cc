@@ -1,5 +1,7 @@
 #include "coordinator/service.h"
 
+#include <malloc.h>
+
 #include <chrono>
 #include <limits>
 #include <thread>
@@ -12,6 +14,9 @@ namespace sic {
 namespace {
 
 using grpc::StatusCode;
+
+// A refused spec larger than this is followed by malloc_trim(0).
+constexpr size_t kTrimAfterBytes = 64 << 10;
 
 grpc::Status Fail(StatusCode code, const std::string& message) { return grpc::Status(code, message, "sic"); }
 
@@ -63,7 +68,13 @@ grpc::Status SweepServiceImpl::Submit(grpc::ServerContext* ctx, const v1::Submit
 
 grpc::Status SweepServiceImpl::SubmitSpec(const std::string& spec_json, bool dry_run, v1::SubmitResponse* resp) {
   auto sweep = ParseSweepSpec(spec_json, options_.limits);
-  if (!sweep.ok()) return Fail(StatusCode::INVALID_ARGUMENT, sweep.status().message());
+  if (!sweep.ok()) {
+    // A refused spec may have been large (up to the byte limit, parsed and
+    // checked): hand the freed heap back to the system, so that refusals
+    // cannot ratchet the coordinator's RSS up.
+    if (spec_json.size() > kTrimAfterBytes) malloc_trim(0);
+    return ToGrpc(sweep.status());  // InvalidArgument, or ResourceExhausted for a limit
+  }
   for (const auto& t : sweep->trials) resp->add_trials(t.name);
   if (dry_run) return grpc::Status::OK;
   auto id = store_.CreateSweep(sweep.value(), NowSeconds());
