@@ -68,13 +68,9 @@ grpc::Status SweepServiceImpl::Submit(grpc::ServerContext* ctx, const v1::Submit
 
 grpc::Status SweepServiceImpl::SubmitSpec(const std::string& spec_json, bool dry_run, v1::SubmitResponse* resp) {
   auto sweep = ParseSweepSpec(spec_json, options_.limits);
-  if (!sweep.ok()) {
-    // A refused spec may have been large (up to the byte limit, parsed and
-    // checked): hand the freed heap back to the system, so that refusals
-    // cannot ratchet the coordinator's RSS up.
-    if (spec_json.size() > kTrimAfterBytes) malloc_trim(0);
-    return ToGrpc(sweep.status());  // InvalidArgument, or ResourceExhausted for a limit
-  }
+  // A refused large spec was parsed and freed: give the heap back, so that refusals cannot ratchet RSS up.
+  if (!sweep.ok() && spec_json.size() > kTrimAfterBytes) malloc_trim(0);
+  if (!sweep.ok()) return Fail(StatusCode::INVALID_ARGUMENT, sweep.status().message());
   for (const auto& t : sweep->trials) resp->add_trials(t.name);
   if (dry_run) return grpc::Status::OK;
   auto id = store_.CreateSweep(sweep.value(), NowSeconds());
