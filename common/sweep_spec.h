@@ -26,6 +26,18 @@
 // Every trial's config is validated: an error names the spec key and the reason,
 // e.g. `ablations.no_cap: loss.lambda_cap: -1 is out of range (must be >= 0)`.
 //
+// Everything is bounded before it costs anything (a spec comes from anyone who
+// can reach the coordinator, and a dry run needs no token):
+//   - the text: SpecLimits::max_bytes, and nesting depth while it is parsed
+//     (sic/json_parse.h), so no deep value is ever built, copied or dumped;
+//   - its shape: every string and every list has a length limit (kSpec* below,
+//     and the config's own limits in sic/config.h), checked as it is read;
+//   - its cost: the trial count and an estimate of the bytes the expanded
+//     trials take are checked against SpecLimits before any trial is built.
+// Errors: ResourceExhausted for the three SpecLimits (size, trials, bytes);
+// InvalidArgument for everything else (malformed, too deep, a bound of the shape).
+// Arithmetic on the spec's numbers is checked (no overflow, no division by 0).
+//
 // Thread-safety: pure functions of their arguments.
 #pragma once
 
@@ -41,10 +53,27 @@
 
 namespace sic {
 
+// The limits a deployment may tune (sic-coordinator's flags set them).
 struct SpecLimits {
-  size_t max_bytes = 1 << 20;     // spec text
-  int64_t max_trials = 10000;     // after expansion
+  size_t max_bytes = 1 << 20;                   // spec text
+  int64_t max_trials = 10000;                   // after expansion
+  int64_t max_expanded_bytes = int64_t{64} << 20;  // estimated bytes of all trials' configs,
+                                                   // overrides and names
 };
+
+// The bounds on a spec's shape, fixed: each keeps one part of a spec (and the
+// errors that quote it) small, whatever the limits above.
+inline constexpr int kSpecMaxDepth = 16;               // nested objects and arrays (a spec needs 5)
+inline constexpr size_t kSpecMaxNameChars = 64;        // name, each ablation's name
+inline constexpr size_t kSpecMaxDescriptionChars = 4096;
+inline constexpr size_t kSpecMaxKeyChars = kMaxKeyChars;  // a dotted key (128)
+inline constexpr size_t kSpecMaxStringChars = 256;     // a string value in ablations, grid, choice
+inline constexpr size_t kSpecMaxAblations = 256;
+inline constexpr size_t kSpecMaxOverrides = 64;        // dotted keys in one ablation
+inline constexpr size_t kSpecMaxGridKeys = 16;
+inline constexpr size_t kSpecMaxListValues = 1000;     // values of one grid key, or of one choice
+inline constexpr size_t kSpecMaxRandomParams = 64;
+inline constexpr int64_t kSpecMaxSeeds = 10000;        // a seed count, or a seed list's length
 
 struct TrialSpec {
   int64_t index = 0;            // 0-based position in the sweep
@@ -62,9 +91,10 @@ struct SweepSpec {
 };
 
 // Parses and expands a spec. Malformed JSON, unknown keys, wrong types,
-// out-of-range values, empty lists and too many trials are errors.
+// out-of-range values, empty lists, a broken bound and too many trials or bytes
+// are errors. (There is no entry point taking a parsed json: text goes through
+// ParseJson, which bounds the depth before any value exists.)
 Result<SweepSpec> ParseSweepSpec(std::string_view text, const SpecLimits& limits = {});
-Result<SweepSpec> ParseSweepSpecJson(const nlohmann::json& spec, const SpecLimits& limits = {});
 
 // One line per trial, "index name", for `sicctl sweep --dry-run`.
 std::string DescribeTrials(const SweepSpec& sweep);

@@ -1,5 +1,7 @@
 #include "coordinator/service.h"
 
+#include <malloc.h>
+
 #include <chrono>
 #include <limits>
 #include <thread>
@@ -12,6 +14,9 @@ namespace sic {
 namespace {
 
 using grpc::StatusCode;
+
+// A refused spec larger than this is followed by malloc_trim(0).
+constexpr size_t kTrimAfterBytes = 64 << 10;
 
 grpc::Status Fail(StatusCode code, const std::string& message) { return grpc::Status(code, message, "sic"); }
 
@@ -86,6 +91,8 @@ grpc::Status SweepServiceImpl::Submit(grpc::ServerContext* ctx, const v1::Submit
 
 grpc::Status SweepServiceImpl::SubmitSpec(const std::string& spec_json, bool dry_run, v1::SubmitResponse* resp) {
   auto sweep = ParseSweepSpec(spec_json, options_.limits);
+  // A refused large spec was parsed and freed: give the heap back, so that refusals cannot ratchet RSS up.
+  if (!sweep.ok() && spec_json.size() > kTrimAfterBytes) malloc_trim(0);
   if (!sweep.ok()) return Fail(StatusCode::INVALID_ARGUMENT, sweep.status().message());
   for (const auto& t : sweep->trials) resp->add_trials(t.name);
   if (dry_run) return grpc::Status::OK;

@@ -1,11 +1,14 @@
 #include "sic/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
 #include <variant>
+
+#include "sic/json_parse.h"
 
 namespace sic {
 namespace {
@@ -20,6 +23,7 @@ struct Field {
   double lo = -kInf, hi = kInf;  // numeric bounds
   bool lo_open = false, hi_open = false;
   std::vector<std::string> choices = {};  // for strings; empty = any
+  size_t max_chars = 0;                   // for strings: the longest value accepted
 };
 
 Field Int(const char* key, int64_t& v, double lo, double hi = kInf) {
@@ -34,7 +38,13 @@ Field Positive(const char* key, double& v, double hi = kInf) {
 }
 Field Flag(const char* key, bool& v) { return Field{key, &v}; }
 Field Choice(const char* key, std::string& v, std::vector<std::string> choices) {
-  return Field{key, &v, -kInf, kInf, false, false, std::move(choices)};
+  size_t longest = 0;
+  for (const auto& c : choices) longest = std::max(longest, c.size());
+  return Field{key, &v, -kInf, kInf, false, false, std::move(choices), longest};
+}
+// Free text, checked by CheckConsistency; every string has a length limit.
+Field Text(const char* key, std::string& v, size_t max_chars) {
+  return Field{key, &v, -kInf, kInf, false, false, {}, max_chars};
 }
 
 std::vector<Field> Fields(Config& c) {
@@ -81,13 +91,13 @@ std::vector<Field> Fields(Config& c) {
       Int("optim.plateau.interval", c.optim.plateau.interval, 1, 1e9),
 
       Int("run.seed", c.run.seed, 0, 9.0e15),
-      Field{"run.device", &c.run.device},
+      Text("run.device", c.run.device, kMaxDeviceChars),  // checked by CheckConsistency
       Int("run.threads", c.run.threads, 0, 1024),
       Int("run.checkpoint_every", c.run.checkpoint_every, 0, 1e12),
       Int("run.log_every", c.run.log_every, 1, 1e12),
 
       Flag("eval.enabled", c.eval.enabled),
-      Field{"eval.arenas", &c.eval.arenas},  // checked by ParseArenas
+      Text("eval.arenas", c.eval.arenas, kMaxArenasChars),  // checked by ParseArenas
       Positive("eval.bin_size", c.eval.bin_size, 100.0),
       Int("eval.bins", c.eval.bins, 0, 1000),
       Int("eval.trajectories", c.eval.trajectories, 1, 1e7),
@@ -99,6 +109,18 @@ std::vector<Field> Fields(Config& c) {
       Flag("eval.min_max", c.eval.min_max),
       Positive("eval.module_bandwidth", c.eval.module_bandwidth, 10.0),
   };
+}
+
+// A value as errors show it: its JSON, cut to a line's worth.
+std::string ShownValue(const nlohmann::json& value) {
+  std::string s = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (s.size() > 64) s = s.substr(0, 60) + "...";
+  return s;
+}
+
+// A key from the input as errors show it (an unknown key may be any length).
+std::string ShownKey(const std::string& key) {
+  return key.size() > kMaxKeyChars ? key.substr(0, kMaxKeyChars) + "..." : key;
 }
 
 std::string FormatNumber(double x) {
@@ -125,7 +147,7 @@ std::string DescribeAllowed(const Field& f) {
 }
 
 bool InBounds(const Field& f, double x) {
-  if (std::isnan(x)) return false;
+  if (!std::isfinite(x)) return false;  // no field takes inf or NaN (JSON cannot carry them)
   if (f.lo_open ? !(x > f.lo) : !(x >= f.lo)) return false;
   if (f.hi_open ? !(x < f.hi) : !(x <= f.hi)) return false;
   return true;
@@ -134,36 +156,39 @@ bool InBounds(const Field& f, double x) {
 // Checks `value` against `field` and stores it; leaves the target untouched on error.
 Status Assign(const Field& field, const nlohmann::json& value) {
   const std::string key = field.key;
-  auto out_of_range = [&](const std::string& shown) {
-    return Status::Error(key + ": " + shown + " is out of range (must be " +
-                         DescribeAllowed(field) + ")");
+  auto out_of_range = [&] {
+    return Status::InvalidArgument(key + ": " + ShownValue(value) + " is out of range (must be " + DescribeAllowed(field) + ")");
   };
   if (auto* p = std::get_if<int64_t*>(&field.target)) {
     if (!value.is_number_integer() && !value.is_number_unsigned()) {
-      return Status::Error(key + ": must be an integer, got " + value.dump());
+      return Status::InvalidArgument(key + ": must be an integer, got " + ShownValue(value));
     }
-    if (value.is_number_unsigned() && value.get<uint64_t>() > uint64_t{1} << 62) {
-      return out_of_range(value.dump());
-    }
+    if (value.is_number_unsigned() && value.get<uint64_t>() > uint64_t{1} << 62) return out_of_range();
     const int64_t v = value.get<int64_t>();
-    if (!InBounds(field, static_cast<double>(v))) return out_of_range(value.dump());
+    if (!InBounds(field, static_cast<double>(v))) return out_of_range();
     **p = v;
   } else if (auto* p = std::get_if<double*>(&field.target)) {
-    if (!value.is_number()) return Status::Error(key + ": must be a number, got " + value.dump());
+    if (!value.is_number()) return Status::InvalidArgument(key + ": must be a number, got " + ShownValue(value));
     const double v = value.get<double>();
-    if (!InBounds(field, v)) return out_of_range(value.dump());
+    if (!InBounds(field, v)) return out_of_range();
     **p = v;
   } else if (auto* p = std::get_if<bool*>(&field.target)) {
-    if (!value.is_boolean()) return Status::Error(key + ": must be true or false, got " + value.dump());
+    if (!value.is_boolean()) return Status::InvalidArgument(key + ": must be true or false, got " + ShownValue(value));
     **p = value.get<bool>();
   } else if (auto* p = std::get_if<std::string*>(&field.target)) {
-    if (!value.is_string()) return Status::Error(key + ": must be a string, got " + value.dump());
-    const std::string v = value.get<std::string>();
+    if (!value.is_string()) return Status::InvalidArgument(key + ": must be a string, got " + ShownValue(value));
+    const std::string& v = value.get_ref<const std::string&>();
+    // Length first: a long value is refused before it is copied or compared
+    // (a choice's is just not one of the choices, and is shown cut short).
+    if (v.size() > field.max_chars && field.choices.empty()) {
+      return Status::InvalidArgument(key + ": " + std::to_string(v.size()) + " characters is over the limit of " +
+                                     std::to_string(field.max_chars));
+    }
     if (!field.choices.empty()) {
       bool found = false;
-      for (const auto& c : field.choices) found = found || c == v;
-      if (!found) return Status::Error(key + ": \"" + v + "\" is not allowed (must be " +
-                                       DescribeAllowed(field) + ")");
+      for (const auto& c : field.choices) found = found || (v.size() <= field.max_chars && c == v);
+      if (!found) return Status::InvalidArgument(key + ": " + ShownValue(value) + " is not allowed (must be " +
+                                                 DescribeAllowed(field) + ")");
     }
     **p = v;
   }
@@ -180,20 +205,20 @@ Status CheckConsistency(const Config& c) {
   const bool cuda = d == "cuda" || (d.rfind("cuda:", 0) == 0 && d.size() > 5 &&
                                     d.find_first_not_of("0123456789", 5) == std::string::npos);
   if (d != "cpu" && !cuda) {
-    return Status::Error("run.device: \"" + d + "\" is not allowed (must be \"cpu\", \"cuda\" or \"cuda:K\")");
+    return Status::InvalidArgument("run.device: " + ShownValue(d) + " is not allowed (must be \"cpu\", \"cuda\" or \"cuda:K\")");
   }
   if (c.data.walk.border * 2 >= c.data.walk.arena_size) {
-    return Status::Error("data.walk.border: must be less than half of data.walk.arena_size");
+    return Status::InvalidArgument("data.walk.border: must be less than half of data.walk.arena_size");
   }
   auto arenas = ParseArenas(c.eval.arenas);
-  if (!arenas.ok()) return Status::Error("eval.arenas: " + arenas.status().message());
+  if (!arenas.ok()) return arenas.status().Prefixed("eval.arenas: ");
   for (double a : arenas.value()) {
     if (c.data.walk.border * 2 >= a) {
-      return Status::Error("eval.arenas: arena " + FormatNumber(a) + " m is not wider than twice data.walk.border");
+      return Status::InvalidArgument("eval.arenas: arena " + FormatNumber(a) + " m is not wider than twice data.walk.border");
     }
     const double bins = c.eval.bins > 0 ? static_cast<double>(c.eval.bins) : std::round(a / c.eval.bin_size);
     if (bins < 8 || bins > 1000) {
-      return Status::Error(std::string(c.eval.bins > 0 ? "eval.bins" : "eval.bin_size") + ": arena " +
+      return Status::InvalidArgument(std::string(c.eval.bins > 0 ? "eval.bins" : "eval.bin_size") + ": arena " +
                            FormatNumber(a) + " m would get " + FormatNumber(bins) + " bins per side (must be 8..1000)");
     }
   }
@@ -201,7 +226,9 @@ Status CheckConsistency(const Config& c) {
 }
 
 Status ParseInto(Config& config, const nlohmann::json& json) {
-  if (!json.is_object()) return Status::Error(std::string("config: must be a JSON object, got ") + json.type_name());
+  if (!json.is_object()) {
+    return Status::InvalidArgument(std::string("config: must be a JSON object, got ") + json.type_name());
+  }
   auto fields = Fields(config);
   // Walk the JSON tree; every leaf must be a known field, every object a known section.
   std::vector<std::pair<std::string, const nlohmann::json*>> stack = {{"", &json}};
@@ -209,6 +236,10 @@ Status ParseInto(Config& config, const nlohmann::json& json) {
     auto [prefix, node] = stack.back();
     stack.pop_back();
     for (auto it = node->begin(); it != node->end(); ++it) {
+      if (it.key().size() > kMaxKeyChars) {
+        return Status::InvalidArgument(ShownKey(prefix.empty() ? it.key() : prefix + "." + it.key()) +
+                                       ": unknown key (keys are at most " + std::to_string(kMaxKeyChars) + " characters)");
+      }
       const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
       const Field* field = nullptr;
       bool is_section = false;
@@ -219,10 +250,12 @@ Status ParseInto(Config& config, const nlohmann::json& json) {
       if (field) {
         if (Status s = Assign(*field, it.value()); !s.ok()) return s;
       } else if (is_section) {
-        if (!it.value().is_object()) return Status::Error(key + ": must be an object, got " + it.value().dump());
+        if (!it.value().is_object()) {
+          return Status::InvalidArgument(key + ": must be an object, got " + ShownValue(it.value()));
+        }
         stack.emplace_back(key, &it.value());
       } else {
-        return Status::Error(key + ": unknown key");
+        return Status::InvalidArgument(key + ": unknown key");
       }
     }
   }
@@ -238,16 +271,17 @@ Result<Config> ConfigFromJson(const nlohmann::json& json) {
 }
 
 Result<Config> ConfigFromFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::Error(path + ": cannot open file");
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    return Status::Error(path + ": malformed JSON: " + e.what());
-  }
-  auto config = ConfigFromJson(json);
-  if (!config.ok()) return Status::Error(path + ": " + config.status().message());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound(path + ": cannot open file");
+  // Read at most one byte past the limit: enough for ParseJson to refuse it.
+  const JsonLimits limits;
+  std::string text(limits.max_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  auto json = ParseJson(text, limits, path);
+  if (!json.ok()) return json.status();
+  auto config = ConfigFromJson(json.value());
+  if (!config.ok()) return config.status().Prefixed(path + ": ");
   return config;
 }
 
@@ -262,19 +296,30 @@ nlohmann::json ConfigToJson(const Config& config) {
   return out;
 }
 
+Status SetField(Config& config, const std::string& dotted_key, const nlohmann::json& value) {
+  for (const auto& f : Fields(config)) {
+    if (dotted_key == f.key) return Assign(f, value);
+  }
+  return Status::InvalidArgument(ShownKey(dotted_key) + ": unknown key");
+}
+
+Status CheckConfig(const Config& config) { return CheckConsistency(config); }
+
 Status ApplyOverride(Config& config, const std::string& dotted_key, const nlohmann::json& value) {
   Config candidate = config;
-  for (const auto& f : Fields(candidate)) {
-    if (dotted_key != f.key) continue;
-    if (Status s = Assign(f, value); !s.ok()) return s;
-    if (Status s = CheckConsistency(candidate); !s.ok()) return s;
-    config = candidate;
-    return Status::OK();
-  }
-  return Status::Error(dotted_key + ": unknown key");
+  if (Status s = SetField(candidate, dotted_key, value); !s.ok()) return s;
+  if (Status s = CheckConsistency(candidate); !s.ok()) return s;
+  config = std::move(candidate);
+  return Status::OK();
 }
 
 Result<std::vector<double>> ParseArenas(const std::string& arenas) {
+  // Bounded before it is scanned or quoted back: at most kMaxArenasChars
+  // characters and kMaxArenas arenas.
+  if (arenas.size() > kMaxArenasChars) {
+    return Status::InvalidArgument(std::to_string(arenas.size()) + " characters is over the limit of " +
+                                   std::to_string(kMaxArenasChars));
+  }
   std::vector<double> out;
   std::stringstream in(arenas);
   std::string item;
@@ -284,11 +329,14 @@ Result<std::vector<double>> ParseArenas(const std::string& arenas) {
     char* end = nullptr;
     const double v = std::strtod(item.c_str(), &end);
     if (item.empty() || *end != '\0' || !(v > 0) || !(v <= 1000)) {
-      return Status::Error("\"" + arenas + "\" is not a list of arena sides in metres (each in (0, 1000]), e.g. \"2,3,4\"");
+      return Status::InvalidArgument(ShownValue(arenas) + " is not a list of arena sides in metres (each in (0, 1000]), e.g. \"2,3,4\"");
+    }
+    if (out.size() == kMaxArenas) {
+      return Status::InvalidArgument(ShownValue(arenas) + " names more than " + std::to_string(kMaxArenas) + " arenas");
     }
     out.push_back(v);
   }
-  if (out.empty()) return Status::Error("\"" + arenas + "\" names no arena (e.g. \"2,3,4\")");
+  if (out.empty()) return Status::InvalidArgument(ShownValue(arenas) + " names no arena (e.g. \"2,3,4\")");
   return out;
 }
 
@@ -298,7 +346,9 @@ std::string ConfigAllowed(const std::string& dotted_key) {
     if (dotted_key != f.key) continue;
     if (std::holds_alternative<bool*>(f.target)) return "true or false";
     if (dotted_key == "run.device") return "\"cpu\", \"cuda\" or \"cuda:K\"";
-    if (std::holds_alternative<std::string*>(f.target) && f.choices.empty()) return "a string";
+    if (std::holds_alternative<std::string*>(f.target) && f.choices.empty()) {
+      return "a string of at most " + std::to_string(f.max_chars) + " characters";
+    }
     const std::string allowed = DescribeAllowed(f);
     return std::holds_alternative<int64_t*>(f.target) ? "an integer " + allowed : allowed;
   }

@@ -6,6 +6,9 @@
 // Dotted keys ("loss.lambda_cap") name the same fields in sweeps and errors.
 // Missing keys keep their defaults; unknown keys, wrong types and out-of-range
 // values are rejected with one line naming the key and what is allowed.
+// Every string is bounded: a string field has a length limit (in the field
+// table, sic/config.cc), keys are at most kMaxKeyChars, and errors quote at
+// most a line's worth of the offending value. Errors are InvalidArgument.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +20,12 @@
 #include "sic/status.h"
 
 namespace sic {
+
+// Bounds on strings in a config (the field table holds the rest).
+inline constexpr size_t kMaxKeyChars = 128;     // a dotted key, or one section's key
+inline constexpr size_t kMaxDeviceChars = 32;   // run.device
+inline constexpr size_t kMaxArenasChars = 256;  // eval.arenas
+inline constexpr size_t kMaxArenas = 16;        // arenas listed in eval.arenas
 
 struct ModelConfig {
   int64_t n_units = 128;     // N, RNN units [X2]
@@ -117,6 +126,7 @@ struct Config {
 
 // Parses a config; anything wrong gives an error naming the dotted key.
 Result<Config> ConfigFromJson(const nlohmann::json& json);
+// Reads through ParseJson (sic/json_parse.h): at most 1 MiB, nested at most 32 deep.
 Result<Config> ConfigFromFile(const std::string& path);
 // The full config, every field present (the "effective config" of a run).
 nlohmann::json ConfigToJson(const Config& config);
@@ -126,6 +136,13 @@ nlohmann::json ConfigToJson(const Config& config);
 Status ApplyOverride(Config& config, const std::string& dotted_key,
                      const nlohmann::json& value);
 
+// The two halves of ApplyOverride, for a caller that sets many keys and checks
+// once (a sweep's trials): SetField checks the field's own type, range and
+// length (on error the config is unchanged); CheckConfig the rules between
+// fields (run.device's form, walls against arenas, bins per arena).
+Status SetField(Config& config, const std::string& dotted_key, const nlohmann::json& value);
+Status CheckConfig(const Config& config);
+
 // Every dotted key, in declaration order (for help texts and sweep validation).
 std::vector<std::string> ConfigKeys();
 
@@ -134,6 +151,7 @@ std::vector<std::string> ConfigKeys();
 std::string ConfigAllowed(const std::string& dotted_key);
 
 // eval.arenas as numbers ("2,3,4" -> {2, 3, 4}); an error names what is wrong.
+// At most kMaxArenasChars characters and kMaxArenas arenas.
 // (A string rather than a JSON list keeps every config field a scalar.)
 Result<std::vector<double>> ParseArenas(const std::string& arenas);
 

@@ -5,7 +5,6 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <regex>
 #include <sstream>
 #include <string_view>
 
@@ -17,6 +16,8 @@ namespace {
 static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE floats expected");
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicLen = 6;
+constexpr size_t kMaxHeaderLen = 10000;  // NumPy's own default limit (numpy.lib.format)
+constexpr size_t kMaxDims = 32;          // NumPy's NPY_MAXDIMS before 2.0
 
 size_t ElementSize(NpyDtype d) { return d == NpyDtype::kFloat32 ? 4 : 8; }
 
@@ -27,15 +28,77 @@ bool HostIsLittleEndian() {
   return first == 1;
 }
 
-// Pulls the value of 'key' out of the header's Python dict literal, e.g.
-// {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
-bool HeaderValue(const std::string& header, const std::string& key, std::string* value) {
-  const std::regex re("['\"]" + key + "['\"]\\s*:\\s*(\\([^)]*\\)|'[^']*'|\"[^\"]*\"|True|False)");
-  std::smatch m;
-  if (!std::regex_search(header, m, re)) return false;
-  *value = m[1].str();
-  return true;
+// Text from a file as an error shows it: one printable line of at most 200 characters.
+std::string Printable(std::string text) {
+  if (text.size() > 200) text = text.substr(0, 200) + "...";
+  for (char& c : text) c = (c < 0x20 || c > 0x7e) ? '?' : c;
+  return text;
 }
+
+// The header is a Python dict literal, e.g.
+//   {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
+// read by a small scanner (no std::regex: its matcher recurses per character,
+// and a header is up to kMaxHeaderLen bytes from anyone). Values are kept as
+// text: a quoted string with its quotes, True / False, or a tuple "(...)".
+class HeaderScanner {
+ public:
+  explicit HeaderScanner(const std::string& text) : s_(text) {}
+
+  // Every key and value, or false if the text is not such a dict.
+  bool Parse(std::vector<std::pair<std::string, std::string>>* items) {
+    Skip();
+    if (!Eat('{')) return false;
+    for (;;) {
+      Skip();
+      if (Eat('}')) break;
+      std::string key, value;
+      if (!Quoted(&key)) return false;
+      key = key.substr(1, key.size() - 2);
+      Skip();
+      if (!Eat(':')) return false;
+      Skip();
+      if (!Value(&value)) return false;
+      items->emplace_back(std::move(key), std::move(value));
+      Skip();
+      if (Eat('}')) break;
+      if (!Eat(',')) return false;
+    }
+    Skip();
+    return i_ == s_.size();
+  }
+
+ private:
+  void Skip() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+  }
+  bool Eat(char c) {
+    if (i_ < s_.size() && s_[i_] == c) return ++i_, true;
+    return false;
+  }
+  // Everything from an opening character to its (first) closing one, both included.
+  bool Span(char open, char close, std::string* out) {
+    if (i_ >= s_.size() || s_[i_] != open) return false;
+    const size_t end = s_.find(close, i_ + 1);
+    if (end == std::string::npos) return false;
+    *out = s_.substr(i_, end - i_ + 1);
+    i_ = end + 1;
+    return true;
+  }
+  bool Quoted(std::string* out) { return Span('\'', '\'', out) || Span('"', '"', out); }
+  bool Word(const char* word, std::string* out) {
+    const size_t n = std::strlen(word);
+    if (s_.compare(i_, n, word) != 0) return false;
+    *out = word;
+    i_ += n;
+    return true;
+  }
+  bool Value(std::string* out) {
+    return Quoted(out) || Span('(', ')', out) || Word("True", out) || Word("False", out);
+  }
+
+  const std::string& s_;
+  size_t i_ = 0;
+};
 
 }  // namespace
 
@@ -82,7 +145,7 @@ std::string ShapeString(const std::vector<int64_t>& shape) {
 }
 
 Result<NpyArray> ParseNpy(const std::string& bytes, const std::string& name) {
-  auto fail = [&](const std::string& why) { return Status::Error(name + ": " + why); };
+  auto fail = [&](const std::string& why) { return Status::InvalidArgument(name + ": " + why); };
   if (!HostIsLittleEndian()) return fail("big-endian hosts are not supported");
   if (bytes.size() < kMagicLen + 4 || bytes.compare(0, kMagicLen, kMagic, kMagicLen) != 0) {
     return fail("not a .npy file (bad magic)");
@@ -100,13 +163,24 @@ Result<NpyArray> ParseNpy(const std::string& bytes, const std::string& name) {
     return fail("unsupported .npy format version " + std::to_string(major));
   }
   if (bytes.size() < offset + header_len) return fail("truncated header");
+  if (header_len > kMaxHeaderLen) {
+    return fail("header of " + std::to_string(header_len) + " bytes is over the limit of " +
+                std::to_string(kMaxHeaderLen));
+  }
   const std::string header = bytes.substr(offset, header_len);
   offset += header_len;
 
+  // Exactly the three keys NumPy writes, each once.
+  std::vector<std::pair<std::string, std::string>> items;
   std::string descr, fortran, shape_text;
-  if (!HeaderValue(header, "descr", &descr) || !HeaderValue(header, "fortran_order", &fortran) ||
-      !HeaderValue(header, "shape", &shape_text)) {
-    return fail("malformed header: " + header.substr(0, header.find_last_not_of(" \n") + 1));
+  bool well_formed = HeaderScanner(header).Parse(&items) && items.size() == 3;
+  for (const auto& [key, value] : items) {
+    std::string* slot = key == "descr" ? &descr : key == "fortran_order" ? &fortran : key == "shape" ? &shape_text : nullptr;
+    if (!slot || !slot->empty()) well_formed = false;
+    else *slot = value;
+  }
+  if (!well_formed || shape_text.empty() || shape_text[0] != '(') {
+    return fail("malformed header: " + Printable(header.substr(0, header.find_last_not_of(" \n") + 1)));
   }
   NpyArray array;
   if (descr == "'<f4'" || descr == "\"<f4\"") {
@@ -114,7 +188,7 @@ Result<NpyArray> ParseNpy(const std::string& bytes, const std::string& name) {
   } else if (descr == "'<f8'" || descr == "\"<f8\"") {
     array.dtype = NpyDtype::kFloat64;
   } else {
-    return fail("unsupported dtype " + descr + " (need little-endian float32 '<f4' or float64 '<f8')");
+    return fail("unsupported dtype " + Printable(descr) + " (need little-endian float32 '<f4' or float64 '<f8')");
   }
   if (fortran != "False") return fail("Fortran-order arrays are not supported (save with C order)");
 
@@ -122,18 +196,23 @@ Result<NpyArray> ParseNpy(const std::string& bytes, const std::string& name) {
   std::string dims = shape_text.substr(1, shape_text.size() - 2);
   std::stringstream ss(dims);
   std::string item;
-  int64_t count = 1;
+  // Both the element count and the product of the non-zero dimensions are
+  // bounded: a (0, 10^15, 10^15) array holds nothing, but whoever loops over
+  // its dimensions would not finish.
+  constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max() / 16;
+  int64_t count = 1, extent = 1;
   while (std::getline(ss, item, ',')) {
     const auto first = item.find_first_not_of(" \t");
     if (first == std::string::npos) continue;
     const std::string digits = item.substr(first, item.find_last_not_of(" \t") - first + 1);
     if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos ||
-        digits.size() > 15) {
-      return fail("malformed shape " + shape_text);
+        digits.size() > 15 || array.shape.size() == kMaxDims) {
+      return fail("malformed shape " + Printable(shape_text));
     }
     const int64_t d = std::stoll(digits);
-    if (d != 0 && count > std::numeric_limits<int64_t>::max() / 16 / d) return fail("shape too large " + shape_text);
-    count *= d;
+    if (d != 0 && extent > kMaxCount / d) return fail("shape too large " + Printable(shape_text));
+    if (d != 0) extent *= d;
+    count *= d;  // <= extent
     array.shape.push_back(d);
   }
   const size_t need = static_cast<size_t>(count) * ElementSize(array.dtype);
@@ -149,7 +228,7 @@ Result<NpyArray> ParseNpy(const std::string& bytes, const std::string& name) {
 
 Result<NpyArray> ReadNpy(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Error(path + ": cannot open file");
+  if (!in) return Status::NotFound(path + ": cannot open file");
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return ParseNpy(bytes, path);
 }

@@ -3,6 +3,11 @@
 // Supported: little-endian float32 ('<f4') and float64 ('<f8') in C order. Any
 // other dtype, Fortran order, a bad header or a truncated file is an error that
 // names the file and the problem. No LibTorch dependency.
+// Bytes from anywhere are safe to parse: the header is at most 10000 bytes (as
+// NumPy's own reader) and scanned without recursion, a shape has at most 32
+// dimensions whose product (zeros left out) stays below 2^59, and the data
+// must be exactly the shape's size, so nothing is allocated beyond the input.
+// Errors are InvalidArgument (NotFound for a missing file).
 #pragma once
 
 #include <cstdint>
@@ -29,7 +34,7 @@ struct NpyArray {
 };
 
 Result<NpyArray> ReadNpy(const std::string& path);
-// Parses an in-memory file; `name` only labels errors.
+// Parses an in-memory file (what ReadNpy does after reading it); `name` only labels errors.
 Result<NpyArray> ParseNpy(const std::string& bytes, const std::string& name);
 // Writes atomically (temporary file, then rename).
 Status WriteNpy(const std::string& path, const NpyArray& array);

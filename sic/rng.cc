@@ -24,6 +24,7 @@ double Rng::Normal(double mean, double std) {
 }
 
 uint64_t Rng::Below(uint64_t n) {
+  if (n == 0) return engine_();  // 2^64 values: every draw is unbiased as it is
   const uint64_t limit = UINT64_MAX - UINT64_MAX % n;  // reject the biased tail
   uint64_t x;
   do x = engine_(); while (x >= limit);

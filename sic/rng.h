@@ -24,7 +24,8 @@ class Rng {
   double Uniform(double lo, double hi) { return lo + (hi - lo) * Uniform(); }
   double Normal(double mean, double std);
   double Rayleigh(double scale) { return scale * std::sqrt(-2.0 * std::log1p(-Uniform())); }
-  // Uniform integer in [0, n), without modulo bias.
+  // Uniform integer in [0, n), without modulo bias. n == 0 stands for 2^64:
+  // every 64-bit value (so Below(span + 1) is right even for span = 2^64 - 1).
   uint64_t Below(uint64_t n);
   // A uniformly random permutation of 0..n-1 (Fisher-Yates).
   std::vector<int64_t> Permutation(int64_t n);

@@ -1,5 +1,8 @@
 // Sweep specs: expansion is the documented product in a deterministic order,
 // every bad spec is refused with the spec key named, and the limits hold.
+#include <malloc.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -15,6 +18,33 @@ using nlohmann::json;
 std::string ErrorOf(const std::string& text, const SpecLimits& limits = {}) {
   auto s = ParseSweepSpec(text, limits);
   return s.ok() ? "" : s.status().message();
+}
+
+Status::Code CodeOf(const std::string& text, const SpecLimits& limits = {}) {
+  return ParseSweepSpec(text, limits).status().code();
+}
+
+std::string Repeat(const std::string& s, size_t n) {
+  std::string out;
+  out.reserve(s.size() * n);
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+// "[\"p0\", \"p1\", ...]" or, without a prefix, "[0, 1, ...]".
+std::string List(size_t n, const std::string& prefix = "") {
+  std::string out = "[";
+  for (size_t i = 0; i < n; ++i) {
+    out += (i ? ", " : "") + (prefix.empty() ? std::to_string(i) : "\"" + prefix + std::to_string(i) + "\"");
+  }
+  return out + "]";
+}
+
+// {"k0": value, "k1": value, ...}
+std::string Object(size_t n, const std::string& prefix, const std::string& value) {
+  std::string out = "{";
+  for (size_t i = 0; i < n; ++i) out += (i ? ", \"" : "\"") + prefix + std::to_string(i) + "\": " + value;
+  return out + "}";
 }
 
 TEST(SweepSpec, EmptySpecIsOneBaselineTrialWithDefaults) {
@@ -169,6 +199,202 @@ TEST(SweepSpec, TrialCountAndSizeLimitsHoldBeforeExpansion) {
             "spec: expands to more than 100 trials (the limit)");
   limits.max_bytes = 10;
   EXPECT_EQ(ErrorOf(R"({"seeds": 1})", limits), "spec: 12 bytes is over the limit of 10");
+}
+
+// Crasher (b): 1 MB of nested brackets. Depth is bounded while parsing, so no
+// deep value is built; before, copying (and dumping, destroying) it recursed
+// once per level and overflowed the stack.
+TEST(SweepSpec, DeepNestingIsRefusedWhileParsing) {
+  const size_t depth = (1 << 20) / 2 - 16;
+  const std::string deep = "{\"x\":" + std::string(depth, '[') + std::string(depth, ']') + "}";
+  ASSERT_LE(deep.size(), size_t{1} << 20);
+  EXPECT_EQ(ErrorOf(deep), "spec: nested deeper than 16 levels");
+  EXPECT_EQ(CodeOf(deep), Status::Code::kInvalidArgument);
+  const std::string objects = "{\"base\":" + Repeat("{\"a\":", 100000) + "1" + std::string(100000, '}') + "}";
+  EXPECT_EQ(ErrorOf(objects), "spec: nested deeper than 16 levels");
+  // The deepest real spec (random.params.K.choice: [...], base.data.walk.K) still parses.
+  EXPECT_EQ(ErrorOf(R"({"base": {"data": {"walk": {"dt": 0.01}}},
+                        "random": {"samples": 1, "params": {"data.velocity": {"choice": ["walk"]}}}})"), "");
+}
+
+// Crasher (a): int_uniform over the whole int64 range. hi - lo overflowed
+// (undefined) and wrapped to a modulo by zero in Rng::Below: SIGFPE. The span
+// is now taken in unsigned arithmetic and every 64-bit span is drawn correctly.
+TEST(SweepSpec, IntUniformSpanHasNoOverflow) {
+  const std::string full =
+      R"({"random":{"samples":1,"params":{"run.seed":{"int_uniform":[-9223372036854775808,9223372036854775807]}}}})";
+  const std::string error = ErrorOf(full);  // the draw is out of run.seed's range, or a valid seed
+  if (!error.empty()) {
+    EXPECT_EQ(error.rfind("random.params.run.seed: run.seed: ", 0), 0u) << error;
+    EXPECT_EQ(CodeOf(full), Status::Code::kInvalidArgument);
+  }
+  // A one-point span at either end of the range.
+  for (const char* bound : {"-9223372036854775808", "9223372036854775807", "0"}) {
+    const std::string point = std::string(R"({"random":{"samples":3,"params":{"eval.seed":{"int_uniform":[)") + bound +
+                              "," + bound + "]}}}}";
+    if (std::string(bound) == "0") {
+      auto s = ParseSweepSpec(point);
+      ASSERT_TRUE(s.ok()) << s.status().message();
+      for (const auto& t : s->trials) EXPECT_EQ(t.config.eval.seed, 0);
+    } else {
+      EXPECT_EQ(ErrorOf(point).rfind("random.params.eval.seed: eval.seed: ", 0), 0u) << ErrorOf(point);
+    }
+  }
+  // [0, 2^63 - 1]: draws spread over the range (eval.seed takes up to 9e15, so most are refused).
+  EXPECT_EQ(ErrorOf(R"({"random":{"samples":1,"params":{"eval.seed":{"int_uniform":[0,18446744073709551615]}}}})"),
+            "random.params.eval.seed.int_uniform: bounds must be 64-bit signed integers");
+  auto wide = ParseSweepSpec(R"({"random":{"samples":200,"params":{"eval.seed":{"int_uniform":[0,9000000000000000]}}}})");
+  ASSERT_TRUE(wide.ok()) << wide.status().message();
+  int64_t high = 0;
+  for (const auto& t : wide->trials) high += t.config.eval.seed > 4500000000000000;
+  EXPECT_GT(high, 50);
+  EXPECT_LT(high, 150);
+  // A uniform span that overflows a double is refused, not drawn as inf.
+  EXPECT_EQ(ErrorOf(R"({"random":{"samples":1,"params":{"loss.lambda_cap":{"uniform":[-1.7e308,1.7e308]}}}})"),
+            "random.params.loss.lambda_cap.uniform: hi - lo is too large for a double");
+}
+
+// Every string and every list in a spec is bounded; each error names the key and the bound.
+TEST(SweepSpec, EveryStringAndListIsBounded) {
+  struct Case { std::string spec; std::string error; };
+  const std::string long_key = "loss." + std::string(124, 'k');  // 129 characters
+  const Case cases[] = {
+      {R"({"name": ")" + std::string(65, 'n') + R"("})", "name: must be 1-64 characters"},
+      {R"({"description": ")" + std::string(4097, 'd') + R"("})", "description: must be a string of at most 4096 characters"},
+      {R"({"ablations": )" + Object(257, "a", R"({"loss.lambda_cap": 0})") + "}",
+       "ablations: 257 ablations is over the limit of 256"},
+      {R"({"ablations": {"a": )" + Object(65, "loss.k", "0") + "}}", "ablations.a: 65 keys is over the limit of 64"},
+      {R"({"ablations": {"a": {")" + long_key + R"(": 0}}})",
+       "ablations.a: a key of 129 characters is over the limit of 128"},
+      {R"({"ablations": {")" + std::string(65, 'a') + R"(": {"loss.lambda_cap": 0}}})", "ablations.aaaa"},
+      {R"({"ablations": {"a": {"data.velocity": ")" + std::string(257, 'v') + R"("}}})",
+       "ablations.a.data.velocity: a string of 257 characters is over the limit of 256"},
+      {R"({"grid": )" + Object(17, "loss.k", "[0]") + "}", "grid: 17 keys is over the limit of 16"},
+      {R"({"grid": {")" + long_key + R"(": [0]}})", "grid: a key of 129 characters is over the limit of 128"},
+      {R"({"grid": {"loss.lambda_cap": )" + List(1001) + "}}", "grid.loss.lambda_cap: 1001 values is over the limit of 1000"},
+      {R"({"grid": {"data.velocity": ["walk", ")" + std::string(257, 'v') + R"("]}})",
+       "grid.data.velocity: a string of 257 characters is over the limit of 256"},
+      {R"({"random": {"samples": 1, "params": )" + Object(65, "loss.k", R"({"uniform": [0, 1]})") + "}}",
+       "random.params: 65 parameters is over the limit of 64"},
+      {R"({"random": {"samples": 1, "params": {")" + long_key + R"(": {"uniform": [0, 1]}}}})",
+       "random.params: a key of 129 characters is over the limit of 128"},
+      {R"({"random": {"samples": 1, "params": {"loss.lambda_cap": {"choice": )" + List(1001) + "}}}}",
+       "random.params.loss.lambda_cap.choice: 1001 values is over the limit of 1000"},
+      {R"({"random": {"samples": 1, "params": {"data.velocity": {"choice": [")" + std::string(257, 'v') + R"("]}}}})",
+       "random.params.data.velocity.choice: a string of 257 characters is over the limit of 256"},
+      {R"({"seeds": )" + List(10001) + "}", "seeds: 10001 seeds is over the limit of 10000"},
+      {R"({"seeds": 10001})", "seeds: a count must be in [1, 10000]"},
+      {R"({"base": {"eval": {"arenas": ")" + std::string(257, '2') + R"("}}})",
+       "base: eval.arenas: 257 characters is over the limit of 256"},
+      {R"({"base": {"run": {"device": "cuda:)" + std::string(40, '1') + R"("}}})",
+       "base: run.device: 45 characters is over the limit of 32"},
+      {R"({"grid": {"eval.arenas": ["2", ")" + std::string(200, '3') + R"("]}})",
+       "grid.eval.arenas: eval.arenas: \"333"},
+      {R"({")" + std::string(100000, 'u') + R"(": 1})", "uuuu"},
+  };
+  for (const Case& c : cases) {
+    const std::string error = ErrorOf(c.spec);
+    EXPECT_EQ(error.rfind(c.error, 0), 0u) << "spec: " << c.spec.substr(0, 200) << "\n got: " << error;
+    EXPECT_EQ(CodeOf(c.spec), Status::Code::kInvalidArgument) << error;
+    EXPECT_LT(error.size(), 600u) << error;  // errors quote a line's worth, never the whole input
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  }
+  // At the bounds, specs are accepted.
+  EXPECT_EQ(ErrorOf(R"({"name": ")" + std::string(64, 'n') + R"(", "grid": {"loss.lambda_cap": )" + List(1000) + "}}"), "");
+  EXPECT_EQ(ErrorOf(R"({"seeds": )" + List(10000) + "}"), "");
+}
+
+// Crasher (c): a 40 KB spec (eval.arenas a string of 20,000 arenas, 10,000
+// seeds) cost ~9 s of CPU and 300 MB: every trial copied the string and re-parsed it.
+// The string is now refused at its length, before anything is expanded.
+TEST(SweepSpec, LongConfigStringsAreRefusedBeforeExpansion) {
+  std::string arenas = "2";
+  for (int i = 1; i < 20000; ++i) arenas += ",2";
+  const std::string spec = R"({"base": {"eval": {"arenas": ")" + arenas + R"("}}, "seeds": 10000})";
+  EXPECT_EQ(ErrorOf(spec), "base: eval.arenas: 39999 characters is over the limit of 256");
+  EXPECT_EQ(CodeOf(spec), Status::Code::kInvalidArgument);
+}
+
+// The bytes the trials would take are estimated from the spec and refused,
+// with the estimate and the limit named, before any trial is built.
+TEST(SweepSpec, ExpandedBytesAreBoundedBeforeExpansion) {
+  // 128 grid points of long keys and long string values, times 78 seeds.
+  std::string grid = "{";
+  for (int i = 0; i < 7; ++i) {
+    grid += std::string(i ? ", " : "") + "\"loss." + std::string(120, 'k') + std::to_string(i) + "\": [\"" +
+            std::string(250, 'a') + "\", \"" + std::string(250, 'b') + "\"]";
+  }
+  grid += "}";
+  const std::string spec = R"({"seeds": 78, "grid": )" + grid + "}";
+  const std::string error = ErrorOf(spec);
+  EXPECT_EQ(error.rfind("spec: 9984 trials of about ", 0), 0u) << error;
+  EXPECT_NE(error.find("bytes, over the limit of 67108864"), std::string::npos) << error;
+  EXPECT_EQ(CodeOf(spec), Status::Code::kResourceExhausted);
+  // The limit is the caller's; the estimate counts the base config of every trial.
+  SpecLimits limits;
+  limits.max_expanded_bytes = 20000;
+  EXPECT_EQ(ErrorOf(R"({"seeds": 4})", limits), "");
+  EXPECT_EQ(ErrorOf(R"({"seeds": 20})", limits).rfind("spec: 20 trials of about ", 0), 0u);
+  EXPECT_EQ(CodeOf(R"({"seeds": 20})", limits), Status::Code::kResourceExhausted);
+  // The trial count limit stays, and is a ResourceExhausted too.
+  limits = SpecLimits{};
+  limits.max_trials = 10;
+  EXPECT_EQ(CodeOf(R"({"seeds": 11})", limits), Status::Code::kInvalidArgument);  // the seed count's own bound
+  EXPECT_EQ(CodeOf(R"({"seeds": 10, "ablations": {"a": {"loss.lambda_cap": 0}}})", limits),
+            Status::Code::kResourceExhausted);
+}
+
+// A trial's config is checked once, after all its overrides: keys that are
+// only consistent together (a wider border in a wider arena) are accepted,
+// and an inconsistent one still names the spec key at fault.
+TEST(SweepSpec, TrialConfigIsCheckedOnceAndErrorsNameTheSpecKey) {
+  auto s = ParseSweepSpec(R"({"ablations": {"wide": {"data.walk.border": 1.5, "data.walk.arena_size": 4,
+                                                     "eval.arenas": "4"}}})");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->trials[1].config.data.walk.border, 1.5);
+  EXPECT_EQ(ErrorOf(R"({"grid": {"data.walk.arena_size": [2, 0.05]}})"),
+            "grid.data.walk.arena_size: data.walk.border: must be less than half of data.walk.arena_size");
+}
+
+long ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  long size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+// A refused spec leaves nothing large behind: after 1 MiB specs of each
+// crasher class (and malloc_trim, as the coordinator does), the process's
+// resident memory has not grown by more than a few MB.
+TEST(SweepSpec, RefusedHugeSpecsLeaveNoMemoryBehind) {
+  std::string arenas = "2";
+  while (arenas.size() < 1000000) arenas += ",2";
+  const size_t depth = (1 << 20) / 2 - 16;
+  std::string many_ablations = "{\"seeds\": 10000, \"ablations\": {";
+  for (int i = 0; i < 256; ++i) {
+    many_ablations += std::string(i ? ", " : "") + "\"a" + std::to_string(i) + "\": {\"data.velocity\": \"" +
+                      std::string(200, 'w') + "\"}";
+  }
+  many_ablations += "}}";
+  const std::string specs[] = {
+      R"({"base": {"eval": {"arenas": ")" + arenas + R"("}}, "seeds": 10000})",
+      "{\"x\":" + std::string(depth, '[') + std::string(depth, ']') + "}",
+      R"({"seeds": )" + List(10000) + R"(, "ablations": {"a": {"loss.lambda_cap": 0}}})",
+      many_ablations,
+  };
+  ASSERT_TRUE(ParseSweepSpec(R"({"seeds": 2})").ok());  // warm up allocator and statics
+  malloc_trim(0);
+  const long before = ResidentBytes();
+  for (int round = 0; round < 3; ++round) {
+    for (const std::string& spec : specs) {
+      auto s = ParseSweepSpec(spec);
+      ASSERT_LE(spec.size(), size_t{1} << 20);
+      EXPECT_FALSE(s.ok()) << spec.substr(0, 100);
+    }
+    malloc_trim(0);
+  }
+  const long grown = ResidentBytes() - before;
+  EXPECT_LT(grown, 16L << 20) << "resident memory grew by " << grown << " bytes";
 }
 
 TEST(SweepSpec, ShippedExamplesExpandAsDocumented) {

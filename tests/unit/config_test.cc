@@ -2,6 +2,12 @@
 // are exact, and every kind of bad input is refused with the key named.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
 #include "sic/config.h"
 
 namespace sic {
@@ -104,6 +110,97 @@ TEST(Config, AllowedValuesAreDescribedAsErrorsDescribeThem) {
   EXPECT_EQ(ConfigAllowed("run.device"), "\"cpu\", \"cuda\" or \"cuda:K\"");
   EXPECT_EQ(ConfigAllowed("no.such.key"), "");
   for (const auto& key : ConfigKeys()) EXPECT_NE(ConfigAllowed(key), "") << key;
+}
+
+// Every string field has a length limit, checked before the value is copied or
+// scanned, and the error names the key and the limit.
+TEST(Config, StringFieldsAreBoundedNamingKeyAndLimit) {
+  EXPECT_EQ(ErrorOf({{"eval", {{"arenas", std::string(257, '2')}}}}),
+            "eval.arenas: 257 characters is over the limit of 256");
+  EXPECT_EQ(ErrorOf({{"run", {{"device", "cuda:" + std::string(28, '1')}}}}),
+            "run.device: 33 characters is over the limit of 32");
+  EXPECT_EQ(ErrorOf({{"run", {{"device", "cuda:" + std::string(27, '1')}}}}), "");
+  // eval.arenas lists at most 16 arenas.
+  std::string sixteen = "2", seventeen;
+  for (int i = 1; i < 16; ++i) sixteen += ",2";
+  seventeen = sixteen + ",2";
+  EXPECT_EQ(ErrorOf({{"eval", {{"arenas", sixteen}}}}), "");
+  EXPECT_EQ(ErrorOf({{"eval", {{"arenas", seventeen}}}}).rfind("eval.arenas: \"2,2,", 0), 0u);
+  EXPECT_NE(ErrorOf({{"eval", {{"arenas", seventeen}}}}).find("names more than 16 arenas"), std::string::npos);
+  EXPECT_EQ(ParseArenas(std::string(20000 * 2, ',')).status().message(), "40000 characters is over the limit of 256");
+  EXPECT_EQ(ConfigAllowed("eval.arenas"), "a string of at most 256 characters");
+}
+
+// Errors quote at most a line's worth of what they were given: a 1 MB value or
+// key never comes back whole, and never as more than one line.
+TEST(Config, ErrorsQuoteBoundedOneLineExcerpts) {
+  const std::string huge(1 << 20, 'x');
+  for (const json& bad : {json{{"data", {{"velocity", huge}}}}, json{{"model", {{"n_units", huge}}}},
+                          json{{"loss", {{huge, 1}}}}, json{{huge, 1}}, json{{"loss", huge}},
+                          json{{"data", {{"velocity", "uni\nform"}}}}, json{{"run", {{"device", "cp\nu"}}}}}) {
+    const std::string error = ErrorOf(bad);
+    EXPECT_FALSE(error.empty());
+    EXPECT_LT(error.size(), 400u) << error.substr(0, 400);
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  }
+  EXPECT_EQ(ErrorOf({{"data", {{"velocity", "uni\nform"}}}}),
+            "data.velocity: \"uni\\nform\" is not allowed (must be one of \"uniform\", \"walk\")");
+}
+
+// No field takes a value JSON cannot carry (a sweep's random draw could make one).
+TEST(Config, NonFiniteNumbersAreRefused) {
+  Config c;
+  EXPECT_EQ(ApplyOverride(c, "loss.lambda_cap", INFINITY).message(),
+            "loss.lambda_cap: null is out of range (must be >= 0)");
+  EXPECT_FALSE(ApplyOverride(c, "optim.grad_clip", NAN).ok());
+  EXPECT_EQ(c.loss.lambda_cap, Config{}.loss.lambda_cap);
+}
+
+// ApplyOverride = SetField (the field alone) + CheckConfig (rules between fields).
+TEST(Config, SetFieldDefersCrossFieldChecksToCheckConfig) {
+  Config c;
+  ASSERT_TRUE(SetField(c, "data.walk.arena_size", 0.05).ok());
+  EXPECT_EQ(CheckConfig(c).message(), "data.walk.border: must be less than half of data.walk.arena_size");
+  ASSERT_TRUE(SetField(c, "data.walk.border", 1.5).ok());
+  EXPECT_EQ(CheckConfig(c).message(), "data.walk.border: must be less than half of data.walk.arena_size");
+  ASSERT_TRUE(SetField(c, "data.walk.arena_size", 4.0).ok());
+  EXPECT_EQ(CheckConfig(c).message(), "eval.arenas: arena 2 m is not wider than twice data.walk.border");
+  ASSERT_TRUE(SetField(c, "eval.arenas", "4").ok());
+  EXPECT_TRUE(CheckConfig(c).ok());
+  EXPECT_EQ(SetField(c, "loss.lambda_cap", -1).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(SetField(c, "no.such", 1).message(), "no.such: unknown key");
+}
+
+std::string WriteTemp(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/sic_config_test_" + std::to_string(::getpid()) + name;
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+// A config file goes through the bounded JSON parser: depth is checked while
+// parsing, so a deeply nested file is refused, not a stack overflow (copying,
+// dumping or destroying a deep nlohmann value recurses once per level).
+TEST(Config, FileNestingAndSizeAreBoundedWhileParsing) {
+  const int depth = 500000;
+  const std::string deep = WriteTemp("deep.json", "{\"model\": " + std::string(depth, '[') + std::string(depth, ']') + "}");
+  auto r = ConfigFromFile(deep);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), deep + ": nested deeper than 32 levels");
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+  std::remove(deep.c_str());
+
+  const std::string big = WriteTemp("big.json", "{\"name\": \"" + std::string(2 << 20, 'x') + "\"}");
+  r = ConfigFromFile(big);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kResourceExhausted);
+  EXPECT_EQ(r.status().message(), big + ": 1048577 bytes is over the limit of 1048576");
+  std::remove(big.c_str());
+
+  const std::string ok = WriteTemp("ok.json", R"({"loss": {"lambda_cap": 0.25}})");
+  r = ConfigFromFile(ok);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->loss.lambda_cap, 0.25);
+  std::remove(ok.c_str());
 }
 
 TEST(Config, KeysListEveryField) {

@@ -106,6 +106,48 @@ TEST(Npy, RejectsMalformedFiles) {
   EXPECT_EQ(ErrorOf(std::string("\x93NUMPY\x07\x00\x10\x00", 10)), "x.npy: unsupported .npy format version 7");
 }
 
+// Bytes from anyone: a long header (std::regex recursed once per character and
+// overflowed the stack on a 60 KB one), a shape whose dimensions multiply past
+// 64 bits or hold nothing but a huge extent, too many dimensions, keys twice
+// or hidden in a value: each is one error line, and nothing is allocated.
+TEST(Npy, HostileHeadersAreRefusedCheaply) {
+  const std::string eight(8, '\0');
+  const std::string open_shape = MakeFile("{'descr': '<f8', 'fortran_order': False, 'shape': (" +
+                                          std::string(60000, '1') + " }", "", 2);
+  EXPECT_EQ(ErrorOf(open_shape), "x.npy: header of " + std::to_string(open_shape.size() - 12) +
+                                     " bytes is over the limit of 10000");
+  const std::string open_short = MakeFile("{'descr': '<f8', 'fortran_order': False, 'shape': (" +
+                                          std::string(9000, '1') + " }", "");
+  EXPECT_EQ(ErrorOf(open_short).rfind("x.npy: malformed header: {'descr': '<f8'", 0), 0u);
+  EXPECT_LT(ErrorOf(open_short).size(), 300u);
+  EXPECT_EQ(ErrorOf(std::string("\x93NUMPY\x02\x00\xff\xff\xff\xff{", 13)), "x.npy: truncated header");
+  EXPECT_EQ(ErrorOf(MakeFile("{'descr': '<f8', 'fortran_order': False, 'shape': (999999999999999, 999999999999999), }", "")),
+            "x.npy: shape too large (999999999999999, 999999999999999)");
+  EXPECT_EQ(ErrorOf(MakeFile("{'descr': '<f8', 'fortran_order': False, 'shape': (0, 999999999999999, 999999999999999), }", "")),
+            "x.npy: shape too large (0, 999999999999999, 999999999999999)");
+  std::string dims33 = "(";
+  for (int i = 0; i < 33; ++i) dims33 += "1, ";
+  EXPECT_EQ(ErrorOf(MakeFile("{'descr': '<f8', 'fortran_order': False, 'shape': " + dims33 + "), }", eight)),
+            "x.npy: malformed shape " + dims33 + ")");
+  EXPECT_EQ(ErrorOf(MakeFile("{'descr': '<f8', 'descr': '<f4', 'shape': (1,), }", eight)),
+            "x.npy: malformed header: {'descr': '<f8', 'descr': '<f4', 'shape': (1,), }");
+  EXPECT_EQ(ErrorOf(MakeFile("{'descr': \"'shape': (9,)\", 'fortran_order': False, 'shape': (1,), }", eight)),
+            "x.npy: unsupported dtype \"'shape': (9,)\" (need little-endian float32 '<f4' or float64 '<f8')");
+  EXPECT_EQ(ErrorOf(MakeFile("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'extra': True}", eight)),
+            "x.npy: malformed header: {'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'extra': True}");
+  // Control characters in a header come back as '?', on one line.
+  EXPECT_EQ(ErrorOf(MakeFile("{'descr': '<f8\n', 'shape': (1,), }", eight)),
+            "x.npy: malformed header: {'descr': '<f8?', 'shape': (1,), }");
+  EXPECT_EQ(ErrorOf(MakeFile("{'descr': '<f\n8', 'fortran_order': False, 'shape': (1,), }", eight)),
+            "x.npy: unsupported dtype '<f?8' (need little-endian float32 '<f4' or float64 '<f8')");
+  EXPECT_EQ(ParseNpy("PK", "x.npy").status().code(), Status::Code::kInvalidArgument);
+  // 32 dimensions, and NumPy's own spellings, are still read.
+  std::string dims32 = "(";
+  for (int i = 0; i < 32; ++i) dims32 += "1,";
+  EXPECT_EQ(ErrorOf(MakeFile("{'descr': '<f8', 'fortran_order': False, 'shape': " + dims32 + "), }", eight)), "");
+  EXPECT_EQ(ErrorOf(MakeFile("{\"descr\": \"<f8\", \"fortran_order\": False, \"shape\": (1,)}", eight)), "");
+}
+
 TEST(Npy, MissingFileIsAnError) {
   auto r = ReadNpy("/nonexistent/g.npy");
   ASSERT_FALSE(r.ok());
