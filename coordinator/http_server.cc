@@ -149,7 +149,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (const std::exception& e) {
       r = HttpResponse{500, "application/json", ErrorBody(e.what()), {}, ""};
     }
-    Write(r, req.keep_alive(), req.version(), now);
+    Write(r, req.keep_alive(), req.version(), now, req.method() == http::verb::head);
   }
 
   // The handler threw (it should not): a JSON 500 without pulling in a JSON library.
@@ -162,8 +162,10 @@ class Session : public std::enable_shared_from_this<Session> {
     return "{\"error\": \"internal error: " + escaped + "\"}\n";
   }
 
+  // `head`: the answer to a HEAD request: its headers (Content-Length of the
+  // body it would have), no body.
   void Write(const HttpResponse& r, bool keep_alive, unsigned version,
-             std::chrono::steady_clock::time_point start) {
+             std::chrono::steady_clock::time_point start, bool head = false) {
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status),
                                                                    version ? version : 11);
     res->set(http::field::server, "sic-coordinator");
@@ -172,6 +174,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep_alive);
     res->body() = r.body;
     res->prepare_payload();
+    if (head) res->body().clear();
     const std::string route = r.route;
     const int code = r.status;
     // A client that does not read its answer is bounded like a slow request.

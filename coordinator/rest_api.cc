@@ -15,11 +15,38 @@ namespace {
 
 using nlohmann::json;
 
+// Strings from outside (a path, a name) may not be UTF-8: replaced, never thrown.
+std::string Dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// Whether `s` is well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
+bool IsUtf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
+    if (c < 0x80) n = 0;
+    else if (c >= 0xC2 && c <= 0xDF) n = 1;
+    else if (c == 0xE0) n = 2, lo = 0xA0;
+    else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) n = 2;
+    else if (c == 0xED) n = 2, hi = 0x9F;
+    else if (c == 0xF0) n = 3, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) n = 3;
+    else if (c == 0xF4) n = 3, hi = 0x8F;
+    else return false;
+    if (n > 0 && i + n >= s.size()) return false;  // cut short
+    for (size_t k = 1; k <= n; ++k) {
+      const unsigned char b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
 HttpResponse Json(int status, const json& body, const std::string& route) {
   HttpResponse r;
   r.status = status;
-  // Strings from outside (a path, a name) may not be UTF-8: replaced, never thrown.
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  r.body = Dump(body) + "\n";
   r.route = route;
   return r;
 }
@@ -48,7 +75,8 @@ bool IsJsonContentType(const std::string& value) {
 
 // A positive id from a path segment: digits only, no sign, no overflow.
 bool ParseId(const std::string& text, int64_t* out) {
-  if (text.empty() || text.size() > 18 || !std::all_of(text.begin(), text.end(), ::isdigit)) return false;
+  if (text.empty() || text.size() > 18) return false;
+  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
   *out = std::strtoll(text.c_str(), nullptr, 10);
   return *out > 0;
 }
@@ -186,6 +214,14 @@ HttpResponse RestApi::Handle(const HttpRequest& req) {
                             " (ids are positive integers)", pattern);
     }
   }
+  // Parameters are text: names, numbers. Bytes that are not UTF-8 (a decoded
+  // %c0%af) are refused here, before any handler compares or caches them.
+  for (const std::string& p : m.params) {
+    if (!IsUtf8(p)) return Error(400, "the path has bytes that are not UTF-8", pattern);
+  }
+  for (const auto& [k, v] : req.query) {
+    if (!IsUtf8(k) || !IsUtf8(v)) return Error(400, "a query parameter has bytes that are not UTF-8", pattern);
+  }
   if (std::string(route.pattern).find("...}") != std::string::npos) call.name = m.params.back();
   Result<HttpResponse> out = (this->*route.handler)(call);
   if (!out.ok()) return FromStatus(out.status(), pattern);
@@ -224,7 +260,7 @@ Result<HttpResponse> RestApi::Summary(const Call& call) {
   std::vector<std::string> metrics;
   if (std::string error = MetricsParam(call.req, &metrics); !error.empty()) return Status::InvalidArgument(error);
   const json key = {"summary", id, metrics};
-  return Cached(call.route, key.dump(), id, [id, metrics](ResultsReader& r) { return r.Summary(id, metrics); });
+  return Cached(call.route, Dump(key), id, [id, metrics](ResultsReader& r) { return r.Summary(id, metrics); });
 }
 
 Result<HttpResponse> RestApi::Export(const Call& call) {
@@ -309,7 +345,7 @@ Result<HttpResponse> RestApi::Trials(const Call& call) {
   // cached order look older than it is, never newer.
   const SweepGeneration generation = store_.Generation(sweep_id);
   const json key = {sweep_id, q.sort, q.descending, q.statuses, q.variant};
-  auto cached = orders_.Get(key.dump(), generation, Reading<std::vector<int64_t>>([sweep_id, q](ResultsReader& r) {
+  auto cached = orders_.Get(Dump(key), generation, Reading<std::vector<int64_t>>([sweep_id, q](ResultsReader& r) {
                               return r.TrialOrder(sweep_id, q);
                             }));
   if (!cached.ok()) return cached.status();
@@ -338,7 +374,7 @@ Result<HttpResponse> RestApi::Cached(const std::string& route, const std::string
   auto body = bodies_.Get(key, generation, Reading<std::string>([compute](ResultsReader& r) -> Result<std::string> {
                             auto value = compute(r);
                             if (!value.ok()) return value.status();
-                            return value->dump() + "\n";
+                            return Dump(value.value()) + "\n";
                           }));
   if (!body.ok()) return body.status();
   HttpResponse r;

@@ -108,6 +108,8 @@ class StaticFilesTest(Base):
         self.assertEqual(headers["cache-control"], "no-cache")
         with open(os.path.join(SOURCE_WEB, "index.html"), "rb") as f:
             self.assertEqual(body, f.read())
+        status, headers, body = request(self.c.http_port, "HEAD", "/")
+        self.assertEqual((status, body), (200, b""))
         status, headers, _ = request(self.c.http_port, "GET", "/js/app.js")
         self.assertEqual(status, 200)
         self.assertTrue(headers["content-type"].startswith("text/javascript"))
@@ -132,6 +134,13 @@ class StaticFilesTest(Base):
                 self.assertNotIn(b"root:", body)
                 self.assertNotIn(b"SECRET", body)
                 self.assertNotIn(self.c.token.encode(), body)
+
+    def test_bytes_that_are_not_utf8_get_400(self):
+        # They were a 500 (the JSON library threw on them).
+        for target in ("/api/v1/sweeps?limit=%c0%af", "/api/v1/sweeps/1/summary?metrics=los%89.total",
+                       "/api/v1/sweeps/1/trials?variant=%ff", "/api/v1/trials/1/artifacts/%c0%af"):
+            with self.subTest(target=target):
+                self.json_error(*request(self.c.http_port, "GET", target), 400)
 
     def test_only_get_and_head_on_files(self):
         status, headers, body = request(self.c.http_port, "POST", "/index.html", {"Content-Type": "application/json"}, b"")
