@@ -68,7 +68,10 @@ HttpResponse FromStatus(const Status& s, const std::string& route) {
 // "application/json", any case, with or without parameters ("; charset=utf-8").
 bool IsJsonContentType(const std::string& value) {
   std::string type = value.substr(0, value.find(';'));
-  type.erase(std::remove_if(type.begin(), type.end(), [](unsigned char c) { return std::isspace(c); }), type.end());
+  // Optional white space around the type, none inside it ("a pplication/json" is not JSON).
+  const size_t first = type.find_first_not_of(" \t");
+  if (first == std::string::npos) return false;
+  type = type.substr(first, type.find_last_not_of(" \t") - first + 1);
   std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
   return type == "application/json";
 }

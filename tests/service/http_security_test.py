@@ -234,7 +234,7 @@ class AuthTest(Base):
         bearer = "Bearer " + c.token
         # What an HTML form can send, or no type at all: 415, nothing stored.
         for ctype in ("application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain", None,
-                      "application/jsonp", "application/json-seq"):
+                      "application/jsonp", "application/json-seq", "a pplication/json", "application/ json"):
             headers = {"Authorization": bearer}
             if ctype:
                 headers["Content-Type"] = ctype
