@@ -179,6 +179,12 @@ class AuthTest(Base):
                 self.assertIn("--token", lines[0])
                 self.assertIn("--insecure", lines[0])
 
+    def test_auth_reads_without_a_token_is_refused(self):
+        code, err = self.coordinator("--auth-reads", "--http", "127.0.0.1:%d" % free_port(),
+                                     "--listen", "127.0.0.1:%d" % free_port())
+        self.assertEqual(code, 2, err)
+        self.assertIn("--auth-reads needs a token", err)
+
     def test_insecure_starts_and_says_so(self):
         c = Cluster(BIN, token="", http_host="0.0.0.0", coordinator_args=["--insecure"])
         self.addCleanup(c.close)
