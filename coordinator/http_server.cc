@@ -238,15 +238,41 @@ struct HttpServer::Impl {
     });
   }
 
-  // Over max_connections: a fixed 503 and the connection closed.
-  static void Refuse(tcp::socket socket) {
-    auto s = std::make_shared<tcp::socket>(std::move(socket));
-    asio::async_write(*s, asio::buffer(BusyAnswer()), [s](beast::error_code, size_t) {
+  // Over max_connections: a fixed 503, then the connection closed once the
+  // client has closed its side or after 1 s. (Closing at once, with the
+  // client's request still unread, would send a reset that can destroy the
+  // 503 before the client reads it.)
+  class Refused : public std::enable_shared_from_this<Refused> {
+   public:
+    explicit Refused(tcp::socket socket) : socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+    void Run() {
+      asio::async_write(socket_, asio::buffer(BusyAnswer()), [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (ec) return self->Close();
+        beast::error_code ignored;
+        self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        self->timer_.expires_after(std::chrono::seconds(1));
+        self->timer_.async_wait([self](beast::error_code) { self->Close(); });
+        self->Drain();
+      });
+    }
+
+   private:
+    void Drain() {
+      socket_.async_read_some(asio::buffer(sink_), [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (ec) return self->Close();  // the client closed (or the timer did)
+        self->Drain();
+      });
+    }
+    void Close() {
       beast::error_code ignored;
-      s->shutdown(tcp::socket::shutdown_both, ignored);
-      s->close(ignored);
-    });
-  }
+      timer_.cancel();
+      socket_.close(ignored);
+    }
+    tcp::socket socket_;
+    asio::steady_timer timer_;
+    char sink_[1024];
+  };
+  static void Refuse(tcp::socket socket) { std::make_shared<Refused>(std::move(socket))->Run(); }
 
   Shared shared;  // before the pool: sessions the pool destroys last still count themselves out
   asio::thread_pool pool;

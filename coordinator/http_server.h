@@ -5,8 +5,9 @@
 //
 // Every resource a client can make it hold is bounded (HttpLimits):
 //   - connections: at most max_connections open at once; one more is
-//     accepted, answered 503 with "Connection: close" and closed at once, so a
-//     flood costs an accept and a write, never a session;
+//     accepted, answered 503 with "Connection: close" and closed (when the
+//     client closes, at most 1 s later), so a flood costs an accept and a
+//     write, never a session or a handler thread;
 //   - file descriptors: when accept fails for want of them (EMFILE, ENFILE,
 //     ENOBUFS, ENOMEM) it waits 100 ms before trying again (no busy loop) and
 //     logs once per such episode;
