@@ -46,16 +46,20 @@ Result<std::string> FormatExport(const std::vector<ExportRow>& rows, const std::
   }
   std::ostringstream csv;
   csv << "trial_id,index,name,variant,status,round,attempts,worker,error";
-  for (const auto& k : override_keys) csv << "," << CsvField(k);
-  for (const auto& k : metric_keys) csv << "," << CsvField(k);
+  for (const auto& k : override_keys) csv << "," << CsvText(k);
+  for (const auto& k : metric_keys) csv << "," << CsvText(k);
   csv << ",started_at,finished_at\n";
   for (const ExportRow& row : rows) {
     const TrialRow& t = row.trial;
-    csv << t.id << "," << t.index << "," << CsvField(t.name) << "," << CsvField(t.variant) << "," << t.status
-        << "," << t.round << "," << t.attempts << "," << CsvField(t.worker) << "," << CsvField(t.error);
+    csv << t.id << "," << t.index << "," << CsvText(t.name) << "," << CsvText(t.variant) << "," << CsvText(t.status)
+        << "," << t.round << "," << t.attempts << "," << CsvText(t.worker) << "," << CsvText(t.error);
     for (const auto& k : override_keys) {
       const auto& o = t.overrides;
-      csv << "," << (o.contains(k) ? CsvField(o[k].is_string() ? o[k].get<std::string>() : o[k].dump()) : "");
+      // A number stays a number (a negative lambda is data); strings and
+      // anything else (true, [1, 2]) are text.
+      std::string cell;
+      if (o.contains(k)) cell = o[k].is_number() ? CsvNumber(o[k].dump()) : CsvText(o[k].is_string() ? o[k].get<std::string>() : o[k].dump());
+      csv << "," << cell;
     }
     for (const auto& k : metric_keys) {
       auto it = row.metrics.find(k);

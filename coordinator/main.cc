@@ -14,10 +14,12 @@
 
 #include "common/log.h"
 #include "common/results_reader.h"
+#include "coordinator/auth.h"
 #include "coordinator/http_server.h"
 #include "coordinator/pumps.h"
 #include "coordinator/rest_api.h"
 #include "coordinator/service.h"
+#include "coordinator/static_files.h"
 #include "coordinator/telemetry.h"
 
 #ifndef SIC_DEFAULT_WEB_DIR
@@ -29,7 +31,9 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:50051";
   std::string http = "127.0.0.1:8080";
   std::string web_dir = SIC_DEFAULT_WEB_DIR;
-  int http_threads = 4;
+  sic::HttpLimits http_limits;
+  bool insecure = false;
+  bool auth_reads = false;
   std::string db = "sic.db";
   std::string redis_address = "127.0.0.1:6379";
   std::string prefix = "sic";
@@ -43,13 +47,23 @@ int main(int argc, char** argv) {
       ->envname("SIC_HTTP")->capture_default_str();
   app.add_option("--web-dir", web_dir, "folder of the dashboard's files (web/ with its node_modules)")
       ->envname("SIC_WEB_DIR")->capture_default_str();
-  app.add_option("--http-threads", http_threads, "threads answering HTTP (each may read SQLite)")
+  app.add_option("--http-threads", http_limits.threads, "threads answering HTTP (each may read SQLite)")
       ->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--http-max-connections", http_limits.max_connections,
+                 "open HTTP connections at most; one more is answered 503 and closed")
+      ->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--http-request-timeout-s", http_limits.request_timeout_s,
+                 "seconds a client has to send a whole request once it has begun (or to read an answer)")
+      ->check(CLI::Range(0.1, 3600.0))->capture_default_str();
   app.add_option("--db", db, "SQLite file (created if missing)")->capture_default_str();
   app.add_option("--redis", redis_address, "Redis HOST:PORT")->envname("SIC_REDIS")->capture_default_str();
   app.add_option("--redis-password", redis_password, "Redis password")->envname("SIC_REDIS_PASSWORD");
   app.add_option("--prefix", prefix, "prefix of the Redis keys")->capture_default_str();
   app.add_option("--token", token, "shared token required on state-changing calls")->envname("SIC_TOKEN");
+  app.add_flag("--auth-reads", auth_reads, "reads (REST /api/v1, /metrics, gRPC reads) need the token too")
+      ->envname("SIC_AUTH_READS");
+  app.add_flag("--insecure", insecure, "serve a non-loopback address without a token (anyone who reaches it "
+               "may submit and cancel)");
   app.add_option("--max-trials", max_trials, "most trials one sweep may expand to")->capture_default_str();
   app.add_option("--worker-timeout-s", worker_timeout_s, "workers silent this long are no longer listed")
       ->capture_default_str();
@@ -62,6 +76,23 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   sic::SetLogName("sic-coordinator");
+
+  // A listener others can reach, and no token: refuse, unless told --insecure.
+  const std::vector<std::pair<std::string, std::string>> listeners = {{"--listen", listen}, {"--http", http}};
+  if (sic::Status s = sic::CheckExposure(listeners, !token.empty(), insecure); !s.ok()) {
+    std::cerr << "sic-coordinator: " << s.message() << "\n";
+    return 2;
+  }
+  if (auth_reads && token.empty()) {
+    std::cerr << "sic-coordinator: --auth-reads needs a token: set --token (or SIC_TOKEN)\n";
+    return 2;
+  }
+  sic::RestOptions rest_options;
+  if (!sic::CheckExposure(listeners, !token.empty(), false).ok()) {
+    rest_options.warning = "serving a non-loopback address without a token (--insecure): anyone who reaches it "
+                           "may submit and cancel sweeps";
+    sic::Log("warning: " + rest_options.warning);
+  }
 
   sic::RedisOptions redis;
   redis.password = redis_password;
@@ -78,6 +109,7 @@ int main(int argc, char** argv) {
   sic::Pumps pumps(*store.value(), redis, prefix, pump_options);
   sic::ServiceOptions options;
   options.token = token;
+  options.auth_reads = auth_reads;
   options.limits.max_trials = max_trials;
   options.redis = redis;
   options.prefix = prefix;
@@ -86,7 +118,11 @@ int main(int argc, char** argv) {
   sic::SweepServiceImpl service(*store.value(), pumps, readers, options);
   sic::Telemetry telemetry;
   pumps.SetIngestObserver([&telemetry](double seconds) { telemetry.ObserveIngest(seconds); });
-  sic::RestApi rest(*store.value(), pumps, service, readers, telemetry, web_dir);
+  std::vector<std::string> web_warnings;
+  sic::StaticFiles web = sic::StaticFiles::Load(web_dir, &web_warnings);
+  for (const std::string& w : web_warnings) sic::Log("warning: dashboard: " + w);
+  if (!web.has_index()) sic::Log("warning: no dashboard at --web-dir \"" + web_dir + "\"; the API still works");
+  sic::RestApi rest(*store.value(), pumps, service, readers, telemetry, std::move(web), web_dir, rest_options);
 
   // Block the stop signals in every thread; one thread waits for them.
   sigset_t stop_signals;
@@ -99,6 +135,9 @@ int main(int argc, char** argv) {
   // gRPC sets SO_REUSEPORT by default: a second coordinator on the same port
   // would start and silently share the traffic. Refuse instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Refuse a message far above the 1 MiB spec limit before protobuf parses it
+  // (gRPC's default is 4 MiB); the spec parser refuses the rest by name.
+  builder.SetMaxReceiveMessageSize((1 << 20) + (64 << 10));
   int port = 0;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service);
@@ -108,7 +147,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto http_server = sic::HttpServer::Start(
-      http, http_threads, [&rest](const sic::HttpRequest& req) { return rest.Handle(req); },
+      http, http_limits, [&rest](const sic::HttpRequest& req) { return rest.Handle(req); },
       [&telemetry](const std::string& route, int code, double seconds) {
         telemetry.ObserveHttp(route.empty() ? "unrouted" : route, code, seconds);
       });
@@ -116,17 +155,12 @@ int main(int argc, char** argv) {
     std::cerr << "sic-coordinator: " << http_server.status().message() << "\n";
     return 1;
   }
-  if (!std::ifstream(web_dir + "/index.html")) {
-    sic::Log("warning: no dashboard at --web-dir \"" + web_dir + "\" (index.html missing); the API still works");
-  } else if (!std::ifstream(web_dir + "/node_modules/echarts/dist/echarts.esm.min.js")) {
-    sic::Log("warning: " + web_dir + "/node_modules lacks ECharts: the dashboard's plots will not draw "
-             "(run scripts/bootstrap, or npm ci in " + web_dir + ")");
-  }
   pumps.Start();
   // The real port, when --http asked for any free one (":0").
   const std::string http_bound = http.substr(0, http.rfind(':') + 1) + std::to_string(http_server.value()->port());
   sic::Log("serving gRPC on " + listen + ", HTTP on " + http_bound + " (db " + db + ", redis " + redis.Address() +
-           ", token " + (token.empty() ? "off" : "on") + ")");
+           ", token " + (token.empty() ? "off" : "on") +
+           (auth_reads ? ", reads need it" : "") + ")");
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

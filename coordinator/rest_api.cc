@@ -1,56 +1,85 @@
 #include "coordinator/rest_api.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "common/log.h"
-#include "common/queue.h"
+#include "coordinator/auth.h"
 #include "coordinator/status_map.h"
 
 namespace sic {
 namespace {
 
 using nlohmann::json;
-namespace fs = std::filesystem;
+
+// Strings from outside (a path, a name) may not be UTF-8: replaced, never thrown.
+std::string Dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// Whether `s` is well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
+bool IsUtf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
+    if (c < 0x80) n = 0;
+    else if (c >= 0xC2 && c <= 0xDF) n = 1;
+    else if (c == 0xE0) n = 2, lo = 0xA0;
+    else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) n = 2;
+    else if (c == 0xED) n = 2, hi = 0x9F;
+    else if (c == 0xF0) n = 3, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) n = 3;
+    else if (c == 0xF4) n = 3, hi = 0x8F;
+    else return false;
+    if (n > 0 && i + n >= s.size()) return false;  // cut short
+    for (size_t k = 1; k <= n; ++k) {
+      const unsigned char b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
 
 HttpResponse Json(int status, const json& body, const std::string& route) {
   HttpResponse r;
   r.status = status;
-  r.body = body.dump() + "\n";
+  r.body = Dump(body) + "\n";
   r.route = route;
   return r;
 }
 
+// The one shape of an error: {"error": "one line"}.
 HttpResponse Error(int status, const std::string& message, const std::string& route = "") {
-  return Json(status, {{"error", message}}, route);
+  std::string line = message;
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  std::replace(line.begin(), line.end(), '\r', ' ');
+  HttpResponse r = Json(status, {{"error", line}}, route);
+  if (status == 401) r.headers.push_back({"WWW-Authenticate", "Bearer"});
+  return r;
 }
 
 HttpResponse FromStatus(const Status& s, const std::string& route) {
   return Error(HttpStatusOf(s.code()), s.message(), route);
 }
 
-HttpResponse Unauthorized(const std::string& route) {
-  HttpResponse r = Error(401, "missing or wrong token (send \"Authorization: Bearer TOKEN\")", route);
-  r.headers.push_back({"WWW-Authenticate", "Bearer"});
-  return r;
-}
-
-HttpResponse FromGrpc(const grpc::Status& s, const std::string& route) {
-  switch (s.error_code()) {
-    case grpc::StatusCode::INVALID_ARGUMENT: return Error(400, s.error_message(), route);
-    case grpc::StatusCode::NOT_FOUND: return Error(404, s.error_message(), route);
-    case grpc::StatusCode::UNAVAILABLE: return Error(503, s.error_message(), route);
-    default: return Error(500, s.error_message(), route);
-  }
+// "application/json", any case, with or without parameters ("; charset=utf-8").
+bool IsJsonContentType(const std::string& value) {
+  std::string type = value.substr(0, value.find(';'));
+  // Optional white space around the type, none inside it ("a pplication/json" is not JSON).
+  const size_t first = type.find_first_not_of(" \t");
+  if (first == std::string::npos) return false;
+  type = type.substr(first, type.find_last_not_of(" \t") - first + 1);
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+  return type == "application/json";
 }
 
 // A positive id from a path segment: digits only, no sign, no overflow.
 bool ParseId(const std::string& text, int64_t* out) {
-  if (text.empty() || text.size() > 18 || !std::all_of(text.begin(), text.end(), ::isdigit)) return false;
+  if (text.empty() || text.size() > 18) return false;
+  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
   *out = std::strtoll(text.c_str(), nullptr, 10);
   return *out > 0;
 }
@@ -65,6 +94,7 @@ int64_t IntParam(const HttpRequest& req, const std::string& key, int64_t fallbac
   errno = 0;
   const long long n = v.empty() ? 0 : std::strtoll(v.c_str(), &end, 10);
   if (v.empty() || *end != '\0' || errno == ERANGE || n < lo || n > hi) {
+    if (!error->empty()) return fallback;
     *error = key + ": \"" + v + "\" must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
     return fallback;
   }
@@ -97,173 +127,213 @@ std::string MetricsParam(const HttpRequest& req, std::vector<std::string>* out) 
   return "";
 }
 
-std::string ContentType(const fs::path& file) {
-  static const std::map<std::string, std::string> types = {
-      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-      {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-      {".json", "application/json"}, {".map", "application/json"}, {".png", "image/png"},
-      {".svg", "image/svg+xml"}, {".ico", "image/x-icon"}, {".woff2", "font/woff2"}, {".txt", "text/plain"}};
-  auto it = types.find(file.extension().string());
-  return it == types.end() ? "application/octet-stream" : it->second;
-}
-
 const char* const kStatuses[] = {"pending", "queued", "running", "succeeded", "failed", "canceled"};
 
 }  // namespace
 
+// The routes. Patterns are the metrics labels; docs/rest-api.md lists them.
+const std::vector<RestApi::Route>& RestApi::Routes() {
+  using A = RestAccess;
+  static const std::vector<Route> kRoutes = {
+      {"GET", "/api/v1/sweeps", A::kRead, nullptr, &RestApi::ListSweeps},
+      {"POST", "/api/v1/sweeps", A::kWrite, nullptr, &RestApi::Submit},
+      {"GET", "/api/v1/sweeps/{id}", A::kRead, "sweep", &RestApi::GetSweep},
+      {"GET", "/api/v1/sweeps/{id}/trials", A::kRead, "sweep", &RestApi::Trials},
+      {"GET", "/api/v1/sweeps/{id}/summary", A::kRead, "sweep", &RestApi::Summary},
+      {"GET", "/api/v1/sweeps/{id}/export", A::kRead, "sweep", &RestApi::Export},
+      {"POST", "/api/v1/sweeps/{id}/cancel", A::kWrite, "sweep", &RestApi::Cancel},
+      {"GET", "/api/v1/trials/{id}", A::kRead, "trial", &RestApi::GetTrial},
+      {"GET", "/api/v1/trials/{id}/curve", A::kRead, "trial", &RestApi::Curve},
+      {"GET", "/api/v1/trials/{id}/artifacts/{name...}", A::kRead, "trial", &RestApi::Artifact},
+      {"GET", "/api/v1/trials/{id}/ratemaps.png", A::kRead, "trial", &RestApi::Picture},
+      {"GET", "/api/v1/trials/{id}/autocorrelograms.png", A::kRead, "trial", &RestApi::Picture},
+      {"GET", "/api/v1/trials/{id}/periods.png", A::kRead, "trial", &RestApi::Picture},
+      {"GET", "/api/v1/trials/{id}/distance.png", A::kRead, "trial", &RestApi::Picture},
+      {"GET", "/api/v1/workers", A::kRead, nullptr, &RestApi::Workers},
+      {"GET", "/healthz", A::kOpen, nullptr, &RestApi::Healthz},
+      // Kubernetes probes cannot send a Secret; /readyz tells no data.
+      {"GET", "/readyz", A::kOpen, nullptr, &RestApi::Ready},
+      // Prometheus can send one (authorization.credentials_file).
+      {"GET", "/metrics", A::kRead, nullptr, &RestApi::Metrics},
+  };
+  return kRoutes;
+}
+
+namespace {
+
+std::vector<RouteTable::Row> TableRows() {
+  std::vector<RouteTable::Row> rows;
+  for (const RestApi::Route& r : RestApi::Routes()) rows.push_back({r.method, r.pattern});
+  return rows;
+}
+
+RedisOptions Short(RedisOptions options) {
+  // A scrape or a probe must not hang on a Redis that does not answer.
+  options.timeout_s = std::min(options.timeout_s, 0.5);
+  return options;
+}
+
+}  // namespace
+
 RestApi::RestApi(Store& store, Pumps& pumps, SweepServiceImpl& service, ReaderPool& readers, Telemetry& telemetry,
-                 std::string web_dir)
+                 StaticFiles web, std::string web_dir, RestOptions options)
     : store_(store), pumps_(pumps), service_(service), readers_(readers), telemetry_(telemetry),
-      web_dir_(std::move(web_dir)) {}
+      web_(std::move(web)), web_dir_(std::move(web_dir)), options_(std::move(options)), table_(TableRows()),
+      redis_(Short(service.options().redis), service.options().prefix) {}
 
 HttpResponse RestApi::Handle(const HttpRequest& req) {
-  const std::vector<std::string> parts = Split(req.path, '/');
-  if (parts.empty() || parts[0] != "api") {
-    if (req.path == "/healthz") return {200, "text/plain", "ok\n", {}, "/healthz"};
-    if (req.path == "/readyz") return Ready();
-    if (req.path == "/metrics") return Metrics();
-    if (req.method != "GET" && req.method != "HEAD") return Error(405, req.method + " " + req.path + ": only GET");
-    return StaticFile(req.path);
-  }
-  if (parts.size() < 2 || parts[1] != "v1") return Error(404, req.path + ": no such route (the API is /api/v1)");
-  return Route(req, parts);
-}
-
-HttpResponse RestApi::Route(const HttpRequest& req, const std::vector<std::string>& p) {
-  const size_t n = p.size();
-  const bool get = req.method == "GET", post = req.method == "POST";
-  auto method_not_allowed = [&](const char* allowed, const std::string& route) {
-    HttpResponse r = Error(405, req.method + " " + req.path + ": not allowed (" + allowed + ")", route);
-    r.headers.push_back({"Allow", allowed});
+  const RouteTable::Match m = table_.Find(req.method, req.target);
+  if (m.kind == RouteTable::Match::kMethodNotAllowed) {
+    HttpResponse r = Error(405, req.method + " " + req.target + ": not allowed (" + m.allow + ")");
+    r.headers.push_back({"Allow", m.allow});
     return r;
-  };
-  auto reader = readers_.Acquire();
-  if (!reader.ok()) return Error(503, reader.status().message());
-  ResultsReader* rd = reader.value().operator->();
-
-  if (n >= 3 && p[2] == "sweeps") {
-    if (n == 3) {
-      const std::string route = "/api/v1/sweeps";
-      if (post) return Submit(req);
-      if (!get) return method_not_allowed("GET, POST", route);
-      std::string error;
-      const int64_t offset = IntParam(req, "offset", 0, 0, INT64_MAX / 2, &error);
-      const int64_t limit = IntParam(req, "limit", 100, 1, 1000, &error);
-      if (!error.empty()) return Error(400, error, route);
-      auto ids = rd->SweepIds(offset, limit);
-      if (!ids.ok()) return FromStatus(ids.status(), route);
-      json sweeps = json::array();
-      for (int64_t id : ids->second) {
-        // Counting a big sweep's trials by status takes milliseconds; the
-        // list is polled by every open dashboard.
-        auto row = rows_.Get(std::to_string(id), store_.Generation(id),
-                             Reading<json>([id](ResultsReader& r) { return r.SweepRow(id); }));
-        if (!row.ok()) return FromStatus(row.status(), route);
-        sweeps.push_back(*row.value());
-      }
-      return Json(200, {{"total", ids->first}, {"sweeps", std::move(sweeps)}}, route);
-    }
-    int64_t id = 0;
-    if (!ParseId(p[3], &id)) return Error(404, "sweep \"" + p[3] + "\": no such sweep (ids are positive integers)");
-    if (n == 4) {
-      const std::string route = "/api/v1/sweeps/{id}";
-      if (!get) return method_not_allowed("GET", route);
-      return Cached(route, "sweep:" + std::to_string(id), id, [id](ResultsReader& r) { return r.GetSweep(id); });
-    }
-    if (n == 5 && p[4] == "trials") {
-      if (!get) return method_not_allowed("GET", "/api/v1/sweeps/{id}/trials");
-      return Trials(req, id, *rd);
-    }
-    if (n == 5 && p[4] == "summary") {
-      const std::string route = "/api/v1/sweeps/{id}/summary";
-      if (!get) return method_not_allowed("GET", route);
-      std::vector<std::string> metrics;
-      if (std::string error = MetricsParam(req, &metrics); !error.empty()) return Error(400, error, route);
-      const json key = {"summary", id, metrics};
-      return Cached(route, key.dump(), id, [id, metrics](ResultsReader& r) { return r.Summary(id, metrics); });
-    }
-    if (n == 5 && p[4] == "cancel") {
-      if (!post) return method_not_allowed("POST", "/api/v1/sweeps/{id}/cancel");
-      return Cancel(req, id);
-    }
-    if (n == 5 && p[4] == "export") {
-      const std::string route = "/api/v1/sweeps/{id}/export";
-      if (!get) return method_not_allowed("GET", route);
-      const std::string format = req.query.count("format") ? req.query.at("format") : "csv";
-      if (format != "csv" && format != "json") {
-        return Error(400, "format: \"" + format + "\" is not allowed (csv or json)", route);
-      }
-      auto rows = rd->ExportRows(id);
-      if (!rows.ok()) return FromStatus(rows.status(), route);
-      auto text = FormatExport(rows.value(), format);
-      if (!text.ok()) return Error(400, text.status().message(), route);
-      HttpResponse r{200, format == "csv" ? "text/csv; charset=utf-8" : "application/json", std::move(text.value()),
-                     {}, route};
-      r.headers.push_back({"Content-Disposition", "attachment; filename=\"sweep-" + std::to_string(id) + "." +
-                                                      format + "\""});
+  }
+  if (m.kind == RouteTable::Match::kNotFound) {
+    const bool api = req.target.rfind("/api/", 0) == 0;
+    if (!api && (req.method == "GET" || req.method == "HEAD")) return Static(req);
+    if (!api && web_.Find(req.target)) {
+      HttpResponse r = Error(405, req.method + " " + req.target + ": not allowed (GET, HEAD)", "static");
+      r.headers.push_back({"Allow", "GET, HEAD"});
       return r;
     }
+    return Error(404, req.target + ": no such route" +
+                          (req.target.rfind("/api/v1/", 0) == 0 ? "" : " (the API is under /api/v1)"));
   }
-  if (n >= 4 && p[2] == "trials") {
-    int64_t id = 0;
-    if (!ParseId(p[3], &id)) return Error(404, "trial \"" + p[3] + "\": no such trial (ids are positive integers)");
-    if (!get) return method_not_allowed("GET", "/api/v1/trials/...");
-    if (n == 4) {
-      const std::string route = "/api/v1/trials/{id}";
-      auto out = rd->GetTrial(id);
-      if (!out.ok()) return FromStatus(out.status(), route);
-      json& t = out.value();
-      if (t["status"] == "running") {
-        const auto progress = pumps_.Progress();
-        if (auto it = progress.find(id); it != progress.end()) t["step"] = it->second.step;
-      }
-      return Json(200, t, route);
-    }
-    if (n == 5 && p[4] == "curve") {
-      auto out = rd->Curve(id);
-      return out.ok() ? Json(200, out.value(), "/api/v1/trials/{id}/curve")
-                      : FromStatus(out.status(), "/api/v1/trials/{id}/curve");
-    }
-    if (n >= 6 && p[4] == "artifacts") {
-      const std::string route = "/api/v1/trials/{id}/artifacts/{name}";
-      std::string name = p[5];
-      for (size_t i = 6; i < n; ++i) name += "/" + p[i];
-      auto a = rd->GetArtifact(id, name);
-      if (!a.ok()) return FromStatus(a.status(), route);
-      HttpResponse r{200, a->mime, std::move(a->data), {{"Cache-Control", "max-age=3600"}}, route};
-      return r;
-    }
-    if (n == 5 && (p[4] == "ratemaps.png" || p[4] == "autocorrelograms.png" || p[4] == "periods.png" ||
-                   p[4] == "distance.png")) {
-      return Picture(req, id, p[4], *rd);
+  const Route& route = Routes()[m.row];
+  const std::string pattern = route.pattern;
+  const std::string& token = service_.options().token;
+  if (route.access == RestAccess::kWrite || (route.access == RestAccess::kRead && service_.options().auth_reads)) {
+    if (!TokenMatches(req.authorization, token)) {
+      return Error(401, "missing or wrong token (send \"Authorization: Bearer TOKEN\")", pattern);
     }
   }
-  if (n == 3 && p[2] == "workers") {
-    if (!get) return method_not_allowed("GET", "/api/v1/workers");
-    return Workers();
+  if (route.access == RestAccess::kWrite && !IsJsonContentType(req.content_type)) {
+    return Error(415, req.method + " " + pattern + " takes \"Content-Type: application/json\"", pattern);
   }
-  return Error(404, req.path + ": no such route");
+  Call call{req, pattern, 0, ""};
+  if (route.id_of) {
+    if (!ParseId(m.params.front(), &call.id)) {
+      return Error(404, std::string(route.id_of) + " \"" + m.params.front() + "\": no such " + route.id_of +
+                            " (ids are positive integers)", pattern);
+    }
+  }
+  // Parameters are text: names, numbers. Bytes that are not UTF-8 (a decoded
+  // %c0%af) are refused here, before any handler compares or caches them.
+  for (const std::string& p : m.params) {
+    if (!IsUtf8(p)) return Error(400, "the path has bytes that are not UTF-8", pattern);
+  }
+  for (const auto& [k, v] : req.query) {
+    if (!IsUtf8(k) || !IsUtf8(v)) return Error(400, "a query parameter has bytes that are not UTF-8", pattern);
+  }
+  if (std::string(route.pattern).find("...}") != std::string::npos) call.name = m.params.back();
+  Result<HttpResponse> out = (this->*route.handler)(call);
+  if (!out.ok()) return FromStatus(out.status(), pattern);
+  if (out->route.empty()) out->route = pattern;
+  return std::move(out.value());
 }
 
-HttpResponse RestApi::Trials(const HttpRequest& req, int64_t sweep_id, ResultsReader& reader) {
-  const std::string route = "/api/v1/sweeps/{id}/trials";
+Result<HttpResponse> RestApi::ListSweeps(const Call& call) {
+  std::string error;
+  const int64_t offset = IntParam(call.req, "offset", 0, 0, INT64_MAX / 2, &error);
+  const int64_t limit = IntParam(call.req, "limit", 100, 1, 1000, &error);
+  if (!error.empty()) return Status::InvalidArgument(error);
+  auto reader = readers_.Acquire();
+  if (!reader.ok()) return reader.status();
+  auto ids = reader.value()->SweepIds(offset, limit);
+  if (!ids.ok()) return ids.status();
+  json sweeps = json::array();
+  for (int64_t id : ids->second) {
+    // Counting a big sweep's trials by status takes milliseconds; the list
+    // is polled by every open dashboard.
+    auto row = rows_.Get(std::to_string(id), store_.Generation(id),
+                         Reading<json>([id](ResultsReader& r) { return r.SweepRow(id); }));
+    if (!row.ok()) return row.status();
+    sweeps.push_back(*row.value());
+  }
+  return Json(200, {{"total", ids->first}, {"sweeps", std::move(sweeps)}}, call.route);
+}
+
+Result<HttpResponse> RestApi::GetSweep(const Call& call) {
+  const int64_t id = call.id;
+  return Cached(call.route, "sweep:" + std::to_string(id), id, [id](ResultsReader& r) { return r.GetSweep(id); });
+}
+
+Result<HttpResponse> RestApi::Summary(const Call& call) {
+  const int64_t id = call.id;
+  std::vector<std::string> metrics;
+  if (std::string error = MetricsParam(call.req, &metrics); !error.empty()) return Status::InvalidArgument(error);
+  const json key = {"summary", id, metrics};
+  return Cached(call.route, Dump(key), id, [id, metrics](ResultsReader& r) { return r.Summary(id, metrics); });
+}
+
+Result<HttpResponse> RestApi::Export(const Call& call) {
+  const std::string format = call.req.query.count("format") ? call.req.query.at("format") : "csv";
+  if (format != "csv" && format != "json") {
+    return Status::InvalidArgument("format: \"" + format + "\" is not allowed (csv or json)");
+  }
+  auto reader = readers_.Acquire();
+  if (!reader.ok()) return reader.status();
+  auto rows = reader.value()->ExportRows(call.id);
+  if (!rows.ok()) return rows.status();
+  auto text = FormatExport(rows.value(), format);
+  if (!text.ok()) return Status::InvalidArgument(text.status().message());
+  HttpResponse r{200, format == "csv" ? "text/csv; charset=utf-8" : "application/json", std::move(text.value()), {},
+                 call.route};
+  r.headers.push_back({"Content-Disposition",
+                       "attachment; filename=\"sweep-" + std::to_string(call.id) + "." + format + "\""});
+  return r;
+}
+
+Result<HttpResponse> RestApi::GetTrial(const Call& call) {
+  auto reader = readers_.Acquire();
+  if (!reader.ok()) return reader.status();
+  auto out = reader.value()->GetTrial(call.id);
+  if (!out.ok()) return out.status();
+  json& t = out.value();
+  if (t["status"] == "running") {
+    const auto progress = pumps_.Progress();
+    if (auto it = progress.find(call.id); it != progress.end()) t["step"] = it->second.step;
+  }
+  return Json(200, t, call.route);
+}
+
+Result<HttpResponse> RestApi::Curve(const Call& call) {
+  auto reader = readers_.Acquire();
+  if (!reader.ok()) return reader.status();
+  auto out = reader.value()->Curve(call.id);
+  if (!out.ok()) return out.status();
+  return Json(200, out.value(), call.route);
+}
+
+Result<HttpResponse> RestApi::Artifact(const Call& call) {
+  auto reader = readers_.Acquire();
+  if (!reader.ok()) return reader.status();
+  auto a = reader.value()->GetArtifact(call.id, call.name);
+  if (!a.ok()) return a.status();
+  return HttpResponse{200, a->mime, std::move(a->data), {{"Cache-Control", "max-age=3600"}}, call.route};
+}
+
+Result<HttpResponse> RestApi::Trials(const Call& call) {
+  const HttpRequest& req = call.req;
+  const int64_t sweep_id = call.id;
+  const std::string& route = call.route;
   std::string error;
   const int64_t offset = IntParam(req, "offset", 0, 0, INT64_MAX / 2, &error);
   const int64_t limit = IntParam(req, "limit", 50, 1, 1000, &error);
-  if (!error.empty()) return Error(400, error, route);
+  if (!error.empty()) return Status::InvalidArgument(error);
   TrialQuery q;
   if (auto it = req.query.find("sort"); it != req.query.end() && !it->second.empty()) q.sort = it->second;
   if (auto it = req.query.find("order"); it != req.query.end()) {
     if (it->second != "asc" && it->second != "desc") {
-      return Error(400, "order: \"" + it->second + "\" is not allowed (asc or desc)", route);
+      return Status::InvalidArgument("order: \"" + it->second + "\" is not allowed (asc or desc)");
     }
     q.descending = it->second == "desc";
   }
   if (auto it = req.query.find("status"); it != req.query.end()) {
     for (const std::string& s : Split(it->second, ',')) {
       if (std::find(std::begin(kStatuses), std::end(kStatuses), s) == std::end(kStatuses)) {
-        return Error(400, "status: \"" + s + "\" is not a trial status (pending, queued, running, succeeded, "
-                          "failed, canceled)", route);
+        return Status::InvalidArgument("status: \"" + s + "\" is not a trial status (pending, queued, running, "
+                                       "succeeded, failed, canceled)");
       }
       q.statuses.push_back(s);
     }
@@ -272,22 +342,24 @@ HttpResponse RestApi::Trials(const HttpRequest& req, int64_t sweep_id, ResultsRe
   }
   if (auto it = req.query.find("variant"); it != req.query.end()) q.variant = it->second;
   std::vector<std::string> metrics;
-  if (std::string e = MetricsParam(req, &metrics); !e.empty()) return Error(400, e, route);
+  if (std::string e = MetricsParam(req, &metrics); !e.empty()) return Status::InvalidArgument(e);
 
   // Generation first, then the data: a write in between only makes the
   // cached order look older than it is, never newer.
   const SweepGeneration generation = store_.Generation(sweep_id);
   const json key = {sweep_id, q.sort, q.descending, q.statuses, q.variant};
-  auto cached = orders_.Get(key.dump(), generation, Reading<std::vector<int64_t>>([sweep_id, q](ResultsReader& r) {
+  auto cached = orders_.Get(Dump(key), generation, Reading<std::vector<int64_t>>([sweep_id, q](ResultsReader& r) {
                               return r.TrialOrder(sweep_id, q);
                             }));
-  if (!cached.ok()) return FromStatus(cached.status(), route);
+  if (!cached.ok()) return cached.status();
   const std::shared_ptr<const std::vector<int64_t>>& order = cached.value();
   const int64_t total = static_cast<int64_t>(order->size());
   const auto first = order->begin() + std::min(offset, total);
   const auto last = order->begin() + std::min(offset + limit, total);
-  auto trials = reader.TrialsById(std::vector<int64_t>(first, last), metrics);
-  if (!trials.ok()) return FromStatus(trials.status(), route);
+  auto reader = readers_.Acquire();
+  if (!reader.ok()) return reader.status();
+  auto trials = reader.value()->TrialsById(std::vector<int64_t>(first, last), metrics);
+  if (!trials.ok()) return trials.status();
   // Live steps of running trials come from the ingest pump's memory, not the file.
   const auto progress = pumps_.Progress();
   for (json& t : trials.value()) {
@@ -298,69 +370,64 @@ HttpResponse RestApi::Trials(const HttpRequest& req, int64_t sweep_id, ResultsRe
               route);
 }
 
-HttpResponse RestApi::Cached(const std::string& route, const std::string& key, int64_t sweep_id,
-                             std::function<Result<json>(ResultsReader&)> compute) {
+Result<HttpResponse> RestApi::Cached(const std::string& route, const std::string& key, int64_t sweep_id,
+                                     std::function<Result<json>(ResultsReader&)> compute) {
   // Generation first, then the data (see GenerationCache).
   const SweepGeneration generation = store_.Generation(sweep_id);
   auto body = bodies_.Get(key, generation, Reading<std::string>([compute](ResultsReader& r) -> Result<std::string> {
                             auto value = compute(r);
                             if (!value.ok()) return value.status();
-                            return value->dump() + "\n";
+                            return Dump(value.value()) + "\n";
                           }));
-  if (!body.ok()) return FromStatus(body.status(), route);
+  if (!body.ok()) return body.status();
   HttpResponse r;
   r.body = *body.value();
   r.route = route;
   return r;
 }
 
-HttpResponse RestApi::Picture(const HttpRequest& req, int64_t trial_id, const std::string& file,
-                              ResultsReader& reader) {
-  const std::string route = "/api/v1/trials/{id}/" + file;
-  auto names = reader.ArtifactNames(trial_id);
-  if (!names.ok()) return FromStatus(names.status(), route);
-  const std::string arena = req.query.count("arena") ? req.query.at("arena") : "";
+Result<HttpResponse> RestApi::Picture(const Call& call) {
+  const std::string file = call.route.substr(call.route.rfind('/') + 1);
+  auto reader = readers_.Acquire();
+  if (!reader.ok()) return reader.status();
+  auto names = reader.value()->ArtifactNames(call.id);
+  if (!names.ok()) return names.status();
+  const std::string arena = call.req.query.count("arena") ? call.req.query.at("arena") : "";
   for (const std::string& name : names.value()) {
     const size_t slash = name.rfind('/');
     const std::string dir = slash == std::string::npos ? "" : name.substr(0, slash);
     const std::string base = slash == std::string::npos ? name : name.substr(slash + 1);
     if (base != file || (!arena.empty() && dir != arena)) continue;
-    auto a = reader.GetArtifact(trial_id, name);
-    if (!a.ok()) return FromStatus(a.status(), route);
-    return HttpResponse{200, a->mime, std::move(a->data), {{"Cache-Control", "max-age=3600"}}, route};
+    auto a = reader.value()->GetArtifact(call.id, name);
+    if (!a.ok()) return a.status();
+    return HttpResponse{200, a->mime, std::move(a->data), {{"Cache-Control", "max-age=3600"}}, call.route};
   }
-  return Error(404, "trial " + std::to_string(trial_id) + ": no " + file +
-                        (arena.empty() ? "" : " for arena \"" + arena + "\"") +
-                        " (pictures exist once the trial has finished with evaluation on)", route);
+  return Status::NotFound("trial " + std::to_string(call.id) + ": no " + file +
+                          (arena.empty() ? "" : " for arena \"" + arena + "\"") +
+                          " (pictures exist once the trial has finished with evaluation on)");
 }
 
-HttpResponse RestApi::Submit(const HttpRequest& req) {
-  const std::string route = "/api/v1/sweeps";
-  const bool dry_run = Truthy(req, "dry_run");
-  if (!dry_run && !TokenMatches(req.authorization, service_.options().token)) {
-    return Unauthorized(route);
-  }
+Result<HttpResponse> RestApi::Submit(const Call& call) {
+  const bool dry_run = Truthy(call.req, "dry_run");
   v1::SubmitResponse resp;
-  if (auto s = service_.SubmitSpec(req.body, dry_run, &resp); !s.ok()) return FromGrpc(s, route);
+  if (Status s = service_.SubmitSpec(call.req.body, dry_run, &resp); !s.ok()) return s;
   json trials = json::array();
   for (const auto& name : resp.trials()) trials.push_back(name);
-  return Json(dry_run ? 200 : 201, {{"sweep_id", resp.sweep_id()}, {"trials", trials}}, route);
+  return Json(dry_run ? 200 : 201, {{"sweep_id", resp.sweep_id()}, {"trials", trials}}, call.route);
 }
 
-HttpResponse RestApi::Cancel(const HttpRequest& req, int64_t sweep_id) {
-  const std::string route = "/api/v1/sweeps/{id}/cancel";
-  if (!TokenMatches(req.authorization, service_.options().token)) {
-    return Unauthorized(route);
-  }
+Result<HttpResponse> RestApi::Cancel(const Call& call) {
   v1::CountResponse resp;
-  if (auto s = service_.CancelSweep(sweep_id, &resp); !s.ok()) return FromGrpc(s, route);
-  return Json(200, {{"canceled", resp.count()}}, route);
+  if (Status s = service_.CancelSweep(call.id, &resp); !s.ok()) return s;
+  return Json(200, {{"canceled", resp.count()}}, call.route);
 }
 
-HttpResponse RestApi::Workers() {
-  const std::string route = "/api/v1/workers";
+Result<HttpResponse> RestApi::Workers(const Call& call) {
   v1::ListWorkersResponse resp;
-  if (auto s = service_.AliveWorkers(&resp); !s.ok()) return FromGrpc(s, route);
+  {
+    std::lock_guard<std::mutex> lock(redis_mu_);
+    if (Status s = service_.AliveWorkers(redis_, &resp); !s.ok()) return s;
+  }
   json workers = json::array();
   for (const auto& w : resp.workers()) {
     json running = json::array();
@@ -368,63 +435,59 @@ HttpResponse RestApi::Workers() {
     workers.push_back({{"name", w.name()}, {"host", w.host()}, {"pid", w.pid()}, {"last_seen", w.last_seen()},
                        {"concurrency", w.concurrency()}, {"running_trials", running}});
   }
-  return Json(200, {{"workers", workers}}, route);
+  return Json(200, {{"workers", workers}}, call.route);
 }
 
-HttpResponse RestApi::Ready() {
+Result<HttpResponse> RestApi::Healthz(const Call& call) { return HttpResponse{200, "text/plain", "ok\n", {}, call.route}; }
+
+Result<HttpResponse> RestApi::Ready(const Call& call) {
   // Ready = can answer its clients: everything it serves reads SQLite, and a
   // submit is committed there and waits for Redis on its own. An unreachable
   // Redis is reported, not a reason to take the dashboard and sicctl away.
-  const std::string route = "/readyz";
   auto reader = readers_.Acquire();
   Status db = reader.ok() ? reader.value()->Ping() : reader.status();
-  if (!db.ok()) return Error(503, "not ready: SQLite: " + db.message(), route);
-  Queue queue(service_.options().redis, service_.options().prefix);
-  auto pong = queue.client().Command({"PING"});
-  return Json(200, {{"ready", true}, {"sqlite", "ok"}, {"redis", pong.ok() ? "ok" : pong.status().message()}},
-              route);
+  if (!db.ok()) return Status::Unavailable("not ready: SQLite: " + db.message());
+  Result<RedisValue> pong = Status::Unavailable("");
+  {
+    std::lock_guard<std::mutex> lock(redis_mu_);
+    pong = redis_.client().Command({"PING"});
+  }
+  json out = {{"ready", true}, {"sqlite", "ok"}, {"redis", pong.ok() ? "ok" : pong.status().message()}};
+  if (!options_.warning.empty()) out["warning"] = options_.warning;
+  return Json(200, out, call.route);
 }
 
-HttpResponse RestApi::Metrics() {
+Result<HttpResponse> RestApi::Metrics(const Call& call) {
   ScrapeReadings r;
-  Queue queue(service_.options().redis, service_.options().prefix);
-  auto length = queue.TrialsLength();
-  auto claimed = queue.PendingTrials();
-  r.redis_up = length.ok();
-  if (length.ok() && claimed.ok()) {
-    // Acknowledged entries are deleted, so the rest of the stream waits.
-    r.queue_claimed = claimed.value();
-    r.queue_depth = std::max<int64_t>(0, length.value() - claimed.value());
-  }
   v1::ListWorkersResponse workers;
-  if (service_.AliveWorkers(&workers).ok()) r.workers_alive = workers.workers_size();
+  {
+    std::lock_guard<std::mutex> lock(redis_mu_);
+    auto length = redis_.TrialsLength();
+    auto claimed = length.ok() ? redis_.PendingTrials() : Result<int64_t>(length.status());
+    r.redis_up = length.ok();
+    if (length.ok() && claimed.ok()) {
+      // Acknowledged entries are deleted, so the rest of the stream waits.
+      r.queue_claimed = claimed.value();
+      r.queue_depth = std::max<int64_t>(0, length.value() - claimed.value());
+    }
+    if (r.redis_up && service_.AliveWorkers(redis_, &workers).ok()) r.workers_alive = workers.workers_size();
+  }
   if (auto reader = readers_.Acquire(); reader.ok()) {
     if (auto counts = reader.value()->TrialsByStatus(); counts.ok()) r.trials_by_state = counts.value();
   }
-  return {200, "text/plain; version=0.0.4", telemetry_.Render(r), {}, "/metrics"};
+  return HttpResponse{200, "text/plain; version=0.0.4", telemetry_.Render(r), {}, call.route};
 }
 
-HttpResponse RestApi::StaticFile(const std::string& path) {
+HttpResponse RestApi::Static(const HttpRequest& req) {
   const std::string route = "static";
-  const std::string relative = path == "/" || path.empty() ? "index.html" : path.substr(1);
-  for (const std::string& part : Split(relative, '/')) {
-    if (part == ".." || part == ".") return Error(404, path + ": no such file", route);
-  }
-  const fs::path file = fs::path(web_dir_) / relative;
-  std::error_code ec;
-  if (web_dir_.empty() || !fs::is_regular_file(file, ec)) {
-    if (relative == "index.html") {
+  const StaticFile* file = web_.Find(req.target);
+  if (!file) {
+    if ((req.target == "/" || req.target == "/index.html") && !web_.has_index()) {
       return Error(404, "the dashboard's files are not in \"" + web_dir_ + "\" (set --web-dir)", route);
     }
-    return Error(404, path + ": no such file", route);
+    return Error(404, req.target + ": no such file", route);
   }
-  std::ifstream in(file, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  HttpResponse r{200, ContentType(file), std::move(bytes), {}, route};
-  // Libraries change only with package-lock.json; the app's own files at any time.
-  const bool library = relative.rfind("node_modules/", 0) == 0;
-  r.headers.push_back({"Cache-Control", library ? "public, max-age=86400" : "no-cache"});
-  return r;
+  return HttpResponse{200, file->content_type, file->bytes, {{"Cache-Control", file->cache_control}}, route};
 }
 
 }  // namespace sic

@@ -1,42 +1,99 @@
 // RestApi: the coordinator's HTTP routes (docs/rest-api.md): /api/v1 over
 // the results reader, /healthz, /readyz, /metrics, and the dashboard's files
-// from web_dir. Reads never take the writer's lock: they go through the
-// ReaderPool's own SQLite connections, and sorted trial orders and summaries
-// are cached per sweep generation. Submit and cancel go through the gRPC
-// service's code and need the token ("Authorization: Bearer T").
+// (StaticFiles, loaded once). Every route is one row of a table (rest_api.cc,
+// kRoutes): method, pattern, who may call it, handler. 404 and 405 (with its
+// Allow header) come from the table; every error is one line of JSON
+// {"error": "..."} with the HTTP status of its Status code (status_map.h).
+//
+// Who may call (RestAccess), with `token` set:
+//   kOpen   /healthz, /readyz (probes cannot send a Secret), the dashboard's files
+//   kRead   /api/v1 reads and /metrics: the token only with `auth_reads`
+//   kWrite  every POST: the token, and "Content-Type: application/json" (415
+//           otherwise), so that a cross-site HTML form can never submit or cancel
+// With no token, kWrite still needs the JSON content type.
+//
+// Reads never take the writer's lock: they go through the ReaderPool's own
+// SQLite connections, and sorted trial orders and summaries are cached per
+// sweep generation. /metrics, /readyz and /api/v1/workers share one Redis
+// connection with short timeouts (0.5 s), under a mutex.
 //
 // Thread-safety: Handle is called concurrently by the HTTP threads.
 #pragma once
 
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "common/queue.h"
 #include "common/results_reader.h"
 #include "common/store.h"
 #include "coordinator/generation_cache.h"
 #include "coordinator/http_server.h"
 #include "coordinator/pumps.h"
+#include "coordinator/route_table.h"
 #include "coordinator/service.h"
+#include "coordinator/static_files.h"
 #include "coordinator/telemetry.h"
 
 namespace sic {
 
+enum class RestAccess { kOpen, kRead, kWrite };
+
+struct RestOptions {
+  // Non-empty when the coordinator serves a non-loopback address without a
+  // token (--insecure): /readyz carries it as "warning".
+  std::string warning;
+};
+
 class RestApi {
  public:
+  // `web` is moved in: the dashboard's files, already read.
   RestApi(Store& store, Pumps& pumps, SweepServiceImpl& service, ReaderPool& readers, Telemetry& telemetry,
-          std::string web_dir);
+          StaticFiles web, std::string web_dir, RestOptions options = {});
 
   HttpResponse Handle(const HttpRequest& req);
 
+  // One row of the route table, and what a handler gets.
+  struct Call {
+    const HttpRequest& req;
+    const std::string& route;  // the row's pattern: the metrics label
+    int64_t id = 0;            // {id}, when the pattern has one
+    std::string name;          // {name...}, when the pattern has one
+  };
+  using Handler = Result<HttpResponse> (RestApi::*)(const Call&);
+  struct Route {
+    const char* method;
+    const char* pattern;
+    RestAccess access;
+    const char* id_of;  // what {id} names in a 404 ("sweep", "trial"), or nullptr
+    Handler handler;
+  };
+  static const std::vector<Route>& Routes();
+
  private:
-  HttpResponse Route(const HttpRequest& req, const std::vector<std::string>& parts);
-  HttpResponse Trials(const HttpRequest& req, int64_t sweep_id, ResultsReader& reader);
+  Result<HttpResponse> ListSweeps(const Call& call);
+  Result<HttpResponse> Submit(const Call& call);
+  Result<HttpResponse> GetSweep(const Call& call);
+  Result<HttpResponse> Trials(const Call& call);
+  Result<HttpResponse> Summary(const Call& call);
+  Result<HttpResponse> Cancel(const Call& call);
+  Result<HttpResponse> Export(const Call& call);
+  Result<HttpResponse> GetTrial(const Call& call);
+  Result<HttpResponse> Curve(const Call& call);
+  Result<HttpResponse> Artifact(const Call& call);
+  Result<HttpResponse> Picture(const Call& call);
+  Result<HttpResponse> Workers(const Call& call);
+  Result<HttpResponse> Healthz(const Call& call);
+  Result<HttpResponse> Ready(const Call& call);
+  Result<HttpResponse> Metrics(const Call& call);
+  HttpResponse Static(const HttpRequest& req);
+
   // A JSON answer computed from one sweep's data, cached as text per generation.
-  HttpResponse Cached(const std::string& route, const std::string& key, int64_t sweep_id,
-                      std::function<Result<nlohmann::json>(ResultsReader&)> compute);
+  Result<HttpResponse> Cached(const std::string& route, const std::string& key, int64_t sweep_id,
+                              std::function<Result<nlohmann::json>(ResultsReader&)> compute);
   // `read` with a reader of its own from the pool: a cache may run it later,
   // on its refresher thread, after the request that asked is gone.
   template <typename T>
@@ -47,20 +104,19 @@ class RestApi {
       return read(*reader.value().operator->());
     };
   }
-  HttpResponse Picture(const HttpRequest& req, int64_t trial_id, const std::string& file, ResultsReader& reader);
-  HttpResponse Submit(const HttpRequest& req);
-  HttpResponse Cancel(const HttpRequest& req, int64_t sweep_id);
-  HttpResponse Workers();
-  HttpResponse Ready();
-  HttpResponse Metrics();
-  HttpResponse StaticFile(const std::string& path);
 
   Store& store_;
   Pumps& pumps_;
   SweepServiceImpl& service_;
   ReaderPool& readers_;
   Telemetry& telemetry_;
-  std::string web_dir_;
+  const StaticFiles web_;
+  const std::string web_dir_;
+  const RestOptions options_;
+  const RouteTable table_;
+  // The one Redis connection of /metrics, /readyz and /api/v1/workers.
+  std::mutex redis_mu_;
+  Queue redis_;  // guarded by redis_mu_
   // A live sweep's order and summary trail its ingestion by at most ~1 s;
   // the rows of a page are always read fresh.
   GenerationCache<std::vector<int64_t>> orders_{64, std::chrono::seconds(1)};

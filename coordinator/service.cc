@@ -42,15 +42,6 @@ constexpr size_t kExportChunk = 1u << 20;
 
 }  // namespace
 
-bool TokenMatches(const std::string& authorization, const std::string& token) {
-  if (token.empty()) return true;
-  const std::string expected = "Bearer " + token;
-  if (authorization.size() != expected.size()) return false;
-  unsigned char diff = 0;  // constant time in the content
-  for (size_t i = 0; i < expected.size(); ++i) diff |= static_cast<unsigned char>(authorization[i] ^ expected[i]);
-  return diff == 0;
-}
-
 SweepServiceImpl::SweepServiceImpl(Store& store, Pumps& pumps, ReaderPool& readers, ServiceOptions options)
     : store_(store), pumps_(pumps), readers_(readers), options_(std::move(options)) {}
 
@@ -81,36 +72,45 @@ grpc::Status SweepServiceImpl::CheckToken(const grpc::ServerContext* ctx) const 
   return grpc::Status::OK;
 }
 
-grpc::Status SweepServiceImpl::Submit(grpc::ServerContext* ctx, const v1::SubmitRequest* req,
-                                      v1::SubmitResponse* resp) {
-  if (!req->dry_run()) {
-    if (auto s = CheckToken(ctx); !s.ok()) return s;
-  }
-  return SubmitSpec(req->spec_json(), req->dry_run(), resp);
+grpc::Status SweepServiceImpl::CheckReadToken(const grpc::ServerContext* ctx) const {
+  return options_.auth_reads ? CheckToken(ctx) : grpc::Status::OK;
 }
 
-grpc::Status SweepServiceImpl::SubmitSpec(const std::string& spec_json, bool dry_run, v1::SubmitResponse* resp) {
+grpc::Status SweepServiceImpl::Submit(grpc::ServerContext* ctx, const v1::SubmitRequest* req,
+                                      v1::SubmitResponse* resp) {
+  // A dry run too: it expands the spec, which costs CPU.
+  if (auto s = CheckToken(ctx); !s.ok()) return s;
+  return ToGrpc(SubmitSpec(req->spec_json(), req->dry_run(), resp));
+}
+
+Status SweepServiceImpl::SubmitSpec(const std::string& spec_json, bool dry_run, v1::SubmitResponse* resp) {
   auto sweep = ParseSweepSpec(spec_json, options_.limits);
   // A refused large spec was parsed and freed: give the heap back, so that refusals cannot ratchet RSS up.
   if (!sweep.ok() && spec_json.size() > kTrimAfterBytes) malloc_trim(0);
-  if (!sweep.ok()) return Fail(StatusCode::INVALID_ARGUMENT, sweep.status().message());
+  if (!sweep.ok()) {
+    // A spec error the parser did not classify is still the caller's input.
+    const Status& s = sweep.status();
+    return s.code() == Status::Code::kUnknown ? Status::InvalidArgument(s.message()) : s;
+  }
   for (const auto& t : sweep->trials) resp->add_trials(t.name);
-  if (dry_run) return grpc::Status::OK;
+  if (dry_run) return Status::OK();
   auto id = store_.CreateSweep(sweep.value(), NowSeconds());
-  if (!id.ok()) return FromStore(id.status());
+  if (!id.ok()) return id.status();
   resp->set_sweep_id(id.value());
   Log("sweep " + std::to_string(id.value()) + " \"" + sweep->name + "\": " +
       std::to_string(sweep->trials.size()) + " trials");
   pumps_.Wake();
-  return grpc::Status::OK;
+  return Status::OK();
 }
 
-grpc::Status SweepServiceImpl::GetSweep(grpc::ServerContext*, const v1::SweepRef* req, v1::Sweep* resp) {
+grpc::Status SweepServiceImpl::GetSweep(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::Sweep* resp) {
+  if (auto s = CheckReadToken(ctx); !s.ok()) return s;
   return ReadSweep(req->sweep_id(), resp);
 }
 
-grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext*, const v1::ListSweepsRequest* req,
+grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext* ctx, const v1::ListSweepsRequest* req,
                                           v1::ListSweepsResponse* resp) {
+  if (auto s = CheckReadToken(ctx); !s.ok()) return s;
   const int64_t limit = req->limit() > 0 ? std::min<int64_t>(req->limit(), 1000) : 100;
   auto reader = readers_.Acquire();
   if (!reader.ok()) return FromStore(reader.status());
@@ -158,28 +158,29 @@ grpc::Status SweepServiceImpl::FillTrials(int64_t sweep_id, int64_t offset, int6
   return grpc::Status::OK;
 }
 
-grpc::Status SweepServiceImpl::ListTrials(grpc::ServerContext*, const v1::ListTrialsRequest* req,
+grpc::Status SweepServiceImpl::ListTrials(grpc::ServerContext* ctx, const v1::ListTrialsRequest* req,
                                           v1::ListTrialsResponse* resp) {
+  if (auto s = CheckReadToken(ctx); !s.ok()) return s;
   const int64_t limit = req->limit() > 0 ? std::min<int64_t>(req->limit(), 10000) : 1000;
   return FillTrials(req->sweep_id(), std::max<int64_t>(0, req->offset()), limit, resp);
 }
 
 grpc::Status SweepServiceImpl::Cancel(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::CountResponse* resp) {
   if (auto s = CheckToken(ctx); !s.ok()) return s;
-  return CancelSweep(req->sweep_id(), resp);
+  return ToGrpc(CancelSweep(req->sweep_id(), resp));
 }
 
-grpc::Status SweepServiceImpl::CancelSweep(int64_t sweep_id, v1::CountResponse* resp) {
+Status SweepServiceImpl::CancelSweep(int64_t sweep_id, v1::CountResponse* resp) {
   auto n = store_.CancelSweep(sweep_id, NowSeconds());
-  if (!n.ok()) return FromStore(n.status());
+  if (!n.ok()) return n.status();
   resp->set_count(n.value());
   // Workers learn it from Redis; the store already holds the final word.
   Queue queue(options_.redis, options_.prefix);
   if (Status s = queue.MarkCanceled(sweep_id); !s.ok()) {
-    return Fail(StatusCode::UNAVAILABLE, "sweep canceled, but running trials go on: " + s.message());
+    return Status::Unavailable("sweep canceled, but running trials go on: " + s.message());
   }
   Log("sweep " + std::to_string(sweep_id) + ": canceled " + std::to_string(n.value()) + " trials");
-  return grpc::Status::OK;
+  return Status::OK();
 }
 
 grpc::Status SweepServiceImpl::RetryFailed(grpc::ServerContext* ctx, const v1::SweepRef* req,
@@ -194,6 +195,7 @@ grpc::Status SweepServiceImpl::RetryFailed(grpc::ServerContext* ctx, const v1::S
 
 grpc::Status SweepServiceImpl::Watch(grpc::ServerContext* ctx, const v1::SweepRef* req,
                                      grpc::ServerWriter<v1::Sweep>* writer) {
+  if (auto s = CheckReadToken(ctx); !s.ok()) return s;
   std::string last;
   auto last_sent = std::chrono::steady_clock::now();
   while (!ctx->IsCancelled()) {
@@ -213,15 +215,16 @@ grpc::Status SweepServiceImpl::Watch(grpc::ServerContext* ctx, const v1::SweepRe
   return grpc::Status::OK;
 }
 
-grpc::Status SweepServiceImpl::ListWorkers(grpc::ServerContext*, const v1::ListWorkersRequest*,
+grpc::Status SweepServiceImpl::ListWorkers(grpc::ServerContext* ctx, const v1::ListWorkersRequest*,
                                            v1::ListWorkersResponse* resp) {
-  return AliveWorkers(resp);
+  if (auto s = CheckReadToken(ctx); !s.ok()) return s;
+  Queue queue(options_.redis, options_.prefix);
+  return ToGrpc(AliveWorkers(queue, resp));
 }
 
-grpc::Status SweepServiceImpl::AliveWorkers(v1::ListWorkersResponse* resp) {
-  Queue queue(options_.redis, options_.prefix);
+Status SweepServiceImpl::AliveWorkers(Queue& queue, v1::ListWorkersResponse* resp) {
   auto workers = queue.Workers();
-  if (!workers.ok()) return Fail(StatusCode::UNAVAILABLE, workers.status().message());
+  if (!workers.ok()) return Status::Unavailable(workers.status().message());
   const double now = NowSeconds();
   for (const std::string& bytes : workers.value()) {
     v1::Worker w;
@@ -233,7 +236,7 @@ grpc::Status SweepServiceImpl::AliveWorkers(v1::ListWorkersResponse* resp) {
     }
     *resp->add_workers() = w;
   }
-  return grpc::Status::OK;
+  return Status::OK();
 }
 
 Result<std::string> SweepServiceImpl::ExportText(const v1::ExportRequest& req) {
@@ -247,7 +250,8 @@ Result<std::string> SweepServiceImpl::ExportText(const v1::ExportRequest& req) {
   return text;
 }
 
-grpc::Status SweepServiceImpl::Export(grpc::ServerContext*, const v1::ExportRequest* req, v1::ExportResponse* resp) {
+grpc::Status SweepServiceImpl::Export(grpc::ServerContext* ctx, const v1::ExportRequest* req, v1::ExportResponse* resp) {
+  if (auto s = CheckReadToken(ctx); !s.ok()) return s;
   auto text = ExportText(*req);
   if (!text.ok()) return FromStore(text.status());
   if (text->size() > kMaxExportMessage) {
@@ -259,8 +263,9 @@ grpc::Status SweepServiceImpl::Export(grpc::ServerContext*, const v1::ExportRequ
   return grpc::Status::OK;
 }
 
-grpc::Status SweepServiceImpl::ExportStream(grpc::ServerContext*, const v1::ExportRequest* req,
+grpc::Status SweepServiceImpl::ExportStream(grpc::ServerContext* ctx, const v1::ExportRequest* req,
                                             grpc::ServerWriter<v1::ExportChunk>* writer) {
+  if (auto s = CheckReadToken(ctx); !s.ok()) return s;
   auto text = ExportText(*req);
   if (!text.ok()) return FromStore(text.status());
   for (size_t at = 0; at < text->size(); at += kExportChunk) {

@@ -1,8 +1,10 @@
 // SweepService: the coordinator's gRPC API (proto/sweep.proto) over the store.
 // Submit validates and expands the spec (nothing is stored when it is bad),
 // commits the sweep with its trials pending and wakes the enqueue pump; it
-// does not need Redis to be up. State-changing calls (Submit, Cancel,
-// RetryFailed) need the shared token when one is configured.
+// does not need Redis to be up. State-changing calls (Submit, also a dry run,
+// which costs the expansion; Cancel, RetryFailed) need the shared token when
+// one is configured; with `auth_reads` the read calls (GetSweep, ListSweeps,
+// ListTrials, Watch, ListWorkers, Export) need it too.
 //
 // Reads (GetSweep, ListSweeps, ListTrials, Watch, Export, ExportStream) go
 // through the ReaderPool's read-only connections, never the store's writer
@@ -18,17 +20,15 @@
 #include "common/queue.h"
 #include "common/results_reader.h"
 #include "common/store.h"
+#include "coordinator/auth.h"
 #include "coordinator/pumps.h"
 #include "proto/sweep.grpc.pb.h"
 
 namespace sic {
 
-// Whether an "Authorization" value carries the token ("Bearer T"); true when
-// the token is empty (no check). Compares in constant time.
-bool TokenMatches(const std::string& authorization, const std::string& token);
-
 struct ServiceOptions {
   std::string token;      // empty: no token check
+  bool auth_reads = false;  // reads need the token too
   SpecLimits limits;
   RedisOptions redis;
   std::string prefix = "sic";
@@ -56,14 +56,16 @@ class SweepServiceImpl final : public v1::SweepService::Service {
                             grpc::ServerWriter<v1::ExportChunk>* writer) override;
 
   // The calls' work without the token check, shared with the REST API (which
-  // checks the token its own way).
-  grpc::Status SubmitSpec(const std::string& spec_json, bool dry_run, v1::SubmitResponse* resp);
-  grpc::Status CancelSweep(int64_t sweep_id, v1::CountResponse* resp);
-  grpc::Status AliveWorkers(v1::ListWorkersResponse* resp);
+  // checks the token its own way). Errors carry their code (status_map.h).
+  Status SubmitSpec(const std::string& spec_json, bool dry_run, v1::SubmitResponse* resp);
+  Status CancelSweep(int64_t sweep_id, v1::CountResponse* resp);
+  // The workers whose heartbeat is recent, read through `queue` (forgets the others).
+  Status AliveWorkers(Queue& queue, v1::ListWorkersResponse* resp);
   const ServiceOptions& options() const { return options_; }
 
  private:
   grpc::Status CheckToken(const grpc::ServerContext* ctx) const;
+  grpc::Status CheckReadToken(const grpc::ServerContext* ctx) const;  // with auth_reads only
   grpc::Status FillTrials(int64_t sweep_id, int64_t offset, int64_t limit, v1::ListTrialsResponse* resp);
   // The sweep as the API sends it, read on a reader connection.
   grpc::Status ReadSweep(int64_t sweep_id, v1::Sweep* out);

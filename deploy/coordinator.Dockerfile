@@ -13,7 +13,7 @@ RUN apt-get update \
       build-essential cmake ninja-build pkg-config \
       libtorch-dev nlohmann-json3-dev libcli11-dev \
       libsqlite3-dev libhiredis-dev libgrpc++-dev libprotobuf-dev \
-      protobuf-compiler protobuf-compiler-grpc libboost-dev prometheus-cpp-dev \
+      protobuf-compiler protobuf-compiler-grpc libboost-dev prometheus-cpp-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

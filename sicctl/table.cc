@@ -35,10 +35,12 @@ void Table::Print(std::ostream& out, const std::string& format) const {
     return;
   }
   if (format == "csv") {
-    for (size_t i = 0; i < header_.size(); ++i) out << (i ? "," : "") << CsvField(header_[i]);
+    for (size_t i = 0; i < header_.size(); ++i) out << (i ? "," : "") << CsvText(header_[i]);
     out << "\n";
+    // A cell that is wholly a number is one ("-0.25"); any other is text, and
+    // neutralised if a spreadsheet would run it as a formula.
     for (const auto& row : rows_) {
-      for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << CsvField(row[i]);
+      for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << CsvNumber(row[i]);
       out << "\n";
     }
     return;

@@ -56,9 +56,10 @@ NOT_FOR_IMAGES = {"git", "libgtest-dev", "python3", "python3-numpy", "python3-sc
 DOCKERFILE_SKIPS = {
     # The coordinator links neither Cairo nor a BLAS.
     "coordinator.Dockerfile": {"libopenblas0-pthread", "libcairo2-dev"},
-    "worker-cpu.Dockerfile": set(),
+    # Only the coordinator links OpenSSL's libcrypto itself (the token's digest).
+    "worker-cpu.Dockerfile": {"libssl-dev"},
     # The official CUDA LibTorch instead of Debian's CPU one.
-    "worker-cuda.Dockerfile": {"libtorch-dev", "libopenblas0-pthread"},
+    "worker-cuda.Dockerfile": {"libtorch-dev", "libopenblas0-pthread", "libssl-dev"},
 }
 # Tools a build stage may add to bootstrap's packages (downloading LibTorch).
 DOCKERFILE_EXTRAS = {"curl", "ca-certificates", "unzip"}

@@ -23,7 +23,7 @@ def free_port():
 class Cluster:
     def __init__(self, bin_dir, token="tok3n", redis_password="pa55", lease_ms=3000,
                  max_deliveries=3, max_trials=None, worker_timeout_s=30, aof=True, keep=False,
-                 coordinator_args=(), db_path=None):
+                 coordinator_args=(), db_path=None, http_host="127.0.0.1"):
         self.bin = os.path.abspath(bin_dir)
         self.dir = tempfile.mkdtemp(prefix="sic-cluster-")
         self.token = token
@@ -36,6 +36,7 @@ class Cluster:
         self.keep = keep
         self.coordinator_args = list(coordinator_args)
         self._db_path = db_path
+        self.http_host = http_host
         self.redis = None
         self.coordinator = None
         self.workers = {}
@@ -94,7 +95,7 @@ class Cluster:
     def start_coordinator(self):
         argv = [os.path.join(self.bin, "coordinator", "sic-coordinator"), "--listen", self.address,
                 "--db", self.db_path, "--redis", "127.0.0.1:%d" % self.redis_port,
-                "--redis-password", self.redis_password, "--http", "127.0.0.1:%d" % self.http_port]
+                "--redis-password", self.redis_password, "--http", "%s:%d" % (self.http_host, self.http_port)]
         if self.max_trials:
             argv += ["--max-trials", str(self.max_trials)]
         argv += ["--worker-timeout-s", str(self.worker_timeout_s)] + self.coordinator_args

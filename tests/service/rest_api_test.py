@@ -35,11 +35,15 @@ SPEC = {
 }
 
 
-def call(url, method="GET", body=None, token=None):
-    """(status, content type, body bytes) of one request; errors are answers too."""
+def call(url, method="GET", body=None, token=None, content_type="application/json"):
+    """(status, content type, body bytes) of one request; errors are answers too.
+    A POST says its body is JSON (the coordinator takes nothing else) unless
+    content_type says otherwise."""
     req = urllib.request.Request(url, method=method, data=body)
     if token:
         req.add_header("Authorization", "Bearer " + token)
+    if method == "POST" and content_type:
+        req.add_header("Content-Type", content_type)
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             return r.status, r.headers.get("Content-Type", ""), r.read()
@@ -218,7 +222,10 @@ class RestApiTest(unittest.TestCase):
 
     def test_z_submit_dry_run_and_cancel_over_http(self):
         # Named to run last in this class: it adds a sweep.
-        code, _, raw = call(self.c.http_url + "/api/v1/sweeps?dry_run=1", "POST", json.dumps(SPEC).encode())
+        # A dry run costs the expansion: with a token set, it needs it like a submit.
+        self.error("/api/v1/sweeps?dry_run=1", 401, method="POST", body=json.dumps(SPEC).encode(), contains="token")
+        code, _, raw = call(self.c.http_url + "/api/v1/sweeps?dry_run=1", "POST", json.dumps(SPEC).encode(),
+                            self.c.token)
         self.assertEqual(code, 200, raw)
         self.assertEqual(json.loads(raw), {"sweep_id": 0, "trials": [
             "baseline/seed=0", "baseline/seed=1", "no_cap/seed=0", "no_cap/seed=1"]})

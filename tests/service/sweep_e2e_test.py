@@ -218,7 +218,7 @@ class ServiceTest(unittest.TestCase):
         self.assertEqual(c.query("SELECT COUNT(*) FROM sweeps")[0][0], 0)
         self.assertEqual(c.query("SELECT COUNT(*) FROM trials")[0][0], 0)
 
-    def test_wrong_token_is_refused_and_dry_run_needs_none(self):
+    def test_wrong_token_is_refused_even_for_a_dry_run(self):
         c = self.cluster()
         path = os.path.join(c.dir, "s.json")
         with open(path, "w") as f:
@@ -230,7 +230,12 @@ class ServiceTest(unittest.TestCase):
             r = c.sicctl("cancel", "1", token=token)
             self.assertEqual(r.returncode, 1)
         self.assertEqual(c.query("SELECT COUNT(*) FROM sweeps")[0][0], 0)
-        dry = c.sicctl("sweep", path, "--dry-run", token="")
+        # A dry run expands the spec (CPU): with a token set, it needs it too.
+        for token in ("", "wrong"):
+            dry = c.sicctl("sweep", path, "--dry-run", token=token)
+            self.assertEqual(dry.returncode, 1)
+            self.assertEqual(dry.stderr.strip(), "sicctl: missing or wrong token (set SIC_TOKEN or --token)")
+        dry = c.sicctl("sweep", path, "--dry-run")
         self.assertEqual(dry.returncode, 0, dry.stderr)
         self.assertEqual(dry.stdout.splitlines(), ["0 baseline/seed=0", "1 baseline/seed=1", "2 baseline/seed=2"])
         self.assertEqual(c.query("SELECT COUNT(*) FROM sweeps")[0][0], 0)

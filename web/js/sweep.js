@@ -8,7 +8,7 @@
 import { setQuery } from './app.js';
 import { PALETTE, errorBarSeries, plot } from './charts.js';
 import {
-  FINAL, STATUSES, api, arenasOf, errorBox, fmtDuration, fmtMeanSd, fmtNum, fmtParam, fmtTime, h,
+  FINAL, STATUSES, api, arenasOf, authedDownload, errorBox, fmtDuration, fmtMeanSd, fmtNum, fmtParam, fmtTime, h,
   headlineMetrics, metricLabel, poll, progressBar, renderIfChanged, statusBadge,
 } from './util.js';
 
@@ -107,8 +107,8 @@ function drawHeader() {
         STATUSES.filter((k) => c[k]).map((k, i) => [i ? ', ' : '', h('span', { class: 'c-' + k }, `${c[k]} ${k}`)])),
       h('span', { class: 'muted' }, ' · created ', fmtTime(s.created_at)),
       h('span', { class: 'links' },
-        h('a', { href: `api/v1/sweeps/${s.id}/export?format=csv`, download: `sweep-${s.id}.csv` }, 'CSV'), ' ',
-        h('a', { href: `api/v1/sweeps/${s.id}/export?format=json`, download: `sweep-${s.id}.json` }, 'JSON'))),
+        h('a', { href: `api/v1/sweeps/${s.id}/export?format=csv`, download: `sweep-${s.id}.csv`, onclick: authedDownload }, 'CSV'), ' ',
+        h('a', { href: `api/v1/sweeps/${s.id}/export?format=json`, download: `sweep-${s.id}.json`, onclick: authedDownload }, 'JSON'))),
     // Results the coordinator could not record (dead letters): say so, with the latest reason.
     dead.count ? h('div', { class: 'warning', id: 'dead-letters', role: 'alert' },
       `${dead.count} result${dead.count === 1 ? '' : 's'} could not be recorded`,

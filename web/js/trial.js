@@ -4,7 +4,7 @@
 // A running trial is polled every 2 s.
 import { plot } from './charts.js';
 import {
-  FINAL, api, arenasOf, fmtDuration, fmtNum, fmtTime, h, headlineMetrics, metricLabel, poll,
+  FINAL, api, arenasOf, authedUrl, fmtDuration, fmtNum, fmtTime, h, headlineMetrics, metricLabel, poll,
   renderIfChanged, statusBadge,
 } from './util.js';
 
@@ -189,9 +189,15 @@ function pictureSheet(t) {
       const src = url.replace(/^\//, ''); // relative, like every API call here
       return h('figure', { class: base === 'ratemaps.png' || base === 'autocorrelograms.png' ? 'wide' : '' },
         h('a', { href: src, target: '_blank', rel: 'noopener' },
-          h('img', { src, alt: known ? known[1] : base, loading: 'lazy', dataset: { artifact: a.name } })),
+          withAuth(h('img', { src, alt: known ? known[1] : base, loading: 'lazy', dataset: { artifact: a.name } }), src)),
         h('figcaption', null, known ? known[1] : base));
     }))));
+}
+
+// With a stored token (--auth-reads) the picture comes from a fetch that sends it.
+function withAuth(img, src) {
+  authedUrl(src).then((url) => { if (url !== src) img.src = url; }).catch(() => {});
+  return img;
 }
 
 const ATTEMPT_COLS = ['round', 'delivery', 'worker', 'started_at', 'finished_at', 'outcome', 'status', 'error'];

@@ -32,9 +32,52 @@ export class ApiError extends Error {
   }
 }
 
+// A coordinator started with --auth-reads wants its token on reads too. The
+// dashboard asks for it once (on the first 401) and keeps it in this
+// browser's localStorage; it is sent only to this origin, as a header.
+const TOKEN_KEY = 'sicToken';
+let asking = null;
+
+export function authHeaders() {
+  const t = localStorage.getItem(TOKEN_KEY);
+  return t ? { Authorization: 'Bearer ' + t } : {};
+}
+
+function askToken() {
+  if (!asking) {
+    asking = Promise.resolve().then(() => {
+      const t = window.prompt('This coordinator needs its token to show data (--auth-reads). Token:');
+      if (t) localStorage.setItem(TOKEN_KEY, t.trim());
+      else localStorage.removeItem(TOKEN_KEY);
+      asking = null;
+      return !!t;
+    });
+  }
+  return asking;
+}
+
+// An <img> or a download link of the API: with a token, the bytes are fetched
+// with it and shown from a blob (a plain src or href cannot carry a header).
+export async function authedUrl(url) {
+  if (!localStorage.getItem(TOKEN_KEY)) return url;
+  const res = await fetch(url, { headers: authHeaders() });
+  return res.ok ? URL.createObjectURL(await res.blob()) : url;
+}
+
+// onclick of a download link of the API: with a stored token, fetched with it.
+export async function authedDownload(event) {
+  if (!localStorage.getItem(TOKEN_KEY)) return;
+  event.preventDefault();
+  const link = event.currentTarget;
+  const a = document.createElement('a');
+  a.href = await authedUrl(link.getAttribute('href'));
+  a.download = link.getAttribute('download') || '';
+  a.click();
+}
+
 // GET a JSON answer of the coordinator. Relative URLs, so the dashboard also
 // works behind a proxy that serves it under a path prefix.
-export async function api(path, params) {
+export async function api(path, params, retried) {
   let url = 'api/v1/' + path;
   if (params) {
     const q = new URLSearchParams();
@@ -44,11 +87,12 @@ export async function api(path, params) {
   }
   let res;
   try {
-    res = await fetch(url, { headers: { Accept: 'application/json' } });
+    res = await fetch(url, { headers: { Accept: 'application/json', ...authHeaders() } });
   } catch (e) {
     connection(false, 'cannot reach the coordinator');
     throw new ApiError(0, 'cannot reach the coordinator');
   }
+  if (res.status === 401 && !retried && await askToken()) return api(path, params, true);
   if (!res.ok) {
     let msg = res.status + ' ' + res.statusText;
     try {
