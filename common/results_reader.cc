@@ -370,26 +370,7 @@ Result<std::vector<std::string>> ResultsReader::ArtifactNames(int64_t trial_id) 
 }
 
 Result<std::vector<ExportRow>> ResultsReader::ExportRows(int64_t sweep_id) {
-  Stmt exists(db_, "SELECT 1 FROM sweeps WHERE id = ?");
-  exists.Bind(1, sweep_id);
-  if (exists.Step() != SQLITE_ROW) return NoSweep(sweep_id);
-  Stmt s(db_, std::string("SELECT ") + sic::kTrialColumns + " FROM trials t WHERE t.sweep_id = ? ORDER BY t.idx");
-  s.Bind(1, sweep_id);
-  std::vector<ExportRow> rows;
-  std::unordered_map<int64_t, size_t> by_id;
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) {
-    TrialRow t = ReadTrial(s);
-    by_id[t.id] = rows.size();
-    rows.push_back({std::move(t), {}});
-  }
-  if (rc != SQLITE_DONE) return s.Error();
-  Stmt m(db_, "SELECT m.trial_id, m.name, m.value FROM metrics m JOIN trials t ON t.id = m.trial_id "
-              "WHERE t.sweep_id = ? AND t.status IN ('succeeded', 'failed', 'canceled')");
-  m.Bind(1, sweep_id);
-  while ((rc = m.Step()) == SQLITE_ROW) rows[by_id[m.Int(0)]].metrics[m.Text(1)] = m.Real(2);
-  if (rc != SQLITE_DONE) return m.Error();
-  return rows;
+  return TrialPage(sweep_id, 0, -1);  // SQLite reads LIMIT -1 as no limit
 }
 
 Result<std::vector<ExportRow>> ResultsReader::TrialPage(int64_t sweep_id, int64_t offset, int64_t limit) {

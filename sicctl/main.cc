@@ -238,7 +238,11 @@ int main(int argc, char** argv) {
     req.set_dry_run(dry_run);
     sic::v1::SubmitResponse resp;
     if (auto st = stub->Submit(Context(g).get(), req, &resp); !st.ok()) {
-      if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT) return Fail(file + ": " + st.error_message());
+      // The file's content is at fault (a key, a limit): name the file.
+      if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+          st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+        return Fail(file + ": " + st.error_message());
+      }
       return FailRpc(st, g);
     }
     if (dry_run) {

@@ -23,7 +23,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import Cluster  # noqa: E402
+from cluster import ClusterTestCase  # noqa: E402
 from sweep_e2e_test import spec  # noqa: E402
 
 BIN = None
@@ -32,12 +32,10 @@ STEPS = 500
 WORKERS = ("a", "b", "c")
 
 
-class ChaosTest(unittest.TestCase):
+class ChaosTest(ClusterTestCase):
     def test_everything_killed_and_every_trial_succeeds_exactly_once(self):
         # max_deliveries high: kills must not fail trials, only delay them.
-        c = Cluster(BIN, lease_ms=2000, max_deliveries=100, coordinator_args=["--reconcile-s", "2"])
-        self.addCleanup(c.close)
-        self.addCleanup(lambda: self._dump_logs(c))
+        c = self.cluster(lease_ms=2000, max_deliveries=100, coordinator_args=["--reconcile-s", "2"])
         rng = random.Random(7)
         for w in WORKERS:
             c.start_worker(w)
@@ -107,13 +105,8 @@ class ChaosTest(unittest.TestCase):
             self.assertTrue(math.isclose(ssumsq, sumsq, rel_tol=1e-9, abs_tol=1e-9), (key, ssumsq, sumsq))
         self.assertEqual(sum(n for (n, _, _, _) in [stats[k] for k in stats if k[2] == "loss.total"]), TRIALS)
 
-    def _dump_logs(self, c):
-        outcome = getattr(self, "_outcome", None)
-        if outcome and not outcome.success:
-            for name in ("coordinator",) + tuple("worker-" + w for w in WORKERS):
-                sys.stderr.write("---- %s log\n%s\n" % (name, c.log(name)))
-
 
 if __name__ == "__main__":
     BIN = os.path.abspath(sys.argv.pop(1))
+    ClusterTestCase.BIN = BIN
     unittest.main(verbosity=2)

@@ -10,8 +10,10 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
+import unittest
 
 
 def free_port():
@@ -227,3 +229,25 @@ class Cluster:
                 return f.read()[-4000:]
         except OSError:
             return ""
+
+
+class ClusterTestCase(unittest.TestCase):
+    """A test case that starts clusters from the build folder in BIN (set it
+    before unittest.main), closes each after its test, and prints every
+    process's log when the test failed."""
+    BIN = None
+
+    def cluster(self, **kw):
+        c = Cluster(self.BIN, **kw)
+        self.addCleanup(c.close)
+        self.addCleanup(lambda: self.dump_logs(c))
+        return c
+
+    def dump_logs(self, c):
+        outcome = getattr(self, "_outcome", None)
+        failed = outcome and (not outcome.success or
+                              any(err for _, err in getattr(outcome, "errors", []) if err))
+        if not failed:
+            return
+        for name in sorted(f[:-4] for f in os.listdir(c.dir) if f.endswith(".log")):
+            sys.stderr.write("---- %s log\n%s\n" % (name, c.log(name)))

@@ -15,7 +15,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz"))
-from cluster import Cluster  # noqa: E402
+from cluster import ClusterTestCase  # noqa: E402
 from make_result_event_seeds import blob, f64, header, outcome  # noqa: E402
 from sweep_e2e_test import spec  # noqa: E402
 
@@ -39,19 +39,7 @@ def event_without_kind(trial_id):
             b"\x29" + struct.pack("<d", time.time()))
 
 
-class QueueHealingTest(unittest.TestCase):
-    def cluster(self, **kw):
-        c = Cluster(BIN, **kw)
-        self.addCleanup(c.close)
-        self.addCleanup(lambda: self._dump_logs(c))
-        return c
-
-    def _dump_logs(self, c):
-        outcome = getattr(self, "_outcome", None)
-        if outcome and not outcome.success:
-            for name in ("coordinator", "worker-a", "worker-b"):
-                sys.stderr.write("---- %s log\n%s\n" % (name, c.log(name)))
-
+class QueueHealingTest(ClusterTestCase):
     def wait_status(self, c, sweep_id, statuses, timeout=120):
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -168,4 +156,5 @@ class QueueHealingTest(unittest.TestCase):
 
 if __name__ == "__main__":
     BIN = os.path.abspath(sys.argv.pop(1))
+    ClusterTestCase.BIN = BIN
     unittest.main(verbosity=2)

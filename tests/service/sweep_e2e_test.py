@@ -14,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import Cluster, free_port  # noqa: E402
+from cluster import ClusterTestCase, free_port  # noqa: E402
 
 BIN = None
 
@@ -38,20 +38,7 @@ def spec(name, steps=40, seeds=2, ablations=None, **extra):
     return s
 
 
-class ServiceTest(unittest.TestCase):
-    def cluster(self, **kw):
-        c = Cluster(BIN, **kw)
-        self.addCleanup(c.close)
-        self.addCleanup(lambda: self._dump_logs(c))
-        return c
-
-    def _dump_logs(self, c):
-        outcome = getattr(self, "_outcome", None)
-        failed = outcome and any(err for _, err in getattr(outcome, "errors", []) if err)
-        if failed or (outcome and not outcome.success):
-            for name in ["coordinator"] + ["worker-" + w for w in ("a", "b", "c")]:
-                sys.stderr.write("---- %s log\n%s\n" % (name, c.log(name)))
-
+class ServiceTest(ClusterTestCase):
     def wait_until_running(self, c, sweep_id, min_step):
         """Waits (at most 2 min) until the sweep's first trial runs at or past min_step."""
         deadline = time.time() + 120
@@ -331,4 +318,5 @@ class ServiceTest(unittest.TestCase):
 
 if __name__ == "__main__":
     BIN = os.path.abspath(sys.argv.pop(1))
+    ClusterTestCase.BIN = BIN
     unittest.main(verbosity=2)
