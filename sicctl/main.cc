@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
   std::string file;
   int64_t sweep_id = 0;
   bool dry_run = false, watch = false, failed = false;
-  std::string export_format = "csv";
+  std::string export_format;  // empty: the global --format when it is json, else csv
   auto* sweep_cmd = app.add_subcommand("sweep", "submit a sweep spec (JSON)");
   sweep_cmd->add_option("FILE", file, "the spec")->required();
   sweep_cmd->add_flag("--dry-run", dry_run, "print the trials it expands to; submit nothing");
@@ -218,7 +218,8 @@ int main(int argc, char** argv) {
   retry_cmd->add_flag("--failed", failed, "retry the failed trials (required)")->required();
   auto* export_cmd = app.add_subcommand("export", "every trial with its overrides and metrics");
   export_cmd->add_option("SWEEP", sweep_id)->required();
-  export_cmd->add_option("--format", export_format)->check(CLI::IsMember({"csv", "json"}))->capture_default_str();
+  export_cmd->add_option("--format", export_format, "csv or json (default: the global --format if json, else csv)")
+      ->check(CLI::IsMember({"csv", "json"}));
   auto* workers_cmd = app.add_subcommand("workers", "workers seen recently");
   try {
     app.parse(argc, argv);
@@ -284,7 +285,8 @@ int main(int argc, char** argv) {
   if (export_cmd->parsed()) {
     sic::v1::ExportRequest req;
     req.set_sweep_id(sweep_id);
-    req.set_format(export_format);
+    // `sicctl --format json export S` asks for JSON as much as `export S --format json`.
+    req.set_format(!export_format.empty() ? export_format : g.format == "json" ? "json" : "csv");
     // A stream of chunks: a big sweep's table passes one message's limit.
     auto ctx = Context(g, 600);
     auto reader = stub->ExportStream(ctx.get(), req);

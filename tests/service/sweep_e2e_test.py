@@ -101,6 +101,9 @@ class ServiceTest(ClusterTestCase):
         exported = json.loads(c.sicctl("export", str(sweep_id), "--format", "json").stdout)
         self.assertEqual([t["status"] for t in exported], ["succeeded"] * 4)
         self.assertEqual(exported[2]["overrides"], {"loss.lambda_cap": 0, "run.seed": 0})
+        # The global --format reaches the export too (it printed CSV).
+        self.assertEqual(json.loads(c.sicctl("--format", "json", "export", str(sweep_id)).stdout), exported)
+        self.assertEqual(c.sicctl("export", str(sweep_id)).stdout.strip().splitlines(), csv)
         table = c.sicctl("show", str(sweep_id))
         self.assertEqual(table.returncode, 0)
         self.assertIn("no_cap/seed=1", table.stdout)
