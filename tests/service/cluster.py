@@ -197,6 +197,17 @@ class Cluster:
         return subprocess.run([os.path.join(self.bin, "sicctl", "sicctl"), *args], env=env,
                               capture_output=True, text=True, timeout=timeout)
 
+    def wait_workers(self, names, timeout=60):
+        """Waits until every named worker is in the registry (it has connected
+        and can claim), so that a test of work sharing does not race their start."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            r = self.sicctl("--format", "json", "workers")
+            if r.returncode == 0 and set(names) <= {w["worker"] for w in json.loads(r.stdout or "[]")}:
+                return
+            time.sleep(0.1)
+        raise TimeoutError("workers %s never registered: %s" % (sorted(names), r.stdout or r.stderr))
+
     def submit(self, spec):
         path = os.path.join(self.dir, "spec-%d.json" % time.time_ns())
         with open(path, "w") as f:
@@ -244,10 +255,10 @@ class ClusterTestCase(unittest.TestCase):
         return c
 
     def dump_logs(self, c):
-        outcome = getattr(self, "_outcome", None)
-        failed = outcome and (not outcome.success or
-                              any(err for _, err in getattr(outcome, "errors", []) if err))
-        if not failed:
+        # Cleanups run with the outcome's success reset (Python 3.11), so ask
+        # the result whether this test has failed.
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        if result is None or not any(t is self for t, _ in result.failures + result.errors):
             return
         for name in sorted(f[:-4] for f in os.listdir(c.dir) if f.endswith(".log")):
             sys.stderr.write("---- %s log\n%s\n" % (name, c.log(name)))

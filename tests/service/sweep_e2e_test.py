@@ -80,6 +80,7 @@ class ServiceTest(ClusterTestCase):
         c = self.cluster()
         c.start_worker("a")
         c.start_worker("b")
+        c.wait_workers(["a", "b"])  # both claiming before the work starts, or one may do it all
         path = os.path.join(c.dir, "s.json")
         with open(path, "w") as f:
             json.dump(spec("basic", ablations={"no_cap": {"loss.lambda_cap": 0}}), f)
