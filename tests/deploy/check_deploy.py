@@ -54,8 +54,9 @@ SECRET = "sic-secrets"
 NOT_FOR_IMAGES = {"git", "libgtest-dev", "python3", "python3-numpy", "python3-scipy", "python3-torch",
                   "redis-server", "clang-14", "libclang-rt-14-dev", "chromium", "wrk"}
 DOCKERFILE_SKIPS = {
-    # The coordinator links neither Cairo nor a BLAS.
-    "coordinator.Dockerfile": {"libopenblas0-pthread", "libcairo2-dev"},
+    # The coordinator links neither Cairo nor a BLAS, and builds with
+    # -DSIC_SERVICE_ONLY=ON, without LibTorch.
+    "coordinator.Dockerfile": {"libtorch-dev", "libopenblas0-pthread", "libcairo2-dev"},
     # Only the coordinator links OpenSSL's libcrypto itself (the token's digest).
     "worker-cpu.Dockerfile": {"libssl-dev"},
     # The official CUDA LibTorch instead of Debian's CPU one.
@@ -498,10 +499,39 @@ def dockerfile_instructions(text):
     return out
 
 
-def check_dockerfile(name, text, ctx_bootstrap, build_type, binaries):
+# Dockerfile instructions (the Dockerfile reference); anything else is a typo
+# a builder rejects. The CUDA image is never built here: this is what checks
+# that it still parses (scripts/image-check also hands it to buildah).
+INSTRUCTIONS = {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
+                "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
+
+
+def check_syntax(where, text, ins):
+    """Unknown instructions, arguments missing, a continuation that never ends, ARG before the first FROM only."""
     errors = []
+    if text.rstrip().endswith("\\"):
+        errors.append("%s: the last line continues into nothing" % where)
+    seen_from = False
+    for word, rest in ins:
+        if word not in INSTRUCTIONS:
+            errors.append("%s: %s: not a Dockerfile instruction" % (where, word))
+        elif not rest:
+            errors.append("%s: %s without arguments" % (where, word))
+        elif not seen_from and word not in ("ARG", "FROM"):
+            errors.append("%s: %s before the first FROM" % (where, word))
+        seen_from = seen_from or word == "FROM"
+        if word in ("ENTRYPOINT", "CMD") and rest.startswith("["):
+            try:
+                json.loads(rest)
+            except ValueError:
+                errors.append("%s: %s %s: not a JSON array" % (where, word, rest))
+    return errors
+
+
+def check_dockerfile(name, text, ctx_bootstrap, build_type, binaries):
     where = "deploy/" + name
     ins = dockerfile_instructions(text)
+    errors = check_syntax(where, text, ins)
     args = {}
     stages = []  # [(name or None, image, [instructions])]
     for word, rest in ins:

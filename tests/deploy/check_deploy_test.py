@@ -225,6 +225,19 @@ class DockerfileChecks(unittest.TestCase):
     def test_copy_from_unknown_stage(self):
         self.assertCaught("coordinator.Dockerfile", "COPY --from=web ", "COPY --from=webapp ", "no such earlier stage")
 
+    def test_unknown_instruction(self):
+        self.assertCaught("worker-cuda.Dockerfile", "\nWORKDIR /src\n", "\nWORKDIRR /src\n",
+                          "WORKDIRR: not a Dockerfile instruction")
+
+    def test_broken_continuation(self):
+        # A lost backslash: the next line of the RUN becomes an instruction of its own.
+        self.assertCaught("worker-cuda.Dockerfile", " && unzip -q /tmp/libtorch.zip -d /opt \\\n",
+                          " && unzip -q /tmp/libtorch.zip -d /opt\n", "&&: not a Dockerfile instruction")
+
+    def test_entrypoint_not_json(self):
+        self.assertCaught("worker-cuda.Dockerfile", 'ENTRYPOINT ["/usr/local/bin/sic-worker"]',
+                          'ENTRYPOINT ["/usr/local/bin/sic-worker"', "not a JSON array")
+
     def test_single_stage(self):
         text = "FROM debian:bookworm-slim\nRUN true\nUSER 10001\n"
         self.assertTrue(any("one stage" in e for e in self.check("coordinator.Dockerfile", text)))
