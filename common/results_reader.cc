@@ -7,13 +7,13 @@
 #include <unordered_map>
 
 #include "common/sqlite_stmt.h"
+#include "common/trial_state.h"
 
 namespace sic {
 namespace {
 
 using nlohmann::json;
 
-const char* const kStatuses[] = {"pending", "queued", "running", "succeeded", "failed", "canceled"};
 
 // NaN has no JSON spelling; the API says null.
 json Value(double v) { return std::isfinite(v) ? json(v) : json(); }
@@ -103,7 +103,7 @@ Result<json> ResultsReader::LoadSweep(int64_t sweep_id) {
   if (rc == SQLITE_DONE) return NoSweep(sweep_id);
   if (rc != SQLITE_ROW) return s.Error();
   json counts = json::object();
-  for (const char* status : kStatuses) counts[status] = 0;
+  for (const char* status : TrialStatuses()) counts[status] = 0;
   int64_t total = 0, final_count = 0;
   Stmt c(db_, "SELECT status, COUNT(*) FROM trials WHERE sweep_id = ? GROUP BY status");
   c.Bind(1, sweep_id);
@@ -267,7 +267,7 @@ Result<json> ResultsReader::Summary(int64_t sweep_id, const std::vector<std::str
     auto [it, added] = index.emplace(key, groups.size());
     if (added) {
       json counts = json::object();
-      for (const char* status : kStatuses) counts[status] = 0;
+      for (const char* status : TrialStatuses()) counts[status] = 0;
       groups.push_back({{"variant", key.first}, {"point", json::parse(key.second, nullptr, false)},
                         {"trials", 0}, {"counts", counts}, {"metrics", json::object()}});
       first_trial.push_back({c.Int(4), it->second});
@@ -402,7 +402,7 @@ Result<std::vector<ExportRow>> ResultsReader::TrialPage(int64_t sweep_id, int64_
 
 Result<std::map<std::string, int64_t>> ResultsReader::TrialsByStatus() {
   std::map<std::string, int64_t> out;
-  for (const char* status : kStatuses) out[status] = 0;
+  for (const char* status : TrialStatuses()) out[status] = 0;
   Stmt s(db_, "SELECT status, COUNT(*) FROM trials GROUP BY status");
   int rc;
   while ((rc = s.Step()) == SQLITE_ROW) out[s.Text(0)] = s.Int(1);

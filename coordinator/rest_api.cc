@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/log.h"
+#include "common/trial_state.h"
 #include "coordinator/auth.h"
 #include "coordinator/status_map.h"
 
@@ -127,7 +128,6 @@ std::string MetricsParam(const HttpRequest& req, std::vector<std::string>* out) 
   return "";
 }
 
-const char* const kStatuses[] = {"pending", "queued", "running", "succeeded", "failed", "canceled"};
 
 }  // namespace
 
@@ -331,7 +331,8 @@ Result<HttpResponse> RestApi::Trials(const Call& call) {
   }
   if (auto it = req.query.find("status"); it != req.query.end()) {
     for (const std::string& s : Split(it->second, ',')) {
-      if (std::find(std::begin(kStatuses), std::end(kStatuses), s) == std::end(kStatuses)) {
+      const auto& statuses = TrialStatuses();
+      if (std::find(statuses.begin(), statuses.end(), s) == statuses.end()) {
         return Status::InvalidArgument("status: \"" + s + "\" is not a trial status (pending, queued, running, "
                                        "succeeded, failed, canceled)");
       }
