@@ -13,14 +13,8 @@
 namespace sic {
 namespace {
 
-using grpc::StatusCode;
-
 // A refused spec larger than this is followed by malloc_trim(0).
 constexpr size_t kTrimAfterBytes = 64 << 10;
-
-grpc::Status Fail(StatusCode code, const std::string& message) { return grpc::Status(code, message, "sic"); }
-
-grpc::Status FromStore(const Status& s) { return ToGrpc(s); }
 
 // A sweep row of ResultsReader (its JSON shape) as the API's message.
 void ToProto(const nlohmann::json& row, v1::Sweep* out) {
@@ -47,12 +41,12 @@ SweepServiceImpl::SweepServiceImpl(Store& store, Pumps& pumps, ReaderPool& reade
 
 grpc::Status SweepServiceImpl::ReadSweep(int64_t sweep_id, v1::Sweep* out) {
   auto reader = readers_.Acquire();
-  if (!reader.ok()) return FromStore(reader.status());
+  if (!reader.ok()) return ToGrpc(reader.status());
   auto row = reader.value()->SweepRow(sweep_id);
-  if (!row.ok()) return FromStore(row.status());
+  if (!row.ok()) return ToGrpc(row.status());
   ToProto(row.value(), out);
   auto dead = reader.value()->DeadLetters(sweep_id, 3);
-  if (!dead.ok()) return FromStore(dead.status());
+  if (!dead.ok()) return ToGrpc(dead.status());
   out->set_dead_letters(dead->first);
   for (const DeadLetter& d : dead->second) {
     out->add_dead_letter_errors("entry " + d.entry_id + (d.trial_id ? " of trial " + std::to_string(d.trial_id) : "") +
@@ -67,7 +61,7 @@ grpc::Status SweepServiceImpl::CheckToken(const grpc::ServerContext* ctx) const 
   auto it = md.find("authorization");
   const std::string given = it == md.end() ? "" : std::string(it->second.data(), it->second.size());
   if (!TokenMatches(given, options_.token)) {
-    return Fail(StatusCode::UNAUTHENTICATED, "missing or wrong token (set SIC_TOKEN or --token)");
+    return ToGrpc(Status::Unauthenticated("missing or wrong token (set SIC_TOKEN or --token)"));
   }
   return grpc::Status::OK;
 }
@@ -113,12 +107,12 @@ grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext* ctx, const v1::Li
   if (auto s = CheckReadToken(ctx); !s.ok()) return s;
   const int64_t limit = req->limit() > 0 ? std::min<int64_t>(req->limit(), 1000) : 100;
   auto reader = readers_.Acquire();
-  if (!reader.ok()) return FromStore(reader.status());
+  if (!reader.ok()) return ToGrpc(reader.status());
   auto ids = reader.value()->SweepIds(std::max<int64_t>(0, req->offset()), limit);
-  if (!ids.ok()) return FromStore(ids.status());
+  if (!ids.ok()) return ToGrpc(ids.status());
   for (int64_t id : ids->second) {
     auto row = reader.value()->SweepRow(id);
-    if (!row.ok()) return FromStore(row.status());
+    if (!row.ok()) return ToGrpc(row.status());
     ToProto(row.value(), resp->add_sweeps());
   }
   return grpc::Status::OK;
@@ -127,9 +121,9 @@ grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext* ctx, const v1::Li
 grpc::Status SweepServiceImpl::FillTrials(int64_t sweep_id, int64_t offset, int64_t limit,
                                           v1::ListTrialsResponse* resp) {
   auto reader = readers_.Acquire();
-  if (!reader.ok()) return FromStore(reader.status());
+  if (!reader.ok()) return ToGrpc(reader.status());
   auto rows = reader.value()->TrialPage(sweep_id, offset, limit);
-  if (!rows.ok()) return FromStore(rows.status());
+  if (!rows.ok()) return ToGrpc(rows.status());
   const auto progress = pumps_.Progress();
   for (const ExportRow& row : rows.value()) {
     const TrialRow& t = row.trial;
@@ -187,7 +181,7 @@ grpc::Status SweepServiceImpl::RetryFailed(grpc::ServerContext* ctx, const v1::S
                                            v1::CountResponse* resp) {
   if (auto s = CheckToken(ctx); !s.ok()) return s;
   auto n = store_.RetryFailed(req->sweep_id());
-  if (!n.ok()) return FromStore(n.status());
+  if (!n.ok()) return ToGrpc(n.status());
   resp->set_count(n.value());
   pumps_.Wake();
   return grpc::Status::OK;
@@ -253,9 +247,9 @@ Result<std::string> SweepServiceImpl::ExportText(const v1::ExportRequest& req) {
 grpc::Status SweepServiceImpl::Export(grpc::ServerContext* ctx, const v1::ExportRequest* req, v1::ExportResponse* resp) {
   if (auto s = CheckReadToken(ctx); !s.ok()) return s;
   auto text = ExportText(*req);
-  if (!text.ok()) return FromStore(text.status());
+  if (!text.ok()) return ToGrpc(text.status());
   if (text->size() > kMaxExportMessage) {
-    return FromStore(Status::ResourceExhausted("the export of sweep " + std::to_string(req->sweep_id()) + " is " +
+    return ToGrpc(Status::ResourceExhausted("the export of sweep " + std::to_string(req->sweep_id()) + " is " +
                                                std::to_string(text->size()) +
                                                " bytes, too big for one message; use ExportStream (sicctl export does)"));
   }
@@ -267,7 +261,7 @@ grpc::Status SweepServiceImpl::ExportStream(grpc::ServerContext* ctx, const v1::
                                             grpc::ServerWriter<v1::ExportChunk>* writer) {
   if (auto s = CheckReadToken(ctx); !s.ok()) return s;
   auto text = ExportText(*req);
-  if (!text.ok()) return FromStore(text.status());
+  if (!text.ok()) return ToGrpc(text.status());
   for (size_t at = 0; at < text->size(); at += kExportChunk) {
     v1::ExportChunk chunk;
     chunk.set_content(text->substr(at, kExportChunk));
