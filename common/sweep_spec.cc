@@ -72,17 +72,6 @@ struct Variant {
   json overrides;  // dotted key -> scalar
 };
 
-// One random parameter, checked once; drawn per sample.
-struct Distribution {
-  enum Kind { kUniform, kLogUniform, kIntUniform, kChoice };
-  std::string key;      // dotted key
-  Kind kind = kUniform;
-  double lo = 0, hi = 0;  // uniform, log_uniform: lo < hi, hi - lo finite
-  int64_t int_lo = 0;     // int_uniform: int_lo + [0, span], the span taken in
-  uint64_t span = 0;      // unsigned arithmetic, so that it cannot overflow
-  json choices;           // choice: non-empty list of bounded scalars
-};
-
 // Everything the spec varies, before the product is taken.
 struct Axes {
   std::vector<Variant> variants;
@@ -90,7 +79,7 @@ struct Axes {
   bool has_random = false;
   int64_t n_samples = 0;
   uint64_t random_seed = 0;
-  std::vector<Distribution> params;                // sorted by key
+  std::vector<ParamDist> params;                // sorted by key
   std::vector<json> samples;                       // one override object per random sample
   std::vector<int64_t> seeds;                      // empty: keep base run.seed
   std::map<std::string, std::string> owner;        // dotted key -> spec key that sets it
@@ -172,13 +161,13 @@ int64_t OffsetFrom(int64_t lo, uint64_t offset) {
 }
 
 // Checks one random parameter's distribution, once, before anything is drawn.
-Result<Distribution> ParseDistribution(const std::string& dotted, const json& dist) {
-  const std::string key = "random.params." + dotted;
+Result<ParamDist> ParseDistribution(const std::string& block, const std::string& dotted, const json& dist) {
+  const std::string key = block + ".params." + dotted;
   if (!dist.is_object() || dist.size() != 1) {
     return Err(key, "must be one of {\"uniform\": [lo, hi]}, {\"log_uniform\": [lo, hi]}, "
                     "{\"int_uniform\": [lo, hi]}, {\"choice\": [values]}");
   }
-  Distribution d;
+  ParamDist d;
   d.key = dotted;
   const std::string& kind = dist.begin().key();
   const json& arg = dist.begin().value();
@@ -190,7 +179,7 @@ Result<Distribution> ParseDistribution(const std::string& dotted, const json& di
       if (!IsScalar(v)) return Err(at, "values must be numbers, strings or booleans");
       if (Status s = CheckString(at, v); !s.ok()) return s;
     }
-    d.kind = Distribution::kChoice;
+    d.kind = ParamDist::kChoice;
     d.choices = arg;
     return d;
   }
@@ -204,7 +193,7 @@ Result<Distribution> ParseDistribution(const std::string& dotted, const json& di
     if (!IsInt64(arg[0]) || !IsInt64(arg[1])) return Err(at, "bounds must be 64-bit signed integers");
     const int64_t lo = arg[0].get<int64_t>(), hi = arg[1].get<int64_t>();
     if (lo > hi) return Err(at, "needs lo <= hi");
-    d.kind = Distribution::kIntUniform;
+    d.kind = ParamDist::kIntUniform;
     d.int_lo = lo;
     d.span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);  // in [0, 2^64 - 1]
     return d;
@@ -214,24 +203,27 @@ Result<Distribution> ParseDistribution(const std::string& dotted, const json& di
   if (!(d.lo < d.hi)) return Err(at, "needs lo < hi");
   if (!std::isfinite(d.hi - d.lo)) return Err(at, "hi - lo is too large for a double");
   if (kind == "uniform") {
-    d.kind = Distribution::kUniform;
+    d.kind = ParamDist::kUniform;
     return d;
   }
   if (!(d.lo > 0)) return Err(at, "needs 0 < lo < hi");
-  d.kind = Distribution::kLogUniform;
+  d.kind = ParamDist::kLogUniform;
   return d;
 }
 
-// Draws one value of a checked distribution; `rng` advances.
-json Draw(const Distribution& d, Rng& rng) {
+}  // namespace
+
+nlohmann::json DrawParam(const ParamDist& d, Rng& rng) {
   switch (d.kind) {
-    case Distribution::kChoice: return d.choices[rng.Below(d.choices.size())];
-    case Distribution::kIntUniform: return OffsetFrom(d.int_lo, rng.Below(d.span + 1));  // span + 1 == 0: 2^64
-    case Distribution::kUniform: return std::min(d.hi, rng.Uniform(d.lo, d.hi));
-    case Distribution::kLogUniform: return std::exp(rng.Uniform(std::log(d.lo), std::log(d.hi)));
+    case ParamDist::kChoice: return d.choices[rng.Below(d.choices.size())];
+    case ParamDist::kIntUniform: return OffsetFrom(d.int_lo, rng.Below(d.span + 1));  // span + 1 == 0: 2^64
+    case ParamDist::kUniform: return std::min(d.hi, rng.Uniform(d.lo, d.hi));
+    case ParamDist::kLogUniform: return std::exp(rng.Uniform(std::log(d.lo), std::log(d.hi)));
   }
   return json();
 }
+
+namespace {
 
 // Checks `random`; the samples are drawn later, once the trial count is known to be in bounds.
 Status ParseRandom(const json& node, const SpecLimits& limits, Axes& axes) {
@@ -261,7 +253,7 @@ Status ParseRandom(const json& node, const SpecLimits& limits, Axes& axes) {
   for (auto it = params->begin(); it != params->end(); ++it) {
     if (Status s = CheckKey("random.params", it.key()); !s.ok()) return s;
     if (Status s = Claim(axes, it.key(), "random.params." + it.key()); !s.ok()) return s;
-    auto d = ParseDistribution(it.key(), it.value());
+    auto d = ParseDistribution("random", it.key(), it.value());
     if (!d.ok()) return d.status();
     axes.params.push_back(std::move(d.value()));
   }
@@ -275,7 +267,7 @@ void DrawSamples(Axes& axes) {
   for (int64_t i = 0; i < axes.n_samples; ++i) {
     Rng rng(axes.random_seed, kSweepRandomStream, static_cast<uint64_t>(i));
     json sample = json::object();
-    for (const Distribution& d : axes.params) sample[d.key] = Draw(d, rng);
+    for (const ParamDist& d : axes.params) sample[d.key] = DrawParam(d, rng);
     axes.samples.push_back(std::move(sample));
   }
 }
@@ -334,9 +326,9 @@ int64_t BytesPerTrial(const Config& base, const Axes& axes) {
   }
   if (axes.has_random) {
     bytes += 32;  // "/sample=N"
-    for (const Distribution& d : axes.params) {
+    for (const ParamDist& d : axes.params) {
       int64_t widest = 24;  // a number as JSON
-      if (d.kind == Distribution::kChoice) {
+      if (d.kind == ParamDist::kChoice) {
         for (const auto& v : d.choices) widest = std::max(widest, DumpSize(v));
       }
       bytes += kPerOverride + static_cast<int64_t>(d.key.size()) + widest;
@@ -439,7 +431,7 @@ Result<SweepSpec> FromJson(json spec, const SpecLimits& limits) {
     for (const auto& v : values) grid_shown.back().push_back("/" + key + "=" + Shown(v));
   }
   std::vector<std::string> random_context;
-  for (const Distribution& d : axes.params) random_context.push_back("random.params." + d.key);
+  for (const ParamDist& d : axes.params) random_context.push_back("random.params." + d.key);
   static const std::string kSeedsContext = "seeds", kSeedKey = "run.seed";
 
   // Expand: variants x grid points x samples x seeds, seeds fastest. Each trial's

@@ -75,6 +75,54 @@ inline constexpr size_t kSpecMaxListValues = 1000;     // values of one grid key
 inline constexpr size_t kSpecMaxRandomParams = 64;
 inline constexpr int64_t kSpecMaxSeeds = 10000;        // a seed count, or a seed list's length
 
+class Rng;
+
+// One parameter a random sample or a search draws, as the spec gives it
+// (`{"uniform": [lo, hi]}`, `log_uniform`, `int_uniform`, `choice`), checked.
+struct ParamDist {
+  enum Kind { kUniform, kLogUniform, kIntUniform, kChoice };
+  std::string key;        // dotted config key
+  Kind kind = kUniform;
+  double lo = 0, hi = 0;  // uniform, log_uniform: lo < hi, hi - lo finite (log_uniform: lo > 0)
+  int64_t int_lo = 0;     // int_uniform: int_lo + [0, span], the span taken in
+  uint64_t span = 0;      // unsigned arithmetic, so that it cannot overflow
+  nlohmann::json choices; // choice: non-empty list of bounded scalars
+};
+// One value of `d`, uniform in its space (log space for log_uniform); `rng` advances.
+nlohmann::json DrawParam(const ParamDist& d, Rng& rng);
+
+// "objective": what a sweep is for: a stored metric and whether more is better.
+struct Objective {
+  std::string metric;     // any metric a trial stores, e.g. "eval.2m.fraction_grid.0.3", "loss.total"
+  bool maximize = true;   // "direction": "max" | "min"
+};
+
+// "search": configurations proposed one at a time by a sampler (instead of a
+// grid or random samples fixed at submit). Each suggestion is a trial (times
+// the seeds, when "seeds" is given).
+struct SearchSpec {
+  enum Method { kTpe, kRandom };
+  Method method = kTpe;
+  int64_t trials = 0;             // suggestions in all
+  uint64_t seed = 0;              // the sampler's seed: same seed, same suggestions for the same results
+  bool external = false;          // driven only by ask/tell from outside; no worker runs its trials
+  std::vector<ParamDist> params;  // sorted by key
+};
+
+// "schedule": early stopping. Rungs at min_steps * reduction_factor^k below
+// max_steps, plus max_steps; rungs below grace_steps are skipped (nothing is
+// cut before it).
+struct ScheduleSpec {
+  enum Method { kNone, kAsha, kMedian };
+  Method method = kNone;
+  int64_t min_steps = 0, max_steps = 0, grace_steps = 0;
+  int64_t reduction_factor = 3;   // eta
+  int64_t min_trials = 3;         // values at a rung before any trial there is cut or promoted
+  std::string metric;             // the rung signal; default: the objective's metric
+  bool maximize = true;           // default: the objective's direction
+  std::vector<int64_t> rungs;     // the rung steps, ascending, the last = max_steps
+};
+
 struct TrialSpec {
   int64_t index = 0;            // 0-based position in the sweep
   std::string name;             // e.g. "no_cap/loss.lambda_inv=0.3/seed=2"
@@ -87,7 +135,12 @@ struct SweepSpec {
   std::string name;
   std::string description;
   nlohmann::json spec;          // the submitted JSON, as parsed
-  std::vector<TrialSpec> trials;
+  std::vector<TrialSpec> trials;  // every trial; for a search, none (they are made one per suggestion)
+  bool has_objective = false;
+  Objective objective;
+  bool has_search = false;
+  SearchSpec search;
+  ScheduleSpec schedule;        // method kNone when absent
 };
 
 // Parses and expands a spec. Malformed JSON, unknown keys, wrong types,
