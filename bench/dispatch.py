@@ -45,7 +45,7 @@ def main():
         sweep_id = c.submit(spec)
         while True:
             (done,) = c.query("SELECT COUNT(*) FROM trials WHERE sweep_id = ? AND status IN "
-                              "('succeeded', 'failed', 'canceled')", sweep_id)[0]
+                              "('succeeded', 'failed', 'stopped', 'canceled')", sweep_id)[0]
             if done == args.trials:
                 break
             time.sleep(0.02)

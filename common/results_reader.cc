@@ -391,7 +391,7 @@ Result<std::vector<ExportRow>> ResultsReader::TrialPage(int64_t sweep_id, int64_
   if (rc != SQLITE_DONE) return s.Error();
   Stmt m(db_, "SELECT m.trial_id, m.name, m.value FROM metrics m JOIN "
               "(SELECT id, status FROM trials WHERE sweep_id = ? ORDER BY idx LIMIT ? OFFSET ?) p ON p.id = m.trial_id "
-              "WHERE p.status IN ('succeeded', 'failed', 'canceled')");
+              "WHERE p.status IN " + FinalStatusesSql());
   m.Bind(1, sweep_id).Bind(2, limit).Bind(3, offset);
   while ((rc = m.Step()) == SQLITE_ROW) {
     if (auto it = by_id.find(m.Int(0)); it != by_id.end()) rows[it->second].metrics[m.Text(1)] = m.Real(2);

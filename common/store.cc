@@ -149,6 +149,34 @@ CREATE TABLE dead_letters (
 );
 CREATE INDEX dead_letters_by_sweep ON dead_letters(sweep_id, id);
 )sql",
+    // 6: adaptive sweeps (early stopping, searches) and evaluations during
+    // training. A trial's current job trains to target_steps (0: optim.steps)
+    // and pauses there; steps_done is how far it has trained (latest pause or
+    // end). evals holds every evaluation during training, once per (trial,
+    // step); rungs every rung a trial reached with its signal, and when the
+    // scheduler promoted it from there. New statuses (waiting, paused,
+    // stopped) need no schema change: common/trial_state.h.
+    R"sql(
+ALTER TABLE trials ADD COLUMN target_steps INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN steps_done INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE evals (
+  trial_id INTEGER NOT NULL REFERENCES trials(id),
+  step     INTEGER NOT NULL,
+  name     TEXT NOT NULL,
+  value    REAL,                -- NULL stands for NaN
+  PRIMARY KEY (trial_id, step, name)
+) WITHOUT ROWID;
+CREATE TABLE rungs (
+  trial_id INTEGER NOT NULL REFERENCES trials(id),
+  rung     INTEGER NOT NULL,    -- 0-based, into the schedule's rung steps
+  step     INTEGER NOT NULL,
+  value    REAL,                -- the rung signal; NULL stands for NaN
+  at       REAL NOT NULL,
+  promoted REAL,                -- when the scheduler promoted the trial from here; NULL: not (yet)
+  PRIMARY KEY (trial_id, rung)
+) WITHOUT ROWID;
+CREATE INDEX trials_by_sweep_status ON trials(sweep_id, status);
+)sql",
 };
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kNumMigrations == Store::kSchemaVersion, "one migration per schema version");
@@ -199,7 +227,8 @@ const char* const kTrialColumns =
     "t.id, t.sweep_id, t.idx, t.name, t.variant, t.status, t.worker, t.error, t.config, "
     "t.overrides, t.round, t.started_at, t.finished_at, "
     "(SELECT COUNT(*) FROM attempts a WHERE a.trial_id = t.id AND a.round = t.round), "
-    "t.ticket, t.enqueued_at";
+    "t.ticket, t.enqueued_at, t.target_steps, t.steps_done, "
+    "(SELECT MAX(r.rung) FROM rungs r WHERE r.trial_id = t.id)";
 
 TrialRow ReadTrial(const Stmt& s) {
   TrialRow t;
@@ -219,16 +248,15 @@ TrialRow ReadTrial(const Stmt& s) {
   t.attempts = s.Int(13);
   t.ticket = s.Int(14);
   t.enqueued_at = s.Real(15);
+  t.target_steps = s.Int(16);
+  t.steps_done = s.Int(17);
+  t.rung = s.Null(18) ? -1 : s.Int(18);
   return t;
 }
 
 void ConfigureSqliteProcess() {
   static const int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)rc;  // SQLITE_MISUSE once SQLite is in use: then it is too late, and harmless
-}
-
-bool IsFinalStatus(const std::string& status) {
-  return status == "succeeded" || status == "failed" || status == "canceled";
 }
 
 bool SweepRow::done() const {

@@ -39,6 +39,7 @@
 
 #include "common/sweep_spec.h"
 #include "common/trial_report.h"
+#include "common/trial_state.h"
 #include "sic/status.h"
 
 struct sqlite3;
@@ -66,6 +67,9 @@ struct TrialRow {
   int64_t attempts = 0;   // attempts seen in the current round
   int64_t ticket = 0;     // the latest enqueue's ticket (0: never enqueued since schema 4)
   double enqueued_at = 0; // when that ticket was issued
+  int64_t target_steps = 0; // the current job pauses at this step (0: trains to optim.steps)
+  int64_t steps_done = 0;   // steps trained: at its latest pause, or at the end
+  int64_t rung = -1;        // the deepest rung it reached (-1: none)
   double started_at = 0, finished_at = 0;
 };
 
@@ -82,8 +86,6 @@ struct DeadLetter {
   int64_t payload_bytes = 0;
   double at = 0;
 };
-
-bool IsFinalStatus(const std::string& status);
 
 // A TrialRow's columns of `trials t` and how to read them from a statement
 // that selected them first, for code that reads the file on a connection of
@@ -109,7 +111,7 @@ void ConfigureSqliteProcess();
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Opens (creating if needed) and migrates the file.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);

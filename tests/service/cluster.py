@@ -225,7 +225,7 @@ class Cluster:
         deadline = time.time() + timeout
         while time.time() < deadline:
             trials = self.trials(sweep_id)
-            if trials and all(t["status"] in ("succeeded", "failed", "canceled") for t in trials):
+            if trials and all(t["status"] in ("succeeded", "failed", "stopped", "canceled") for t in trials):
                 return trials
             time.sleep(0.3)
         raise TimeoutError("sweep %d not done: %s" % (sweep_id, self.trials(sweep_id)))
