@@ -97,23 +97,27 @@ Result<std::pair<int64_t, std::vector<int64_t>>> ResultsReader::SweepIds(int64_t
 }
 
 Result<json> ResultsReader::LoadSweep(int64_t sweep_id) {
-  Stmt s(db_, "SELECT id, name, description, created_at, canceled FROM sweeps WHERE id = ?");
+  Stmt s(db_, "SELECT id, name, description, created_at, canceled, planned, settled FROM sweeps WHERE id = ?");
   s.Bind(1, sweep_id);
   const int rc = s.Step();
   if (rc == SQLITE_DONE) return NoSweep(sweep_id);
   if (rc != SQLITE_ROW) return s.Error();
   json counts = json::object();
   for (const char* status : TrialStatuses()) counts[status] = 0;
-  int64_t total = 0, final_count = 0;
+  sic::SweepRow row;
+  row.canceled = s.Int(4) != 0;
+  int64_t final_count = 0;
   Stmt c(db_, "SELECT status, COUNT(*) FROM trials WHERE sweep_id = ? GROUP BY status");
   c.Bind(1, sweep_id);
   while (c.Step() == SQLITE_ROW) {
     counts[c.Text(0)] = c.Int(1);
-    total += c.Int(1);
+    row.total += c.Int(1);
     if (IsFinalStatus(c.Text(0))) final_count += c.Int(1);
   }
+  AddUnmade(row, s.Int(5), !s.Null(6));
   return json{{"id", s.Int(0)}, {"name", s.Text(1)}, {"description", s.Text(2)}, {"created_at", s.Real(3)},
-              {"canceled", s.Int(4) != 0}, {"total", total}, {"counts", counts}, {"done", final_count == total}};
+              {"canceled", row.canceled}, {"total", row.total}, {"counts", counts},
+              {"done", final_count == row.total}};
 }
 
 Result<std::vector<std::string>> ResultsReader::MetricNames(int64_t sweep_id) {

@@ -176,6 +176,9 @@ CREATE TABLE rungs (
   PRIMARY KEY (trial_id, rung)
 ) WITHOUT ROWID;
 CREATE INDEX trials_by_sweep_status ON trials(sweep_id, status);
+ALTER TABLE sweeps ADD COLUMN adaptive INTEGER NOT NULL DEFAULT 0;  -- has a schedule or a search
+ALTER TABLE sweeps ADD COLUMN planned INTEGER NOT NULL DEFAULT 0;   -- a search's trials in all (0: its rows)
+ALTER TABLE sweeps ADD COLUMN settled REAL;                         -- when its scheduler had nothing left to do
 )sql",
 };
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
@@ -257,6 +260,10 @@ TrialRow ReadTrial(const Stmt& s) {
 void ConfigureSqliteProcess() {
   static const int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)rc;  // SQLITE_MISUSE once SQLite is in use: then it is too late, and harmless
+}
+
+void AddUnmade(SweepRow& row, int64_t planned, bool settled) {
+  if (planned > row.total && !row.canceled && !settled) row.total = planned;
 }
 
 bool SweepRow::done() const {
@@ -372,8 +379,12 @@ Result<int64_t> Store::CreateSweep(const SweepSpec& sweep, double now) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt ins(db_, "INSERT INTO sweeps (name, description, spec, created_at) VALUES (?, ?, ?, ?)");
+  const bool scheduled = sweep.schedule.method != ScheduleSpec::kNone;
+  const int64_t planned =
+      sweep.has_search ? sweep.search.trials * std::max<int64_t>(1, static_cast<int64_t>(sweep.seeds.size())) : 0;
+  Stmt ins(db_, "INSERT INTO sweeps (name, description, spec, created_at, adaptive, planned) VALUES (?, ?, ?, ?, ?, ?)");
   ins.Bind(1, sweep.name).Bind(2, sweep.description).Bind(3, sweep.spec.dump()).Bind(4, now);
+  ins.Bind(5, int64_t{scheduled || sweep.has_search}).Bind(6, planned);
   if (Status s = ins.Run(); !s.ok()) return s;
   const int64_t sweep_id = sqlite3_last_insert_rowid(db_);
   Stmt trial(db_, "INSERT INTO trials (sweep_id, idx, name, variant, config, overrides, point, total_steps, status) "
@@ -382,7 +393,8 @@ Result<int64_t> Store::CreateSweep(const SweepSpec& sweep, double now) {
     trial.Reset();
     trial.Bind(1, sweep_id).Bind(2, t.index).Bind(3, t.name).Bind(4, t.variant);
     trial.Bind(5, ConfigToJson(t.config).dump()).Bind(6, t.overrides.dump()).Bind(7, t.config.optim.steps);
-    trial.Bind(8, std::string(Transition(TrialEvent::kSubmit).to));
+    // A scheduled sweep's trials wait for the scheduler, which feeds them a few at a time.
+    trial.Bind(8, std::string(Transition(scheduled ? TrialEvent::kHold : TrialEvent::kSubmit).to));
     if (Status s = trial.Run(); !s.ok()) return s;
   }
   if (Status s = tx.Commit(); !s.ok()) return s;
@@ -523,7 +535,8 @@ Result<bool> Store::RecordResult(const TrialResult& r) {
     // A retried trial replaces whatever an earlier round left, in the group
     // sums too: take its old values out, put the new ones in.
     if (Status s = AddToGroupStats(r.trial_id, -1); !s.ok()) return s;
-    for (const char* table : {"metrics", "curves", "artifacts"}) {
+    // (The curve arrives while the trial runs; a retry clears it.)
+    for (const char* table : {"metrics", "artifacts"}) {
       Stmt del(db_, (std::string("DELETE FROM ") + table + " WHERE trial_id = ?").c_str());
       del.Bind(1, r.trial_id);
       if (Status s = del.Run(); !s.ok()) return s;
@@ -625,6 +638,16 @@ Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
     return Status::FailedPrecondition("sweep " + std::to_string(sweep_id) +
                                       " is canceled; its failed trials cannot be retried (submit the spec again)");
   }
+  // A new round trains from scratch (its checkpoint directory is per round):
+  // the failed round's curve and evaluations go; its rungs stay, as the
+  // scheduler's record of what it decided (training is deterministic, so the
+  // new round reaches the same values).
+  for (const char* table : {"curves", "evals"}) {
+    Stmt del(db_, std::string("DELETE FROM ") + table + " WHERE trial_id IN (SELECT id FROM trials WHERE sweep_id = ? "
+                  "AND status IN " + FromStatusesSql(TrialEvent::kRetry) + ")");
+    del.Bind(1, sweep_id);
+    if (Status st = del.Run(); !st.ok()) return st;
+  }
   Stmt s(db_, MoveTrials(TrialEvent::kRetry, "round = round + 1, error = '', finished_at = 0",
                          "sweep_id = ?1 AND (SELECT canceled FROM sweeps WHERE id = ?1) = 0"));
   s.Bind(1, sweep_id);
@@ -665,7 +688,7 @@ Result<std::vector<DeadLetter>> Store::DeadLetters(int64_t sweep_id, int64_t lim
 }
 
 Result<SweepRow> Store::LoadSweep(int64_t sweep_id) {
-  Stmt s(db_, "SELECT id, name, description, spec, created_at, canceled FROM sweeps WHERE id = ?");
+  Stmt s(db_, "SELECT id, name, description, spec, created_at, canceled, planned, settled FROM sweeps WHERE id = ?");
   s.Bind(1, sweep_id);
   if (s.Step() != SQLITE_ROW) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
   SweepRow row;
@@ -681,6 +704,7 @@ Result<SweepRow> Store::LoadSweep(int64_t sweep_id) {
     row.counts[counts.Text(0)] = counts.Int(1);
     row.total += counts.Int(1);
   }
+  AddUnmade(row, s.Int(6), !s.Null(7));
   return row;
 }
 
@@ -759,6 +783,269 @@ Result<int64_t> Store::CountFinishedAttempts(int64_t trial_id) {
   s.Bind(1, trial_id);
   if (s.Step() != SQLITE_ROW) return s.Error();
   return s.Int(0);
+}
+
+// ---------------------------------------------------------------- adaptive sweeps
+
+Status Store::RecordEvaluation(int64_t trial_id, int64_t step, const std::map<std::string, double>& metrics) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
+  Stmt ins(db_, "INSERT OR IGNORE INTO evals (trial_id, step, name, value) SELECT id, ?, ?, ? FROM trials WHERE id = ?");
+  int64_t added = 0;
+  for (const auto& [name, value] : metrics) {
+    ins.Reset();
+    ins.Bind(1, step).Bind(2, name).Bind(3, value).Bind(4, trial_id);
+    if (Status s = ins.Run(); !s.ok()) return s;
+    added += sqlite3_changes(db_);
+  }
+  if (added > 0) {
+    Stmt sweep(db_, "SELECT sweep_id FROM trials WHERE id = ?");
+    sweep.Bind(1, trial_id);
+    if (sweep.Step() == SQLITE_ROW) Touch(sweep.Int(0));
+  }
+  Status committed = tx.Commit();
+  Publish();
+  return committed;
+}
+
+Status Store::RecordCurvePoints(int64_t trial_id, int64_t round, const std::vector<CurvePoint>& points) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
+  // Only the current round's points: a late event of a retried round adds nothing.
+  Stmt ins(db_, "INSERT OR IGNORE INTO curves (trial_id, step, total, sep, inv, cap, coniso, lr) "
+                "SELECT id, ?, ?, ?, ?, ?, ?, ? FROM trials WHERE id = ? AND round = ?");
+  for (const CurvePoint& p : points) {
+    ins.Reset();
+    ins.Bind(1, p.step).Bind(2, p.total).Bind(3, p.sep).Bind(4, p.inv).Bind(5, p.cap).Bind(6, p.coniso);
+    ins.Bind(7, p.lr).Bind(8, trial_id).Bind(9, round);
+    if (Status s = ins.Run(); !s.ok()) return s;
+  }
+  return tx.Commit();
+}
+
+Result<bool> Store::RecordPause(const TrialResult& r, int64_t step, int64_t rung, double value) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
+  Stmt trial(db_, "SELECT status, round, ticket, sweep_id FROM trials WHERE id = ?");
+  trial.Bind(1, r.trial_id);
+  const int rc = trial.Step();
+  if (rc == SQLITE_DONE) return false;
+  if (rc != SQLITE_ROW) return trial.Error();
+  const std::string status = trial.Text(0);
+  const bool current = trial.Int(1) == r.round && trial.Int(2) == r.ticket;
+  const int64_t sweep_id = trial.Int(3);
+
+  Stmt seen(db_, "SELECT outcome IS NOT NULL AND outcome != 'error' FROM attempts "
+                 "WHERE trial_id = ? AND round = ? AND ticket = ? AND delivery = ?");
+  seen.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.ticket).Bind(4, r.delivery);
+  if (seen.Step() == SQLITE_ROW && seen.Int(0)) return false;  // this attempt is recorded already
+  Stmt attempt(db_, "INSERT INTO attempts (trial_id, round, ticket, delivery, worker, started_at, finished_at, outcome, error) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, 'paused', '') ON CONFLICT (trial_id, round, ticket, delivery) DO UPDATE SET "
+                    "worker = excluded.worker, finished_at = excluded.finished_at, outcome = 'paused', error = ''");
+  attempt.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.ticket).Bind(4, r.delivery).Bind(5, r.worker);
+  attempt.Bind(6, r.started_at).Bind(7, r.finished_at);
+  if (Status s = attempt.Run(); !s.ok()) return s;
+  if (Status s = RecordEvaluation(r.trial_id, step, r.metrics); !s.ok()) return s;
+  if (Status s = RecordCurvePoints(r.trial_id, r.round, r.curve); !s.ok()) return s;
+  bool moved = false;
+  if (current && TransitionAllowed(TrialEvent::kPause, status)) {
+    Stmt upd(db_, MoveTrials(TrialEvent::kPause, "steps_done = ?, worker = ''", "id = ? AND round = ? AND ticket = ?"));
+    upd.Bind(1, step).Bind(2, r.trial_id).Bind(3, r.round).Bind(4, r.ticket);
+    if (Status s = upd.Run(); !s.ok()) return s;
+    moved = sqlite3_changes(db_) > 0;
+    Stmt ins(db_, "INSERT OR IGNORE INTO rungs (trial_id, rung, step, value, at) VALUES (?, ?, ?, ?, ?)");
+    ins.Bind(1, r.trial_id).Bind(2, rung).Bind(3, step).Bind(4, value).Bind(5, r.finished_at);
+    if (Status s = ins.Run(); !s.ok()) return s;
+  }
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  Touch(sweep_id);
+  Publish();
+  return moved;
+}
+
+namespace {
+
+// One scheduler move of one trial (an UPDATE from the state table), with the
+// sweep noted for readers; returns whether it moved.
+template <typename BindFn>
+Result<bool> MoveOne(sqlite3* db, TrialEvent event, const std::string& set, BindFn bind, int64_t trial_id,
+                     const std::function<void(int64_t)>& touched) {
+  Stmt s(db, MoveTrials(event, set, "id = ?1", " RETURNING sweep_id"));
+  s.Bind(1, trial_id);
+  bind(s);
+  bool moved = false;
+  if (Status st = StepReturning(s, [&](int64_t sweep_id) { moved = true, touched(sweep_id); }); !st.ok()) return st;
+  return moved;
+}
+
+}  // namespace
+
+Result<bool> Store::Release(int64_t trial_id, int64_t target_steps) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto moved = MoveOne(db_, TrialEvent::kRelease, "target_steps = ?2", [&](Stmt& s) { s.Bind(2, target_steps); },
+                       trial_id, [&](int64_t sweep) { Touch(sweep); });
+  Publish();
+  return moved;
+}
+
+Result<bool> Store::Promote(int64_t trial_id, int64_t from_rung, int64_t target_steps, double now) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
+  auto moved = MoveOne(db_, TrialEvent::kPromote, "target_steps = ?2", [&](Stmt& s) { s.Bind(2, target_steps); },
+                       trial_id, [&](int64_t sweep) { Touch(sweep); });
+  if (!moved.ok() || !moved.value()) return moved;
+  Stmt mark(db_, "UPDATE rungs SET promoted = ? WHERE trial_id = ? AND rung = ? AND promoted IS NULL");
+  mark.Bind(1, now).Bind(2, trial_id).Bind(3, from_rung);
+  if (Status s = mark.Run(); !s.ok()) return s;
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  Publish();
+  return true;
+}
+
+Result<bool> Store::StopPaused(int64_t trial_id, double now) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto moved = MoveOne(db_, TrialEvent::kStop, "finished_at = ?2", [&](Stmt& s) { s.Bind(2, now); }, trial_id,
+                       [&](int64_t sweep) { Touch(sweep); });
+  Publish();
+  return moved;
+}
+
+Result<std::vector<int64_t>> Store::AddSearchTrials(int64_t sweep_id, const std::vector<TrialSpec>& trials, bool ask,
+                                                    double now) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
+  Stmt trial(db_, "INSERT INTO trials (sweep_id, idx, name, variant, config, overrides, point, total_steps, status, "
+                  "worker, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, json_remove(?6, '$.\"run.seed\"'), ?7, ?8, ?9, ?10)");
+  std::vector<int64_t> ids;
+  for (const TrialSpec& t : trials) {
+    trial.Reset();
+    trial.Bind(1, sweep_id).Bind(2, t.index).Bind(3, t.name).Bind(4, t.variant);
+    trial.Bind(5, ask ? std::string("{}") : ConfigToJson(t.config).dump()).Bind(6, t.overrides.dump());
+    trial.Bind(7, ask ? int64_t{0} : t.config.optim.steps);
+    trial.Bind(8, std::string(Transition(ask ? TrialEvent::kAsk : TrialEvent::kHold).to));
+    trial.Bind(9, std::string(ask ? "external" : "")).Bind(10, ask ? now : 0.0);
+    if (Status s = trial.Run(); !s.ok()) return s;
+    ids.push_back(sqlite3_last_insert_rowid(db_));
+  }
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  Touch(sweep_id);
+  Publish();
+  return ids;
+}
+
+Status Store::Tell(int64_t sweep_id, int64_t trial_id, const std::string& metric, double value, bool failed,
+                   double now) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt t(db_, "SELECT status, round FROM trials WHERE id = ? AND sweep_id = ?");
+  t.Bind(1, trial_id).Bind(2, sweep_id);
+  if (t.Step() != SQLITE_ROW) {
+    return Status::NotFound("trial " + std::to_string(trial_id) + " is not a trial of sweep " +
+                            std::to_string(sweep_id));
+  }
+  const std::string status = t.Text(0);
+  if (status != Transition(TrialEvent::kAsk).to) {
+    return Status::FailedPrecondition("trial " + std::to_string(trial_id) + " is " + status +
+                                      ", not running: only a trial that ask handed out is told, once");
+  }
+  TrialResult r;
+  r.trial_id = trial_id, r.round = t.Int(1), r.ticket = 0, r.delivery = 1, r.worker = "external";
+  r.ok = !failed;
+  if (failed) r.error = "told failed";
+  else r.metrics[metric] = value;
+  r.finished_at = now;
+  auto changed = RecordResult(r);
+  if (!changed.ok()) return changed.status();
+  if (!changed.value()) return Status::FailedPrecondition("trial " + std::to_string(trial_id) + " was told already");
+  return Status::OK();
+}
+
+Status Store::Settle(int64_t sweep_id, double now) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "UPDATE sweeps SET settled = ? WHERE id = ? AND settled IS NULL");
+  s.Bind(1, now).Bind(2, sweep_id);
+  if (Status st = s.Run(); !st.ok()) return st;
+  Touch(sweep_id);
+  Publish();
+  return Status::OK();
+}
+
+Result<std::vector<SweepRow>> Store::UnsettledSweeps() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "SELECT id FROM sweeps WHERE adaptive = 1 AND canceled = 0 AND settled IS NULL ORDER BY id");
+  std::vector<int64_t> ids;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) ids.push_back(s.Int(0));
+  if (rc != SQLITE_DONE) return s.Error();
+  std::vector<SweepRow> out;
+  for (int64_t id : ids) {
+    auto row = LoadSweep(id);
+    if (!row.ok()) return row.status();
+    out.push_back(std::move(row.value()));
+  }
+  return out;
+}
+
+Result<std::vector<ScheduledTrial>> Store::Scheduled(int64_t sweep_id, const std::string& objective) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "SELECT t.id, t.idx, t.status, t.overrides, t.target_steps, t.steps_done, "
+              "(SELECT m.value FROM metrics m WHERE m.trial_id = t.id AND m.name = ?2), "
+              "(SELECT m.value IS NULL FROM metrics m WHERE m.trial_id = t.id AND m.name = ?2) "
+              "FROM trials t WHERE t.sweep_id = ?1 ORDER BY t.idx, t.id");
+  s.Bind(1, sweep_id).Bind(2, objective);
+  std::vector<ScheduledTrial> out;
+  std::map<int64_t, size_t> at;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    ScheduledTrial t;
+    t.id = s.Int(0), t.index = s.Int(1), t.status = s.Text(2);
+    t.overrides = json::parse(s.Text(3), nullptr, false);
+    t.target_steps = s.Int(4), t.steps_done = s.Int(5);
+    t.objective = t.status == "succeeded" ? s.Real(6) : std::numeric_limits<double>::quiet_NaN();
+    at[t.id] = out.size();
+    out.push_back(std::move(t));
+  }
+  if (rc != SQLITE_DONE) return s.Error();
+  Stmt r(db_, "SELECT r.trial_id, r.rung, r.value, r.promoted IS NOT NULL FROM rungs r JOIN trials t ON t.id = r.trial_id "
+              "WHERE t.sweep_id = ? ORDER BY r.trial_id, r.rung");
+  r.Bind(1, sweep_id);
+  while ((rc = r.Step()) == SQLITE_ROW) {
+    auto it = at.find(r.Int(0));
+    if (it == at.end()) continue;
+    ScheduledTrial& t = out[it->second];
+    const size_t rung = static_cast<size_t>(std::max<int64_t>(0, r.Int(1)));
+    if (t.rung_values.size() <= rung) t.rung_values.resize(rung + 1, std::numeric_limits<double>::quiet_NaN());
+    t.rung_values[rung] = r.Real(2);
+    if (rung + 1 == t.rung_values.size()) t.promoted = r.Int(3) != 0;
+  }
+  if (rc != SQLITE_DONE) return r.Error();
+  return out;
+}
+
+Result<int64_t> Store::CountStatus(const std::string& status) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "SELECT COUNT(*) FROM trials WHERE status = ?");
+  s.Bind(1, status);
+  if (s.Step() != SQLITE_ROW) return s.Error();
+  return s.Int(0);
+}
+
+Result<std::vector<std::pair<int64_t, std::map<std::string, double>>>> Store::Evaluations(int64_t trial_id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "SELECT step, name, value FROM evals WHERE trial_id = ? ORDER BY step, name");
+  s.Bind(1, trial_id);
+  std::vector<std::pair<int64_t, std::map<std::string, double>>> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    if (out.empty() || out.back().first != s.Int(0)) out.push_back({s.Int(0), {}});
+    out.back().second[s.Text(1)] = s.Real(2);
+  }
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
 }
 
 }  // namespace sic

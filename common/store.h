@@ -55,9 +55,12 @@ struct SweepRow {
   double created_at = 0;
   bool canceled = false;
   std::map<std::string, int64_t> counts;  // trial status -> number of trials
-  int64_t total = 0;
+  int64_t total = 0;    // trials, counting a search's suggestions not yet made
   bool done() const;  // every trial final
 };
+// A search makes its trials one suggestion at a time: until it is canceled or
+// settled, the `planned` ones not yet made count in `total` (as not final).
+void AddUnmade(SweepRow& row, int64_t planned, bool settled);
 
 struct TrialRow {
   int64_t id = 0, sweep_id = 0, index = 0;
@@ -76,6 +79,17 @@ struct TrialRow {
 // A queued or running trial and its current ticket, for the reconciler.
 struct TrialTicket {
   int64_t trial_id = 0, ticket = 0, sweep_id = 0;
+};
+
+// A trial of an adaptive sweep as its scheduler sees it (Store::Scheduled).
+struct ScheduledTrial {
+  int64_t id = 0, index = 0;
+  std::string status;
+  nlohmann::json overrides;        // its parameters
+  int64_t target_steps = 0, steps_done = 0;
+  std::vector<double> rung_values; // the rung signal at rung 0, 1, ... (NaN allowed)
+  bool promoted = false;           // promoted from its deepest rung already
+  double objective = 0;            // its objective metric when succeeded, else NaN
 };
 
 // A results-stream entry that could not be recorded (see Pumps).
@@ -169,6 +183,49 @@ class Store {
   // many. FailedPrecondition for a canceled sweep: workers skip its jobs, so
   // retried trials would wait forever (submit the spec again instead).
   Result<int64_t> RetryFailed(int64_t sweep_id);
+
+  // ---- adaptive sweeps (early stopping, searches): the scheduler's moves.
+  // Each is one transaction whose UPDATE names the states it may start from
+  // (common/trial_state.h), so a move is recorded once however often it is
+  // asked for; each returns whether it moved the trial.
+
+  // A worker's evaluation during training: stored once per (trial, step);
+  // later copies of the same step change nothing.
+  Status RecordEvaluation(int64_t trial_id, int64_t step, const std::map<std::string, double>& metrics);
+  // Learning-curve points of the trial's current round, as they come while it
+  // runs (a point already stored is kept).
+  Status RecordCurvePoints(int64_t trial_id, int64_t round, const std::vector<CurvePoint>& points);
+  // A worker paused the attempt at `step` (checkpointed, worker released):
+  // the attempt gets outcome "paused", its metrics are stored as the
+  // evaluation at `step`, and, when the attempt is the trial's current job
+  // (round and ticket), the trial becomes paused with rung `rung` at `value`.
+  // Returns whether the trial moved (false for duplicates and stale jobs).
+  Result<bool> RecordPause(const TrialResult& attempt, int64_t step, int64_t rung, double value);
+  // The scheduler: a waiting trial starts, to pause at target_steps.
+  Result<bool> Release(int64_t trial_id, int64_t target_steps);
+  // A paused trial goes on from rung `from_rung` to target_steps (marks the rung promoted).
+  Result<bool> Promote(int64_t trial_id, int64_t from_rung, int64_t target_steps, double now);
+  // A paused trial ends here (stopped early).
+  Result<bool> StopPaused(int64_t trial_id, double now);
+  // New trials of a search (its suggestion's trials, sweep.trials' shape),
+  // waiting for the scheduler, or (ask) running and handed out. Returns their ids.
+  Result<std::vector<int64_t>> AddSearchTrials(int64_t sweep_id, const std::vector<TrialSpec>& trials, bool ask,
+                                               double now);
+  // An external search's objective for a trial that Ask handed out
+  // (NotFound: not a trial of the sweep; FailedPrecondition: already told).
+  Status Tell(int64_t sweep_id, int64_t trial_id, const std::string& metric, double value, bool failed, double now);
+  // The sweep's scheduler has nothing left to do (a search has made all its
+  // trials, every paused trial is stopped).
+  Status Settle(int64_t sweep_id, double now);
+  // Adaptive sweeps not canceled and not settled, oldest first.
+  Result<std::vector<SweepRow>> UnsettledSweeps();
+  // Every trial of an adaptive sweep with its rungs, in index order;
+  // `objective` names the metric that ScheduledTrial::objective reads.
+  Result<std::vector<ScheduledTrial>> Scheduled(int64_t sweep_id, const std::string& objective);
+  // Trials of every sweep with the status (for the feed's lookahead).
+  Result<int64_t> CountStatus(const std::string& status);
+  // A trial's evaluations during training, by step.
+  Result<std::vector<std::pair<int64_t, std::map<std::string, double>>>> Evaluations(int64_t trial_id);
 
   // A results-stream entry that could not be recorded; the sweep is looked up
   // from the trial when not given.

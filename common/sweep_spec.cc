@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -223,6 +224,18 @@ nlohmann::json DrawParam(const ParamDist& d, Rng& rng) {
   return json();
 }
 
+std::vector<int64_t> ScheduleRungs(int64_t min_steps, int64_t max_steps, int64_t eta, int64_t grace_steps) {
+  std::vector<int64_t> rungs;
+  if (min_steps < 1 || eta < 2 || min_steps >= max_steps) return {max_steps};
+  for (int64_t r = min_steps; r < max_steps;) {
+    if (r >= grace_steps) rungs.push_back(r);
+    if (r > (max_steps - 1) / eta) break;  // r * eta >= max_steps (and never overflows)
+    r *= eta;
+  }
+  rungs.push_back(max_steps);
+  return rungs;
+}
+
 namespace {
 
 // Checks `random`; the samples are drawn later, once the trial count is known to be in bounds.
@@ -338,6 +351,210 @@ int64_t BytesPerTrial(const Config& base, const Axes& axes) {
   return bytes;
 }
 
+// A metric's name as a spec gives it: what a trial stores ("eval.2m.max_score60",
+// "loss.total") or, for an external search, any such name.
+Status CheckMetricName(const std::string& key, const json& v) {
+  if (!v.is_string() || v.get_ref<const std::string&>().empty() ||
+      v.get_ref<const std::string&>().size() > kSpecMaxKeyChars) {
+    return Err(key, "must be a metric name of 1-" + std::to_string(kSpecMaxKeyChars) + " characters");
+  }
+  for (char c : v.get_ref<const std::string&>()) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '-' || c == '.';
+    if (!ok) return Err(key, "must be letters, digits, '_', '-' or '.', got " + ShownValue(v));
+  }
+  return Status::OK();
+}
+
+Result<bool> ParseDirection(const std::string& key, const json& v) {
+  if (v == "max") return true;
+  if (v == "min") return false;
+  return Err(key, "must be \"max\" or \"min\", got " + ShownValue(v));
+}
+
+// Unknown keys of a block are errors that list the known ones.
+Status OnlyKeys(const std::string& block, const json& node, std::initializer_list<const char*> known) {
+  std::string list;
+  for (const char* k : known) list += std::string(list.empty() ? "" : ", ") + k;
+  if (!node.is_object()) return Err(block, "must be an object (" + list + ")");
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    bool found = false;
+    for (const char* k : known) found = found || it.key() == k;
+    if (!found) return Err(block + "." + it.key(), "unknown key (" + list + ")");
+  }
+  return Status::OK();
+}
+
+Status ParseObjective(const json& node, SweepSpec& out) {
+  if (Status s = OnlyKeys("objective", node, {"metric", "direction"}); !s.ok()) return s;
+  auto metric = node.find("metric");
+  if (metric == node.end()) return Err("objective.metric", "is required");
+  if (Status s = CheckMetricName("objective.metric", *metric); !s.ok()) return s;
+  out.objective.metric = metric->get<std::string>();
+  if (auto d = node.find("direction"); d != node.end()) {
+    auto max = ParseDirection("objective.direction", *d);
+    if (!max.ok()) return max.status();
+    out.objective.maximize = max.value();
+  }
+  out.has_objective = true;
+  return Status::OK();
+}
+
+Result<int64_t> PositiveInt(const std::string& key, const json& v, int64_t lo, int64_t hi) {
+  if (!IsInt64(v) || v.get<int64_t>() < lo || v.get<int64_t>() > hi) {
+    return Err(key, "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+  return v.get<int64_t>();
+}
+
+// Checks `search`; its parameter keys are claimed like random's (a key has one setter).
+Status ParseSearch(const json& node, const SpecLimits& limits, Axes& axes, SweepSpec& out) {
+  if (Status s = OnlyKeys("search", node, {"method", "trials", "seed", "external", "params"}); !s.ok()) return s;
+  SearchSpec& search = out.search;
+  if (auto m = node.find("method"); m != node.end()) {
+    if (*m == "tpe") search.method = SearchSpec::kTpe;
+    else if (*m == "random") search.method = SearchSpec::kRandom;
+    else return Err("search.method", "must be \"tpe\" or \"random\", got " + ShownValue(*m));
+  }
+  auto trials = node.find("trials");
+  if (trials == node.end()) return Err("search.trials", "is required");
+  auto n = PositiveInt("search.trials", *trials, 1, limits.max_trials);
+  if (!n.ok()) return n.status();
+  search.trials = n.value();
+  if (auto seed = node.find("seed"); seed != node.end()) {
+    if (!seed->is_number_integer() || (!seed->is_number_unsigned() && seed->get<int64_t>() < 0)) {
+      return Err("search.seed", "must be a non-negative integer");
+    }
+    search.seed = seed->get<uint64_t>();
+  }
+  if (auto ext = node.find("external"); ext != node.end()) {
+    if (!ext->is_boolean()) return Err("search.external", "must be true or false");
+    search.external = ext->get<bool>();
+  }
+  auto params = node.find("params");
+  if (params == node.end() || !params->is_object() || params->empty()) {
+    return Err("search.params", "must be a non-empty object of name -> distribution");
+  }
+  if (Status s = CheckCount("search.params", params->size(), kSpecMaxRandomParams, "parameters"); !s.ok()) return s;
+  for (auto it = params->begin(); it != params->end(); ++it) {
+    if (Status s = CheckKey("search.params", it.key()); !s.ok()) return s;
+    if (search.external) {
+      // Driven from outside: a parameter is any name, not a config key.
+      if (Status s = CheckMetricName("search.params", json(it.key())); !s.ok()) return s;
+    } else if (Status s = Claim(axes, it.key(), "search.params." + it.key()); !s.ok()) {
+      return s;
+    }
+    auto d = ParseDistribution("search", it.key(), it.value());
+    if (!d.ok()) return d.status();
+    search.params.push_back(std::move(d.value()));
+  }
+  out.has_search = true;
+  return Status::OK();
+}
+
+Status ParseSchedule(const json& node, SweepSpec& out, std::optional<int64_t>& max_steps) {
+  if (Status s = OnlyKeys("schedule", node, {"method", "min_steps", "max_steps", "reduction_factor", "grace_steps",
+                                             "min_trials", "metric", "direction"});
+      !s.ok()) {
+    return s;
+  }
+  ScheduleSpec& sched = out.schedule;
+  auto m = node.find("method");
+  if (m == node.end()) return Err("schedule.method", "is required (\"asha\", \"median\" or \"none\")");
+  if (*m == "asha") sched.method = ScheduleSpec::kAsha;
+  else if (*m == "median") sched.method = ScheduleSpec::kMedian;
+  else if (*m == "none") sched.method = ScheduleSpec::kNone;
+  else return Err("schedule.method", "must be \"asha\", \"median\" or \"none\", got " + ShownValue(*m));
+  constexpr int64_t kMaxSteps = 1000000000000;  // optim.steps' own bound is lower; this keeps products small
+  struct IntField {
+    const char* key;
+    int64_t* into;
+    int64_t lo, hi;
+  } fields[] = {
+      {"min_steps", &sched.min_steps, 1, kMaxSteps},
+      {"grace_steps", &sched.grace_steps, 0, kMaxSteps},
+      {"reduction_factor", &sched.reduction_factor, 2, 1000},
+      {"min_trials", &sched.min_trials, 1, 100000},
+  };
+  sched.grace_steps = -1;  // not given: a default below
+  for (const IntField& f : fields) {
+    auto v = node.find(f.key);
+    if (v == node.end()) continue;
+    auto n = PositiveInt(std::string("schedule.") + f.key, *v, f.lo, f.hi);
+    if (!n.ok()) return n.status();
+    *f.into = n.value();
+  }
+  if (auto v = node.find("max_steps"); v != node.end()) {
+    auto n = PositiveInt("schedule.max_steps", *v, 1, kMaxSteps);
+    if (!n.ok()) return n.status();
+    max_steps = n.value();
+  }
+  if (auto v = node.find("metric"); v != node.end()) {
+    if (Status s = CheckMetricName("schedule.metric", *v); !s.ok()) return s;
+    sched.metric = v->get<std::string>();
+  }
+  if (auto d = node.find("direction"); d != node.end()) {
+    auto max = ParseDirection("schedule.direction", *d);
+    if (!max.ok()) return max.status();
+    sched.maximize = max.value();
+    sched.direction_given = true;
+  }
+  if (sched.method != ScheduleSpec::kNone && sched.min_steps == 0) return Err("schedule.min_steps", "is required");
+  return Status::OK();
+}
+
+// The objective, search and schedule together: defaults and the rules between them.
+Status ResolveAdaptive(const json& spec, const Config& base, const Axes& axes, SweepSpec& out) {
+  ScheduleSpec& sched = out.schedule;
+  if (out.has_search) {
+    if (!out.has_objective) return Err("search", "needs an \"objective\" (the metric the sampler optimises)");
+    for (const char* other : {"grid", "random", "ablations"}) {
+      if (spec.contains(other)) {
+        return Err("search", std::string("cannot be combined with \"") + other +
+                                 "\": a search proposes its own configurations (submit them as two sweeps)");
+      }
+    }
+    if (out.search.external) {
+      for (const char* other : {"base", "seeds", "schedule"}) {
+        if (spec.contains(other)) {
+          return Err("search.external", std::string("an external search trains nothing here: remove \"") +
+                                            other + "\"");
+        }
+      }
+    }
+  }
+  if (sched.method == ScheduleSpec::kNone) return Status::OK();
+  if (sched.metric.empty()) {
+    if (!out.has_objective) return Err("schedule.metric", "is required without an \"objective\"");
+    sched.metric = out.objective.metric;
+  }
+  if (!sched.direction_given) sched.maximize = out.has_objective ? out.objective.maximize : true;
+  if (!out.has_objective) {
+    out.objective.metric = sched.metric;
+    out.objective.maximize = sched.maximize;
+  }
+  sched.max_steps = base.optim.steps;
+  if (axes.owner.count("optim.steps")) {
+    return Err(axes.owner.at("optim.steps"), "optim.steps cannot vary in a sweep with a schedule (its rungs are "
+                                             "steps of one training length)");
+  }
+  if (sched.min_steps >= sched.max_steps) {
+    return Err("schedule.min_steps", std::to_string(sched.min_steps) + " must be below max_steps (" +
+                                         std::to_string(sched.max_steps) + ")");
+  }
+  // Nothing is cut before grace_steps. Grid cells emerge late (docs/sweep-service.md,
+  // "Early stopping": one module between 20k and 34k of 70k steps on examples/quick.json),
+  // so an evaluation-based signal is not trusted before half of the training by default;
+  // a loss signal is trusted from the first rung.
+  if (sched.grace_steps < 0) sched.grace_steps = sched.metric.rfind("eval.", 0) == 0 ? sched.max_steps / 2 : 0;
+  sched.rungs = ScheduleRungs(sched.min_steps, sched.max_steps, sched.reduction_factor, sched.grace_steps);
+  if (sched.rungs.size() < 2) {
+    return Err("schedule", "no rung lies between max(min_steps, grace_steps) and max_steps (" +
+                               std::to_string(sched.max_steps) + "): nothing would ever be stopped");
+  }
+  return Status::OK();
+}
+
 std::string Shown(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 // One override of one trial: the spec key that sets it (for errors), the dotted key, the value.
@@ -358,6 +575,37 @@ Status Culprit(const Config& base, const std::vector<Setter>& setters) {
   return Status::Internal("spec: a trial's config is invalid but no override is at fault");
 }
 
+// A search's sweep: no trials at submit (the scheduler makes them one
+// suggestion at a time, through SearchTrials), but everything they can be is
+// checked now: every parameter's bounds (and every choice) on the base config,
+// and the trial count.
+Result<SweepSpec> FinishSearch(json spec, const Config& base, const Axes& axes, const SpecLimits& limits,
+                               SweepSpec out) {
+  const int64_t n_seeds = std::max<int64_t>(1, static_cast<int64_t>(axes.seeds.size()));
+  if (Times(out.search.trials, n_seeds, INT64_MAX - 1) > limits.max_trials) {
+    return Status::ResourceExhausted("spec: search.trials x seeds is more than " +
+                                     std::to_string(limits.max_trials) + " trials (the limit)");
+  }
+  if (!out.search.external) {
+    for (const ParamDist& d : out.search.params) {
+      std::vector<json> extremes;
+      switch (d.kind) {
+        case ParamDist::kChoice: extremes.assign(d.choices.begin(), d.choices.end()); break;
+        case ParamDist::kIntUniform: extremes = {json(d.int_lo), OffsetFrom(d.int_lo, d.span)}; break;
+        default: extremes = {json(d.lo), json(d.hi)}; break;
+      }
+      for (const json& v : extremes) {
+        Config config = base;
+        if (Status st = ApplyOverride(config, d.key, v); !st.ok()) return Err("search.params." + d.key, st.message());
+      }
+    }
+  }
+  out.base = base;
+  out.seeds = axes.seeds;
+  out.spec = std::move(spec);
+  return out;
+}
+
 Result<SweepSpec> FromJson(json spec, const SpecLimits& limits) {
   if (!spec.is_object()) {
     return Status::InvalidArgument(std::string("spec: must be a JSON object, got ") + spec.type_name());
@@ -367,6 +615,7 @@ Result<SweepSpec> FromJson(json spec, const SpecLimits& limits) {
   Axes axes;
   axes.variants.push_back({"baseline", json::object()});
   Config base;
+  std::optional<int64_t> schedule_max_steps;
   for (auto it = spec.begin(); it != spec.end(); ++it) {
     const std::string& k = it.key();
     const json& v = it.value();
@@ -395,11 +644,31 @@ Result<SweepSpec> FromJson(json spec, const SpecLimits& limits) {
       s = ParseRandom(v, limits, axes);
     } else if (k == "seeds") {
       s = ParseSeeds(v, limits, axes);
+    } else if (k == "objective") {
+      s = ParseObjective(v, out);
+    } else if (k == "search") {
+      s = ParseSearch(v, limits, axes, out);
+    } else if (k == "schedule") {
+      s = ParseSchedule(v, out, schedule_max_steps);
     } else {
-      s = Err(k, "unknown key (name, description, base, ablations, grid, random, seeds)");
+      s = Err(k, "unknown key (name, description, base, ablations, grid, random, seeds, objective, search, schedule)");
     }
     if (!s.ok()) return s;
   }
+  if (schedule_max_steps) {
+    // schedule.max_steps is the trials' training length: it sets base optim.steps.
+    if (spec.contains("base") && spec["base"].is_object() && spec["base"].contains("optim") &&
+        spec["base"]["optim"].is_object() && spec["base"]["optim"].contains("steps") &&
+        base.optim.steps != *schedule_max_steps) {
+      return Err("schedule.max_steps", std::to_string(*schedule_max_steps) + " differs from base optim.steps (" +
+                                           std::to_string(base.optim.steps) + "): give one of them");
+    }
+    if (Status st = ApplyOverride(base, "optim.steps", *schedule_max_steps); !st.ok()) {
+      return Err("schedule.max_steps", st.message());
+    }
+  }
+  if (Status s = ResolveAdaptive(spec, base, axes, out); !s.ok()) return s;
+  if (out.has_search) return FinishSearch(std::move(spec), base, axes, limits, std::move(out));
 
   // Bound the trial count and the bytes they take before drawing samples or building any config.
   const int64_t cap = std::clamp<int64_t>(limits.max_trials, 0, INT64_MAX - 1);
@@ -490,6 +759,8 @@ Result<SweepSpec> FromJson(json spec, const SpecLimits& limits) {
       }
     }
   }
+  out.base = base;
+  out.seeds = axes.seeds;
   out.spec = std::move(spec);
   return out;
 }
@@ -503,6 +774,33 @@ Result<SweepSpec> ParseSweepSpec(std::string_view text, const SpecLimits& limits
   auto spec = ParseJson(text, json_limits, "spec");
   if (!spec.ok()) return spec.status();
   return FromJson(std::move(spec.value()), limits);
+}
+
+Result<std::vector<TrialSpec>> SearchTrials(const SweepSpec& sweep, int64_t number, const nlohmann::json& params) {
+  if (!sweep.has_search || !params.is_object()) return Status::InvalidArgument("search: not a search's suggestion");
+  const size_t n_seeds = std::max<size_t>(1, sweep.seeds.size());
+  std::vector<TrialSpec> out;
+  for (size_t k = 0; k < n_seeds; ++k) {
+    TrialSpec trial;
+    trial.index = number * static_cast<int64_t>(n_seeds) + static_cast<int64_t>(k);
+    trial.variant = "search";
+    trial.name = "search=" + std::to_string(number);
+    trial.config = sweep.base;
+    trial.overrides = params;
+    if (!sweep.search.external) {
+      for (auto it = params.begin(); it != params.end(); ++it) {
+        if (Status s = SetField(trial.config, it.key(), it.value()); !s.ok()) return s.Prefixed("search.params.");
+      }
+      if (!sweep.seeds.empty()) {
+        trial.overrides["run.seed"] = sweep.seeds[k];
+        trial.config.run.seed = sweep.seeds[k];
+        trial.name += "/seed=" + std::to_string(sweep.seeds[k]);
+      }
+      if (Status s = CheckConfig(trial.config); !s.ok()) return s.Prefixed("search: ");
+    }
+    out.push_back(std::move(trial));
+  }
+  return out;
 }
 
 std::string DescribeTrials(const SweepSpec& sweep) {

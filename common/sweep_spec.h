@@ -120,8 +120,13 @@ struct ScheduleSpec {
   int64_t min_trials = 3;         // values at a rung before any trial there is cut or promoted
   std::string metric;             // the rung signal; default: the objective's metric
   bool maximize = true;           // default: the objective's direction
+  bool direction_given = false;
   std::vector<int64_t> rungs;     // the rung steps, ascending, the last = max_steps
 };
+
+// min_steps * eta^k for k = 0, 1, ... below max_steps, without those below
+// grace_steps, then max_steps. Checked arithmetic; {max_steps} when nothing fits.
+std::vector<int64_t> ScheduleRungs(int64_t min_steps, int64_t max_steps, int64_t eta, int64_t grace_steps);
 
 struct TrialSpec {
   int64_t index = 0;            // 0-based position in the sweep
@@ -141,6 +146,8 @@ struct SweepSpec {
   bool has_search = false;
   SearchSpec search;
   ScheduleSpec schedule;        // method kNone when absent
+  Config base;                  // the base config, schedule.max_steps applied
+  std::vector<int64_t> seeds;   // the seeds list (empty: base run.seed)
 };
 
 // Parses and expands a spec. Malformed JSON, unknown keys, wrong types,
@@ -148,6 +155,12 @@ struct SweepSpec {
 // are errors. (There is no entry point taking a parsed json: text goes through
 // ParseJson, which bounds the depth before any value exists.)
 Result<SweepSpec> ParseSweepSpec(std::string_view text, const SpecLimits& limits = {});
+
+// The trials of a search's suggestion number `number` (0-based): one per
+// seed (index number * seeds + k, name "search=<number>[/seed=S]", variant
+// "search"), each base + `params` (+ run.seed). For an external search, the
+// params as given and no config. InvalidArgument when params break the config.
+Result<std::vector<TrialSpec>> SearchTrials(const SweepSpec& sweep, int64_t number, const nlohmann::json& params);
 
 // One line per trial, "index name", for `sicctl sweep --dry-run`.
 std::string DescribeTrials(const SweepSpec& sweep);

@@ -19,6 +19,14 @@ namespace sic {
 // SQL that takes a current file back to schema 3 (what migrations 4 and 5
 // added, taken out again; attempts keyed as before), for migration tests.
 inline const char* const kBackToSchema3 = R"sql(
+DROP TABLE evals;
+DROP TABLE rungs;
+DROP INDEX trials_by_sweep_status;
+ALTER TABLE trials DROP COLUMN target_steps;
+ALTER TABLE trials DROP COLUMN steps_done;
+ALTER TABLE sweeps DROP COLUMN adaptive;
+ALTER TABLE sweeps DROP COLUMN planned;
+ALTER TABLE sweeps DROP COLUMN settled;
 DROP TABLE dead_letters;
 DROP INDEX trials_by_status_enqueued;
 ALTER TABLE trials DROP COLUMN ticket;

@@ -429,3 +429,106 @@ TEST(SweepSpec, ShippedExamplesExpandAsDocumented) {
 
 }  // namespace
 }  // namespace sic
+
+namespace sic {
+namespace {
+
+TEST(SweepSpecAdaptive, RungsAreGeometricAboveGraceAndEndAtMaxSteps) {
+  EXPECT_EQ(ScheduleRungs(100, 900, 3, 0), (std::vector<int64_t>{100, 300, 900}));
+  EXPECT_EQ(ScheduleRungs(100, 1000, 3, 0), (std::vector<int64_t>{100, 300, 900, 1000}));
+  EXPECT_EQ(ScheduleRungs(100, 1000, 3, 250), (std::vector<int64_t>{300, 900, 1000}));
+  EXPECT_EQ(ScheduleRungs(1000, 1000, 3, 0), (std::vector<int64_t>{1000}));
+  // No overflow on the way to a huge max.
+  const auto big = ScheduleRungs(1, INT64_MAX, 1000, 0);
+  EXPECT_EQ(big.back(), INT64_MAX);
+  EXPECT_EQ(big.size(), 8u);  // 1, 1e3, ..., 1e18, then max
+}
+
+TEST(SweepSpecAdaptive, ScheduleAndObjectiveDefaultsAndRules) {
+  auto spec = ParseSweepSpec(R"({"base": {"optim": {"steps": 70000}}, "seeds": 2,
+      "objective": {"metric": "eval.2m.fraction_grid.0.3"},
+      "schedule": {"method": "asha", "min_steps": 5000}})");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  const ScheduleSpec& s = spec->schedule;
+  EXPECT_EQ(s.method, ScheduleSpec::kAsha);
+  EXPECT_EQ(s.metric, "eval.2m.fraction_grid.0.3");
+  EXPECT_TRUE(s.maximize);
+  EXPECT_EQ(s.grace_steps, 35000);  // an evaluation signal: not trusted before half the training
+  EXPECT_EQ(s.rungs, (std::vector<int64_t>{45000, 70000}));
+  EXPECT_EQ(spec->trials.size(), 2u);
+
+  auto loss = ParseSweepSpec(R"({"schedule": {"method": "median", "min_steps": 10, "max_steps": 90,
+      "metric": "loss.total", "direction": "min"}})");
+  ASSERT_TRUE(loss.ok()) << loss.status().message();
+  EXPECT_EQ(loss->schedule.grace_steps, 0);
+  EXPECT_EQ(loss->schedule.rungs, (std::vector<int64_t>{10, 30, 90}));
+  EXPECT_EQ(loss->trials[0].config.optim.steps, 90);  // max_steps is the training length
+  EXPECT_EQ(loss->objective.metric, "loss.total");   // the rung signal stands for the objective
+  EXPECT_FALSE(loss->objective.maximize);
+}
+
+TEST(SweepSpecAdaptive, BadBlocksNameTheKey) {
+  struct Case { const char* spec; const char* error; };
+  const Case cases[] = {
+      {R"({"objective": {"direction": "max"}})", "objective.metric: is required"},
+      {R"({"objective": {"metric": "a b"}})", "objective.metric: must be letters"},
+      {R"({"objective": {"metric": "m", "direction": "up"}})", "objective.direction: must be \"max\" or \"min\""},
+      {R"({"objective": {"metric": "m", "goal": 1}})", "objective.goal: unknown key"},
+      {R"({"search": {"trials": 3, "params": {"optim.lr": {"uniform": [0, 1]}}}})",
+       "search: needs an \"objective\""},
+      {R"({"objective": {"metric": "m"}, "search": {"trials": 0, "params": {}}})", "search.trials: must be an integer"},
+      {R"({"objective": {"metric": "m"}, "search": {"method": "cma", "trials": 3}})", "search.method: must be"},
+      {R"({"objective": {"metric": "m"}, "search": {"trials": 3, "params": {"optim.lr": {"uniform": [-1, 1]}}}})",
+       "search.params.optim.lr: optim.lr: -1.0 is out of range"},
+      {R"({"objective": {"metric": "m"}, "search": {"trials": 3, "params": {"optim.lr": {"log_uniform": [0, 1]}}}})",
+       "search.params.optim.lr.log_uniform: needs 0 < lo < hi"},
+      {R"({"objective": {"metric": "m"}, "grid": {"loss.lambda_cap": [1]},
+          "search": {"trials": 3, "params": {"optim.lr": {"uniform": [0.1, 1]}}}})",
+       "search: cannot be combined with \"grid\""},
+      {R"({"objective": {"metric": "m"}, "seeds": 2,
+          "search": {"trials": 3, "external": true, "params": {"x": {"uniform": [0, 1]}}}})",
+       "search.external: an external search trains nothing here: remove \"seeds\""},
+      {R"({"schedule": {"min_steps": 10}})", "schedule.method: is required"},
+      {R"({"schedule": {"method": "asha"}})", "schedule.min_steps: is required"},
+      {R"({"schedule": {"method": "asha", "min_steps": 10}})", "schedule.metric: is required without an \"objective\""},
+      {R"({"objective": {"metric": "m"}, "schedule": {"method": "asha", "min_steps": 10, "reduction_factor": 1}})",
+       "schedule.reduction_factor: must be an integer in [2, 1000]"},
+      {R"({"objective": {"metric": "m"}, "schedule": {"method": "asha", "min_steps": 100, "max_steps": 100}})",
+       "schedule.min_steps: 100 must be below max_steps (100)"},
+      {R"({"objective": {"metric": "m"}, "base": {"optim": {"steps": 50}},
+          "schedule": {"method": "asha", "min_steps": 10, "max_steps": 100}})",
+       "schedule.max_steps: 100 differs from base optim.steps (50)"},
+      {R"({"objective": {"metric": "m"}, "grid": {"optim.steps": [100, 200]},
+          "schedule": {"method": "asha", "min_steps": 10}})",
+       "grid.optim.steps: optim.steps cannot vary in a sweep with a schedule"},
+      {R"({"objective": {"metric": "m"}, "schedule": {"method": "asha", "min_steps": 10, "max_steps": 20,
+          "grace_steps": 20}})",
+       "schedule: no rung lies between"},
+  };
+  for (const Case& c : cases) {
+    const std::string error = ErrorOf(c.spec);
+    EXPECT_EQ(error.rfind(c.error, 0), 0u) << c.spec << "\n  gave: " << error;
+  }
+}
+
+TEST(SweepSpecAdaptive, SearchMakesItsTrialsPerSuggestion) {
+  auto spec = ParseSweepSpec(R"({"objective": {"metric": "loss.total", "direction": "min"}, "seeds": [3, 4],
+      "search": {"trials": 5, "seed": 1, "params": {"optim.lr": {"log_uniform": [1e-4, 1e-2]},
+                                                 "model.n_units": {"int_uniform": [32, 64]}}}})");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  EXPECT_TRUE(spec->trials.empty());
+  EXPECT_TRUE(spec->has_search);
+  EXPECT_EQ(spec->search.params.size(), 2u);
+  auto trials = SearchTrials(spec.value(), 2, {{"optim.lr", 0.001}, {"model.n_units", 40}});
+  ASSERT_TRUE(trials.ok()) << trials.status().message();
+  ASSERT_EQ(trials->size(), 2u);
+  EXPECT_EQ(trials->at(1).index, 5);
+  EXPECT_EQ(trials->at(1).name, "search=2/seed=4");
+  EXPECT_EQ(trials->at(1).config.run.seed, 4);
+  EXPECT_EQ(trials->at(1).config.model.n_units, 40);
+  EXPECT_DOUBLE_EQ(trials->at(0).config.optim.lr, 0.001);
+  EXPECT_FALSE(SearchTrials(spec.value(), 0, {{"model.n_units", -3}}).ok());
+}
+
+}  // namespace
+}  // namespace sic
