@@ -179,6 +179,10 @@ CREATE INDEX trials_by_sweep_status ON trials(sweep_id, status);
 ALTER TABLE sweeps ADD COLUMN adaptive INTEGER NOT NULL DEFAULT 0;  -- has a schedule or a search
 ALTER TABLE sweeps ADD COLUMN planned INTEGER NOT NULL DEFAULT 0;   -- a search's trials in all (0: its rows)
 ALTER TABLE sweeps ADD COLUMN settled REAL;                         -- when its scheduler had nothing left to do
+CREATE TABLE discards (              -- checkpoints of trials that will never resume, for workers to delete
+  trial_id INTEGER PRIMARY KEY REFERENCES trials(id),
+  round    INTEGER NOT NULL
+);
 )sql",
 };
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
@@ -526,11 +530,12 @@ Result<bool> Store::RecordResult(const TrialResult& r) {
 
   const bool applies = TransitionAllowed(event, status) && r.round == round;
   if (applies) {
-    Stmt upd(db_, MoveTrials(event, "worker = ?, error = ?, finished_at = ?, "
-                                    "started_at = CASE WHEN started_at = 0 THEN ? ELSE started_at END",
-                             "id = ?"));
+    Stmt upd(db_, MoveTrials(event, "worker = ?1, error = ?2, finished_at = ?3, "
+                                    "started_at = CASE WHEN started_at = 0 THEN ?4 ELSE started_at END, "
+                                    "steps_done = CASE WHEN ?6 THEN total_steps ELSE steps_done END",
+                             "id = ?5"));
     upd.Bind(1, r.worker).Bind(2, r.ok ? std::string() : r.error);
-    upd.Bind(3, r.finished_at).Bind(4, r.started_at).Bind(5, r.trial_id);
+    upd.Bind(3, r.finished_at).Bind(4, r.started_at).Bind(5, r.trial_id).Bind(6, int64_t{r.ok && r.worker != "external"});
     if (Status s = upd.Run(); !s.ok()) return s;
     // A retried trial replaces whatever an earlier round left, in the group
     // sums too: take its old values out, put the new ones in.
@@ -578,6 +583,11 @@ Result<int64_t> Store::CancelSweep(int64_t sweep_id, double now) {
   sweep.Bind(1, sweep_id);
   if (Status s = sweep.Run(); !s.ok()) return s;
   if (sqlite3_changes(db_) == 0) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
+  // Paused trials hold checkpoints that nobody will resume now.
+  Stmt discard(db_, "INSERT OR REPLACE INTO discards (trial_id, round) SELECT id, round FROM trials "
+                    "WHERE sweep_id = ? AND status = 'paused'");
+  discard.Bind(1, sweep_id);
+  if (Status s = discard.Run(); !s.ok()) return s;
   Stmt trials(db_, MoveTrials(TrialEvent::kCancel, "finished_at = ?", "sweep_id = ?"));
   trials.Bind(1, now).Bind(2, sweep_id);
   if (Status s = trials.Run(); !s.ok()) return s;
@@ -653,6 +663,12 @@ Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
   s.Bind(1, sweep_id);
   if (Status st = s.Run(); !st.ok()) return st;
   const int64_t changed = sqlite3_changes(db_);
+  if (changed > 0) {
+    // An adaptive sweep's scheduler takes it up again (a retried trial may pause at a rung).
+    Stmt unsettle(db_, "UPDATE sweeps SET settled = NULL WHERE id = ?");
+    unsettle.Bind(1, sweep_id);
+    if (Status st = unsettle.Run(); !st.ok()) return st;
+  }
   if (Status st = tx.Commit(); !st.ok()) return st;
   Touch(sweep_id, /*requested=*/true);
   Publish();
@@ -908,10 +924,43 @@ Result<bool> Store::Promote(int64_t trial_id, int64_t from_rung, int64_t target_
 
 Result<bool> Store::StopPaused(int64_t trial_id, double now) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
   auto moved = MoveOne(db_, TrialEvent::kStop, "finished_at = ?2", [&](Stmt& s) { s.Bind(2, now); }, trial_id,
                        [&](int64_t sweep) { Touch(sweep); });
+  if (!moved.ok() || !moved.value()) return moved;
+  // It never resumes: its checkpoint can go.
+  Stmt discard(db_, "INSERT OR REPLACE INTO discards (trial_id, round) SELECT id, round FROM trials WHERE id = ?");
+  discard.Bind(1, trial_id);
+  if (Status s = discard.Run(); !s.ok()) return s;
+  if (Status s = tx.Commit(); !s.ok()) return s;
   Publish();
-  return moved;
+  return true;
+}
+
+Result<std::vector<std::pair<TrialRow, int64_t>>> Store::Discards(int64_t limit) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, std::string("SELECT ") + kTrialColumns + ", d.round FROM discards d JOIN trials t ON t.id = d.trial_id "
+              "ORDER BY d.trial_id LIMIT ?");
+  s.Bind(1, limit);
+  std::vector<std::pair<TrialRow, int64_t>> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back({ReadTrial(s), s.Int(19)});
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
+}
+
+Status Store::DropDiscards(const std::vector<int64_t>& trial_ids) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
+  Stmt del(db_, "DELETE FROM discards WHERE trial_id = ?");
+  for (int64_t id : trial_ids) {
+    del.Reset();
+    del.Bind(1, id);
+    if (Status s = del.Run(); !s.ok()) return s;
+  }
+  return tx.Commit();
 }
 
 Result<std::vector<int64_t>> Store::AddSearchTrials(int64_t sweep_id, const std::vector<TrialSpec>& trials, bool ask,
@@ -1026,12 +1075,16 @@ Result<std::vector<ScheduledTrial>> Store::Scheduled(int64_t sweep_id, const std
   return out;
 }
 
-Result<int64_t> Store::CountStatus(const std::string& status) {
+Result<Store::TrialDemand> Store::Demand() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "SELECT COUNT(*) FROM trials WHERE status = ?");
-  s.Bind(1, status);
+  Stmt s(db_, "SELECT "
+              "(SELECT COUNT(*) FROM trials WHERE status IN ('pending', 'queued', 'running') AND worker != 'external'), "
+              "(SELECT COUNT(*) FROM trials WHERE status = 'waiting'), "
+              "(SELECT COALESCE(SUM(MAX(0, planned - (SELECT COUNT(*) FROM trials t WHERE t.sweep_id = s.id))), 0) "
+              " FROM sweeps s WHERE planned > 0 AND canceled = 0 AND settled IS NULL "
+              " AND COALESCE(json_extract(spec, '$.search.external'), 0) = 0)");
   if (s.Step() != SQLITE_ROW) return s.Error();
-  return s.Int(0);
+  return TrialDemand{s.Int(0), s.Int(1) + s.Int(2)};
 }
 
 Result<std::vector<std::pair<int64_t, std::map<std::string, double>>>> Store::Evaluations(int64_t trial_id) {

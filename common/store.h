@@ -205,8 +205,13 @@ class Store {
   Result<bool> Release(int64_t trial_id, int64_t target_steps);
   // A paused trial goes on from rung `from_rung` to target_steps (marks the rung promoted).
   Result<bool> Promote(int64_t trial_id, int64_t from_rung, int64_t target_steps, double now);
-  // A paused trial ends here (stopped early).
+  // A paused trial ends here (stopped early); its checkpoint is to be discarded.
   Result<bool> StopPaused(int64_t trial_id, double now);
+  // Trials whose checkpoint directories no worker needs any more (stopped, or
+  // canceled while paused), with the round of the directory: the enqueue pump
+  // queues a discard job for each, then drops them.
+  Result<std::vector<std::pair<TrialRow, int64_t>>> Discards(int64_t limit);
+  Status DropDiscards(const std::vector<int64_t>& trial_ids);
   // New trials of a search (its suggestion's trials, sweep.trials' shape),
   // waiting for the scheduler, or (ask) running and handed out. Returns their ids.
   Result<std::vector<int64_t>> AddSearchTrials(int64_t sweep_id, const std::vector<TrialSpec>& trials, bool ask,
@@ -222,8 +227,13 @@ class Store {
   // Every trial of an adaptive sweep with its rungs, in index order;
   // `objective` names the metric that ScheduledTrial::objective reads.
   Result<std::vector<ScheduledTrial>> Scheduled(int64_t sweep_id, const std::string& objective);
-  // Trials of every sweep with the status (for the feed's lookahead).
-  Result<int64_t> CountStatus(const std::string& status);
+  // Trials that want a worker, for autoscaling: `fed` are pending, queued or
+  // running (not external ones); `unfed` wait for the feed (waiting, and a
+  // search's suggestions not made yet).
+  struct TrialDemand {
+    int64_t fed = 0, unfed = 0;
+  };
+  Result<TrialDemand> Demand();
   // A trial's evaluations during training, by step.
   Result<std::vector<std::pair<int64_t, std::map<std::string, double>>>> Evaluations(int64_t trial_id);
 

@@ -150,3 +150,27 @@ TEST_F(AdaptiveStoreTest, SearchTrialsAreMadePerSuggestionAndToldOnce) {
 
 }  // namespace
 }  // namespace sic
+
+namespace sic {
+namespace {
+
+TEST_F(AdaptiveStoreTest, StoppedAndCanceledPausedTrialsAreDiscardedOnce) {
+  const int64_t sweep = Submit(kAsha);
+  auto trials = store_->ListTrials(sweep, 0, 10).value();
+  for (int k = 0; k < 2; ++k) {
+    ASSERT_TRUE(store_->Release(trials[k].id, 100).value());
+    TrialRow job = Enqueue(trials[k].id);
+    ASSERT_TRUE(store_->RecordPause(Attempt(job, 1, 2.0 + k), 100, 0, 2.0 + k).value());
+  }
+  ASSERT_TRUE(store_->StopPaused(trials[0].id, 300).value());
+  ASSERT_TRUE(store_->CancelSweep(sweep, 301).ok());  // trial 1 is paused: canceled, discarded
+  auto discards = store_->Discards(10).value();
+  ASSERT_EQ(discards.size(), 2u);
+  EXPECT_EQ(discards[0].first.id, trials[0].id);
+  EXPECT_EQ(discards[0].second, 1);  // the round of the directory
+  ASSERT_TRUE(store_->DropDiscards({trials[0].id, trials[1].id}).ok());
+  EXPECT_TRUE(store_->Discards(10)->empty());
+}
+
+}  // namespace
+}  // namespace sic

@@ -20,6 +20,7 @@ namespace sic {
 // added, taken out again; attempts keyed as before), for migration tests.
 inline const char* const kBackToSchema3 = R"sql(
 DROP TABLE evals;
+DROP TABLE discards;
 DROP TABLE rungs;
 DROP INDEX trials_by_sweep_status;
 ALTER TABLE trials DROP COLUMN target_steps;
