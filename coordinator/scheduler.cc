@@ -82,34 +82,6 @@ bool Busy(const std::vector<SchedTrial>& trials) {
 
 }  // namespace
 
-Result<std::vector<int64_t>> RungSteps(int64_t min_steps, int64_t max_steps, int64_t eta, int64_t grace_steps) {
-  if (min_steps <= 0) {
-    return Status::InvalidArgument("schedule.min_steps: " + std::to_string(min_steps) + " is out of range (must be > 0)");
-  }
-  if (max_steps < min_steps) {
-    return Status::InvalidArgument("schedule.max_steps: " + std::to_string(max_steps) +
-                                   " is below min_steps " + std::to_string(min_steps));
-  }
-  if (eta < 2) {
-    return Status::InvalidArgument("schedule.reduction_factor: " + std::to_string(eta) +
-                                   " is out of range (must be >= 2)");
-  }
-  if (grace_steps < 0) {
-    return Status::InvalidArgument("schedule.grace_steps: " + std::to_string(grace_steps) +
-                                   " is out of range (must be >= 0)");
-  }
-  std::vector<int64_t> rungs;
-  // r * eta <= max_steps exactly when r <= max_steps / eta (integer division),
-  // so the product is formed only when it cannot overflow.
-  for (int64_t r = min_steps; r < max_steps;) {
-    if (r >= grace_steps) rungs.push_back(r);
-    if (r > max_steps / eta) break;
-    r *= eta;
-  }
-  rungs.push_back(max_steps);
-  return rungs;
-}
-
 int RungAt(const std::vector<int64_t>& rungs, int64_t step) {
   const auto it = std::lower_bound(rungs.begin(), rungs.end(), step);
   return it != rungs.end() && *it == step ? static_cast<int>(it - rungs.begin()) : -1;

@@ -57,12 +57,7 @@ namespace sic {
 // The most rungs a schedule has (eta >= 2 and steps < 2^63 give at most 63).
 inline constexpr size_t kMaxRungs = 64;
 
-// The rung steps: min_steps * eta^k for k = 0, 1, ... while below max_steps,
-// leaving out those below grace_steps, then max_steps. Ascending, the last is
-// max_steps. InvalidArgument (naming the schedule key) unless
-// 0 < min_steps <= max_steps, eta >= 2, grace_steps >= 0. Overflow-safe: a
-// step is multiplied only when the product stays <= max_steps.
-Result<std::vector<int64_t>> RungSteps(int64_t min_steps, int64_t max_steps, int64_t eta, int64_t grace_steps);
+// RungSteps (the rung steps of a schedule) lives with the spec: common/sweep_spec.h.
 
 // The index of the rung at `step`, or -1 when `step` is not a rung step.
 int RungAt(const std::vector<int64_t>& rungs, int64_t step);
