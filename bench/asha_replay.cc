@@ -398,15 +398,21 @@ int main(int argc, char** argv) {
               static_cast<long long>(asha.min_trials), static_cast<long long>(asha.grace_steps),
               static_cast<long long>(sweeps[0].full_steps));
 
-  // Which rung signal to trust: Spearman of each rung's value with the final objective.
-  std::printf("Spearman(loss.total at the rung, final loss.total), per seed\n%-6s %-7s", "rung", "step");
+  // Which rung signal to trust: Spearman of the value at a step with the final
+  // objective, at the schedule's rungs (rung index) and at other logged steps (-).
+  std::vector<int64_t> steps = asha.rungs;
+  for (int64_t st = sweeps[0].runs[0]->curve.begin()->first; st < asha.max_steps; st *= 2) steps.push_back(st);
+  std::sort(steps.begin(), steps.end());
+  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+  std::printf("Spearman(loss.total at the step, final loss.total), per seed\n%-6s %-7s", "rung", "step");
   for (const Sweep& s : sweeps) std::printf("  seed %-3d", s.seed);
   std::printf("\n");
-  for (size_t k = 0; k < asha.rungs.size(); ++k) {
-    std::printf("%-6zu %-7lld", k, static_cast<long long>(asha.rungs[k]));
+  for (int64_t st : steps) {
+    const int k = sic::RungAt(asha.rungs, st);
+    std::printf("%-6s %-7lld", k >= 0 ? std::to_string(k).c_str() : "-", static_cast<long long>(st));
     for (const Sweep& s : sweeps) {
       std::vector<double> at(n);
-      for (size_t i = 0; i < n; ++i) at[i] = s.runs[i]->At(asha.rungs[k]);
+      for (size_t i = 0; i < n; ++i) at[i] = s.runs[i]->At(st);
       std::printf("  %+7.3f ", Spearman(at, s.final_obj));
     }
     std::printf("\n");
