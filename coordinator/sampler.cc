@@ -172,14 +172,24 @@ double RoundToStep(const Axis& axis, double x) {
 // ---- The Parzen estimator.
 
 // A mixture of one kernel per observation plus the prior kernel (last).
-// Numeric axes: truncated normals (mu, sigma); choice axes: a distribution over
-// the choices per component.
+// Numeric axes: truncated normals (mu, sigma). Choice axes: observation i's
+// kernel gives its own choice c_i weight 1 + b and every other b, over 1 + k b
+// (b = prior_weight / m, k choices); the prior's is uniform. Kept as the
+// observed index alone, so that k x m never has to fit in memory.
 struct Estimator {
   std::vector<double> weights;                  // [m], sums to 1; m = n + 1
-  std::vector<std::vector<double>> mu, sigma;   // [axis][m], numeric axes
-  std::vector<std::vector<double>> probs;       // [axis][m * n_choices], choice axes
+  std::vector<std::vector<double>> mu, sigma;   // [axis][m], numeric axes; [axis][n] c_i, choice axes
   std::vector<std::vector<double>> log_norm;    // [axis][m]: log of the kernel's mass in range
+  double choice_b = 0;                          // b above
 };
+
+// Component i's probability of choice c on a choice axis.
+double ChoiceProb(const Estimator& e, const Axis& a, const std::vector<double>& observed, size_t i, size_t c) {
+  const double k = static_cast<double>(a.n_choices);
+  if (i == observed.size()) return 1.0 / k;  // the prior
+  const double hit = static_cast<size_t>(observed[i]) == c ? 1.0 : 0.0;
+  return (hit + e.choice_b) / (1.0 + k * e.choice_b);
+}
 
 // Optuna's default_weights: ones for n < 25, else a ramp from 1/n to 1 over
 // the oldest n - 25 and ones for the newest 25.
@@ -227,19 +237,12 @@ Estimator Build(const std::vector<Axis>& axes, const std::vector<const std::vect
   for (double w : e.weights) total += w;
   for (double& w : e.weights) w /= total;
 
-  e.mu.resize(d), e.sigma.resize(d), e.probs.resize(d), e.log_norm.resize(d);
+  e.choice_b = opt.prior_weight / static_cast<double>(m);
+  e.mu.resize(d), e.sigma.resize(d), e.log_norm.resize(d);
   for (size_t j = 0; j < d; ++j) {
     const Axis& a = axes[j];
     if (a.categorical) {
-      const size_t k = a.n_choices;
-      std::vector<double>& p = e.probs[j];
-      p.assign(m * k, opt.prior_weight / static_cast<double>(m));
-      for (size_t i = 0; i < n; ++i) p[i * k + static_cast<size_t>((*rows[i])[j])] += 1;
-      for (size_t i = 0; i < m; ++i) {
-        double row = 0;
-        for (size_t c = 0; c < k; ++c) row += p[i * k + c];
-        for (size_t c = 0; c < k; ++c) p[i * k + c] /= row;
-      }
+      for (size_t i = 0; i < n; ++i) e.mu[j].push_back((*rows[i])[j]);
       continue;
     }
     const double range = a.high - a.low;
@@ -260,23 +263,29 @@ Estimator Build(const std::vector<Axis>& axes, const std::vector<const std::vect
   return e;
 }
 
-size_t PickWeighted(const std::vector<double>& w, size_t offset, size_t count, Rng& rng) {
+size_t PickWeighted(const std::vector<double>& w, Rng& rng) {
   double u = rng.Uniform();
-  for (size_t i = 0; i + 1 < count; ++i) {
-    u -= w[offset + i];
+  for (size_t i = 0; i + 1 < w.size(); ++i) {
+    u -= w[i];
     if (u < 0) return i;
   }
-  return count - 1;
+  return w.size() - 1;
 }
 
 // One point of the mixture: a component by weight, then each axis from it.
 std::vector<double> Draw(const Estimator& e, const std::vector<Axis>& axes, Rng& rng) {
-  const size_t k = PickWeighted(e.weights, 0, e.weights.size(), rng);
+  const size_t k = PickWeighted(e.weights, rng);
   std::vector<double> x(axes.size());
   for (size_t j = 0; j < axes.size(); ++j) {
     const Axis& a = axes[j];
     if (a.categorical) {
-      x[j] = static_cast<double>(PickWeighted(e.probs[j], k * a.n_choices, a.n_choices, rng));
+      // Observation k's own choice with probability 1 / (1 + n_choices b),
+      // else any choice uniformly (which gives ChoiceProb); the prior: uniformly.
+      const std::vector<double>& observed = e.mu[j];
+      const double choices = static_cast<double>(a.n_choices);
+      const double u = rng.Uniform(), v = rng.Uniform();
+      const bool own = k < observed.size() && u * (1.0 + choices * e.choice_b) < 1.0;
+      x[j] = own ? observed[k] : std::min(std::floor(v * choices), choices - 1);
       continue;
     }
     const double mu = e.mu[j][k], s = e.sigma[j][k];
@@ -289,13 +298,13 @@ std::vector<double> Draw(const Estimator& e, const std::vector<Axis>& axes, Rng&
 
 // log of the mixture's density (int axes: probability mass) at x.
 double LogPdf(const Estimator& e, const std::vector<Axis>& axes, const std::vector<double>& x) {
-  double acc = -kInf;
+  std::vector<double> lps(e.weights.size());
   for (size_t k = 0; k < e.weights.size(); ++k) {
     double lp = std::log(e.weights[k]);
     for (size_t j = 0; j < axes.size() && lp > -kInf; ++j) {
       const Axis& a = axes[j];
       if (a.categorical) {
-        lp += std::log(e.probs[j][k * a.n_choices + static_cast<size_t>(x[j])]);
+        lp += std::log(ChoiceProb(e, a, e.mu[j], k, static_cast<size_t>(x[j])));
         continue;
       }
       const double mu = e.mu[j][k], s = e.sigma[j][k];
@@ -307,9 +316,13 @@ double LogPdf(const Estimator& e, const std::vector<Axis>& axes, const std::vect
         lp += -0.5 * z * z - 0.5 * std::log(2 * M_PI) - std::log(s) - e.log_norm[j][k];
       }
     }
-    acc = LogAddExp(acc, lp);
+    lps[k] = lp;
   }
-  return acc;
+  const double top = *std::max_element(lps.begin(), lps.end());
+  if (top == -kInf) return -kInf;
+  double sum = 0;
+  for (double lp : lps) sum += std::exp(lp - top);
+  return top + std::log(sum);
 }
 
 // The candidate from `below` that maximises l(x) / g(x).
