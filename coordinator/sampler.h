@@ -48,8 +48,11 @@
 //
 // Observations whose params do not fit the space (a key missing, a value of
 // the wrong type or out of range) are skipped, as are failed trials.
-// Cost: O(n_ei_candidates x |history| x |space|) per suggestion, plus the
-// sort; the caller bounds the history (a sweep's trial limit).
+// Cost: O(n_ei_candidates x |history| x |space|) time per suggestion, plus
+// the sort; O(|history| x |space|) memory. The caller bounds the history (a
+// sweep's trial limit). Measured on the 2-core VM: 10,000 trials of 6
+// uniform parameters well under 0.1 s; of 16 int parameters (an erfc pair per
+// kernel and candidate) about 1 s.
 //
 // Thread-safety: a pure function of its arguments (no global state).
 #pragma once
