@@ -352,6 +352,14 @@ size_t Gamma(size_t n) { return std::min<size_t>((n + 9) / 10, 25); }  // min(ce
 
 }  // namespace
 
+SamplerOptions SamplerOptionsFor(const SearchSpec& search, const Objective& objective) {
+  SamplerOptions o;
+  o.method = search.method;
+  o.seed = search.seed;
+  o.maximize = objective.maximize;
+  return o;
+}
+
 json Suggest(const SamplerOptions& options, const std::vector<ParamDist>& space,
              const std::vector<Observation>& history, int64_t number) {
   SamplerOptions opt = options;

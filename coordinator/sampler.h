@@ -96,6 +96,10 @@ struct SamplerOptions {
 
 inline constexpr int kSamplerMaxCandidates = 1024;
 
+// A spec's search as sampler options: its method and seed, the objective's
+// direction, Optuna's defaults for the rest.
+SamplerOptions SamplerOptionsFor(const SearchSpec& search, const Objective& objective);
+
 // The streams of sic::Rng the sampler draws from (distinct from the spec's own).
 inline constexpr uint64_t kSamplerRandomStream = 0x5341525dULL;  // random suggestions, TPE's startup
 inline constexpr uint64_t kSamplerTpeStream = 0x54504531ULL;     // TPE's candidates

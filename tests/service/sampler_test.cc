@@ -348,6 +348,20 @@ TEST(SamplerTest, UnivariateModeStaysInRangeAndBeatsRandom) {
   EXPECT_LT(Median(tpe), 0.25 * Median(random)) << "tpe " << Median(tpe) << " random " << Median(random);
 }
 
+TEST(SamplerTest, OptionsForASpecTakeItsMethodSeedAndDirection) {
+  SearchSpec search;
+  search.method = SearchSpec::kRandom, search.seed = 42;
+  Objective objective;
+  objective.maximize = false;
+  const SamplerOptions o = SamplerOptionsFor(search, objective);
+  EXPECT_EQ(o.method, SearchSpec::kRandom);
+  EXPECT_EQ(o.seed, 42u);
+  EXPECT_FALSE(o.maximize);
+  EXPECT_EQ(o.n_startup_trials, 10);
+  EXPECT_EQ(o.n_ei_candidates, 24);
+  EXPECT_TRUE(o.multivariate && o.constant_liar);
+}
+
 TEST(SamplerTest, EmptySpaceAndHostileOptionsAreHarmless) {
   EXPECT_EQ(Suggest(Options(SearchSpec::kTpe, 1), {}, {}, 0), json::object());
   const std::vector<ParamDist> space = {Uniform("x", 0, 1)};
