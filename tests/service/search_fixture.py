@@ -27,7 +27,7 @@ RUNG_STEPS = [100, 300]
 
 SPEC = {
     "name": "browser-search",
-    "description": "Dashboard test: an adaptive sweep (TPE and ASHA), rows written by tests/browser/search_fixture.py.",
+    "description": "Dashboard test: an adaptive sweep (TPE and ASHA), rows written by tests/service/search_fixture.py.",
     "base": {"optim": {"lr": 1e-3, "steps": STEPS}},
     "objective": {"metric": METRIC, "direction": "max"},
     "search": {"method": "tpe", "trials": 8, "seed": 1,
