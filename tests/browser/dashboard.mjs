@@ -398,9 +398,6 @@ try {
   check(pc.points === lamSweep.counts.succeeded && pc.canvas[0] > 0, `parallel coordinates: ${pc.points} lines (API: ${lamSweep.counts.succeeded} succeeded)`);
   await shot('sweep-parallel');
 
-  // ---- an adaptive sweep: the search view, and a paused trial's evaluations.
-  if (SEARCH) await searchChecks();
-
   // ---- workers.
   await page.goto(`${URL0}/#/workers`);
   await page.waitForSelector('#workers-table tbody tr');
@@ -414,6 +411,9 @@ try {
   await page.goBack();
   await page.waitForSelector('[data-chart="parallel"]');
   check(true, 'Back returns to the previous page');
+
+  // ---- an adaptive sweep: the search view, and a paused trial's evaluations.
+  if (SEARCH) await searchChecks();
 } catch (e) {
   if (e !== null) {
     failures.push('error: ' + (e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e));
