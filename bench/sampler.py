@@ -34,6 +34,18 @@ of 30 seeds within the budget, so that its median is a count, not the budget. Go
                f = (u1 - u2 - 0.5)^2 + 0.05 (u1 + u2 + 1)^2 + 0.25 (u3 + 2)^2,
              minimum 0 at lambda = (10^0.25, 10^-0.75, 10^-2).
 Always exits 0 when it ran (the figures are for reading, not a gate).
+
+Measured (2-core VM, 30 seeds, 11 min through the service with --reuse of
+the Optuna runs): median trials to target, ours-tpe / optuna / ours-random:
+  branin    to 0.6:  37 / 44 / 101 (random reached it in 7 of 30)
+  hartmann6 to -3.0: 61 / 67 / 151 (random: 0 of 30)
+  lambda3   to 0.02: 43.5 / 51 / 101 (random: 1 of 30)
+so ours/Optuna 0.84, 0.91, 0.85 and ours/random 0.37, 0.40, 0.43 (random's
+median is the budget + 1 cap, so the true ratio is lower). The service run
+and --inproc gave identical values for every one of the 180 runs of ours: the
+service hands the sampler the history it would have in-process. Looser
+targets favour Optuna 3.1 on the lambda ridge (to 0.05: ours 36 in 100
+seeds, Optuna 25 in 30), which explores more before it narrows.
 """
 
 import argparse
