@@ -442,7 +442,7 @@ def check_render(overlay, objects, ctx):
     streams = {"%s%s" % (p, ctx.trials_suffix) for p in prefixes}
     # One worker per `concurrency` trials: a trigger's target is trials per worker.
     per_worker = concurrency.pop() if len(concurrency) == 1 else None
-    if per_worker is None:
+    if len(concurrency) > 1:
         errors.append("%s: the workers run with different --concurrency %s" % (overlay, sorted(map(str, concurrency))))
     policies = [o for o in objects if o.get("kind") == "NetworkPolicy"]
 
