@@ -224,12 +224,28 @@ nlohmann::json DrawParam(const ParamDist& d, Rng& rng) {
   return json();
 }
 
-std::vector<int64_t> ScheduleRungs(int64_t min_steps, int64_t max_steps, int64_t eta, int64_t grace_steps) {
+Result<std::vector<int64_t>> RungSteps(int64_t min_steps, int64_t max_steps, int64_t eta, int64_t grace_steps) {
+  if (min_steps <= 0) {
+    return Status::InvalidArgument("schedule.min_steps: " + std::to_string(min_steps) + " is out of range (must be > 0)");
+  }
+  if (max_steps < min_steps) {
+    return Status::InvalidArgument("schedule.max_steps: " + std::to_string(max_steps) +
+                                   " is below min_steps " + std::to_string(min_steps));
+  }
+  if (eta < 2) {
+    return Status::InvalidArgument("schedule.reduction_factor: " + std::to_string(eta) +
+                                   " is out of range (must be >= 2)");
+  }
+  if (grace_steps < 0) {
+    return Status::InvalidArgument("schedule.grace_steps: " + std::to_string(grace_steps) +
+                                   " is out of range (must be >= 0)");
+  }
   std::vector<int64_t> rungs;
-  if (min_steps < 1 || eta < 2 || min_steps >= max_steps) return {max_steps};
+  // r * eta <= max_steps exactly when r <= max_steps / eta (integer division),
+  // so the product is formed only when it cannot overflow.
   for (int64_t r = min_steps; r < max_steps;) {
     if (r >= grace_steps) rungs.push_back(r);
-    if (r > (max_steps - 1) / eta) break;  // r * eta >= max_steps (and never overflows)
+    if (r > max_steps / eta) break;
     r *= eta;
   }
   rungs.push_back(max_steps);
@@ -547,7 +563,9 @@ Status ResolveAdaptive(const json& spec, const Config& base, const Axes& axes, S
   // so an evaluation-based signal is not trusted before half of the training by default;
   // a loss signal is trusted from the first rung.
   if (sched.grace_steps < 0) sched.grace_steps = sched.metric.rfind("eval.", 0) == 0 ? sched.max_steps / 2 : 0;
-  sched.rungs = ScheduleRungs(sched.min_steps, sched.max_steps, sched.reduction_factor, sched.grace_steps);
+  auto rungs = RungSteps(sched.min_steps, sched.max_steps, sched.reduction_factor, sched.grace_steps);
+  if (!rungs.ok()) return rungs.status();
+  sched.rungs = std::move(rungs.value());
   if (sched.rungs.size() < 2) {
     return Err("schedule", "no rung lies between max(min_steps, grace_steps) and max_steps (" +
                                std::to_string(sched.max_steps) + "): nothing would ever be stopped");

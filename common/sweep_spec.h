@@ -124,9 +124,12 @@ struct ScheduleSpec {
   std::vector<int64_t> rungs;     // the rung steps, ascending, the last = max_steps
 };
 
-// min_steps * eta^k for k = 0, 1, ... below max_steps, without those below
-// grace_steps, then max_steps. Checked arithmetic; {max_steps} when nothing fits.
-std::vector<int64_t> ScheduleRungs(int64_t min_steps, int64_t max_steps, int64_t eta, int64_t grace_steps);
+// The rung steps: min_steps * eta^k for k = 0, 1, ... while below max_steps,
+// leaving out those below grace_steps, then max_steps. Ascending, the last is
+// max_steps. InvalidArgument (naming the schedule key) unless
+// 0 < min_steps <= max_steps, eta >= 2, grace_steps >= 0. Overflow-safe: a
+// step is multiplied only when the product stays <= max_steps.
+Result<std::vector<int64_t>> RungSteps(int64_t min_steps, int64_t max_steps, int64_t eta, int64_t grace_steps);
 
 struct TrialSpec {
   int64_t index = 0;            // 0-based position in the sweep

@@ -18,22 +18,63 @@ Status CheckName(const char* what, const std::string& name) {
   return CheckSize(what, name.size(), ReportLimits::kMaxNameBytes);
 }
 
+template <typename Points>
+void DecodeCurve(const Points& points, std::vector<CurvePoint>& out) {
+  out.reserve(points.size());
+  for (const auto& p : points) out.push_back({p.step(), p.total(), p.sep(), p.inv(), p.cap(), p.coniso(), p.lr()});
+}
+
+template <typename Points>
+void FillCurve(const std::vector<CurvePoint>& curve, Points* out) {
+  for (const CurvePoint& p : curve) {
+    v1::CurvePoint* c = out->Add();
+    c->set_step(p.step);
+    c->set_total(p.total);
+    c->set_sep(p.sep);
+    c->set_inv(p.inv);
+    c->set_cap(p.cap);
+    c->set_coniso(p.coniso);
+    c->set_lr(p.lr);
+  }
+}
+
+template <typename Metrics>
+Status DecodeMetrics(const Metrics& metrics, std::map<std::string, double>& out) {
+  if (Status s = CheckSize("metrics", metrics.size(), ReportLimits::kMaxMetrics); !s.ok()) return s;
+  for (const auto& [name, value] : metrics) {
+    if (Status s = CheckName("metric name", name); !s.ok()) return s;
+    out[name] = value;
+  }
+  return Status::OK();
+}
+
+// A live curve (progress, paused): bounded, every step > 0.
+template <typename Points>
+Status DecodeLiveCurve(const Points& points, std::vector<CurvePoint>& out) {
+  if (Status s = CheckSize("curve", points.size(), ReportLimits::kMaxCurvePoints); !s.ok()) return s;
+  for (const auto& p : points) {
+    if (p.step() <= 0) return Invalid("curve point with step " + std::to_string(p.step()) + " (must be > 0)");
+  }
+  DecodeCurve(points, out);
+  return Status::OK();
+}
+
+Status CheckStep(int64_t step) {
+  if (step > 0) return Status::OK();
+  return Invalid("step " + std::to_string(step) + " (must be > 0)");
+}
+
 Status DecodeOutcome(const v1::TrialOutcome& o, TrialResult& r) {
   using L = ReportLimits;
   if (Status s = CheckSize("error", o.error().size(), L::kMaxErrorBytes); !s.ok()) return s;
-  if (Status s = CheckSize("metrics", o.metrics_size(), L::kMaxMetrics); !s.ok()) return s;
   if (Status s = CheckSize("curve", o.curve_size(), L::kMaxCurvePoints); !s.ok()) return s;
   if (Status s = CheckSize("artifacts", o.artifacts_size(), L::kMaxArtifacts); !s.ok()) return s;
   r.ok = o.ok();
   r.error = o.error();
   r.started_at = o.started_at();
   r.finished_at = o.finished_at();
-  for (const auto& [name, value] : o.metrics()) {
-    if (Status s = CheckName("metric name", name); !s.ok()) return s;
-    r.metrics[name] = value;
-  }
-  r.curve.reserve(o.curve_size());
-  for (const auto& p : o.curve()) r.curve.push_back({p.step(), p.total(), p.sep(), p.inv(), p.cap(), p.coniso(), p.lr()});
+  if (Status s = DecodeMetrics(o.metrics(), r.metrics); !s.ok()) return s;
+  DecodeCurve(o.curve(), r.curve);
   r.artifacts.reserve(o.artifacts_size());
   for (const auto& a : o.artifacts()) {
     if (Status s = CheckName("artifact name", a.name()); !s.ok()) return s;
@@ -68,6 +109,21 @@ Result<DecodedEvent> DecodeWorkerEvent(std::string_view bytes) {
       out.kind = EventKind::kProgress;
       out.step = e.progress().step();
       out.total_steps = e.progress().total_steps();
+      if (Status s = DecodeLiveCurve(e.progress().curve(), r.curve); !s.ok()) return s;
+      return out;
+    case v1::WorkerEvent::kPaused:
+      out.kind = EventKind::kPaused;
+      out.step = e.paused().step();
+      if (Status s = CheckStep(out.step); !s.ok()) return s;
+      if (Status s = DecodeMetrics(e.paused().metrics(), r.metrics); !s.ok()) return s;
+      if (Status s = DecodeLiveCurve(e.paused().curve(), r.curve); !s.ok()) return s;
+      r.finished_at = e.paused().finished_at();
+      return out;
+    case v1::WorkerEvent::kEvaluation:
+      out.kind = EventKind::kEvaluation;
+      out.step = e.evaluation().step();
+      if (Status s = CheckStep(out.step); !s.ok()) return s;
+      if (Status s = DecodeMetrics(e.evaluation().metrics(), r.metrics); !s.ok()) return s;
       return out;
     case v1::WorkerEvent::kAttemptError:
       out.kind = EventKind::kAttemptError;
@@ -84,7 +140,7 @@ Result<DecodedEvent> DecodeWorkerEvent(std::string_view bytes) {
     case v1::WorkerEvent::KIND_NOT_SET:
       break;
   }
-  return Invalid("unknown kind (neither progress, outcome nor attempt_error)");
+  return Invalid("unknown kind (none of progress, outcome, attempt_error, paused, evaluation)");
 }
 
 int64_t PeekTrialId(std::string_view bytes) {
@@ -98,16 +154,7 @@ void EncodeOutcome(const std::map<std::string, double>& metrics, const std::vect
                    const std::vector<Artifact>& artifacts, v1::TrialOutcome* o) {
   o->set_ok(true);
   for (const auto& [k, v] : metrics) (*o->mutable_metrics())[k] = v;
-  for (const CurvePoint& p : curve) {
-    v1::CurvePoint* c = o->add_curve();
-    c->set_step(p.step);
-    c->set_total(p.total);
-    c->set_sep(p.sep);
-    c->set_inv(p.inv);
-    c->set_cap(p.cap);
-    c->set_coniso(p.coniso);
-    c->set_lr(p.lr);
-  }
+  FillCurve(curve, o->mutable_curve());
   for (const Artifact& a : artifacts) {
     v1::Artifact* out = o->add_artifacts();
     out->set_name(a.name);
@@ -124,16 +171,59 @@ void EncodeOutcome(const TrialResult& r, v1::TrialOutcome* o) {
   o->set_finished_at(r.finished_at);
 }
 
-std::string EncodeOutcomeEvent(const TrialResult& r, double time) {
+void EncodeCurve(const std::vector<CurvePoint>& curve, v1::Progress* out) { FillCurve(curve, out->mutable_curve()); }
+
+void EncodePaused(int64_t step, const std::map<std::string, double>& metrics, const std::vector<CurvePoint>& curve,
+                  double finished_at, v1::Paused* out) {
+  out->set_step(step);
+  for (const auto& [k, v] : metrics) (*out->mutable_metrics())[k] = v;
+  FillCurve(curve, out->mutable_curve());
+  out->set_finished_at(finished_at);
+}
+
+void EncodeEvaluation(int64_t step, const std::map<std::string, double>& metrics, v1::Evaluation* out) {
+  out->set_step(step);
+  for (const auto& [k, v] : metrics) (*out->mutable_metrics())[k] = v;
+}
+
+std::string EncodeEvent(const DecodedEvent& d) {
+  const TrialResult& r = d.report;
   v1::WorkerEvent e;
   e.set_trial_id(r.trial_id);
   e.set_round(r.round);
   e.set_ticket(r.ticket);
   e.set_delivery(r.delivery);
   e.set_worker(r.worker);
-  e.set_time(time);
-  EncodeOutcome(r, e.mutable_outcome());
+  e.set_time(d.time);
+  switch (d.kind) {
+    case EventKind::kProgress:
+      e.mutable_progress()->set_step(d.step);
+      e.mutable_progress()->set_total_steps(d.total_steps);
+      EncodeCurve(r.curve, e.mutable_progress());
+      break;
+    case EventKind::kAttemptError:
+      e.mutable_attempt_error()->set_error(r.error);
+      e.mutable_attempt_error()->set_finished_at(r.finished_at);
+      break;
+    case EventKind::kOutcome:
+      EncodeOutcome(r, e.mutable_outcome());
+      break;
+    case EventKind::kPaused:
+      EncodePaused(d.step, r.metrics, r.curve, r.finished_at, e.mutable_paused());
+      break;
+    case EventKind::kEvaluation:
+      EncodeEvaluation(d.step, r.metrics, e.mutable_evaluation());
+      break;
+  }
   return e.SerializeAsString();
+}
+
+std::string EncodeOutcomeEvent(const TrialResult& r, double time) {
+  DecodedEvent d;
+  d.kind = EventKind::kOutcome;
+  d.time = time;
+  d.report = r;
+  return EncodeEvent(d);
 }
 
 }  // namespace sic

@@ -25,6 +25,9 @@
 namespace sic {
 
 namespace v1 {
+class Evaluation;
+class Paused;
+class Progress;
 class TrialOutcome;
 class WorkerEvent;
 }  // namespace v1
@@ -65,16 +68,30 @@ struct ReportLimits {
   static constexpr size_t kMaxArtifactBytes = 16u << 20;  // one artifact's data
 };
 
-enum class EventKind { kProgress, kAttemptError, kOutcome };
+enum class EventKind {
+  kProgress,      // training goes on; carries the curve points logged since the last one
+  kAttemptError,  // this delivery failed; the trial goes back to the queue
+  kOutcome,       // the attempt's final result (ok or failed)
+  kPaused,        // reached TrialJob.stop_at_step: checkpointed, worker released
+  kEvaluation,    // a periodic quick evaluation (config probe.every)
+};
 
 // One validated results-stream event. `report` always carries the attempt
-// (trial_id, round, ticket, delivery) and worker; for kAttemptError also error
-// and finished_at; for kOutcome every field.
+// (trial_id, round, ticket, delivery) and worker; besides, by kind:
+//   kProgress:     step, total_steps; report.curve = the new curve points
+//   kAttemptError: report.error, report.finished_at
+//   kOutcome:      every field of report
+//   kPaused:       step (> 0); report.metrics ("steps", "loss.*", "lr",
+//                  "eval.<L>m.*"), report.curve (points not yet sent),
+//                  report.finished_at
+//   kEvaluation:   step (> 0); report.metrics ("eval.<L>m.*")
+// Curve points of kProgress and kPaused have steps > 0. A point may come
+// again, with the same values, after a resume: its step identifies it.
 struct DecodedEvent {
   EventKind kind = EventKind::kProgress;
   double time = 0;                    // when the worker sent it
   TrialResult report;
-  int64_t step = 0, total_steps = 0;  // kProgress
+  int64_t step = 0, total_steps = 0;  // kProgress; step also kPaused, kEvaluation
 };
 
 Result<DecodedEvent> DecodeWorkerEvent(std::string_view bytes);
@@ -91,5 +108,15 @@ void EncodeOutcome(const std::map<std::string, double>& metrics, const std::vect
 // A whole outcome event (attempt ids, worker, time and the outcome), as the
 // worker sends it; for tests, benchmarks and fuzz seeds.
 std::string EncodeOutcomeEvent(const TrialResult& result, double time);
+
+// The worker's encoders of the other kinds, into a WorkerEvent whose attempt
+// ids it sets itself.
+void EncodeCurve(const std::vector<CurvePoint>& curve, v1::Progress* out);  // appends
+void EncodePaused(int64_t step, const std::map<std::string, double>& metrics, const std::vector<CurvePoint>& curve,
+                  double finished_at, v1::Paused* out);
+void EncodeEvaluation(int64_t step, const std::map<std::string, double>& metrics, v1::Evaluation* out);
+// Any event as DecodeWorkerEvent would return it, encoded back (the fields
+// its kind carries; the inverse of DecodeWorkerEvent for what it accepts).
+std::string EncodeEvent(const DecodedEvent& event);
 
 }  // namespace sic

@@ -27,6 +27,7 @@ void ParallelFor(int64_t count, int threads, const std::function<void(int64_t)>&
 }
 
 double Median(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
   std::sort(v.begin(), v.end());
   const size_t m = v.size() / 2;
   return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
@@ -34,6 +35,34 @@ double Median(std::vector<double> v) {
 
 // null for NaN/inf, which JSON cannot hold.
 nlohmann::ordered_json Number(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nullptr; }
+
+// True when the finite bins of `map` all hold one value (or there are none).
+bool ConstantMap(const float* map, int64_t area) {
+  bool seen = false;
+  float first = 0;
+  for (int64_t i = 0; i < area; ++i) {
+    if (!std::isfinite(map[i])) continue;
+    if (!seen) first = map[i];
+    if (seen && map[i] != first) return false;
+    seen = true;
+  }
+  return true;
+}
+
+// Max, median and mean of the scores of the units that have one.
+void SummariseScores(PopulationAnalysis& out) {
+  std::vector<double> scores;
+  for (const auto& r : out.units) {
+    if (!r.silent) scores.push_back(r.score);
+  }
+  out.silent = static_cast<int64_t>(out.units.size() - scores.size());
+  const double nan = std::nan("");
+  out.max_score = scores.empty() ? nan : *std::max_element(scores.begin(), scores.end());
+  out.median_score = Median(scores);
+  double sum = 0;
+  for (double x : scores) sum += x;
+  out.mean_score = scores.empty() ? nan : sum / static_cast<double>(scores.size());
+}
 
 std::string ThresholdKey(double t) {
   char buf[16];
@@ -65,6 +94,13 @@ Result<PopulationAnalysis> AnalyzeRateMaps(const float* maps, int64_t units, int
     UnitAnalysis& r = out.units[u];
     std::vector<double> sac;
     r.scores = scorer.Score(map, &sac);
+    // The scorer, like the reference, gives a constant map 0: a number that
+    // would rank a dead unit above every active unit with a negative score.
+    r.silent = ConstantMap(map, area);
+    if (r.silent) {
+      const double nan = std::nan("");
+      r.scores.score60 = r.scores.score60_mean = r.scores.score90 = nan;
+    }
     r.score = options.min_max ? r.scores.score60 : r.scores.score60_mean;
     r.lattice = FindLattice(sac.data(), bins);
     r.fourier = fourier.Analyze(map);
@@ -78,6 +114,7 @@ Result<PopulationAnalysis> AnalyzeRateMaps(const float* maps, int64_t units, int
     for (const auto& r : out.units) above += (r.score > t && r.lattice.found) ? 1 : 0;
     out.fraction_grid.push_back(static_cast<double>(above) / static_cast<double>(units));
   }
+  SummariseScores(out);
 
   // Modules from the grid units.
   std::vector<int64_t> grid_units;
@@ -132,6 +169,7 @@ nlohmann::ordered_json AnalysisToJson(const PopulationAnalysis& a) {
     const bool lat = r.lattice.found;
     Json k1 = r.fourier.wavevectors.empty() ? Json(nullptr) : Number(bin / r.fourier.wavevectors[0].norm());
     units.push_back(Json{{"index", u},
+                         {"silent", r.silent},
                          {"score60", Number(r.scores.score60)},
                          {"score60_mean", Number(r.scores.score60_mean)},
                          {"score90", Number(r.scores.score90)},
@@ -185,6 +223,10 @@ nlohmann::ordered_json AnalysisToJson(const PopulationAnalysis& a) {
               {"period_ratios", ratios},
               {"n_units", a.units.size()},
               {"n_grid", n_grid},
+              {"silent_units", a.silent},
+              {"max_score60", Number(a.max_score)},
+              {"median_score60", Number(a.median_score)},
+              {"mean_score60", Number(a.mean_score)},
               {"patterns", patterns},
               {"arena_size_m", a.options.arena_size},
               {"bins", a.bins},
@@ -215,6 +257,10 @@ std::string AnalysisTable(const PopulationAnalysis& a) {
       std::snprintf(b, sizeof b, "%.1f", r.lattice.orientation_deg);
       orient = b;
     }
+    if (r.silent) {
+      add("%5zu %8s %8s %8s %9s %7s %6s %5s %-8s %6s\n", u, "silent", "-", "-", "-", "-", "-", "-", "-", "-");
+      continue;
+    }
     add("%5zu %8.3f %8.3f %8.3f %9s %7s %6lld %5d %-8s %6s\n", u, r.scores.score60, r.scores.score60_mean,
         r.scores.score90, period.c_str(), orient.c_str(), static_cast<long long>(r.n_fields), r.fourier.n_wavevectors,
         r.fourier.pattern.c_str(), module.c_str());
@@ -229,7 +275,10 @@ std::string AnalysisTable(const PopulationAnalysis& a) {
     for (double r : a.period_ratios) add(" %.3f", r);
     out += "\n";
   }
-  out += "fraction of grid units:";
+  add("score60 over the %lld active units: max %.3f, median %.3f, mean %.3f; %lld silent (no score)\n",
+      static_cast<long long>(static_cast<int64_t>(a.units.size()) - a.silent), a.max_score, a.median_score,
+      a.mean_score, static_cast<long long>(a.silent));
+  out += "fraction of grid units (of all units):";
   for (size_t t = 0; t < a.fraction_grid.size(); ++t) add(" >%g: %.3f", kReportThresholds[t], a.fraction_grid[t]);
   out += "\n";
   return out;

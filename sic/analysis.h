@@ -10,6 +10,13 @@
 // options.min_max) exceeds t AND its autocorrelogram shows a ring of six peaks:
 // a lone field or a band cell can score above 0.3 but has no such ring.
 //
+// A silent unit (its rate map constant over the visited bins, or no bin
+// visited; in practice a unit the ReLU cuts off everywhere) has no score: its
+// scores are NaN (null in JSON), it is never a grid unit, it is left out of
+// the max, median and mean score, and it is counted in `silent`. The fraction
+// of grid units is taken over ALL units, silent ones included (a network does
+// not look better for having dead units).
+//
 // Maps are [units, n, n] float32, row = y, column = x, NaN = unvisited; they
 // cover a square arena of side options.arena_size metres.
 // Thread-safety: AnalyzeRateMaps may be called concurrently; it runs
@@ -43,6 +50,7 @@ struct AnalysisOptions {
 constexpr double kReportThresholds[] = {0.3, 0.8, 1.15};
 
 struct UnitAnalysis {
+  bool silent = false;  // constant map: scores and score are NaN
   GridScores scores;
   double score = 0;  // the S60 form options.min_max selects
   Lattice lattice;
@@ -70,7 +78,10 @@ struct PopulationAnalysis {
   std::vector<UnitAnalysis> units;
   std::vector<ModuleSummary> modules;
   std::vector<double> period_ratios;  // module k+1 over module k
-  std::vector<double> fraction_grid;  // per kReportThresholds
+  std::vector<double> fraction_grid;  // per kReportThresholds, over all units
+  int64_t silent = 0;                 // units without a score
+  // Of `score` over the units that have one (NaN when every unit is silent).
+  double max_score = 0, median_score = 0, mean_score = 0;
 
   double ToMetres(double bins_value) const { return bins_value * bin_size; }
 };

@@ -108,6 +108,11 @@ std::vector<Field> Fields(Config& c) {
       Flag("eval.nan_as_zero", c.eval.nan_as_zero),
       Flag("eval.min_max", c.eval.min_max),
       Positive("eval.module_bandwidth", c.eval.module_bandwidth, 10.0),
+
+      Int("probe.every", c.probe.every, 0, 1e12),
+      Text("probe.arenas", c.probe.arenas, kMaxArenasChars),  // "" or checked by ParseArenas
+      Int("probe.trajectories", c.probe.trajectories, 1, 1e7),
+      Int("probe.steps", c.probe.steps, 1, 1e7),
   };
 }
 
@@ -199,6 +204,23 @@ nlohmann::json FieldValue(const Field& field) {
   return std::visit([](auto* p) { return nlohmann::json(*p); }, field.target);
 }
 
+// An arena list (eval.arenas or probe.arenas) against the walls and the bins.
+Status CheckArenas(const Config& c, const std::string& list, const std::string& key) {
+  auto arenas = ParseArenas(list);
+  if (!arenas.ok()) return arenas.status().Prefixed(key + ": ");
+  for (double a : arenas.value()) {
+    if (c.data.walk.border * 2 >= a) {
+      return Status::InvalidArgument(key + ": arena " + FormatNumber(a) + " m is not wider than twice data.walk.border");
+    }
+    const double bins = c.eval.bins > 0 ? static_cast<double>(c.eval.bins) : std::round(a / c.eval.bin_size);
+    if (bins < 8 || bins > 1000) {
+      return Status::InvalidArgument(std::string(c.eval.bins > 0 ? "eval.bins" : "eval.bin_size") + ": arena " +
+                           FormatNumber(a) + " m would get " + FormatNumber(bins) + " bins per side (must be 8..1000)");
+    }
+  }
+  return Status::OK();
+}
+
 // Cross-field rules that a single field's bounds cannot express.
 Status CheckConsistency(const Config& c) {
   const std::string& d = c.run.device;
@@ -210,19 +232,8 @@ Status CheckConsistency(const Config& c) {
   if (c.data.walk.border * 2 >= c.data.walk.arena_size) {
     return Status::InvalidArgument("data.walk.border: must be less than half of data.walk.arena_size");
   }
-  auto arenas = ParseArenas(c.eval.arenas);
-  if (!arenas.ok()) return arenas.status().Prefixed("eval.arenas: ");
-  for (double a : arenas.value()) {
-    if (c.data.walk.border * 2 >= a) {
-      return Status::InvalidArgument("eval.arenas: arena " + FormatNumber(a) + " m is not wider than twice data.walk.border");
-    }
-    const double bins = c.eval.bins > 0 ? static_cast<double>(c.eval.bins) : std::round(a / c.eval.bin_size);
-    if (bins < 8 || bins > 1000) {
-      return Status::InvalidArgument(std::string(c.eval.bins > 0 ? "eval.bins" : "eval.bin_size") + ": arena " +
-                           FormatNumber(a) + " m would get " + FormatNumber(bins) + " bins per side (must be 8..1000)");
-    }
-  }
-  return Status::OK();
+  if (Status s = CheckArenas(c, c.eval.arenas, "eval.arenas"); !s.ok()) return s;
+  return c.probe.arenas.empty() ? Status::OK() : CheckArenas(c, c.probe.arenas, "probe.arenas");
 }
 
 Status ParseInto(Config& config, const nlohmann::json& json) {
@@ -353,6 +364,18 @@ std::string ConfigAllowed(const std::string& dotted_key) {
     return std::holds_alternative<int64_t*>(f.target) ? "an integer " + allowed : allowed;
   }
   return "";
+}
+
+Config ProbeEvalConfig(const Config& config) {
+  Config c = config;
+  if (!config.probe.arenas.empty()) {
+    c.eval.arenas = config.probe.arenas;
+  } else {
+    c.eval.arenas = config.eval.arenas.substr(0, config.eval.arenas.find(','));
+  }
+  c.eval.trajectories = config.probe.trajectories;
+  c.eval.steps = config.probe.steps;
+  return c;
 }
 
 std::vector<std::string> ConfigKeys() {

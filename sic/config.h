@@ -115,6 +115,18 @@ struct EvalConfig {
   double module_bandwidth = 0.05;    // log-period KDE bandwidth for modules [INF]
 };
 
+// A quick evaluation during training (docs/analysis.md, "Probes"): every
+// `every` optimizer steps, and at a rung where a sweep pauses the trial. It is
+// the evaluation of EvalConfig with these four settings replaced (smaller, so
+// that it costs seconds), and its metrics have the final evaluation's names.
+// None of it changes training, so a run may resume with other probe settings.
+struct ProbeConfig {
+  int64_t every = 0;           // optimizer steps between probes; 0 = none
+  std::string arenas = "";     // as eval.arenas; "" = the first of eval.arenas
+  int64_t trajectories = 200;  // as eval.trajectories
+  int64_t steps = 300;         // as eval.steps
+};
+
 struct Config {
   ModelConfig model;
   DataConfig data;
@@ -122,7 +134,13 @@ struct Config {
   OptimConfig optim;
   RunConfig run;
   EvalConfig eval;
+  ProbeConfig probe;
 };
+
+// The evaluation a probe runs: config.eval with probe.arenas (or, when that
+// is empty, the first arena of eval.arenas), trajectories and steps in place
+// of eval's.
+Config ProbeEvalConfig(const Config& config);
 
 // Parses a config; anything wrong gives an error naming the dotted key.
 Result<Config> ConfigFromJson(const nlohmann::json& json);

@@ -64,17 +64,8 @@ Json DistanceCurveJson(const DistanceCurve& c) {
 Json ArenaSummaryJson(const ArenaReport& r) {
   const PopulationAnalysis& a = r.analysis;
   const Json scores = AnalysisToJson(a);
-  int64_t visited = 0, silent = 0;
+  int64_t visited = 0;
   for (double o : r.maps.occupancy) visited += o > 0 ? 1 : 0;
-  for (int64_t u = 0; u < r.maps.units; ++u) {
-    float hi = 0;
-    const float* m = r.maps.map(u);
-    for (int64_t i = 0; i < r.bins * r.bins; ++i) hi = std::isfinite(m[i]) ? std::max(hi, std::abs(m[i])) : hi;
-    silent += hi == 0 ? 1 : 0;
-  }
-  std::vector<double> s60;
-  for (const auto& unit : a.units) s60.push_back(unit.score);
-  std::sort(s60.begin(), s60.end());
   Json modules = Json::array();
   for (const auto& m : scores["modules"]) {
     modules.push_back(Json{{"id", m["id"]}, {"period_m", m["period_m"]}, {"orientation_deg", m["orientation_deg"]},
@@ -101,10 +92,11 @@ Json ArenaSummaryJson(const ArenaReport& r) {
             {"zero_states", r.walk.zero_states}}},
       {"coverage", static_cast<double>(visited) / static_cast<double>(r.bins * r.bins)},
       {"n_units", r.maps.units},
-      {"silent_units", silent},
+      {"silent_units", a.silent},  // constant rate maps: no score, left out of max/median/mean
       {"grid_score", scores["grid_score"]},
-      {"max_score60", s60.empty() ? Json(nullptr) : Number(s60.back())},
-      {"median_score60", s60.empty() ? Json(nullptr) : Number(s60[s60.size() / 2])},
+      {"max_score60", Number(a.max_score)},  // over the units that are not silent
+      {"median_score60", Number(a.median_score)},
+      {"mean_score60", Number(a.mean_score)},
       {"n_grid", scores["n_grid"]},
       {"fraction_grid", scores["fraction_grid"]},
       {"patterns", scores["patterns"]},

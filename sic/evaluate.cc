@@ -139,7 +139,7 @@ Result<Json> RunEvaluation(SicNet& model, const Config& config, torch::Device de
                   "arena %g m: %zu grid units (score60 > %g with a lattice), %zu modules, max score60 %.3f "
                   "[%.1f s walks, %.1f s analysis]",
                   arena, static_cast<size_t>(entry["n_grid"].get<int64_t>()), config.eval.grid_threshold,
-                  r.analysis.modules.size(), entry["max_score60"].is_number() ? entry["max_score60"].get<double>() : 0.0,
+                  r.analysis.modules.size(), entry["max_score60"].is_number() ? entry["max_score60"].get<double>() : std::nan(""),
                   r.simulate_seconds, r.analyze_seconds);
     log(line);
     summary_arenas.push_back(entry);

@@ -19,7 +19,7 @@ constexpr int kColumns = 8;
 
 using namespace pictures;  // NOLINT: the drawing vocabulary of this file
 
-// Units by decreasing score (non-finite last).
+// Units by decreasing score; silent units (NaN score) after every active one.
 std::vector<int64_t> TopUnits(const PopulationAnalysis& a, int count) {
   std::vector<int64_t> order(a.units.size());
   std::iota(order.begin(), order.end(), 0);
@@ -52,7 +52,7 @@ Status DrawSheet(const ArenaReport& r, const std::string& path, bool sacs) {
     const UnitAnalysis& ua = a.units[u];
     const double x = pad + static_cast<double>(k % kColumns) * (tile + pad);
     const double y = header + static_cast<double>(k / kColumns) * (tile + title + pad);
-    std::string line1 = "#" + std::to_string(u) + "  s60 " + Format("%.2f", ua.score);
+    std::string line1 = "#" + std::to_string(u) + (ua.silent ? "  silent" : "  s60 " + Format("%.2f", ua.score));
     std::string line2 = ua.lattice.found ? Format("%.2f m", ua.lattice.period * a.bin_size) : "no lattice";
     line2 += ua.module >= 0 ? "  module " + std::to_string(ua.module) : "  " + ua.fourier.pattern;
     c.Text(x, y + 13, line1, 12);

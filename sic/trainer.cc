@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // Fields that may differ between a checkpoint's config and the resuming one.
-const char* const kResumeMutableKeys[] = {"optim.steps", "run.threads", "run.device",
-                                          "run.checkpoint_every"};
+const char* const kResumeMutableKeys[] = {"optim.steps",  "run.threads",  "run.device",        "run.checkpoint_every",
+                                          "probe.every",  "probe.arenas", "probe.trajectories", "probe.steps"};
 
 // Model construction draws from LibTorch's global generator; serialise it so that
 // two trainers built on different threads still get their seeds' weights.
@@ -65,6 +65,27 @@ Status TruncateCurve(const std::string& path, int64_t step) {
   return WriteFileAtomically(path, kept);
 }
 
+// Steps per second over a sliding window of about two seconds.
+class RateMeter {
+ public:
+  double Tick() {
+    ++steps_;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+    if (elapsed > 0) rate_ = static_cast<double>(steps_) / elapsed;
+    if (elapsed > 2.0) {
+      start_ = Clock::now();
+      steps_ = 0;
+    }
+    return rate_;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point start_ = Clock::now();
+  int64_t steps_ = 0;
+  double rate_ = 0;
+};
+
 torch::Tensor Doubles(std::initializer_list<double> values) {
   return torch::tensor(std::vector<double>(values), torch::kFloat64);
 }
@@ -81,7 +102,12 @@ struct Trainer::State {
   std::unique_ptr<torch::optim::AdamW> optimizer;
   std::unique_ptr<BatchSampler> sampler;
   std::string out_dir;
-  std::unique_ptr<FileWriter> curve;  // curve.jsonl, appended one line at a time
+  // curve.jsonl, appended one line at a time; opened (and cut back to the
+  // checkpoint's step) at the first line, so that a Run that trains nothing
+  // leaves the directory as it found it.
+  std::unique_ptr<FileWriter> curve;
+  int64_t opened_at_step = 0;
+  std::function<void(const CurveLine&)> on_curve;  // TrainHooks::on_curve during Run
 
   int64_t step = 0;
   double lr = 0;
@@ -98,6 +124,7 @@ struct Trainer::State {
     }
   }
   Status LoadCheckpoint(const std::string& path);
+  Status OpenCurve();
   Status RecordStep(const StepLosses& l);
 };
 
@@ -146,17 +173,22 @@ Result<std::unique_ptr<Trainer>> Trainer::Open(const Config& config, const std::
       }
       if (Status st = s->LoadCheckpoint(ckpt); !st.ok()) return st;
     }
-    const std::string curve_path = (fs::path(out_dir) / "curve.jsonl").string();
-    if (s->step > 0) {
-      if (Status st = TruncateCurve(curve_path, s->step); !st.ok()) return st;
-    }
-    auto curve = FileWriter::Open(curve_path, s->step > 0 ? FileWriter::Mode::kAppend : FileWriter::Mode::kTruncate);
-    if (!curve.ok()) return curve.status();
-    s->curve = std::move(curve.value());
+    s->opened_at_step = s->step;
     const std::string config_path = (fs::path(out_dir) / "config.json").string();
     if (Status st = WriteFileAtomically(config_path, ConfigToJson(config).dump(2) + "\n"); !st.ok()) return st;
   }
   return std::unique_ptr<Trainer>(new Trainer(std::move(s)));
+}
+
+Status Trainer::State::OpenCurve() {
+  const std::string path = (fs::path(out_dir) / "curve.jsonl").string();
+  if (opened_at_step > 0) {
+    if (Status st = TruncateCurve(path, opened_at_step); !st.ok()) return st;
+  }
+  auto file = FileWriter::Open(path, opened_at_step > 0 ? FileWriter::Mode::kAppend : FileWriter::Mode::kTruncate);
+  if (!file.ok()) return file.status();
+  curve = std::move(file.value());
+  return Status::OK();
 }
 
 Status Trainer::State::LoadCheckpoint(const std::string& path) {
@@ -284,14 +316,21 @@ Status Trainer::State::RecordStep(const StepLosses& l) {
   curve_sum = StepLosses{curve_sum.sep + l.sep,       curve_sum.inv + l.inv,     curve_sum.cap + l.cap,
                          curve_sum.coniso + l.coniso, curve_sum.total + l.total, curve_sum.dead + l.dead};
   if (++curve_count == config.run.log_every || step == config.optim.steps) {
-    if (curve) {
-      const double n = static_cast<double>(curve_count);
-      nlohmann::json line = {{"step", step},           {"sep", curve_sum.sep / n},
-                             {"inv", curve_sum.inv / n}, {"cap", curve_sum.cap / n},
-                             {"coniso", curve_sum.coniso / n}, {"total", curve_sum.total / n},
-                             {"dead", curve_sum.dead / n}, {"lr", lr}};
+    const double n = static_cast<double>(curve_count);
+    const CurveLine mean{step,
+                         {curve_sum.sep / n, curve_sum.inv / n, curve_sum.cap / n, curve_sum.coniso / n,
+                          curve_sum.total / n, curve_sum.dead / n},
+                         lr};
+    if (!out_dir.empty()) {
+      if (!curve) {
+        if (Status st = OpenCurve(); !st.ok()) return st;
+      }
+      const StepLosses& m = mean.losses;
+      nlohmann::json line = {{"step", step},   {"sep", m.sep},     {"inv", m.inv}, {"cap", m.cap},
+                             {"coniso", m.coniso}, {"total", m.total}, {"dead", m.dead}, {"lr", lr}};
       if (Status st = curve->Write(line.dump() + "\n"); !st.ok()) return st;
     }
+    if (on_curve) on_curve(mean);
     curve_sum = StepLosses{};
     curve_count = 0;
   }
@@ -306,11 +345,37 @@ Status Trainer::State::RecordStep(const StepLosses& l) {
 
 Result<TrainOutcome> Trainer::Run(const TrainHooks& hooks) {
   auto& s = *s_;
-  using Clock = std::chrono::steady_clock;
-  auto window_start = Clock::now();
-  int64_t window_steps = 0;
-  double rate = 0;
-  while (s.step < s.config.optim.steps) {
+  const int64_t end = s.config.optim.steps;
+  const int64_t pause = hooks.stop_at_step > 0 && hooks.stop_at_step < end ? hooks.stop_at_step : 0;
+  if (pause > 0 && s.step > pause) {
+    return Status::FailedPrecondition("the run is at step " + std::to_string(s.step) + ", past the stop step " +
+                                      std::to_string(pause));
+  }
+  // The curve hook lives in the state while this Run does (RecordStep calls it).
+  struct Scoped {
+    State& s;
+    ~Scoped() { s.on_curve = nullptr; }
+  } scoped{s};
+  s.on_curve = hooks.on_curve;
+  auto probe = [&]() -> Status {
+    if (!hooks.on_probe) return Status::OK();
+    Status st = hooks.on_probe(s.step, s.model);
+    s.model->train();  // an evaluation switches to eval mode; training goes on as before
+    return st;
+  };
+  const int64_t probe_every = s.config.probe.every;
+  RateMeter meter;
+  bool trained = false;
+  while (s.step < end) {
+    // A rung: checkpointed, probed, paused. A Run that starts there (a job
+    // delivered again) writes nothing: the checkpoint is already this step's.
+    if (pause > 0 && s.step == pause) {
+      if (trained) {
+        if (Status st = SaveCheckpoint(); !st.ok()) return st;
+      }
+      if (Status st = probe(); !st.ok()) return st;
+      return TrainOutcome::kPaused;
+    }
     if (hooks.should_stop && hooks.should_stop()) {
       if (Status st = SaveCheckpoint(); !st.ok()) return st;
       return TrainOutcome::kStopped;
@@ -322,20 +387,17 @@ Result<TrainOutcome> Trainer::Run(const TrainHooks& hooks) {
       return Status::Error("step " + std::to_string(s.step + 1) + " failed: " + FirstLine(e.what()));
     }
     if (!losses.ok()) return losses.status();
+    trained = true;
 
-    // Rate over a sliding window of about two seconds.
-    ++window_steps;
-    const double elapsed = std::chrono::duration<double>(Clock::now() - window_start).count();
-    if (elapsed > 0) rate = window_steps / elapsed;
-    if (elapsed > 2.0) {
-      window_start = Clock::now();
-      window_steps = 0;
-    }
+    const double rate = meter.Tick();
     const int64_t every = s.config.run.checkpoint_every;
-    if (every > 0 && s.step % every == 0 && s.step < s.config.optim.steps) {
+    if (every > 0 && s.step % every == 0 && s.step < end && s.step != pause) {
       if (Status st = SaveCheckpoint(); !st.ok()) return st;
     }
-    if (hooks.on_progress) hooks.on_progress(Progress{s.step, s.config.optim.steps, losses.value(), s.lr, rate});
+    if (hooks.on_progress) hooks.on_progress(Progress{s.step, end, losses.value(), s.lr, rate});
+    if (probe_every > 0 && s.step % probe_every == 0 && s.step < end && s.step != pause) {
+      if (Status st = probe(); !st.ok()) return st;
+    }
   }
   if (Status st = SaveCheckpoint(); !st.ok()) return st;
   return TrainOutcome::kFinished;

@@ -39,12 +39,29 @@ struct Progress {
   double steps_per_sec = 0;  // recent rate
 };
 
+// One line of curve.jsonl: means over the run.log_every steps up to `step`.
+struct CurveLine {
+  int64_t step = 0;
+  StepLosses losses;
+  double lr = 0;
+};
+
 struct TrainHooks {
   std::function<void(const Progress&)> on_progress;  // after every optimizer step
   std::function<bool()> should_stop;  // polled every step; true = checkpoint and return
+  // A rung: when 0 < stop_at_step < optim.steps, the run checkpoints at that
+  // step, calls on_probe and returns kPaused. Run again (on a Trainer opened
+  // with resume) to continue: the continuation is bit-identical (CPU).
+  int64_t stop_at_step = 0;
+  // With the model and the step: every config.probe.every steps before the
+  // last, and at stop_at_step (once per step, after any checkpoint there).
+  // The model must be left as found (an evaluation only reads it). An error
+  // ends the run with that error.
+  std::function<Status(int64_t step, SicNet& model)> on_probe;
+  std::function<void(const CurveLine&)> on_curve;  // each curve.jsonl line, as written
 };
 
-enum class TrainOutcome { kFinished, kStopped };
+enum class TrainOutcome { kFinished, kStopped, kPaused };
 
 class Trainer {
  public:
@@ -55,8 +72,10 @@ class Trainer {
                                                bool resume);
   ~Trainer();
 
-  // Trains until config.optim.steps, a hook asks to stop, or a loss goes non-finite
-  // (an error naming the loss and step; the last checkpoint is kept).
+  // Trains until config.optim.steps, hooks.stop_at_step, a hook asks to stop,
+  // or a loss goes non-finite (an error naming the loss and step; the last
+  // checkpoint is kept). A run already past hooks.stop_at_step is a
+  // FailedPrecondition, with nothing trained or written.
   Result<TrainOutcome> Run(const TrainHooks& hooks = {});
   // One optimizer step (accumulating config.optim.accumulate micro-batches).
   Result<StepLosses> Step();

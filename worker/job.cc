@@ -42,6 +42,7 @@ Result<DecodedJob> DecodeJob(std::string_view bytes, v1::TrialJob* ids, const Jo
                                    " bytes is over the limit of " + std::to_string(limits.max_name_bytes));
   }
   if (!Printable(job.name())) return Status::InvalidArgument("job: name contains a control character");
+  if (job.discard()) return out;  // nothing runs: the config is not needed
   JsonLimits json_limits;
   json_limits.max_bytes = limits.max_config_bytes;
   json_limits.max_depth = limits.max_config_depth;
@@ -54,6 +55,12 @@ Result<DecodedJob> DecodeJob(std::string_view bytes, v1::TrialJob* ids, const Jo
     return Status::InvalidArgument(FirstLine(why.rfind("config: ", 0) == 0 ? "job: " + why : "job: config: " + why));
   }
   out.config = std::move(config.value());
+  const int64_t stop = job.stop_at_step(), steps = out.config.optim.steps;
+  if (stop < 0 || stop > steps) {
+    return Status::InvalidArgument("job: stop_at_step " + std::to_string(stop) + " is out of range (must be in [0, " +
+                                   std::to_string(steps) + "], optim.steps)");
+  }
+  out.pause_at = stop < steps ? stop : 0;
   return out;
 }
 

@@ -2,7 +2,9 @@
 // into a trial to run. Those bytes come from Redis, so they are checked as
 // input from outside: the protobuf TrialJob must parse, its ids must be > 0,
 // its name must be short and printable, and its config must be JSON within
-// sic::ParseJson's bounds (size, depth) that sic::ConfigFromJson accepts.
+// sic::ParseJson's bounds (size, depth) that sic::ConfigFromJson accepts; its
+// stop_at_step must lie in [0, optim.steps]. A discard job is not trained:
+// its config is not read (it may be empty).
 // Every refusal is an InvalidArgument whose message is one line naming what
 // is wrong ("job: config: loss.sigma_g: -1 is out of range (must be > 0)").
 //
@@ -30,7 +32,10 @@ struct JobLimits {
 
 struct DecodedJob {
   v1::TrialJob job;  // as sent: ids > 0, name within limits, config_json as parsed below
-  Config config;     // parsed from job.config_json and validated
+  Config config;     // parsed from job.config_json and validated (default for a discard job)
+  // The rung to pause at: job.stop_at_step when it is below optim.steps, else
+  // 0 (train to the end).
+  int64_t pause_at = 0;
 };
 
 // The decoded job, or why it is refused. With `ids`, whenever the protobuf

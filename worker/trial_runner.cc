@@ -45,13 +45,104 @@ std::vector<CurvePoint> ReadCurve(const std::string& dir) {
 // Numeric leaves of an evaluation summary's arenas as "eval.<L>m.<path>"
 // (arrays are per-unit detail, left in the files).
 void Flatten(const nlohmann::ordered_json& j, const std::string& prefix, std::map<std::string, double>& out) {
-  if (j.is_number()) {
+  if (j.is_null()) {
+    out[prefix] = std::nan("");
+  } else if (j.is_number()) {
     out[prefix] = j.get<double>();
   } else if (j.is_boolean()) {
     out[prefix] = j.get<bool>() ? 1 : 0;
   } else if (j.is_object()) {
     for (auto it = j.begin(); it != j.end(); ++it) Flatten(it.value(), prefix + "." + it.key(), out);
   }
+}
+
+// The arenas of an evaluation summary (sic/evaluate.h) as metrics
+// "eval.<L>m.<path>". A null (an undefined number, e.g. max_score60 when every
+// unit is silent) becomes NaN, so the metric exists and ranks as undefined.
+std::map<std::string, double> ArenaMetrics(const nlohmann::ordered_json& summary) {
+  std::map<std::string, double> out;
+  for (const auto& arena : summary["arenas"]) {
+    if (!arena.contains("arena_size_m")) continue;
+    std::ostringstream name;
+    name << "eval." << arena["arena_size_m"].get<double>() << "m";
+    Flatten(arena, name.str(), out);
+  }
+  return out;
+}
+
+// The losses of the last curve line as metrics, and the step count.
+void AddLossMetrics(const std::vector<CurvePoint>& curve, int64_t step, std::map<std::string, double>& metrics) {
+  metrics["steps"] = static_cast<double>(step);
+  if (curve.empty()) return;
+  const CurvePoint& last = curve.back();
+  metrics["loss.total"] = last.total;
+  metrics["loss.sep"] = last.sep;
+  metrics["loss.inv"] = last.inv;
+  metrics["loss.cap"] = last.cap;
+  metrics["loss.coniso"] = last.coniso;
+  metrics["lr"] = last.lr;
+}
+
+// The quick evaluation (config probe.*) of the model at `step`, into dir/probe.
+Result<std::map<std::string, double>> Probe(SicNet& model, const Config& config, const std::string& dir,
+                                            int64_t step) {
+  auto device = ParseDevice(config.run.device);
+  if (!device.ok()) return device.status();
+  auto summary = RunEvaluation(model, ProbeEvalConfig(config), device.value(), dir + "/probe", step);
+  if (!summary.ok()) return Status::Error("probe at step " + std::to_string(step) + ": " + summary.status().message());
+  return ArenaMetrics(summary.value());
+}
+
+// The final evaluation into dir/eval: its metrics and its small pictures.
+Status FinalEvaluation(Trainer& t, const Config& config, const std::string& dir, TrialRun& run) {
+  auto device = ParseDevice(config.run.device);
+  if (!device.ok()) return device.status();
+  EvalHooks eval_hooks;
+  if (PicturesAvailable()) eval_hooks.draw = DrawArenaPictures;
+  const std::string eval_dir = dir + "/eval";
+  auto summary = RunEvaluation(t.model(), config, device.value(), eval_dir, t.step(), eval_hooks);
+  if (!summary.ok()) return Status::Error("evaluation: " + summary.status().message());
+  for (const auto& [name, value] : ArenaMetrics(summary.value())) run.metrics[name] = value;
+  // Pictures, small ones only, named by their path under eval/.
+  uintmax_t total = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::recursive_directory_iterator(eval_dir, ec)) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".png") continue;
+    const uintmax_t size = entry.file_size();
+    if (size > kMaxPictureBytes || total + size > kMaxPicturesTotal) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    total += size;
+    run.artifacts.push_back({fs::relative(entry.path(), eval_dir).string(), "image/png", std::move(bytes)});
+  }
+  return Status::OK();
+}
+
+// The trainer's hooks for the trial's: progress, curve lines, probes (the one
+// at the stop step kept in *at_stop, the others reported).
+TrainHooks TrainerHooks(const Config& config, const std::string& dir, const TrialHooks& hooks,
+                        std::map<std::string, double>* at_stop) {
+  TrainHooks h;
+  h.should_stop = hooks.should_stop;
+  h.stop_at_step = hooks.stop_at_step;
+  h.on_progress = [&hooks](const Progress& p) {
+    if (hooks.on_progress) hooks.on_progress({p.step, p.total_steps, p.losses.total, p.lr, p.steps_per_sec});
+  };
+  h.on_curve = [&hooks](const CurveLine& l) {
+    const StepLosses& m = l.losses;
+    if (hooks.on_curve) hooks.on_curve({l.step, m.total, m.sep, m.inv, m.cap, m.coniso, l.lr});
+  };
+  h.on_probe = [&config, dir, &hooks, at_stop](int64_t step, SicNet& model) -> Status {
+    auto metrics = Probe(model, config, dir, step);
+    if (!metrics.ok()) return metrics.status();
+    if (step == hooks.stop_at_step) {
+      *at_stop = std::move(metrics.value());
+    } else if (hooks.on_evaluation) {
+      hooks.on_evaluation(step, metrics.value());
+    }
+    return Status::OK();
+  };
+  return h;
 }
 
 Result<TrialRun> TrainAndEvaluate(const Config& config, const std::string& dir, const TrialHooks& hooks) {
@@ -63,57 +154,33 @@ Result<TrialRun> TrainAndEvaluate(const Config& config, const std::string& dir, 
   if (!trainer.ok()) return trainer.status();
   Trainer& t = *trainer.value();
   const int64_t resumed_from = resume ? t.step() : 0;
-
-  TrainHooks train_hooks;
-  train_hooks.should_stop = hooks.should_stop;
-  train_hooks.on_progress = [&](const Progress& p) {
-    if (hooks.on_progress) hooks.on_progress({p.step, p.total_steps, p.losses.total, p.lr, p.steps_per_sec});
-  };
-  auto outcome = t.Run(train_hooks);
-  if (!outcome.ok()) return outcome.status();
   TrialRun run;
+  const bool rung = hooks.stop_at_step > 0 && hooks.stop_at_step < config.optim.steps;
+  if (rung && t.step() > hooks.stop_at_step) {
+    run.stale = true;
+    run.step = t.step();
+    return run;
+  }
+  std::map<std::string, double> at_stop;
+  auto outcome = t.Run(TrainerHooks(config, dir, hooks, &at_stop));
+  if (!outcome.ok()) return outcome.status();
+  run.step = t.step();
   if (outcome.value() == TrainOutcome::kStopped) {
     run.stopped = true;
     return run;
   }
-  run.curve = ReadCurve(dir);
-  run.metrics["steps"] = static_cast<double>(t.step());
+  const std::vector<CurvePoint> curve = ReadCurve(dir);
+  AddLossMetrics(curve, t.step(), run.metrics);
   // Where this attempt picked up: >0 shows a taken-over trial resumed from its checkpoint.
   run.metrics["resumed_from_step"] = static_cast<double>(resumed_from);
-  if (!run.curve.empty()) {
-    const CurvePoint& last = run.curve.back();
-    run.metrics["loss.total"] = last.total;
-    run.metrics["loss.sep"] = last.sep;
-    run.metrics["loss.inv"] = last.inv;
-    run.metrics["loss.cap"] = last.cap;
-    run.metrics["loss.coniso"] = last.coniso;
-    run.metrics["lr"] = last.lr;
+  if (outcome.value() == TrainOutcome::kPaused) {
+    run.paused = true;
+    for (const auto& [name, value] : at_stop) run.metrics[name] = value;
+    return run;
   }
+  run.curve = curve;
   if (config.eval.enabled) {
-    auto device = ParseDevice(config.run.device);
-    if (!device.ok()) return device.status();
-    EvalHooks eval_hooks;
-    if (PicturesAvailable()) eval_hooks.draw = DrawArenaPictures;
-    const std::string eval_dir = dir + "/eval";
-    auto summary = RunEvaluation(t.model(), config, device.value(), eval_dir, t.step(), eval_hooks);
-    if (!summary.ok()) return Status::Error("evaluation: " + summary.status().message());
-    for (const auto& arena : summary.value()["arenas"]) {
-      if (!arena.contains("arena_size_m")) continue;
-      std::ostringstream name;
-      name << "eval." << arena["arena_size_m"].get<double>() << "m";
-      Flatten(arena, name.str(), run.metrics);
-    }
-    // Pictures, small ones only, named by their path under eval/.
-    uintmax_t total = 0;
-    for (const auto& entry : fs::recursive_directory_iterator(eval_dir, ec)) {
-      if (!entry.is_regular_file() || entry.path().extension() != ".png") continue;
-      const uintmax_t size = entry.file_size();
-      if (size > kMaxPictureBytes || total + size > kMaxPicturesTotal) continue;
-      std::ifstream in(entry.path(), std::ios::binary);
-      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      total += size;
-      run.artifacts.push_back({fs::relative(entry.path(), eval_dir).string(), "image/png", std::move(bytes)});
-    }
+    if (Status s = FinalEvaluation(t, config, dir, run); !s.ok()) return s;
   }
   return run;
 }

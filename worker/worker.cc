@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -76,6 +77,8 @@ class Lease {
 struct Attempted {
   enum Kind {
     kFinished,  // trained (and evaluated); `run` holds what to report
+    kPaused,    // at the job's stop_at_step, checkpointed; `run` holds the rung's metrics
+    kStale,     // the checkpoint is past the job's stop_at_step: out of date, nothing ran
     kError,     // the trial failed, or threw; `error` says why
     kStopped,   // stopped for SIGTERM, checkpointed
     kLost,      // stopped: its lease was taken over by another worker
@@ -85,6 +88,57 @@ struct Attempted {
   TrialRun run;
   std::string error;
   double started = 0;
+  std::vector<CurvePoint> unsent;  // curve points no progress event carried
+};
+
+// The most curve points one event carries (the newest, when more were logged).
+constexpr size_t kMaxCurvePerEvent = 200;
+
+// What an attempt says while it runs: progress events at most every
+// progress_ms, each with the curve points logged since the previous one;
+// an evaluation event per periodic probe. Losing one is harmless (the final
+// outcome carries the whole curve), so none is retried. Runs on the trial's
+// thread; not thread-safe.
+class LiveReport {
+ public:
+  LiveReport(Queue& queue, std::function<v1::WorkerEvent()> event, int64_t progress_ms)
+      : queue_(queue), event_(std::move(event)), every_(progress_ms) {}
+
+  void Progress(const TrialProgress& p) {
+    const auto now = Clock::now();
+    if (now - last_sent_ < std::chrono::milliseconds(every_)) return;
+    last_sent_ = now;
+    v1::WorkerEvent e = event_();
+    auto* pr = e.mutable_progress();
+    pr->set_step(p.step);
+    pr->set_total_steps(p.total_steps);
+    pr->set_loss_total(p.loss_total);
+    pr->set_lr(p.lr);
+    pr->set_steps_per_sec(p.steps_per_sec);
+    EncodeCurve(TakeCurve(), pr);
+    (void)queue_.AddResult(e.SerializeAsString());
+  }
+  void Curve(const CurvePoint& point) {
+    curve_.push_back(point);
+    if (curve_.size() > kMaxCurvePerEvent) curve_.pop_front();
+  }
+  void Evaluation(int64_t step, const std::map<std::string, double>& metrics) {
+    v1::WorkerEvent e = event_();
+    EncodeEvaluation(step, metrics, e.mutable_evaluation());
+    (void)queue_.AddResult(e.SerializeAsString());
+  }
+  std::vector<CurvePoint> TakeCurve() {
+    std::vector<CurvePoint> out(curve_.begin(), curve_.end());
+    curve_.clear();
+    return out;
+  }
+
+ private:
+  Queue& queue_;
+  std::function<v1::WorkerEvent()> event_;
+  const int64_t every_;
+  Clock::time_point last_sent_{};
+  std::deque<CurvePoint> curve_;
 };
 
 // Sets a slot's "running trial" for the registry while in scope.
@@ -163,6 +217,11 @@ class SlotLoop {
     const DecodedJob& job = decoded.value();
     const std::string label = "trial " + std::to_string(job.job.trial_id()) + " (" + job.job.name() +
                               ", delivery " + std::to_string(entry.deliveries) + ")";
+    if (job.job.discard()) {
+      RemoveDir(TrialDir(job.job));
+      if (Persist("ack", [&] { return queue_.AckTrial(entry.id); })) Log(label + ": checkpoint discarded");
+      return false;
+    }
     if (auto canceled = queue_.IsCanceled(job.job.sweep_id()); canceled.ok() && canceled.value()) {
       Log(label + ": sweep canceled, skipped");
       if (queue_.AckTrial(entry.id).ok()) RemoveDir(TrialDir(job.job));
@@ -212,8 +271,9 @@ class SlotLoop {
     if (Deliver(entry, e)) RemoveDir(TrialDir(job));
   }
 
-  // Runs the trial under a Lease: progress events while it trains; stops
-  // when the worker stops, the lease is lost or the sweep is canceled.
+  // Runs the trial under a Lease: progress and evaluation events while it
+  // trains; stops when the worker stops, the lease is lost or the sweep is
+  // canceled; pauses at the job's stop_at_step.
   Attempted Attempt(const QueueEntry& entry, const DecodedJob& job, const std::string& label) {
     Attempted a;
     a.started = NowSeconds();
@@ -227,32 +287,24 @@ class SlotLoop {
     v1::WorkerEvent first = Event(job.job, entry.deliveries);
     first.mutable_progress()->set_total_steps(config.optim.steps);
     (void)queue_.AddResult(first.SerializeAsString());  // "running"; losing it is harmless
-    Log(label + ": started");
-    auto last_sent = Clock::now();
+    Log(label + (job.pause_at > 0 ? ": started (to pause at step " + std::to_string(job.pause_at) + ")" : ": started"));
+    LiveReport live(queue_, [&] { return Event(job.job, entry.deliveries); }, o_.progress_ms);
     TrialHooks hooks;
+    hooks.stop_at_step = job.pause_at;
     hooks.should_stop = [&] { return stop_ || lease.lost() || lease.canceled(); };
-    hooks.on_progress = [&](const TrialProgress& p) {
-      const auto now = Clock::now();
-      if (now - last_sent < std::chrono::milliseconds(o_.progress_ms)) return;
-      last_sent = now;
-      v1::WorkerEvent e = Event(job.job, entry.deliveries);
-      auto* pr = e.mutable_progress();
-      pr->set_step(p.step);
-      pr->set_total_steps(p.total_steps);
-      pr->set_loss_total(p.loss_total);
-      pr->set_lr(p.lr);
-      pr->set_steps_per_sec(p.steps_per_sec);
-      (void)queue_.AddResult(e.SerializeAsString());
-    };
+    hooks.on_progress = [&](const TrialProgress& p) { live.Progress(p); };
+    hooks.on_curve = [&](const CurvePoint& p) { live.Curve(p); };
+    hooks.on_evaluation = [&](int64_t step, const std::map<std::string, double>& m) { live.Evaluation(step, m); };
     Result<TrialRun> run = RunGuarded(config, TrialDir(job.job), hooks);
+    a.unsent = live.TakeCurve();
     if (!run.ok()) {
       a.kind = Attempted::kError;
       a.error = run.status().message();
-    } else if (!run->stopped) {
-      a.kind = Attempted::kFinished;
-      a.run = std::move(run.value());
-    } else {
+    } else if (run->stopped) {
       a.kind = lease.lost() ? Attempted::kLost : lease.canceled() ? Attempted::kCanceled : Attempted::kStopped;
+    } else {
+      a.kind = run->stale ? Attempted::kStale : run->paused ? Attempted::kPaused : Attempted::kFinished;
+      a.run = std::move(run.value());
     }
     return a;
   }
@@ -273,33 +325,19 @@ class SlotLoop {
 
   void Report(const QueueEntry& entry, const v1::TrialJob& job, const std::string& label, Attempted& a) {
     switch (a.kind) {
-      case Attempted::kFinished: {
-        v1::WorkerEvent e = Event(job, entry.deliveries);
-        auto* o = e.mutable_outcome();
-        FillOutcome(a.run, o);
-        o->set_started_at(a.started);
-        o->set_finished_at(NowSeconds());
-        if (Deliver(entry, e)) {
-          Log(label + ": finished");
-          RemoveDir(TrialDir(job));
-        } else {
-          Log(label + ": finished, but the result is not in Redis; checkpoint kept for the next delivery");
-        }
+      case Attempted::kFinished:
+        return ReportFinished(entry, job, label, a);
+      case Attempted::kPaused:
+        return ReportPaused(entry, job, label, a);
+      case Attempted::kError:
+        return ReportError(entry, job, label, a);
+      case Attempted::kStale:
+        // A pause job delivered again after a later job of the trial ran on:
+        // the store has this rung already (or ignores its old ticket).
+        Log(label + ": out of date (the checkpoint is at step " + std::to_string(a.run.step) +
+            ", past stop_at_step " + std::to_string(job.stop_at_step()) + "); acknowledged, nothing sent");
+        (void)Persist("ack", [&] { return queue_.AckTrial(entry.id); });
         return;
-      }
-      case Attempted::kError: {
-        // Another delivery may succeed (a transient fault); the limit stops a
-        // deterministic one. The error waits in Redis for the final report.
-        Log(label + ": " + a.error);
-        (void)queue_.client().Command({"HSET", ErrorsKey(o_.prefix), ErrorField(job), a.error});
-        // So that the attempt shows its error now, not only in the final report.
-        v1::WorkerEvent e = Event(job, entry.deliveries);
-        e.mutable_attempt_error()->set_error(a.error);
-        e.mutable_attempt_error()->set_finished_at(NowSeconds());
-        (void)queue_.AddResult(e.SerializeAsString());
-        (void)queue_.Release(consumer_, entry.id, o_.lease_ms);
-        return;
-      }
       case Attempted::kLost:
         Log(label + ": lease lost to another worker; dropped");
         return;
@@ -312,6 +350,42 @@ class SlotLoop {
         (void)queue_.Release(consumer_, entry.id, o_.lease_ms);
         return;
     }
+  }
+
+  void ReportFinished(const QueueEntry& entry, const v1::TrialJob& job, const std::string& label, Attempted& a) {
+    v1::WorkerEvent e = Event(job, entry.deliveries);
+    auto* o = e.mutable_outcome();
+    FillOutcome(a.run, o);
+    o->set_started_at(a.started);
+    o->set_finished_at(NowSeconds());
+    if (Deliver(entry, e)) {
+      Log(label + ": finished");
+      RemoveDir(TrialDir(job));
+    } else {
+      Log(label + ": finished, but the result is not in Redis; checkpoint kept for the next delivery");
+    }
+  }
+
+  // The checkpoint stays whatever happens: a later job (a promotion) resumes
+  // from it, or the next delivery of this one reports the rung again.
+  void ReportPaused(const QueueEntry& entry, const v1::TrialJob& job, const std::string& label, Attempted& a) {
+    v1::WorkerEvent e = Event(job, entry.deliveries);
+    EncodePaused(a.run.step, a.run.metrics, a.unsent, NowSeconds(), e.mutable_paused());
+    const std::string at = ": paused at step " + std::to_string(a.run.step);
+    Log(label + (Deliver(entry, e) ? at + "; checkpoint kept" : at + ", but the event is not in Redis; checkpoint kept"));
+  }
+
+  void ReportError(const QueueEntry& entry, const v1::TrialJob& job, const std::string& label, Attempted& a) {
+    // Another delivery may succeed (a transient fault); the limit stops a
+    // deterministic one. The error waits in Redis for the final report.
+    Log(label + ": " + a.error);
+    (void)queue_.client().Command({"HSET", ErrorsKey(o_.prefix), ErrorField(job), a.error});
+    // So that the attempt shows its error now, not only in the final report.
+    v1::WorkerEvent e = Event(job, entry.deliveries);
+    e.mutable_attempt_error()->set_error(a.error);
+    e.mutable_attempt_error()->set_finished_at(NowSeconds());
+    (void)queue_.AddResult(e.SerializeAsString());
+    (void)queue_.Release(consumer_, entry.id, o_.lease_ms);
   }
 
   // Something outside the trial threw (the Lease's thread, Redis replies).

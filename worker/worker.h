@@ -7,12 +7,18 @@
 //     failed result "malformed job: ..." at once (every delivery would be
 //     refused alike), then acknowledged; otherwise acknowledged and dropped
 //     with a log line.
+//   - discard: the trial's checkpoint directory removed, acknowledged; no event.
 //   - sweep canceled: acknowledged, skipped (the store has it canceled).
 //   - delivered more than max_deliveries times: a failed result with the last
 //     error any attempt recorded, then acknowledged. Never retried forever.
-//   - run: progress every progress_ms; checkpoints go to
-//     checkpoint_dir/trial-<id>-r<round>, so a taken-over trial resumes.
+//   - run: progress every progress_ms, with the curve points logged since the
+//     last (at most 200, the newest); an evaluation event per periodic probe;
+//     checkpoints go to checkpoint_dir/trial-<id>-r<round>, so a taken-over
+//     trial resumes, and so does a paused one on any worker sharing the dir.
 //       finished: result sent, then acknowledged, then the directory removed.
+//       paused (at the job's stop_at_step): Paused sent, then acknowledged;
+//                 the directory is kept for a later job (a promotion).
+//       stale (the checkpoint is past stop_at_step): acknowledged, no event.
 //       error:    recorded as the last error; released for another delivery.
 //                 Anything the TrialFn throws is such an error.
 //       stop (SIGTERM): checkpointed and released at once for another worker.

@@ -58,8 +58,28 @@ def outcome(ok=True, error="", metrics=None, curve=0, artifacts=()):
     return bytes(m)
 
 
+def curve_points(first, count):
+    return b"".join(blob(6, i64(1, first + k * 10) + f64(2, 2.0 - k * 0.01) + f64(7, 1e-3)) for k in range(count))
+
+
+def metric_map(field, metrics):
+    return b"".join(blob(field, blob(1, name) + f64(2, value)) for name, value in metrics.items())
+
+
 SEEDS = {
     "progress": header() + blob(6, i64(1, 20) + i64(2, 40) + f64(3, 1.5) + f64(4, 1e-3)),
+    # Progress with the curve points logged since the previous one (field 6 of Progress).
+    "progress_curve": header() + blob(6, i64(1, 50) + i64(2, 900) + f64(3, 1.2) + f64(4, 1e-3) + f64(5, 20.0)
+                                      + curve_points(10, 5)),
+    # Paused (WorkerEvent field 10): step, metrics, curve (field 3), finished_at.
+    "paused": header() + blob(10, i64(1, 300) + metric_map(2, {"steps": 300, "loss.total": 0.8,
+                                                               "eval.2m.fraction_grid.0.3": 0.25,
+                                                               "eval.2m.max_score60": float("nan")})
+                              + b"".join(blob(3, i64(1, 280 + k * 10) + f64(2, 0.8)) for k in range(3))
+                              + f64(4, 1.7e9 + 9)),
+    # Evaluation (WorkerEvent field 11): step, metrics.
+    "evaluation": header() + blob(11, i64(1, 1000) + metric_map(2, {"eval.2m.n_grid": 3, "eval.2m.max_score60": 0.4})),
+    "paused_no_step": header() + blob(10, metric_map(2, {"steps": 1})),
     "attempt_error": header(delivery=2) + blob(8, blob(1, "loss.sep is not finite at step 7") + f64(2, 1.7e9)),
     "outcome_ok": header() + blob(7, outcome(metrics={"loss.total": 0.5, "steps": 40, "eval.2m.max_score60": float("nan")},
                                             curve=12, artifacts=[("2m/ratemaps.png", "image/png", b"\x89PNG\r\n\x1a\n")])),

@@ -1,7 +1,7 @@
 // libFuzzer target: any byte string read from the results stream must decode
 // to a valid event within ReportLimits or to InvalidArgument, never a crash,
-// a hang or an unbounded allocation; and a decoded outcome must survive
-// encoding and decoding again unchanged in its counts.
+// a hang or an unbounded allocation; and every decoded event must survive
+// encoding (EncodeEvent) and decoding again unchanged in kind, step and counts.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -22,13 +22,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       r.artifacts.size() > ReportLimits::kMaxArtifacts || r.error.size() > ReportLimits::kMaxErrorBytes) {
     __builtin_trap();
   }
-  if (event->kind == sic::EventKind::kOutcome) {
-    auto again = sic::DecodeWorkerEvent(sic::EncodeOutcomeEvent(r, event->time));
-    if (!again.ok() || again->report.metrics.size() != r.metrics.size() ||
-        again->report.curve.size() != r.curve.size() || again->report.artifacts.size() != r.artifacts.size() ||
-        again->report.ticket != r.ticket) {
-      __builtin_trap();
-    }
+  if ((event->kind == sic::EventKind::kPaused || event->kind == sic::EventKind::kEvaluation) && event->step <= 0) {
+    __builtin_trap();
+  }
+  auto again = sic::DecodeWorkerEvent(sic::EncodeEvent(event.value()));
+  if (!again.ok() || again->kind != event->kind || again->step != event->step ||
+      again->report.metrics.size() != r.metrics.size() || again->report.curve.size() != r.curve.size() ||
+      again->report.artifacts.size() != r.artifacts.size() || again->report.ticket != r.ticket) {
+    __builtin_trap();
   }
   return 0;
 }

@@ -433,17 +433,6 @@ TEST(SweepSpec, ShippedExamplesExpandAsDocumented) {
 namespace sic {
 namespace {
 
-TEST(SweepSpecAdaptive, RungsAreGeometricAboveGraceAndEndAtMaxSteps) {
-  EXPECT_EQ(ScheduleRungs(100, 900, 3, 0), (std::vector<int64_t>{100, 300, 900}));
-  EXPECT_EQ(ScheduleRungs(100, 1000, 3, 0), (std::vector<int64_t>{100, 300, 900, 1000}));
-  EXPECT_EQ(ScheduleRungs(100, 1000, 3, 250), (std::vector<int64_t>{300, 900, 1000}));
-  EXPECT_EQ(ScheduleRungs(1000, 1000, 3, 0), (std::vector<int64_t>{1000}));
-  // No overflow on the way to a huge max.
-  const auto big = ScheduleRungs(1, INT64_MAX, 1000, 0);
-  EXPECT_EQ(big.back(), INT64_MAX);
-  EXPECT_EQ(big.size(), 8u);  // 1, 1e3, ..., 1e18, then max
-}
-
 TEST(SweepSpecAdaptive, ScheduleAndObjectiveDefaultsAndRules) {
   auto spec = ParseSweepSpec(R"({"base": {"optim": {"steps": 70000}}, "seeds": 2,
       "objective": {"metric": "eval.2m.fraction_grid.0.3"},

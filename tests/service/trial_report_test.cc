@@ -75,6 +75,100 @@ TEST(QueueEventCodec, ProgressAndAttemptError) {
   EXPECT_EQ(a->report.finished_at, 9);
 }
 
+// An event of `kind` for the attempt of Sample(), through EncodeEvent.
+DecodedEvent Event(EventKind kind) {
+  DecodedEvent d;
+  d.kind = kind;
+  d.time = 104;
+  d.report.trial_id = 7;
+  d.report.round = 2;
+  d.report.ticket = 41;
+  d.report.delivery = 3;
+  d.report.worker = "w1";
+  return d;
+}
+
+TEST(QueueEventCodec, PausedEvaluationAndProgressCurveRoundTrip) {
+  DecodedEvent paused = Event(EventKind::kPaused);
+  paused.step = 3000;
+  paused.report.metrics = {{"steps", 3000}, {"loss.total", 0.75}, {"eval.2m.fraction_grid.0.3", 0.125},
+                           {"eval.2m.max_score60", std::nan("")}};
+  paused.report.curve = {{2990, 0.8, 1, 1, 1, 1, 1e-3}, {3000, 0.75, 1, 1, 1, 1, 1e-3}};
+  paused.report.finished_at = 105;
+  auto p = DecodeWorkerEvent(EncodeEvent(paused));
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->kind, EventKind::kPaused);
+  EXPECT_EQ(p->step, 3000);
+  EXPECT_EQ(p->time, 104);
+  EXPECT_EQ(p->report.ticket, 41);
+  EXPECT_DOUBLE_EQ(p->report.metrics.at("eval.2m.fraction_grid.0.3"), 0.125);
+  EXPECT_TRUE(std::isnan(p->report.metrics.at("eval.2m.max_score60")));
+  ASSERT_EQ(p->report.curve.size(), 2u);
+  EXPECT_EQ(p->report.curve[1].step, 3000);
+  EXPECT_EQ(p->report.finished_at, 105);
+
+  DecodedEvent evaluation = Event(EventKind::kEvaluation);
+  evaluation.step = 1000;
+  evaluation.report.metrics = {{"eval.2m.n_grid", 3}};
+  auto e = DecodeWorkerEvent(EncodeEvent(evaluation));
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(e->kind, EventKind::kEvaluation);
+  EXPECT_EQ(e->step, 1000);
+  EXPECT_EQ(e->report.metrics, evaluation.report.metrics);
+
+  DecodedEvent progress = Event(EventKind::kProgress);
+  progress.step = 1010;
+  progress.total_steps = 9000;
+  progress.report.curve = {{1000, 0.9, 0.5, 0.25, 0.125, 0.0625, 1e-3}, {1010, 0.8, 0, 0, 0, 0, 1e-3}};
+  auto g = DecodeWorkerEvent(EncodeEvent(progress));
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ(g->kind, EventKind::kProgress);
+  EXPECT_EQ(g->total_steps, 9000);
+  ASSERT_EQ(g->report.curve.size(), 2u);
+  EXPECT_DOUBLE_EQ(g->report.curve[0].coniso, 0.0625);
+  EXPECT_EQ(EncodeEvent(g.value()), EncodeEvent(progress));
+}
+
+TEST(QueueEventCodec, RefusesPausedAndEvaluationOutsideTheLimits) {
+  auto refused = [](const DecodedEvent& d) {
+    auto e = DecodeWorkerEvent(EncodeEvent(d));
+    return !e.ok() && e.status().IsInvalidArgument();
+  };
+  for (EventKind kind : {EventKind::kPaused, EventKind::kEvaluation}) {
+    DecodedEvent good = Event(kind);
+    good.step = 10;
+    good.report.metrics = {{"loss.total", 1}};
+    EXPECT_FALSE(refused(good));
+    DecodedEvent c = good;
+    c.step = 0;
+    EXPECT_TRUE(refused(c)) << "no step";
+    c.step = -5;
+    EXPECT_TRUE(refused(c)) << "negative step";
+    c = good;
+    c.report.metrics[""] = 1;
+    EXPECT_TRUE(refused(c)) << "empty metric name";
+    c = good;
+    c.report.metrics[std::string(ReportLimits::kMaxNameBytes + 1, 'm')] = 1;
+    EXPECT_TRUE(refused(c)) << "long metric name";
+    c = good;
+    for (size_t i = 0; i <= ReportLimits::kMaxMetrics; ++i) c.report.metrics["m" + std::to_string(i)] = 1;
+    EXPECT_TRUE(refused(c)) << "too many metrics";
+    c = good;
+    c.report.trial_id = 0;
+    EXPECT_TRUE(refused(c)) << "no trial";
+  }
+  for (EventKind kind : {EventKind::kPaused, EventKind::kProgress}) {
+    DecodedEvent c = Event(kind);
+    c.step = 10;
+    c.report.curve.assign(ReportLimits::kMaxCurvePoints + 1, CurvePoint{5});
+    EXPECT_TRUE(refused(c)) << "too many curve points";
+    c.report.curve = {{0, 1, 1, 1, 1, 1, 1}};
+    EXPECT_TRUE(refused(c)) << "a curve point at step 0";
+    c.report.curve = {{5, 1, 1, 1, 1, 1, 1}};
+    EXPECT_FALSE(refused(c));
+  }
+}
+
 TEST(QueueEventCodec, RefusesWhatNoWorkerSends) {
   auto refused = [](const std::string& bytes) {
     auto e = DecodeWorkerEvent(bytes);

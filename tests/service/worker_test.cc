@@ -2,7 +2,8 @@
 // functions instead of LibTorch: result then acknowledgement, errors retried
 // up to the delivery limit, a lost lease dropped without a result, canceled
 // sweeps skipped; trials that throw, malformed jobs and a Redis outage at
-// SIGTERM, none of which may end the worker or lose a checkpoint.
+// SIGTERM, none of which may end the worker or lose a checkpoint; pauses at
+// a rung (checkpoint kept), discards, live curves and evaluation events.
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -62,7 +63,7 @@ class WorkerTest : public ::testing::Test {
   }
   void Enqueue(int64_t trial_id, int64_t sweep_id = 1) { EnqueueBytes(Job(trial_id, sweep_id).SerializeAsString()); }
   void EnqueueBytes(const std::string& bytes) { ASSERT_TRUE(coord_.AddTrial(bytes).ok()); }
-  // Outcome events so far (progress events are read and dropped).
+  // Outcome events so far (the others are kept in events_).
   std::vector<v1::WorkerEvent> Outcomes() {
     auto entries = coord_.ReadResults("c", 1000, 10);
     EXPECT_TRUE(entries.ok());
@@ -70,9 +71,22 @@ class WorkerTest : public ::testing::Test {
       v1::WorkerEvent event;
       EXPECT_TRUE(event.ParseFromString(e.payload));
       if (event.has_outcome()) outcomes_.push_back(event);
+      events_.push_back(event);
       EXPECT_TRUE(coord_.AckResult(e.id).ok());
     }
     return outcomes_;
+  }
+  // Every event so far of one kind (WorkerEvent::kPaused, ...).
+  std::vector<v1::WorkerEvent> Events(v1::WorkerEvent::KindCase kind) {
+    Outcomes();
+    std::vector<v1::WorkerEvent> out;
+    for (const auto& e : events_) {
+      if (e.kind_case() == kind) out.push_back(e);
+    }
+    return out;
+  }
+  std::string TrialDir(int64_t trial_id, int64_t round = 1) const {
+    return dir_ + "/trial-" + std::to_string(trial_id) + "-r" + std::to_string(round);
   }
   template <typename F>
   bool WaitFor(F done, int ms = 10000) {
@@ -87,6 +101,7 @@ class WorkerTest : public ::testing::Test {
   Queue coord_{redis_.options(), "w"};
   std::string dir_;
   std::vector<v1::WorkerEvent> outcomes_;
+  std::vector<v1::WorkerEvent> events_;
 };
 
 TEST_F(WorkerTest, FinishedTrialSendsItsResultThenAcknowledges) {
@@ -215,6 +230,145 @@ TEST_F(WorkerTest, TrialsOfCanceledSweepsAreSkipped) {
   EXPECT_TRUE(Outcomes().empty());
 }
 
+// ---- Rungs: a job with stop_at_step pauses there, keeps its checkpoint, and a
+// later job of the same trial and round resumes from it.
+
+TEST_F(WorkerTest, PausedTrialSendsPausedAcknowledgesAndKeepsItsCheckpointForThePromotion) {
+  v1::TrialJob rung = Job(40);
+  rung.set_ticket(1);
+  rung.set_stop_at_step(300);
+  EnqueueBytes(rung.SerializeAsString());
+  WorkerOptions o = Options("a");
+  o.one_shot = true;
+  std::vector<std::pair<int64_t, bool>> calls;  // (stop_at_step, checkpoint found)
+  auto trial = [&](const Config&, const std::string& dir, const TrialHooks& hooks) -> Result<TrialRun> {
+    calls.emplace_back(hooks.stop_at_step, std::filesystem::exists(dir + "/checkpoint.pt"));
+    std::filesystem::create_directories(dir);
+    TrialRun run;
+    if (hooks.stop_at_step > 0) {
+      std::ofstream(dir + "/checkpoint.pt") << "step 300";
+      hooks.on_curve({300, 0.5, 0.1, 0.1, 0.1, 0.1, 1e-3});  // logged after the last progress event
+      run.paused = true;
+      run.step = 300;
+      run.metrics = {{"steps", 300}, {"loss.total", 0.5}, {"eval.2m.fraction_grid.0.3", 0.25}};
+    } else {
+      run.step = 2000000;
+      run.metrics = {{"loss.total", 0.25}};
+    }
+    return run;
+  };
+  Worker first(o, trial);
+  EXPECT_EQ(first.Run(), 0);
+  auto paused = Events(v1::WorkerEvent::kPaused);
+  ASSERT_EQ(paused.size(), 1u);
+  EXPECT_TRUE(Outcomes().empty()) << "a paused trial has no outcome yet";
+  EXPECT_EQ(paused[0].ticket(), 1);
+  EXPECT_EQ(paused[0].paused().step(), 300);
+  EXPECT_DOUBLE_EQ(paused[0].paused().metrics().at("eval.2m.fraction_grid.0.3"), 0.25);
+  ASSERT_EQ(paused[0].paused().curve_size(), 1);
+  EXPECT_EQ(paused[0].paused().curve(0).step(), 300);
+  EXPECT_GT(paused[0].paused().finished_at(), 0);
+  EXPECT_EQ(coord_.PendingTrials().value(), 0) << "the worker is released";
+  EXPECT_TRUE(std::filesystem::exists(TrialDir(40) + "/checkpoint.pt")) << "the rung's checkpoint is kept";
+
+  // The promotion: same trial and round, a new ticket, trained to the end.
+  v1::TrialJob promoted = Job(40);
+  promoted.set_ticket(2);
+  EnqueueBytes(promoted.SerializeAsString());
+  Worker second(o, trial);
+  EXPECT_EQ(second.Run(), 0);
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0], std::make_pair(int64_t{300}, false));
+  EXPECT_EQ(calls[1], std::make_pair(int64_t{0}, true)) << "the promotion resumes from the rung's checkpoint";
+  auto outcomes = Outcomes();
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].ticket(), 2);
+  EXPECT_TRUE(outcomes[0].outcome().ok());
+  EXPECT_FALSE(std::filesystem::exists(TrialDir(40))) << "a finished trial's checkpoint is removed";
+}
+
+TEST_F(WorkerTest, PauseJobBehindTheCheckpointIsAcknowledgedWithoutAnEvent) {
+  v1::TrialJob stale = Job(41);
+  stale.set_stop_at_step(300);
+  EnqueueBytes(stale.SerializeAsString());
+  WorkerOptions o = Options("a");
+  o.one_shot = true;
+  Worker worker(o, [&](const Config&, const std::string& dir, const TrialHooks&) -> Result<TrialRun> {
+    std::filesystem::create_directories(dir);
+    TrialRun run;
+    run.stale = true;
+    run.step = 900;
+    return run;
+  });
+  EXPECT_EQ(worker.Run(), 0);
+  Outcomes();
+  for (const auto& e : events_) EXPECT_TRUE(e.has_progress()) << e.DebugString();
+  EXPECT_EQ(coord_.PendingTrials().value(), 0);
+  EXPECT_EQ(coord_.TrialsLength().value(), 0);
+  EXPECT_TRUE(std::filesystem::exists(TrialDir(41))) << "the later job's checkpoint is not this job's to remove";
+}
+
+TEST_F(WorkerTest, DiscardRemovesTheCheckpointAndRunsNothing) {
+  std::filesystem::create_directories(TrialDir(42, 3));
+  std::ofstream(TrialDir(42, 3) + "/checkpoint.pt") << "step 300";
+  std::filesystem::create_directories(TrialDir(43, 1));  // another trial's: untouched
+  v1::TrialJob discard;
+  discard.set_trial_id(42);
+  discard.set_sweep_id(1);
+  discard.set_round(3);
+  discard.set_ticket(9);
+  discard.set_discard(true);  // no config
+  EnqueueBytes(discard.SerializeAsString());
+  std::atomic<int> calls{0};
+  Worker worker(Options("a"), [&](const Config&, const std::string&, const TrialHooks&) -> Result<TrialRun> {
+    ++calls;
+    return TrialRun{};
+  });
+  std::thread t([&] { worker.Run(); });
+  EXPECT_TRUE(WaitFor([&] { return coord_.TrialsLength().value() == 0 && coord_.PendingTrials().value() == 0; }));
+  worker.RequestStop();
+  t.join();
+  EXPECT_EQ(calls.load(), 0);
+  EXPECT_FALSE(std::filesystem::exists(TrialDir(42, 3)));
+  EXPECT_TRUE(std::filesystem::exists(TrialDir(43, 1)));
+  Outcomes();
+  EXPECT_TRUE(events_.empty()) << "a discard sends nothing";
+}
+
+TEST_F(WorkerTest, ProgressCarriesTheNewCurvePointsAndProbesSendEvaluations) {
+  Enqueue(44);
+  WorkerOptions o = Options("a");
+  o.one_shot = true;  // progress_ms = 0: every progress call sends an event
+  Worker worker(o, [&](const Config& c, const std::string&, const TrialHooks& hooks) -> Result<TrialRun> {
+    for (int64_t k = 1; k <= 450; ++k) hooks.on_curve({10 * k, 1.0 / k, 0, 0, 0, 0, 1e-3});
+    hooks.on_progress({4500, c.optim.steps, 0.1, 1e-3, 100});
+    hooks.on_curve({4510, 0.1, 0, 0, 0, 0, 1e-3});
+    hooks.on_curve({4520, 0.1, 0, 0, 0, 0, 1e-3});
+    hooks.on_progress({4520, c.optim.steps, 0.1, 1e-3, 100});
+    hooks.on_progress({4521, c.optim.steps, 0.1, 1e-3, 100});
+    hooks.on_evaluation(4000, {{"eval.2m.n_grid", 6}, {"eval.2m.max_score60", 0.45}});
+    return TrialRun{};
+  });
+  EXPECT_EQ(worker.Run(), 0);
+  std::vector<v1::WorkerEvent> progress;
+  for (const auto& e : Events(v1::WorkerEvent::kProgress)) {
+    if (e.progress().step() > 0) progress.push_back(e);  // not the "running" event
+  }
+  ASSERT_EQ(progress.size(), 3u);
+  const auto& batch = progress[0].progress().curve();
+  ASSERT_EQ(batch.size(), 200) << "bounded, the newest kept";
+  EXPECT_EQ(batch.Get(0).step(), 2510);
+  EXPECT_EQ(batch.Get(199).step(), 4500);
+  ASSERT_EQ(progress[1].progress().curve_size(), 2) << "only the points since the previous event";
+  EXPECT_EQ(progress[1].progress().curve(1).step(), 4520);
+  EXPECT_EQ(progress[2].progress().curve_size(), 0);
+  auto evaluations = Events(v1::WorkerEvent::kEvaluation);
+  ASSERT_EQ(evaluations.size(), 1u);
+  EXPECT_EQ(evaluations[0].evaluation().step(), 4000);
+  EXPECT_DOUBLE_EQ(evaluations[0].evaluation().metrics().at("eval.2m.n_grid"), 6);
+  ASSERT_EQ(Outcomes().size(), 1u);
+}
+
 // ---- Nothing a trial throws ends the worker: the attempt fails, the next trial runs.
 
 struct Thrower {
@@ -312,6 +466,9 @@ TEST_F(WorkerTest, MalformedJobsAreFailedOrDroppedAndTheNextTrialRuns) {
   v1::TrialJob out_of_range = Job(23);
   out_of_range.set_config_json("{\"loss\": {\"sigma_g\": -1}}");
   EnqueueBytes(out_of_range.SerializeAsString());
+  v1::TrialJob past_the_end = Job(26);
+  past_the_end.set_stop_at_step(2000001);  // optim.steps is 2000000
+  EnqueueBytes(past_the_end.SerializeAsString());
   v1::TrialJob forged_name = Job(24);
   forged_name.set_name("t24\n[worker] trial 1: finished");
   EnqueueBytes(forged_name.SerializeAsString());
@@ -325,18 +482,19 @@ TEST_F(WorkerTest, MalformedJobsAreFailedOrDroppedAndTheNextTrialRuns) {
     return TrialRun{};
   });
   std::thread t([&] { worker.Run(); });
-  EXPECT_TRUE(WaitFor([&] { return Outcomes().size() >= 5 && coord_.TrialsLength().value() == 0; }));
+  EXPECT_TRUE(WaitFor([&] { return Outcomes().size() >= 6 && coord_.TrialsLength().value() == 0; }));
   worker.RequestStop();
   t.join();
   EXPECT_EQ(ran, std::vector<int64_t>{25});
   std::map<int64_t, v1::WorkerEvent> by_trial;
   for (const auto& e : outcomes_) by_trial[e.trial_id()] = e;
-  ASSERT_EQ(by_trial.size(), 5u);
+  ASSERT_EQ(by_trial.size(), 6u);
   const std::map<int64_t, std::string> errors = {
       {21, "malformed job: job: config: malformed JSON: "},
       {22, "malformed job: job: config: nested deeper than 8 levels"},
       {23, "malformed job: job: config: loss.sigma_g: "},
       {24, "malformed job: job: name contains a control character"},
+      {26, "malformed job: job: stop_at_step 2000001 is out of range (must be in [0, 2000000], optim.steps)"},
   };
   for (const auto& [id, prefix] : errors) {
     const auto& e = by_trial[id];

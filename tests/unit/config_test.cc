@@ -203,6 +203,32 @@ TEST(Config, FileNestingAndSizeAreBoundedWhileParsing) {
   std::remove(ok.c_str());
 }
 
+TEST(Config, ProbeBlockReplacesFourEvalSettings) {
+  Config c;
+  EXPECT_EQ(c.probe.every, 0) << "off by default";
+  Config quick = ProbeEvalConfig(c);
+  EXPECT_EQ(quick.eval.arenas, "2") << "the first of eval.arenas";
+  EXPECT_EQ(quick.eval.trajectories, 200);
+  EXPECT_EQ(quick.eval.steps, 300);
+  EXPECT_EQ(quick.eval.bin_size, c.eval.bin_size);
+
+  auto parsed = ConfigFromJson(nlohmann::json::parse(
+      R"({"probe": {"every": 1000, "arenas": "2.5", "trajectories": 50, "steps": 100}, "eval": {"seed": 4}})"));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  quick = ProbeEvalConfig(parsed.value());
+  EXPECT_EQ(parsed->probe.every, 1000);
+  EXPECT_EQ(quick.eval.arenas, "2.5");
+  EXPECT_EQ(quick.eval.trajectories, 50);
+  EXPECT_EQ(quick.eval.steps, 100);
+  EXPECT_EQ(quick.eval.seed, 4) << "everything else is eval's";
+
+  auto bad = ConfigFromJson(nlohmann::json::parse(R"({"probe": {"arenas": "two"}})"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().rfind("probe.arenas: ", 0), 0u) << bad.status().message();
+  EXPECT_FALSE(ConfigFromJson(nlohmann::json::parse(R"({"probe": {"every": -1}})")).ok());
+  EXPECT_FALSE(ConfigFromJson(nlohmann::json::parse(R"({"probe": {"trajectories": 0}})")).ok());
+}
+
 TEST(Config, KeysListEveryField) {
   const auto keys = ConfigKeys();
   EXPECT_NE(std::find(keys.begin(), keys.end(), "loss.lambda_coniso"), keys.end());

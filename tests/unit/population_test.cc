@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <set>
@@ -143,6 +144,59 @@ TEST(AnalyzeRateMaps, JsonFollowsTheFixedSchema) {
   for (auto it = j["fraction_grid"].begin(); it != j["fraction_grid"].end(); ++it) got.insert(it.key());
   EXPECT_EQ(got, keys);
   EXPECT_NE(AnalysisTable(a.value()).find("modules: 3"), std::string::npos);
+}
+
+// Issue 11: a silent unit (constant map) used to score exactly 0, so 3 dead
+// units made max_score60 0 above active units that all score below 0, and
+// the median counted the zeros. Silent units now have no score at all.
+TEST(AnalyzeRateMaps, SilentUnitsHaveNoScoreAndStayOutOfTheSummary) {
+  const int64_t n = 40;
+  std::vector<float> maps;
+  auto add = [&](std::vector<float> m) { maps.insert(maps.end(), m.begin(), m.end()); };
+  add(std::vector<float>(n * n, 0.0f));  // dead
+  add(testing::SquareLattice(n, 9.0, 10));  // active, S60 < 0
+  std::vector<float> holes(n * n, 0.0f);
+  Unvisit(holes, n, 0.1, 4);
+  add(holes);  // dead, with unvisited bins
+  add(testing::SquareLattice(n, 11.0, 25));
+  add(std::vector<float>(n * n, 0.25f));  // constant, not zero: no score either
+  add(testing::SquareLattice(n, 13.0, 40));
+  const int64_t units = 6;
+  auto result = AnalyzeRateMaps(maps.data(), units, n, {});
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  const PopulationAnalysis& a = result.value();
+  std::vector<double> active;
+  for (int64_t u : {1, 3, 5}) {
+    EXPECT_FALSE(a.units[u].silent) << u;
+    ASSERT_TRUE(std::isfinite(a.units[u].score)) << u;
+    active.push_back(a.units[u].score);
+  }
+  for (int64_t u : {0, 2, 4}) {
+    EXPECT_TRUE(a.units[u].silent) << u;
+    EXPECT_TRUE(std::isnan(a.units[u].score)) << u;
+    EXPECT_TRUE(std::isnan(a.units[u].scores.score90)) << u;
+    EXPECT_FALSE(a.units[u].grid) << u;
+  }
+  std::sort(active.begin(), active.end());
+  ASSERT_LT(active.back(), 0.0) << "square lattices should score below 0";
+  EXPECT_EQ(a.silent, 3);
+  EXPECT_DOUBLE_EQ(a.max_score, active.back());
+  EXPECT_DOUBLE_EQ(a.median_score, active[1]);
+  EXPECT_NEAR(a.mean_score, (active[0] + active[1] + active[2]) / 3, 1e-12);
+  for (double f : a.fraction_grid) EXPECT_EQ(f, 0.0);  // over all 6 units
+
+  const auto j = AnalysisToJson(a);
+  EXPECT_TRUE(j["units"][0]["score60"].is_null());
+  EXPECT_TRUE(j["units"][0]["silent"].get<bool>());
+  EXPECT_TRUE(j["units"][1]["score60"].is_number());
+  EXPECT_EQ(j["silent_units"].get<int64_t>(), 3);
+  EXPECT_DOUBLE_EQ(j["max_score60"].get<double>(), active.back());
+
+  std::vector<float> dead(2 * n * n, 0.0f);
+  auto all_dead = AnalyzeRateMaps(dead.data(), 2, n, {});
+  ASSERT_TRUE(all_dead.ok());
+  EXPECT_TRUE(AnalysisToJson(all_dead.value())["max_score60"].is_null());
+  EXPECT_TRUE(AnalysisToJson(all_dead.value())["median_score60"].is_null());
 }
 
 TEST(AnalyzeRateMaps, RejectsBadShapes) {

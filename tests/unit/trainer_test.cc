@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "sic/evaluate.h"
 #include "sic/plateau.h"
 #include "sic/trainer.h"
 
@@ -94,6 +95,75 @@ TEST_F(TrainerTest, StoppedAndResumedRunIsBitIdenticalToUninterrupted) {
   ExpectSameParameters(*straight, *resumed);
   EXPECT_EQ(ReadFile(Dir("straight") + "/curve.jsonl"), ReadFile(Dir("resumed") + "/curve.jsonl"));
   EXPECT_LT(straight->lr(), 1e-2) << "the plateau scheduler should have acted in this run";
+}
+
+// A rung of an adaptive sweep (issue 11): pause at a step, resume later to
+// the end, bit-identical to a run that never paused. The uninterrupted run's
+// probes are real quick evaluations, so this also shows they leave training
+// alone.
+TEST_F(TrainerTest, PausedAtAStepAndResumedIsBitIdenticalToUninterrupted) {
+  Config c = TinyConfig(8);
+  c.probe.every = 3;
+  c.probe.trajectories = 4;
+  c.probe.steps = 10;
+  std::vector<int64_t> straight_probes;
+  TrainHooks evaluate;
+  evaluate.on_probe = [&](int64_t step, SicNet& model) -> Status {
+    straight_probes.push_back(step);
+    auto summary = RunEvaluation(model, ProbeEvalConfig(c), torch::kCPU, Dir("probe"), step);
+    return summary.ok() ? Status::OK() : summary.status();
+  };
+  auto straight = MustOpen(c, Dir("straight"), false);
+  ASSERT_TRUE(straight->Run(evaluate).ok());
+  EXPECT_EQ(straight_probes, (std::vector<int64_t>{3, 6})) << "none at the end: the final evaluation is there";
+  EXPECT_TRUE(fs::exists(Dir("probe") + "/arena_2m/summary.json"));
+
+  std::vector<int64_t> probes, lines;
+  TrainHooks rung;
+  rung.stop_at_step = 5;
+  rung.on_probe = [&](int64_t step, SicNet&) {
+    probes.push_back(step);
+    return Status::OK();
+  };
+  rung.on_curve = [&](const CurveLine& l) { lines.push_back(l.step); };
+  {
+    auto first = MustOpen(c, Dir("paused"), false);
+    auto outcome = first->Run(rung);
+    ASSERT_TRUE(outcome.ok()) << outcome.status().message();
+    EXPECT_EQ(outcome.value(), TrainOutcome::kPaused);
+    EXPECT_EQ(first->step(), 5);
+  }
+  EXPECT_EQ(probes, (std::vector<int64_t>{3, 5}));
+  EXPECT_EQ(lines, (std::vector<int64_t>{2, 4}));  // log_every 2; step 5 is mid-line
+  // The same job delivered again: nothing trained or written, probed again.
+  const std::string checkpoint = ReadFile(CheckpointPath(Dir("paused")));
+  {
+    auto again = MustOpen(c, Dir("paused"), true);
+    auto outcome = again->Run(rung);
+    ASSERT_TRUE(outcome.ok());
+    EXPECT_EQ(outcome.value(), TrainOutcome::kPaused);
+  }
+  EXPECT_EQ(probes, (std::vector<int64_t>{3, 5, 5}));
+  EXPECT_EQ(ReadFile(CheckpointPath(Dir("paused"))), checkpoint);
+  {  // a stop step the checkpoint is already past: refused, nothing written
+    TrainHooks behind;
+    behind.stop_at_step = 4;
+    auto outcome = MustOpen(c, Dir("paused"), true)->Run(behind);
+    ASSERT_FALSE(outcome.ok());
+    EXPECT_EQ(outcome.status().code(), Status::Code::kFailedPrecondition);
+  }
+  // The promotion: to the end, from the rung's checkpoint.
+  auto resumed = MustOpen(c, Dir("paused"), true);
+  TrainHooks to_end;
+  to_end.on_probe = rung.on_probe;
+  to_end.on_curve = rung.on_curve;
+  ASSERT_TRUE(resumed->Run(to_end).ok());
+  EXPECT_EQ(resumed->step(), 8);
+  EXPECT_EQ(probes, (std::vector<int64_t>{3, 5, 5, 6}));
+  EXPECT_EQ(lines, (std::vector<int64_t>{2, 4, 6, 8}));
+  EXPECT_EQ(resumed->lr(), straight->lr());
+  ExpectSameParameters(*straight, *resumed);
+  EXPECT_EQ(ReadFile(Dir("straight") + "/curve.jsonl"), ReadFile(Dir("paused") + "/curve.jsonl"));
 }
 
 TEST_F(TrainerTest, ResumeCanExtendTheStepCount) {

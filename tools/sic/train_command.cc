@@ -71,8 +71,9 @@ class ProgressPrinter {
                  p.steps_per_sec, FormatDuration(eta).c_str(), FormatLosses(p.losses).c_str());
     drawn_ = true;
   }
-  void Finish() {
+  void Finish() {  // ends a bar drawn in place (before other output, and at the end)
     if (drawn_) std::fputc('\n', stderr);
+    drawn_ = false;
   }
 
  private:
@@ -124,6 +125,13 @@ int TrainCommand(const std::vector<std::string>& argv) {
     printer(p);
   };
   hooks.should_stop = [] { return g_stop_requested.load(); };
+  // Probes (probe.every): the quick evaluation, into OUT/probe/step-<N>/.
+  const Config probe_config = ProbeEvalConfig(t.config());
+  hooks.on_probe = [&](int64_t step, SicNet& model) {
+    printer.Finish();
+    const std::string dir = *out + "/probe/step-" + std::to_string(step);
+    return EvaluateToDir(model, probe_config, ParseDevice(t.config().run.device).value(), step, dir, "train probe");
+  };
   auto outcome = t.Run(hooks);
   printer.Finish();
   if (!outcome.ok()) return Fail(outcome.status().message());
