@@ -24,6 +24,7 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -281,6 +282,34 @@ Score Evaluate(const ScheduleSpec& spec, const Sweep& sweep, int workers) {
   return s;
 }
 
+// The same sweep started in `orders` random orders (creation order = start
+// order), as a search would propose them: the median share of the steps and
+// how often the best final objective is in the full sweep's top 3.
+struct OrderStats {
+  double median_frac = 0;
+  int top3 = 0, orders = 0;
+};
+
+OrderStats Shuffled(const ScheduleSpec& spec, const Sweep& sweep, int workers, int orders) {
+  std::mt19937_64 rng(20201);
+  std::vector<size_t> perm(sweep.runs.size());
+  std::iota(perm.begin(), perm.end(), 0);
+  std::vector<double> fracs;
+  OrderStats st;
+  for (int k = 0; k < orders; ++k) {
+    std::shuffle(perm.begin(), perm.end(), rng);
+    std::vector<const Run*> runs;
+    for (size_t i : perm) runs.push_back(sweep.runs[i]);
+    const Outcome o = Replay(spec, runs, workers);
+    fracs.push_back(double(o.steps) / double(sweep.full_steps));
+    if (o.best_config >= 0 && sweep.rank[perm[static_cast<size_t>(o.best_config)]] <= 3) ++st.top3;
+  }
+  std::sort(fracs.begin(), fracs.end());
+  st.median_frac = fracs[fracs.size() / 2];
+  st.orders = orders;
+  return st;
+}
+
 std::string Rungs(const ScheduleSpec& spec) {
   std::string out;
   for (int64_t r : spec.rungs) out += (out.empty() ? "" : ",") + std::to_string(r);
@@ -369,15 +398,21 @@ int main(int argc, char** argv) {
               static_cast<long long>(asha.min_trials), static_cast<long long>(asha.grace_steps),
               static_cast<long long>(sweeps[0].full_steps));
 
-  // Which rung signal to trust: Spearman of each rung's value with the final objective.
-  std::printf("Spearman(loss.total at the rung, final loss.total), per seed\n%-6s %-7s", "rung", "step");
+  // Which rung signal to trust: Spearman of the value at a step with the final
+  // objective, at the schedule's rungs (rung index) and at other logged steps (-).
+  std::vector<int64_t> steps = asha.rungs;
+  for (int64_t st = sweeps[0].runs[0]->curve.begin()->first; st < asha.max_steps; st *= 2) steps.push_back(st);
+  std::sort(steps.begin(), steps.end());
+  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+  std::printf("Spearman(loss.total at the step, final loss.total), per seed\n%-6s %-7s", "rung", "step");
   for (const Sweep& s : sweeps) std::printf("  seed %-3d", s.seed);
   std::printf("\n");
-  for (size_t k = 0; k < asha.rungs.size(); ++k) {
-    std::printf("%-6zu %-7lld", k, static_cast<long long>(asha.rungs[k]));
+  for (int64_t st : steps) {
+    const int k = sic::RungAt(asha.rungs, st);
+    std::printf("%-6s %-7lld", k >= 0 ? std::to_string(k).c_str() : "-", static_cast<long long>(st));
     for (const Sweep& s : sweeps) {
       std::vector<double> at(n);
-      for (size_t i = 0; i < n; ++i) at[i] = s.runs[i]->At(asha.rungs[k]);
+      for (size_t i = 0; i < n; ++i) at[i] = s.runs[i]->At(st);
       std::printf("  %+7.3f ", Spearman(at, s.final_obj));
     }
     std::printf("\n");
@@ -387,28 +422,36 @@ int main(int argc, char** argv) {
                 Spearman(sweeps[0].final_obj, sweeps[a].final_obj));
   }
 
+  constexpr int kOrders = 100;
   std::printf("\n%-5s %-7s %-7s %9s %8s %9s %9s  %s\n", "seed", "method", "workers", "steps", "of full", "time",
-              "of full/W", "rank of its best final objective in the full sweep (target: <= 40% and top 3)");
+              "of full/W", "rank of its best final objective in the full sweep; target: <= 40% of the steps and top 3");
   std::vector<Score> table;  // ASHA on table_seed, per worker count
   for (const Sweep& sw : sweeps) {
     for (int w : workers) {
       for (const ScheduleSpec* s : {&asha, &median}) {
         const Score sc = Evaluate(*s, sw, w);
         const double full_time = std::ceil(double(n) / w) * double(asha.max_steps);
-        std::printf("%-5d %-7s %-7d %9lld %7.1f%% %9lld %8.1f%%  %2d (%.4g)%s%s\n", sw.seed,
+        std::printf("%-5d %-7s %-7d %9lld %7.1f%% %9lld %8.1f%%  %2d (%.4g)", sw.seed,
                     s == &asha ? "asha" : "median", w, static_cast<long long>(sc.o.steps), 100 * sc.frac,
                     static_cast<long long>(sc.o.makespan), 100 * double(sc.o.makespan) / full_time, sc.best_rank,
-                    sc.o.best, s == &asha ? (sc.pass ? "  PASS" : "  MISS") : "",
-                    sc.o.end_of_sweep_promotions ? "  (end-of-sweep promotion)" : "");
+                    sc.o.best);
+        if (s == &asha) {
+          const OrderStats os = Shuffled(*s, sw, w, kOrders);
+          std::printf(" %s   random orders: %.1f%%, top 3 in %d/%d", sc.pass ? "PASS" : "MISS", 100 * os.median_frac,
+                      os.top3, os.orders);
+        }
+        std::printf("%s\n", sc.o.end_of_sweep_promotions ? "  (end-of-sweep promotion)" : "");
         if (s == &asha && sw.seed == table_seed) table.push_back(sc);
       }
     }
   }
 
   // How the figures move with the schedule (2 workers).
-  std::printf("\nASHA with other schedules, 2 workers: steps of the full sweep, rank of the best\n%-26s %-6s",
-              "rungs", "min_tr");
-  for (const Sweep& s : sweeps) std::printf("  seed %-12d", s.seed);
+  std::printf("\nASHA with other schedules, 2 workers. Grid order (as the service feeds a grid): steps of the\n"
+              "full sweep, rank of the best; %d random start orders (as a search proposes): median steps,\n"
+              "orders whose best is in the full sweep's top 3\n%-26s %-6s",
+              kOrders, "rungs", "min_tr");
+  for (const Sweep& s : sweeps) std::printf("  seed %-32d", s.seed);
   std::printf("\n");
   for (int64_t first : {int64_t{90}, int64_t{270}}) {
     for (int64_t e : {int64_t{2}, int64_t{3}}) {
@@ -427,7 +470,9 @@ int main(int argc, char** argv) {
         std::printf("%-26s %-6lld", Rungs(s).c_str(), static_cast<long long>(mt));
         for (const Sweep& sw : sweeps) {
           const Score sc = Evaluate(s, sw, 2);
-          std::printf("  %5.1f%% rank %-2d %-4s", 100 * sc.frac, sc.best_rank, sc.pass ? "ok" : "");
+          const OrderStats os = Shuffled(s, sw, 2, kOrders);
+          std::printf("  %5.1f%% rank %-2d %-3s %5.1f%% %3d/%d", 100 * sc.frac, sc.best_rank, sc.pass ? "ok" : "",
+                      100 * os.median_frac, os.top3, os.orders);
         }
         std::printf("\n");
       }

@@ -11,6 +11,17 @@
       Replays the stored curves through coordinator/scheduler with simulated
       workers (build/bench/bench_asha_replay; no training).
 
+The schedule in bench/asha_sweep.json (rungs 270, 540, 1080, 2160, 2430: eta 2
+from 270 steps, min_trials 3) comes from two recorded seeds. A first rung at 90
+steps ranks configurations by how fast they start (Spearman 0.53 and 0.64 with
+the final objective; high learning rates lead early and lose later): ASHA then
+misses the top 3 in nearly every start order. First chosen on seed 0 alone,
+eta 3 from 270 steps with min_trials 9 (30% of the steps, rank 2) failed on the
+held-out seed 1 (rank 5; top 3 in 7 of 100 random orders). Eta 2 from 270 steps
+keeps the best in the top 3 in 100 of 100 random orders on both seeds, at 32-33%
+of the steps (41-42% in grid order); it was picked after seeing both seeds, so
+it has no held-out check. The replay prints the other placements beside it.
+
 The rung signal and the objective are both the curve's loss.total: the mean
 over the 90 steps before the rung step (the curve line a worker reports
 there), and the objective is that value at max_steps (minimised). The grid

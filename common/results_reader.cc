@@ -24,16 +24,22 @@ Status NoTrial(int64_t id) { return Status::NotFound("trial " + std::to_string(i
 const char* const kListedColumns =
     "t.id, t.sweep_id, t.idx, t.name, t.variant, t.status, t.worker, t.error, t.overrides, t.round, "
     "t.started_at, t.finished_at, t.total_steps, "
-    "(SELECT COUNT(*) FROM attempts a WHERE a.trial_id = t.id AND a.round = t.round)";
+    "(SELECT COUNT(*) FROM attempts a WHERE a.trial_id = t.id AND a.round = t.round), "
+    "t.target_steps, t.steps_done, (SELECT MAX(r.rung) FROM rungs r WHERE r.trial_id = t.id)";
 
 json ListedTrial(const Stmt& s) {
   const std::string status = s.Text(5);
   const int64_t total_steps = s.Int(12);
+  const int64_t steps_done = s.Int(15);
+  // `step`: how far it has trained. A succeeded trial went all the way; a
+  // paused or stopped one to its rung; a running one is overwritten with the
+  // live progress by the caller that has it (RestApi).
   return {{"id", s.Int(0)}, {"sweep_id", s.Int(1)}, {"index", s.Int(2)}, {"name", s.Text(3)},
           {"variant", s.Text(4)}, {"status", status}, {"worker", s.Text(6)}, {"error", s.Text(7)},
           {"overrides", json::parse(s.Text(8), nullptr, false)}, {"round", s.Int(9)},
           {"started_at", s.Real(10)}, {"finished_at", s.Real(11)}, {"total_steps", total_steps},
-          {"step", status == "succeeded" ? total_steps : 0}, {"attempts", s.Int(13)},
+          {"step", status == "succeeded" ? std::max(total_steps, steps_done) : steps_done}, {"attempts", s.Int(13)},
+          {"target_steps", s.Int(14)}, {"steps_done", steps_done}, {"rung", s.Null(16) ? json() : json(s.Int(16))},
           {"metrics", json::object()}};
 }
 
@@ -351,6 +357,147 @@ Result<json> ResultsReader::Curve(int64_t trial_id) {
   }
   if (rc != SQLITE_DONE) return s.Error();
   return out;
+}
+
+Result<json> ResultsReader::Evals(int64_t trial_id, const std::vector<std::string>& metrics) {
+  Stmt t(db_, "SELECT 1 FROM trials WHERE id = ?");
+  t.Bind(1, trial_id);
+  if (t.Step() != SQLITE_ROW) return NoTrial(trial_id);
+  // The steps first: beyond kMaxEvalSteps they are thinned evenly (the last
+  // always kept), so that an answer stays a plot's worth however long a
+  // trial trains and however often it is evaluated.
+  std::vector<int64_t> steps;
+  Stmt st(db_, "SELECT DISTINCT step FROM evals WHERE trial_id = ? ORDER BY step");
+  st.Bind(1, trial_id);
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) steps.push_back(st.Int(0));
+  if (rc != SQLITE_DONE) return st.Error();
+  std::map<int64_t, json> by_step;  // step -> metrics, for the steps answered
+  const size_t stride = (steps.size() + kMaxEvalSteps - 1) / kMaxEvalSteps;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (stride <= 1 || i % stride == 0 || i + 1 == steps.size()) by_step[steps[i]] = json::object();
+  }
+  Stmt s(db_, "SELECT step, name, value FROM evals WHERE trial_id = ?" +
+                  (metrics.empty() ? std::string() : " AND name IN (" + Placeholders(metrics.size()) + ")"));
+  s.Bind(1, trial_id);
+  for (size_t i = 0; i < metrics.size(); ++i) s.Bind(static_cast<int>(i + 2), metrics[i]);
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    if (auto it = by_step.find(s.Int(0)); it != by_step.end()) it->second[s.Text(1)] = Value(s.Real(2));
+  }
+  if (rc != SQLITE_DONE) return s.Error();
+  json evals = json::array();
+  for (auto& [step, values] : by_step) {
+    if (!values.empty()) evals.push_back({{"step", step}, {"metrics", std::move(values)}});
+  }
+  return json{{"trial_id", trial_id}, {"steps", steps.size()}, {"evals", std::move(evals)}};
+}
+
+namespace {
+
+// A block of the spec ("objective", "search", "schedule") when it is an object.
+json Block(const json& spec, const char* key) {
+  return spec.is_object() && spec.contains(key) && spec[key].is_object() ? spec[key] : json();
+}
+
+std::string StringOr(const json& block, const char* key, const std::string& fallback) {
+  return block.is_object() && block.contains(key) && block[key].is_string() ? block[key].get<std::string>() : fallback;
+}
+
+}  // namespace
+
+Result<json> ResultsReader::Search(int64_t sweep_id) {
+  Stmt sp(db_, "SELECT spec FROM sweeps WHERE id = ?");
+  sp.Bind(1, sweep_id);
+  if (sp.Step() != SQLITE_ROW) return NoSweep(sweep_id);
+  const json spec = json::parse(sp.Text(0), nullptr, false);
+  const json objective = Block(spec, "objective"), search = Block(spec, "search"), schedule = Block(spec, "schedule");
+  if (objective.is_null() && search.is_null() && schedule.is_null()) {
+    return Status::NotFound("sweep " + std::to_string(sweep_id) +
+                            ": no objective, search or schedule (a plain sweep: read its trials)");
+  }
+  const std::string metric = StringOr(objective, "metric", StringOr(schedule, "metric", ""));
+  // Rungs rank by the schedule's signal, which defaults to the objective.
+  const bool rung_max = StringOr(schedule, "direction", StringOr(objective, "direction", "max")) != "min";
+
+  Stmt s(db_,
+         "SELECT t.id, t.idx, t.name, t.status, t.overrides, t.steps_done, t.target_steps, t.total_steps, "
+         "t.started_at, "
+         "(SELECT MAX(r.rung) FROM rungs r WHERE r.trial_id = t.id), "
+         "(SELECT r.value FROM rungs r WHERE r.trial_id = t.id ORDER BY r.rung DESC LIMIT 1), "
+         "(SELECT COUNT(*) FROM metrics m WHERE m.trial_id = t.id AND m.name = ?1), "
+         "(SELECT m.value FROM metrics m WHERE m.trial_id = t.id AND m.name = ?1), "
+         "(SELECT MAX(c.step) FROM curves c WHERE c.trial_id = t.id) "
+         "FROM trials t WHERE t.sweep_id = ?2 ORDER BY t.idx");
+  s.Bind(1, metric).Bind(2, sweep_id);
+  json trials = json::array();
+  int64_t trained = 0, full = 0, started = 0;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    const std::string status = s.Text(3);
+    const int64_t steps_done = s.Int(5), total_steps = s.Int(7), curve_step = s.Null(13) ? 0 : s.Int(13);
+    const bool has_rung = !s.Null(9);
+    json value, from;
+    if (status == "succeeded" && s.Int(11) > 0) {
+      value = Value(s.Real(12));
+      from = "objective";
+    } else if (has_rung) {
+      value = Value(s.Real(10));
+      from = "rung";
+    }
+    // Steps trained: a succeeded trial all of them; a trial that is still
+    // under way as far as its latest pause or its latest curve point (curves
+    // arrive while it runs); a failed, stopped or canceled one its steps_done.
+    const int64_t done = status == "succeeded"   ? std::max(steps_done, total_steps)
+                         : IsFinalStatus(status) ? steps_done
+                                                 : std::max(steps_done, curve_step);
+    if (s.Real(8) > 0 || done > 0) {
+      ++started;
+      trained += done;
+      full += total_steps;
+    }
+    trials.push_back({{"id", s.Int(0)}, {"index", s.Int(1)}, {"name", s.Text(2)}, {"status", status},
+                      {"rung", has_rung ? json(s.Int(9)) : json()}, {"steps_done", steps_done},
+                      {"target_steps", s.Int(6)}, {"total_steps", total_steps}, {"value", value},
+                      {"value_from", from}, {"params", json::parse(s.Text(4), nullptr, false)}});
+  }
+  if (rc != SQLITE_DONE) return s.Error();
+
+  Stmt r(db_, "SELECT r.rung, r.step, r.trial_id, r.value, r.promoted FROM rungs r JOIN trials t ON t.id = r.trial_id "
+              "WHERE t.sweep_id = ? ORDER BY r.rung, t.idx");
+  r.Bind(1, sweep_id);
+  struct Entry {
+    int64_t id;
+    double value, promoted;
+  };
+  std::map<int64_t, std::pair<int64_t, std::vector<Entry>>> rungs;  // rung -> (step, entries)
+  while ((rc = r.Step()) == SQLITE_ROW) {
+    auto [it, added] = rungs.try_emplace(r.Int(0), r.Int(1), std::vector<Entry>{});
+    it->second.first = std::min(it->second.first, r.Int(1));
+    it->second.second.push_back({r.Int(2), r.Real(3), r.Real(4)});
+  }
+  if (rc != SQLITE_DONE) return r.Error();
+  json rung_list = json::array();
+  for (auto& [rung, step_entries] : rungs) {
+    auto& entries = step_entries.second;
+    // Best first by the rung's direction; NaN (worst for its trial) last.
+    std::stable_sort(entries.begin(), entries.end(), [rung_max](const Entry& a, const Entry& b) {
+      if (std::isnan(a.value) || std::isnan(b.value)) return !std::isnan(a.value) && std::isnan(b.value);
+      return rung_max ? a.value > b.value : a.value < b.value;
+    });
+    json list = json::array();
+    for (const Entry& e : entries) {
+      list.push_back({{"id", e.id}, {"value", Value(e.value)}, {"promoted", !std::isnan(e.promoted)},
+                      {"promoted_at", Value(e.promoted)}});
+    }
+    rung_list.push_back({{"rung", rung}, {"step", step_entries.first}, {"trials", std::move(list)}});
+  }
+  return json{{"sweep_id", sweep_id},
+              {"objective", objective},
+              {"search", search},
+              {"schedule", schedule},
+              {"trials", std::move(trials)},
+              {"rungs", std::move(rung_list)},
+              {"steps", {{"trained", trained}, {"full", full}, {"saved", full - trained}, {"started", started}}}};
 }
 
 Result<Artifact> ResultsReader::GetArtifact(int64_t trial_id, const std::string& name) {

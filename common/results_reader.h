@@ -60,6 +60,18 @@ class ResultsReader {
   Result<nlohmann::json> GetTrial(int64_t trial_id);
   // Columns step, total, sep, inv, cap, coniso, lr.
   Result<nlohmann::json> Curve(int64_t trial_id);
+  // Evaluations during training: {"trial_id", "steps" (how many were stored),
+  // "evals": [{"step", "metrics": {name: value}}]} by step, NaN as null, with
+  // the named metrics (all when empty). More than kMaxEvalSteps steps are
+  // thinned evenly, the last one always kept.
+  static constexpr size_t kMaxEvalSteps = 2000;
+  Result<nlohmann::json> Evals(int64_t trial_id, const std::vector<std::string>& metrics = {});
+  // An adaptive sweep as docs/rest-api.md shows it: the spec's objective,
+  // search and schedule blocks, every trial with its rung and objective value,
+  // the rungs with their trials best first, and the steps trained against the
+  // steps the started configurations would have cost in full. NotFound for
+  // no such sweep, and for a sweep with none of the three blocks.
+  Result<nlohmann::json> Search(int64_t sweep_id);
   Result<Artifact> GetArtifact(int64_t trial_id, const std::string& name);
   // Names of the trial's artifacts, sorted (to find "<arena>/ratemaps.png").
   Result<std::vector<std::string>> ArtifactNames(int64_t trial_id);

@@ -141,9 +141,11 @@ const std::vector<RestApi::Route>& RestApi::Routes() {
       {"GET", "/api/v1/sweeps/{id}/trials", A::kRead, "sweep", &RestApi::Trials},
       {"GET", "/api/v1/sweeps/{id}/summary", A::kRead, "sweep", &RestApi::Summary},
       {"GET", "/api/v1/sweeps/{id}/export", A::kRead, "sweep", &RestApi::Export},
+      {"GET", "/api/v1/sweeps/{id}/search", A::kRead, "sweep", &RestApi::Search},
       {"POST", "/api/v1/sweeps/{id}/cancel", A::kWrite, "sweep", &RestApi::Cancel},
       {"GET", "/api/v1/trials/{id}", A::kRead, "trial", &RestApi::GetTrial},
       {"GET", "/api/v1/trials/{id}/curve", A::kRead, "trial", &RestApi::Curve},
+      {"GET", "/api/v1/trials/{id}/evals", A::kRead, "trial", &RestApi::Evals},
       {"GET", "/api/v1/trials/{id}/artifacts/{name...}", A::kRead, "trial", &RestApi::Artifact},
       {"GET", "/api/v1/trials/{id}/ratemaps.png", A::kRead, "trial", &RestApi::Picture},
       {"GET", "/api/v1/trials/{id}/autocorrelograms.png", A::kRead, "trial", &RestApi::Picture},
@@ -305,6 +307,26 @@ Result<HttpResponse> RestApi::Curve(const Call& call) {
   return Json(200, out.value(), call.route);
 }
 
+Result<HttpResponse> RestApi::Evals(const Call& call) {
+  std::vector<std::string> metrics;
+  if (std::string error = MetricsParam(call.req, &metrics); !error.empty()) return Status::InvalidArgument(error);
+  auto reader = readers_.Acquire();
+  if (!reader.ok()) return reader.status();
+  auto out = reader.value()->Evals(call.id, metrics);
+  if (!out.ok()) return out.status();
+  return Json(200, out.value(), call.route);
+}
+
+// Read fresh, not cached per generation: a search holds hundreds of trials,
+// not tens of thousands (a few ms), and its steps move with every curve point.
+Result<HttpResponse> RestApi::Search(const Call& call) {
+  auto reader = readers_.Acquire();
+  if (!reader.ok()) return reader.status();
+  auto out = reader.value()->Search(call.id);
+  if (!out.ok()) return out.status();
+  return Json(200, out.value(), call.route);
+}
+
 Result<HttpResponse> RestApi::Artifact(const Call& call) {
   auto reader = readers_.Acquire();
   if (!reader.ok()) return reader.status();
@@ -333,8 +355,9 @@ Result<HttpResponse> RestApi::Trials(const Call& call) {
     for (const std::string& s : Split(it->second, ',')) {
       const auto& statuses = TrialStatuses();
       if (std::find(statuses.begin(), statuses.end(), s) == statuses.end()) {
-        return Status::InvalidArgument("status: \"" + s + "\" is not a trial status (pending, queued, running, "
-                                       "succeeded, failed, canceled)");
+        std::string known;
+        for (const char* k : statuses) known += (known.empty() ? "" : ", ") + std::string(k);
+        return Status::InvalidArgument("status: \"" + s + "\" is not a trial status (" + known + ")");
       }
       q.statuses.push_back(s);
     }

@@ -83,6 +83,8 @@ class RestApi {
   Result<HttpResponse> Export(const Call& call);
   Result<HttpResponse> GetTrial(const Call& call);
   Result<HttpResponse> Curve(const Call& call);
+  Result<HttpResponse> Evals(const Call& call);
+  Result<HttpResponse> Search(const Call& call);
   Result<HttpResponse> Artifact(const Call& call);
   Result<HttpResponse> Picture(const Call& call);
   Result<HttpResponse> Workers(const Call& call);

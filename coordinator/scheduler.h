@@ -25,15 +25,18 @@
 //   - the end of a sweep: when nothing runs or waits, no configuration is left
 //     and no promotion is due, but no trial has reached max_steps yet (e.g. 26
 //     configurations with eta 3 leave 2 trials at the third rung, whose top
-//     1/3 is empty), the best paused trial of the highest rung is promoted, so
-//     that the sweep ends with its best configuration trained to max_steps.
+//     1/3 is empty), the best paused trial of the highest rung that has one is
+//     promoted (min_trials aside; never a NaN), one at a time, until a trial
+//     reaches max_steps: the sweep ends with its best configuration trained.
 //     When nothing is left to do at all (ScheduleDone), the paused trials become
 //     stopped, final.
 //
-// Median rule (Golovin et al., Google Vizier, 2017): a trial that reaches a rung
-// is stopped when its value there is worse than the median of the other trials'
-// values at that rung (>= min_trials of them, finite), else it continues; a
-// value equal to the median continues.
+// Median rule (the median stopping rule of Google Vizier, Golovin et al. 2017,
+// in the form of Optuna's MedianPruner): a trial that reaches a rung is stopped
+// when its value there is worse than the median of the other trials' values at
+// that rung (>= min_trials of them, finite, whatever their state), else it
+// continues; a value equal to the median continues. It compares with what has
+// been reported so far, so its verdicts depend on the order trials arrive in.
 //
 // What differs from Ray Tune's ASHA and Optuna's pruners: they stop for good (a
 // cut trial is never resumed; Ray issues #44256, #32634; Optuna "does not

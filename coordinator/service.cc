@@ -143,7 +143,11 @@ grpc::Status SweepServiceImpl::FillTrials(int64_t sweep_id, int64_t offset, int6
     out->set_finished_at(t.finished_at);
     const int64_t total_steps = t.config["optim"]["steps"].get<int64_t>();
     out->set_total_steps(total_steps);
-    if (t.status == "succeeded") out->set_step(total_steps);
+    out->set_rung(t.rung);
+    out->set_steps_done(t.steps_done);
+    out->set_target_steps(t.target_steps);
+    // How far it has trained: all the way, to its latest pause, or live.
+    out->set_step(t.status == "succeeded" ? std::max(total_steps, t.steps_done) : t.steps_done);
     if (auto it = progress.find(t.id); it != progress.end() && t.status == "running") {
       out->set_step(it->second.step);
     }

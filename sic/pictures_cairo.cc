@@ -34,7 +34,9 @@ std::string Header(const ArenaReport& r, size_t shown) {
   std::snprintf(buf, sizeof buf, "arena %g m, %lld x %lld bins: top %zu of %lld units by score60 (%s)", r.arena_size,
                 static_cast<long long>(r.bins), static_cast<long long>(r.bins), shown,
                 static_cast<long long>(r.maps.units), r.analysis.options.min_max ? "min-max" : "mean");
-  return buf;
+  std::string out = buf;
+  if (r.analysis.silent > 0) out += "; " + std::to_string(r.analysis.silent) + " silent (no score), last";
+  return out;
 }
 
 Status DrawSheet(const ArenaReport& r, const std::string& path, bool sacs) {

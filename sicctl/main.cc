@@ -69,22 +69,46 @@ std::string Time(double t) {
   return buf;
 }
 
+// The trial statuses in life-cycle order, as common/trial_state.cc lists them.
+const char* const kStatuses[] = {"waiting", "pending", "queued", "running", "paused",
+                                 "succeeded", "failed", "stopped", "canceled"};
+
 int64_t Count(const sic::v1::Sweep& s, const char* status) {
   auto it = s.counts().find(status);
   return it == s.counts().end() ? 0 : it->second;
 }
 
+// Trials that are final: succeeded, failed, stopped early, canceled
+// (common/trial_state.cc; the CLI links no store code).
+int64_t Done(const sic::v1::Sweep& s) {
+  return Count(s, "succeeded") + Count(s, "failed") + Count(s, "stopped") + Count(s, "canceled");
+}
+
 std::string Summary(const sic::v1::Sweep& s) {
   std::ostringstream out;
-  const int64_t done = Count(s, "succeeded") + Count(s, "failed") + Count(s, "canceled");
-  out << done << "/" << s.total() << " done (" << Count(s, "succeeded") << " ok, " << Count(s, "failed")
-      << " failed, " << Count(s, "canceled") << " canceled), " << Count(s, "running") << " running, "
-      << Count(s, "queued") + Count(s, "pending") << " waiting";
+  out << Done(s) << "/" << s.total() << " done (" << Count(s, "succeeded") << " ok, " << Count(s, "failed")
+      << " failed, ";
+  if (Count(s, "stopped") > 0) out << Count(s, "stopped") << " stopped early, ";
+  out << Count(s, "canceled") << " canceled), " << Count(s, "running") << " running, ";
+  if (Count(s, "paused") > 0) out << Count(s, "paused") << " paused, ";
+  out << Count(s, "queued") + Count(s, "pending") + Count(s, "waiting") << " waiting";
   return out.str();
 }
 
+// One sweep's state as a row, for --format json and csv.
+sic::Table SweepTable() {
+  std::vector<std::string> header = {"sweep", "name", "total", "done"};
+  for (const char* s : kStatuses) header.push_back(s);
+  return sic::Table(header);
+}
+std::vector<std::string> SweepRow(const sic::v1::Sweep& s) {
+  std::vector<std::string> row = {std::to_string(s.id()), s.name(), std::to_string(s.total()), s.done() ? "yes" : "no"};
+  for (const char* k : kStatuses) row.push_back(std::to_string(Count(s, k)));
+  return row;
+}
+
 std::string Bar(const sic::v1::Sweep& s, int width = 30) {
-  const int64_t done = Count(s, "succeeded") + Count(s, "failed") + Count(s, "canceled");
+  const int64_t done = Done(s);
   const int filled = s.total() > 0 ? static_cast<int>(width * done / s.total()) : width;
   return "[" + std::string(filled, '#') + std::string(width - filled, '.') + "]";
 }
@@ -99,22 +123,31 @@ int ReadFile(const std::string& path, std::string& out) {
 }
 
 // Streams a sweep's state until it is done; exit 0 when every trial succeeded.
+// table: a progress line (redrawn on a terminal); json: one object per line
+// at each change; csv: a header, then one row per change.
 int Watch(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
   auto ctx = Context(g, 0);
   sic::v1::SweepRef ref;
   ref.set_sweep_id(sweep_id);
   auto reader = stub.Watch(ctx.get(), ref);
   sic::v1::Sweep s;
-  const bool tty = isatty(STDOUT_FILENO);
+  const bool tty = isatty(STDOUT_FILENO) && g.format == "table";
   bool any = false;
   std::string last;
   while (reader->Read(&s)) {
-    any = true;
     const std::string line = "sweep " + std::to_string(s.id()) + " " + s.name() + " " + Bar(s) + " " + Summary(s);
     if (line == last) continue;  // keep-alives
     last = line;
-    if (tty) std::cout << "\r\033[K" << line << std::flush;
-    else std::cout << line << std::endl;
+    if (g.format == "table") {
+      if (tty) std::cout << "\r\033[K" << line << std::flush;
+      else std::cout << line << std::endl;
+    } else {
+      sic::Table table = SweepTable();
+      table.Add(SweepRow(s));
+      table.Print(std::cout, g.format == "json" ? "jsonl" : g.format, /*header=*/!any);
+      std::cout << std::flush;
+    }
+    any = true;
   }
   if (tty && any) std::cout << "\n";
   grpc::Status st = reader->Finish();
@@ -126,6 +159,47 @@ int Watch(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
                 3);
   }
   return 0;
+}
+
+// What a trial of an adaptive sweep is doing, in words: "paused at rung 1
+// (3000 steps)", "stopped early at rung 0 (1000/9000 steps)", "running,
+// promoted from rung 1". A trial that reached a rung pauses there, so one
+// with a rung that is neither paused nor stopped was promoted from it.
+std::string TrialState(const sic::v1::Trial& t) {
+  const std::string rung = "rung " + std::to_string(t.rung());
+  if (t.status() == "paused") return "paused at " + rung + " (" + std::to_string(t.steps_done()) + " steps)";
+  if (t.status() == "stopped") {
+    return "stopped early at " + rung + " (" + std::to_string(t.steps_done()) + "/" +
+           std::to_string(t.total_steps()) + " steps)";
+  }
+  if (t.rung() < 0) return t.status();
+  if (t.status() == "failed" || t.status() == "canceled") return t.status() + " after " + rung;
+  return t.status() + ", promoted from " + rung;
+}
+
+// Steps trained against what every started configuration would have cost
+// trained to its optim.steps (as the REST API's /search computes them).
+struct StepsSaved {
+  int64_t trained = 0, full = 0;
+  bool adaptive = false;  // any trial waiting, paused, stopped or at a rung
+};
+
+StepsSaved Steps(const sic::v1::ListTrialsResponse& trials) {
+  StepsSaved out;
+  for (const auto& t : trials.trials()) {
+    if (t.rung() >= 0 || t.status() == "waiting" || t.status() == "paused" || t.status() == "stopped") {
+      out.adaptive = true;
+    }
+    const bool final = t.status() == "failed" || t.status() == "stopped" || t.status() == "canceled";
+    const int64_t done = t.status() == "succeeded" ? std::max(t.total_steps(), t.steps_done())
+                         : final                   ? t.steps_done()
+                                                   : std::max(t.steps_done(), t.step());
+    if (t.started_at() > 0 || done > 0) {
+      out.trained += done;
+      out.full += t.total_steps();
+    }
+  }
+  return out;
 }
 
 int Show(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
@@ -147,8 +221,15 @@ int Show(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
     for (auto& t : *page.mutable_trials()) *trials.add_trials() = std::move(t);
     if (page.trials_size() < kPage) break;
   }
+  const StepsSaved steps = Steps(trials);
   if (g.format == "table") {
     std::cout << "sweep " << sweep.id() << " " << sweep.name() << " " << Bar(sweep) << " " << Summary(sweep) << "\n";
+    if (steps.adaptive && steps.full > 0) {
+      const int64_t saved = steps.full - steps.trained;
+      std::cout << "steps: " << steps.trained << " trained of " << steps.full
+                << " for every started configuration in full; " << saved << " saved ("
+                << static_cast<int>(std::lround(100.0 * saved / steps.full)) << "%)\n";
+    }
   }
   if (sweep.dead_letters() > 0) {
     // On stderr in json and csv, so that their output stays parseable.
@@ -169,14 +250,24 @@ int Show(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
     }
   }
   std::sort(metric_keys.begin(), metric_keys.end());
-  std::vector<std::string> header = {"trial", "index", "name", "status", "step", "attempts", "worker"};
+  // The table says a trial's state in words (with its rung); json and csv
+  // keep `status` a status and give the state, rung and steps as columns.
+  const bool table_format = g.format == "table";
+  std::vector<std::string> header = {"trial", "index", "name", "status"};
+  if (!table_format) header.insert(header.end(), {"state", "rung", "steps_done", "target_steps"});
+  header.insert(header.end(), {"step", "attempts", "worker"});
   header.insert(header.end(), metric_keys.begin(), metric_keys.end());
   header.push_back("error");
   sic::Table table(header);
   for (const auto& t : trials.trials()) {
-    std::vector<std::string> row = {std::to_string(t.id()), std::to_string(t.index()), t.name(), t.status(),
-                                    std::to_string(t.step()) + "/" + std::to_string(t.total_steps()),
-                                    std::to_string(t.attempts()), t.worker()};
+    std::vector<std::string> row = {std::to_string(t.id()), std::to_string(t.index()), t.name(),
+                                    table_format ? TrialState(t) : t.status()};
+    if (!table_format) {
+      row.insert(row.end(), {TrialState(t), t.rung() >= 0 ? std::to_string(t.rung()) : "",
+                             std::to_string(t.steps_done()), std::to_string(t.target_steps())});
+    }
+    row.insert(row.end(), {std::to_string(t.step()) + "/" + std::to_string(t.total_steps()),
+                           std::to_string(t.attempts()), t.worker()});
     for (const auto& k : metric_keys) {
       auto it = t.metrics().find(k);
       row.push_back(it == t.metrics().end() ? "" : Fixed(it->second));
@@ -247,11 +338,24 @@ int main(int argc, char** argv) {
       return FailRpc(st, g);
     }
     if (dry_run) {
-      for (int i = 0; i < resp.trials_size(); ++i) std::cout << i << " " << resp.trials(i) << "\n";
+      if (g.format == "table") {
+        for (int i = 0; i < resp.trials_size(); ++i) std::cout << i << " " << resp.trials(i) << "\n";
+      } else {
+        sic::Table table({"index", "name"});
+        for (int i = 0; i < resp.trials_size(); ++i) table.Add({std::to_string(i), resp.trials(i)});
+        table.Print(std::cout, g.format);
+      }
       std::cerr << resp.trials_size() << " trials\n";
       return 0;
     }
-    std::cout << "sweep " << resp.sweep_id() << ": " << resp.trials_size() << " trials\n";
+    if (g.format == "table") {
+      std::cout << "sweep " << resp.sweep_id() << ": " << resp.trials_size() << " trials\n";
+    } else {
+      // json: one object (a line of its own, so that --watch's lines follow it).
+      sic::Table table({"sweep", "trials"});
+      table.Add({std::to_string(resp.sweep_id()), std::to_string(resp.trials_size())});
+      table.Print(std::cout, g.format == "json" ? "jsonl" : g.format);
+    }
     return watch ? Watch(*stub, g, resp.sweep_id()) : 0;
   }
   if (list_cmd->parsed()) {
@@ -259,12 +363,14 @@ int main(int argc, char** argv) {
     req.set_limit(1000);
     sic::v1::ListSweepsResponse resp;
     if (auto st = stub->ListSweeps(Context(g).get(), req, &resp); !st.ok()) return FailRpc(st, g);
-    sic::Table table({"sweep", "name", "created", "trials", "succeeded", "failed", "canceled", "running", "waiting", "done"});
+    sic::Table table({"sweep", "name", "created", "trials", "succeeded", "failed", "stopped", "canceled", "running",
+                      "paused", "waiting", "done"});
     for (const auto& s : resp.sweeps()) {
       table.Add({std::to_string(s.id()), s.name(), Time(s.created_at()), std::to_string(s.total()),
                  std::to_string(Count(s, "succeeded")), std::to_string(Count(s, "failed")),
-                 std::to_string(Count(s, "canceled")), std::to_string(Count(s, "running")),
-                 std::to_string(Count(s, "queued") + Count(s, "pending")), s.done() ? "yes" : "no"});
+                 std::to_string(Count(s, "stopped")), std::to_string(Count(s, "canceled")),
+                 std::to_string(Count(s, "running")), std::to_string(Count(s, "paused")),
+                 std::to_string(Count(s, "queued") + Count(s, "pending") + Count(s, "waiting")), s.done() ? "yes" : "no"});
     }
     table.Print(std::cout, g.format);
     return 0;
@@ -278,8 +384,14 @@ int main(int argc, char** argv) {
     auto st = cancel_cmd->parsed() ? stub->Cancel(Context(g).get(), ref, &resp)
                                    : stub->RetryFailed(Context(g).get(), ref, &resp);
     if (!st.ok()) return FailRpc(st, g);
-    std::cout << "sweep " << sweep_id << ": " << resp.count() << " trials "
-              << (cancel_cmd->parsed() ? "canceled" : "queued again") << "\n";
+    if (g.format == "table") {
+      std::cout << "sweep " << sweep_id << ": " << resp.count() << " trials "
+                << (cancel_cmd->parsed() ? "canceled" : "queued again") << "\n";
+    } else {
+      sic::Table table({"sweep", cancel_cmd->parsed() ? "canceled" : "retried"});
+      table.Add({std::to_string(sweep_id), std::to_string(resp.count())});
+      table.Print(std::cout, g.format == "json" ? "jsonl" : g.format);
+    }
     return 0;
   }
   if (export_cmd->parsed()) {

@@ -23,20 +23,26 @@ nlohmann::json Cell(const std::string& s) {
 
 }  // namespace
 
-void Table::Print(std::ostream& out, const std::string& format) const {
-  if (format == "json") {
+void Table::Print(std::ostream& out, const std::string& format, bool header) const {
+  if (format == "json" || format == "jsonl") {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& row : rows_) {
       nlohmann::json obj = nlohmann::json::object();
       for (size_t i = 0; i < header_.size() && i < row.size(); ++i) obj[header_[i]] = Cell(row[i]);
       rows.push_back(obj);
     }
-    out << rows.dump(2) << "\n";
+    if (format == "json") {
+      out << rows.dump(2) << "\n";
+    } else {
+      for (const auto& obj : rows) out << obj.dump() << "\n";
+    }
     return;
   }
   if (format == "csv") {
-    for (size_t i = 0; i < header_.size(); ++i) out << (i ? "," : "") << CsvText(header_[i]);
-    out << "\n";
+    if (header) {
+      for (size_t i = 0; i < header_.size(); ++i) out << (i ? "," : "") << CsvText(header_[i]);
+      out << "\n";
+    }
     // A cell that is wholly a number is one ("-0.25"); any other is text, and
     // neutralised if a spreadsheet would run it as a formula.
     for (const auto& row : rows_) {
@@ -60,7 +66,7 @@ void Table::Print(std::ostream& out, const std::string& format) const {
     while (!s.empty() && s.back() == ' ') s.pop_back();
     out << s << "\n";
   };
-  line(header_);
+  if (header) line(header_);
   for (const auto& row : rows_) line(row);
 }
 

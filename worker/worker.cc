@@ -96,9 +96,10 @@ constexpr size_t kMaxCurvePerEvent = 200;
 
 // What an attempt says while it runs: progress events at most every
 // progress_ms, each with the curve points logged since the previous one;
-// an evaluation event per periodic probe. Losing one is harmless (the final
-// outcome carries the whole curve), so none is retried. Runs on the trial's
-// thread; not thread-safe.
+// an evaluation event per periodic probe. None is retried while Redis is
+// away (training goes on): a lost progress event's points are in the final
+// outcome's curve, a lost evaluation is a missing point of the emergence
+// curve. Runs on the trial's thread; not thread-safe.
 class LiveReport {
  public:
   LiveReport(Queue& queue, std::function<v1::WorkerEvent()> event, int64_t progress_ms)

@@ -8,10 +8,16 @@
 //        SIC_SPECS     JSON: {"ablations": SPEC, "lambda": SPEC}
 //        SIC_WORKERS   comma-separated names of the running workers
 //        SIC_SHOTS     folder for the screenshots
+//        SIC_SEARCH    JSON from tests/service/search_fixture.py create: an adaptive
+//                      sweep written into the coordinator's file (optional)
+//        SIC_DB, SIC_FIXTURE  that file and that script (add-eval while a trial page is open)
+//        SIC_ONLY=search      only the adaptive sweep's checks (dashboard_test.py --only-search:
+//                      no workers, no training; for work on those views)
 //
 // Every expected value is read from the REST API of the same coordinator;
 // nothing about the trained networks is hard-coded. Exits non-zero with one
 // line per failed check.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +37,7 @@ const SPECS = JSON.parse(process.env.SIC_SPECS);
 const WORKERS = (process.env.SIC_WORKERS || '').split(',').filter(Boolean);
 const SHOTS = process.env.SIC_SHOTS;
 const WAIT_MS = parseInt(process.env.SIC_WAIT_MS || '300000', 10);
+const SEARCH = JSON.parse(process.env.SIC_SEARCH || 'null');
 fs.mkdirSync(SHOTS, { recursive: true });
 
 const failures = [];
@@ -122,7 +129,79 @@ function headline(metricNames, arena) {
   return out;
 }
 
+// Thousands separators out ("2,450" -> "2450"), whatever the browser's locale.
+function digits(text) {
+  return text.replace(/(\d)[,.\u202f\u00a0 ](?=\d{3}(?!\d))/g, '$1');
+}
+
+// The fixture's adaptive sweep (tests/service/search_fixture.py): every value
+// expected is read from /search of the same coordinator, or from what the
+// fixture says it wrote.
+async function searchChecks() {
+  const e = SEARCH.expected;
+  await timed('sweep page, search view', async () => {
+    await page.goto(`${URL0}/#/sweeps/${SEARCH.sweep}`);
+    await page.waitForSelector('[data-chart="objective"]');
+  });
+  check(await page.isVisible('nav.tabs a.active[data-tab="search"]'), 'an adaptive sweep opens on its search view');
+  const search = await api(`sweeps/${SEARCH.sweep}/search`);
+  check(search.steps.trained === e.trained && search.steps.full === e.full, `/search steps: ${JSON.stringify(search.steps)}`);
+  const stepsText = digits(await page.textContent('#search-steps'));
+  check(stepsText.includes(`${e.trained} steps trained of ${e.full}`) && stepsText.includes(`${e.saved} saved`),
+    `steps saved shown: ${stepsText}`);
+  const [obj] = await chartPoints('[data-chart="objective"]', 1);
+  check(obj.points === e.objective_points && obj.canvas[0] > 0, `objective by trial: ${obj.points} points (expected ${e.objective_points})`);
+  const best = await page.getAttribute('[data-chart="objective"]', 'data-best');
+  check(parseFloat(best) === e.best, `best so far ends at ${best} (expected ${e.best})`);
+  for (const r of search.rungs) {
+    const rows = await $$(`#rung-${r.rung} tbody tr`, (trs) => trs.map((tr) => ({
+      id: parseInt(tr.dataset.trial, 10), promoted: /promoted/.test(tr.querySelector('td.promoted').textContent),
+      value: tr.querySelector('td[data-value]').dataset.value,
+    })));
+    check(rows.length === e.rungs[r.rung] && JSON.stringify(rows.map((x) => x.id)) === JSON.stringify(r.trials.map((t) => t.id)),
+      `rung ${r.rung} table: ${rows.length} trials in the API's order (best first)`);
+    check(rows.filter((x) => x.promoted).length === e.promoted[r.rung], `rung ${r.rung}: ${e.promoted[r.rung]} marked promoted`);
+  }
+  const slices = await chartPoints('[data-chart="slice"]', 2);
+  const axes = await $$('[data-chart="slice"]', (els) => els.map((el) => [el.dataset.key, el.dataset.axis]));
+  check(JSON.stringify(axes) === JSON.stringify([['loss.lambda_cap', 'value'], ['optim.lr', 'log']]),
+    `slice plots per parameter, log axis for the log-uniform one: ${JSON.stringify(axes)}`);
+  check(slices.every((c) => c.points === e.objective_points), `slice plots: ${slices.map((c) => c.points)} points`);
+  await shot('sweep-search');
+
+  // The trials table: the new statuses filter, and the state in words.
+  await page.goto(`${URL0}/#/sweeps/${SEARCH.sweep}?tab=trials`);
+  await page.waitForSelector('#trials-table tbody tr[data-trial]');
+  await page.selectOption('#filter-status', 'paused');
+  await page.waitForFunction(() => document.querySelectorAll('#trials-table tbody tr[data-trial]').length === 2);
+  const paused = await $$('#trials-table tbody tr[data-trial]', (trs) => trs.map((tr) => tr.textContent));
+  check(paused.every((t) => /paused at rung \d \(\d+ steps\)/.test(t)), `paused filter: ${paused.length} trials, each "paused at rung k"`);
+
+  // A paused trial's page: curves and evaluations against steps, polled.
+  await timed('trial page with evaluations', async () => {
+    await page.goto(`${URL0}/#/trials/${SEARCH.live}`);
+    await page.waitForSelector('[data-chart="evals"]');
+  });
+  check((await page.textContent('#trial-state')).includes('paused at rung 1 (300 steps)'), 'the trial page says "paused at rung 1 (300 steps)"');
+  const [ev] = await chartPoints('[data-chart="evals"]', 1);
+  check(ev.points === e.eval_points && ev.canvas[0] > 0, `evaluations chart: ${ev.points} points (expected ${e.eval_points}, one NaN left out)`);
+  const [cv] = await chartPoints('[data-chart="curve"]', 1);
+  check(cv.points > 0, `the paused trial's learning curve: ${cv.points} points`);
+  await page.evaluate(() => { window.__notReloaded = true; });
+  execFileSync('/usr/bin/python3', [process.env.SIC_FIXTURE, 'add-eval', process.env.SIC_DB, String(SEARCH.live), '400']);
+  const grown = await page.waitForFunction((n) => parseInt(document.querySelector('[data-chart="evals"]').dataset.points, 10) === n,
+    e.eval_points + 5, { timeout: 20000 }).then(() => true, () => false);
+  check(grown && await page.evaluate(() => window.__notReloaded === true), 'a new evaluation appears on the open trial page without a reload');
+  await shot('trial-evals');
+}
+
+const ONLY_SEARCH = process.env.SIC_ONLY === 'search';
+
 try {
+  if (ONLY_SEARCH) {
+    await searchChecks();
+    throw null; // done: on to the closing checks
+  }
   // ---- sweeps list, live: opened before anything is submitted.
   await timed('sweeps page (empty)', async () => {
     await page.goto(URL0 + '/#/sweeps');
@@ -143,7 +222,7 @@ try {
   const deadline = Date.now() + WAIT_MS;
   for (;;) {
     const cells = await $$('tr[data-sweep] td[data-col="done"]', (tds) => tds.map((td) => td.closest('tr').dataset.sweep + ':' + td.textContent));
-    cells.forEach((c) => seen.add(c));
+    cells.filter((c) => ids.includes(parseInt(c, 10))).forEach((c) => seen.add(c));
     const finished = await Promise.all(ids.map(async (id) => {
       const s = await api('sweeps/' + id);
       const done = s.counts.succeeded + s.counts.failed + s.counts.canceled;
@@ -332,10 +411,15 @@ try {
   await page.goBack();
   await page.waitForSelector('[data-chart="parallel"]');
   check(true, 'Back returns to the previous page');
+
+  // ---- an adaptive sweep: the search view, and a paused trial's evaluations.
+  if (SEARCH) await searchChecks();
 } catch (e) {
-  failures.push('error: ' + (e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e));
-  console.log('FAIL ' + failures[failures.length - 1]);
-  await shot('failure').catch(() => {});
+  if (e !== null) {
+    failures.push('error: ' + (e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e));
+    console.log('FAIL ' + failures[failures.length - 1]);
+    await shot('failure').catch(() => {});
+  }
 } finally {
   await browser.close();
 }

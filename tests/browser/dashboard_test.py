@@ -3,9 +3,14 @@
 free port, serving web/) and two sic-workers (tests/service/cluster.py), then
 dashboard.mjs drives Debian's headless chromium through every page while the
 workers train two small sweeps it submits: an ablation sweep (one variant
-fails on purpose, on a device no machine has) and a 2 x 2 lambda grid.
+fails on purpose, on a device no machine has) and a 2 x 2 lambda grid. An
+adaptive sweep's rows (tests/service/search_fixture.py) are written into the
+coordinator's file first, for the search view and a trial's evaluations.
 
-    dashboard_test.py BUILD_DIR [NODE]
+    dashboard_test.py BUILD_DIR [NODE] [--only-search]
+
+--only-search starts no workers and checks only the adaptive sweep's views
+(seconds instead of minutes, for work on them).
 
 Screenshots go to BUILD_DIR/screenshots/ (CI keeps them as artifacts)."""
 
@@ -20,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "service"))
 from cluster import Cluster  # noqa: E402
+import search_fixture  # noqa: E402
 
 # examples/smoke.json's network: a trial trains and is evaluated (with pictures)
 # in a couple of seconds on one core.
@@ -49,7 +55,9 @@ def specs():
 
 
 def main():
-    build = os.path.abspath(sys.argv[1])
+    only_search = "--only-search" in sys.argv
+    args = [a for a in sys.argv if a != "--only-search"]
+    build = os.path.abspath(args[1])
     shots = os.path.join(build, "screenshots")
     os.makedirs(shots, exist_ok=True)
     for f in os.listdir(shots):
@@ -60,12 +68,15 @@ def main():
     # tree the coordinator was built from; the coordinator reads SIC_WEB_DIR.
     os.environ["SIC_WEB_DIR"] = os.path.join(ROOT, "web")
     with Cluster(build, max_deliveries=2) as c:
-        workers = ["w1", "w2"]
+        workers = [] if only_search else ["w1", "w2"]
         for w in workers:
             c.start_worker(w)
+        # An adaptive sweep's rows, for the search view and a trial's evaluations.
+        search = search_fixture.create(c.db_path)
         env = dict(os.environ, SIC_URL=c.http_url, SIC_TOKEN=c.token, SIC_SPECS=json.dumps(specs()),
-                   SIC_WORKERS=",".join(workers), SIC_SHOTS=shots)
-        node = sys.argv[2] if len(sys.argv) > 2 else "node"
+                   SIC_WORKERS=",".join(workers), SIC_SHOTS=shots, SIC_SEARCH=json.dumps(search),
+                   SIC_DB=c.db_path, SIC_FIXTURE=search_fixture.__file__, SIC_ONLY="search" if only_search else "")
+        node = args[2] if len(args) > 2 else "node"
         r = subprocess.run([node, os.path.join(HERE, "dashboard.mjs")], env=env, timeout=540)
         if r.returncode != 0:
             for name in ["coordinator"] + ["worker-" + w for w in workers]:

@@ -21,3 +21,7 @@ printf 'trial_id: 0 sweep_id: 1 round: 1 name: "no id" config_json: "{}"\n' | en
 printf 'trial_id: -7 sweep_id: -1 round: 0 name: "negative" config_json: "[]"\n' | enc bad_negative_ids.bin
 printf 'trial_id: 8 sweep_id: 1 round: 1 name: "a\\nforged line" config_json: "{}"\n' | enc bad_name.bin
 printf '\017 not a protobuf' > "$here/bad_wire_type.bin"
+# Rungs and discards (issue 11): a pause job, one past optim.steps, a discard without a config.
+printf 'trial_id: 10 sweep_id: 1 round: 1 name: "rung" ticket: 4 stop_at_step: 50 config_json: "%s"\n' "$(q "$smoke")" | enc valid_rung.bin
+printf 'trial_id: 11 sweep_id: 1 round: 1 name: "past" stop_at_step: 101 config_json: "%s"\n' "$(q "$smoke")" | enc bad_stop_past_steps.bin
+printf 'trial_id: 12 sweep_id: 1 round: 2 name: "discard" ticket: 5 discard: true\n' | enc valid_discard.bin

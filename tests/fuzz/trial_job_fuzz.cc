@@ -17,6 +17,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (j.trial_id() <= 0 || j.sweep_id() <= 0 || j.round() <= 0) __builtin_trap();
     if (j.name().size() > limits.max_name_bytes) __builtin_trap();
     if (ids.trial_id() != j.trial_id() || ids.round() != j.round()) __builtin_trap();
+    // A rung lies strictly inside the training; a discard trains nothing.
+    if (job->pause_at < 0 || (job->pause_at > 0 && job->pause_at >= job->config.optim.steps)) __builtin_trap();
+    if (!j.discard() && (j.stop_at_step() < 0 || j.stop_at_step() > job->config.optim.steps)) __builtin_trap();
     // The config a worker would train round-trips through its JSON form.
     auto again = sic::ConfigFromJson(sic::ConfigToJson(job->config));
     if (!again.ok() || sic::ConfigToJson(again.value()) != sic::ConfigToJson(job->config)) __builtin_trap();

@@ -17,6 +17,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster import Cluster  # noqa: E402
+import search_fixture  # noqa: E402
 
 BIN = None
 
@@ -159,6 +160,14 @@ class RestApiTest(unittest.TestCase):
         by_name = self.get(t["artifacts"][0]["url"])
         self.assertEqual(len(by_name), t["artifacts"][0]["bytes"])
         self.error("/api/v1/trials/%d/ratemaps.png?arena=arena_9m" % first["id"], 404, contains="arena_9m")
+        # A trial of a plain sweep: no rung, trained all the way; its
+        # evaluations during training (if the worker made any) by step.
+        self.assertEqual((t["rung"], t["steps_done"] in (0, 30), t["target_steps"]), (None, True, 0))
+        evals = self.get("/api/v1/trials/%d/evals" % first["id"])
+        self.assertEqual(evals["trial_id"], first["id"])
+        steps = [e["step"] for e in evals["evals"]]
+        self.assertEqual(steps, sorted(set(steps)))
+        self.error("/api/v1/sweeps/%d/search" % self.sweep, 404, contains="no objective")
 
     def test_export_workers_and_operations(self):
         csv = self.get("/api/v1/sweeps/%d/export?format=csv" % self.sweep).decode().strip().splitlines()
@@ -239,6 +248,84 @@ class RestApiTest(unittest.TestCase):
         self.assertEqual(json.loads(raw)["canceled"], 4)
         self.assertEqual(self.get("/api/v1/sweeps/%d" % new_id)["counts"]["canceled"], 4)
         self.error("/api/v1/sweeps/%d/cancel" % 999, 404, method="POST", token=self.c.token)
+
+
+class AdaptiveRestTest(unittest.TestCase):
+    """The adaptive sweep's routes on rows the scheduler and pumps record
+    (search_fixture.py writes them with plain SQL into the coordinator's file;
+    no workers): /trials/{id}/evals and /sweeps/{id}/search, and the rung and
+    steps of every Trial."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.c = Cluster(BIN)
+        cls.f = search_fixture.create(cls.c.db_path)
+        cls.plain = cls.c.submit({"name": "plain", "base": {"optim": {"steps": 10}}})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.close()
+
+    get = RestApiTest.get
+    error = RestApiTest.error
+
+    def test_evals_by_step_with_nan_as_null(self):
+        live = self.f["live"]
+        out = self.get("/api/v1/trials/%d/evals" % live)
+        self.assertEqual(out["trial_id"], live)
+        self.assertEqual([e["step"] for e in out["evals"]], [100, 200, 300])
+        for e in out["evals"]:
+            want = search_fixture.eval_metrics(e["step"])
+            self.assertEqual(set(e["metrics"]), set(want))
+            for name, value in want.items():
+                if value is None:
+                    self.assertIsNone(e["metrics"][name], name)  # NaN is null
+                else:
+                    self.assertAlmostEqual(e["metrics"][name], value, places=9)
+        slim = self.get("/api/v1/trials/%d/evals?metrics=eval.2m.n_grid" % live)
+        self.assertEqual([sorted(e["metrics"]) for e in slim["evals"]], [["eval.2m.n_grid"]] * 3)
+        self.assertEqual(self.get("/api/v1/trials/%d/evals" % self.f["trials"]["t5"])["evals"], [])
+        self.error("/api/v1/trials/999999/evals", 404, contains="trial 999999")
+        self.error("/api/v1/trials/%d/evals?metrics=" % live, 400, contains="metrics")
+
+    def test_search_shows_values_rungs_and_steps_saved(self):
+        s = self.get("/api/v1/sweeps/%d/search" % self.f["sweep"])
+        spec = search_fixture.SPEC
+        self.assertEqual((s["objective"], s["search"], s["schedule"]), (spec["objective"], spec["search"], spec["schedule"]))
+        e = self.f["expected"]
+        self.assertEqual(s["steps"], {"trained": e["trained"], "full": e["full"], "saved": e["saved"], "started": 7})
+        ids = self.f["trials"]
+        by_name = {t["name"]: t for t in s["trials"]}
+        self.assertEqual([t["name"] for t in s["trials"]], [t[0] for t in search_fixture.TRIALS])
+        self.assertEqual((by_name["t0"]["value"], by_name["t0"]["value_from"]), (0.45, "objective"))
+        self.assertEqual((by_name["t2"]["value"], by_name["t2"]["value_from"], by_name["t2"]["rung"]), (0.28, "rung", 1))
+        self.assertIsNone(by_name["t3"]["value"])  # its rung signal is NaN
+        self.assertIsNone(by_name["t5"]["rung"])
+        self.assertEqual(by_name["t2"]["params"]["loss.lambda_cap"], 0.3)
+        r0, r1 = s["rungs"]
+        self.assertEqual((r0["rung"], r0["step"], r1["rung"], r1["step"]), (0, 100, 1, 300))
+        values = [t["value"] for t in r0["trials"]]
+        self.assertEqual(values, [0.22, 0.20, 0.15, 0.12, 0.05, None])  # best first (max), NaN last
+        self.assertEqual([t["id"] for t in r0["trials"] if t["promoted"]], [ids["t2"], ids["t0"], ids["t4"]])
+        self.assertEqual(len(r1["trials"]), e["rungs"]["1"])
+        # Every Trial carries its rung and steps.
+        listed = {t["name"]: t for t in self.get("/api/v1/sweeps/%d/trials" % self.f["sweep"])["trials"]}
+        self.assertEqual((listed["t2"]["rung"], listed["t2"]["steps_done"], listed["t2"]["target_steps"], listed["t2"]["step"]),
+                         (1, 300, 300, 300))
+        self.assertEqual(self.get("/api/v1/trials/%d" % ids["t1"])["rung"], 0)
+        self.error("/api/v1/sweeps/%d/search" % self.plain, 404, contains="no objective, search or schedule")
+        self.error("/api/v1/sweeps/999999/search", 404, contains="sweep 999999")
+
+    def test_status_filters_take_the_new_statuses(self):
+        base = "/api/v1/sweeps/%d/trials?status=" % self.f["sweep"]
+        self.assertEqual([t["name"] for t in self.get(base + "paused")["trials"]], ["t2", "t7"])
+        self.assertEqual(self.get(base + "stopped,waiting")["total"], 3)
+        message = self.error(base + "sleeping", 400, contains="sleeping")
+        for status in ("waiting", "paused", "stopped"):
+            self.assertIn(status, message)
+        sweep = self.get("/api/v1/sweeps/%d" % self.f["sweep"])
+        self.assertEqual((sweep["counts"]["paused"], sweep["counts"]["stopped"], sweep["counts"]["waiting"]), (2, 2, 1))
+        self.assertTrue(all(k in sweep["counts"] for k in ("waiting", "paused", "stopped")))
 
 
 class ReadinessTest(unittest.TestCase):

@@ -202,8 +202,10 @@ TEST_F(ResultsReaderTest, Version1FileMigratesWithItsSumsAndSteps) {
   auto trials = Trials(sweep);
   for (size_t i = 0; i < trials.size(); ++i) ASSERT_TRUE(store_->RecordResult(Scored(trials[i], 1.0 + i)).ok());
   const json before = Reader()->Summary(sweep).value();
-  const json listed = Reader()->TrialsById({trials[0].id}).value();
+  json listed = Reader()->TrialsById({trials[0].id}).value();
   ASSERT_EQ(listed[0]["total_steps"], trials[0].config["optim"]["steps"]);
+  // Files from before schema 6 never recorded steps_done: the migration starts it at 0.
+  listed[0]["steps_done"] = 0;
   store_.reset();
   // Take the file back to schema 1 as an older build left it.
   sqlite3* db = nullptr;
@@ -218,6 +220,138 @@ TEST_F(ResultsReaderTest, Version1FileMigratesWithItsSumsAndSteps) {
   EXPECT_EQ(store_->schema_version(), Store::kSchemaVersion);
   EXPECT_EQ(Reader()->Summary(sweep).value(), before);
   EXPECT_EQ(Reader()->TrialsById({trials[0].id}).value(), listed);
+}
+
+// Rows the coordinator's scheduler and pumps record for adaptive sweeps
+// (schema 6), written here with plain SQL on a connection of the test's own.
+class AdaptiveReaderTest : public ResultsReaderTest {
+ protected:
+  void Sql(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 2000);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    const std::string message = err ? err : "";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK) << message << "\n" << sql;
+  }
+  static std::string Id(int64_t id) { return std::to_string(id); }
+};
+
+TEST_F(AdaptiveReaderTest, EvalsByStepWithNaNAsNullAndAMetricFilter) {
+  const int64_t sweep = Submit(R"({"name": "s", "seeds": 2})");
+  auto trials = Trials(sweep);
+  const int64_t a = trials[0].id, b = trials[1].id;
+  Sql("INSERT INTO evals (trial_id, step, name, value) VALUES (" + Id(a) + ", 200, 'eval.2m.max_score60', 0.5), (" +
+      Id(a) + ", 200, 'eval.2m.n_grid', NULL), (" + Id(a) + ", 100, 'eval.2m.max_score60', 0.1)");
+  auto reader = Reader();
+  auto all = reader->Evals(a);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  EXPECT_EQ(all.value(), json::parse(R"({"trial_id": )" + Id(a) + R"(, "steps": 2, "evals": [
+      {"step": 100, "metrics": {"eval.2m.max_score60": 0.1}},
+      {"step": 200, "metrics": {"eval.2m.max_score60": 0.5, "eval.2m.n_grid": null}}]})"));
+  // Only the named metrics; a step without any of them is left out.
+  EXPECT_EQ(reader->Evals(a, {"eval.2m.n_grid"}).value()["evals"],
+            json::parse(R"([{"step": 200, "metrics": {"eval.2m.n_grid": null}}])"));
+  EXPECT_EQ(reader->Evals(b).value()["evals"], json::array());
+  EXPECT_EQ(reader->Evals(999).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(reader->Evals(999).status().message(), "trial 999: no such trial");
+}
+
+TEST_F(AdaptiveReaderTest, ManyEvalStepsAreThinnedEvenlyKeepingTheLast) {
+  const int64_t sweep = Submit(R"({"name": "s"})");
+  const int64_t t = Trials(sweep)[0].id;
+  const int64_t n = 2 * static_cast<int64_t>(ResultsReader::kMaxEvalSteps) + 7;
+  Sql("WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < " + Id(n) +
+      ") INSERT INTO evals (trial_id, step, name, value) SELECT " + Id(t) + ", i * 10, 'x', i FROM k");
+  auto out = Reader()->Evals(t);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  const json& evals = out.value()["evals"];
+  EXPECT_EQ(out.value()["steps"], n);
+  EXPECT_LE(evals.size(), ResultsReader::kMaxEvalSteps + 1);
+  EXPECT_GE(evals.size(), ResultsReader::kMaxEvalSteps / 2);
+  EXPECT_EQ(evals.front()["step"], 10);
+  EXPECT_EQ(evals.back()["step"], n * 10);
+}
+
+TEST_F(AdaptiveReaderTest, SearchHasValuesRungsBestFirstAndTheStepsSaved) {
+  const int64_t sweep = Submit(R"({"name": "s", "seeds": 4})");
+  auto trials = Trials(sweep);
+  ASSERT_EQ(trials.size(), 4u);
+  const int64_t t0 = trials[0].id, t1 = trials[1].id, t2 = trials[2].id, t3 = trials[3].id;
+  // The spec as a search sweep would store it (the spec parser is not needed to read it).
+  Sql(R"(UPDATE sweeps SET spec = '{"name": "s", "objective": {"metric": "score", "direction": "min"},
+         "schedule": {"method": "asha", "min_steps": 100, "max_steps": 900}}' WHERE id = )" + Id(sweep));
+  Sql("UPDATE trials SET total_steps = 900 WHERE sweep_id = " + Id(sweep));
+  ASSERT_TRUE(store_->RecordResult(Scored(trials[0], 0.2)).ok());  // succeeded, score 0.2
+  Sql("UPDATE trials SET status = 'stopped', steps_done = 100, started_at = 5 WHERE id = " + Id(t1) + ";" +
+      "UPDATE trials SET status = 'paused', steps_done = 300, target_steps = 300, started_at = 5 WHERE id = " +
+      Id(t2) + ";" + "UPDATE trials SET status = 'waiting' WHERE id = " + Id(t3) + ";" +
+      "INSERT INTO rungs (trial_id, rung, step, value, at, promoted) VALUES "
+      "(" + Id(t0) + ", 0, 100, 0.5, 10, 11), (" + Id(t1) + ", 0, 100, 0.9, 10, NULL), "
+      "(" + Id(t2) + ", 0, 100, 0.3, 10, 12), (" + Id(t2) + ", 1, 300, NULL, 20, NULL);");
+  auto reader = Reader();
+  auto out = reader->Search(sweep);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  const json& s = out.value();
+  EXPECT_EQ(s["objective"], json::parse(R"({"metric": "score", "direction": "min"})"));
+  EXPECT_TRUE(s["search"].is_null());
+  EXPECT_EQ(s["schedule"]["method"], "asha");
+  const json& ts = s["trials"];
+  ASSERT_EQ(ts.size(), 4u);
+  // A succeeded trial's value is its objective; any other's its latest rung's
+  // signal (NaN as null); none without a rung.
+  EXPECT_EQ(ts[0]["value"], 0.2);
+  EXPECT_EQ(ts[0]["value_from"], "objective");
+  EXPECT_EQ(ts[0]["rung"], 0);
+  EXPECT_EQ(ts[1]["value"], 0.9);
+  EXPECT_EQ(ts[1]["value_from"], "rung");
+  EXPECT_EQ(ts[1]["status"], "stopped");
+  EXPECT_TRUE(ts[2]["value"].is_null());
+  EXPECT_EQ(ts[2]["rung"], 1);
+  EXPECT_EQ(ts[2]["steps_done"], 300);
+  EXPECT_EQ(ts[2]["target_steps"], 300);
+  EXPECT_TRUE(ts[3]["value"].is_null());
+  EXPECT_TRUE(ts[3]["rung"].is_null());
+  EXPECT_EQ(ts[3]["params"], json::parse(R"({"run.seed": 3})"));
+  // Rungs: best first in the objective's direction (min), NaN last.
+  ASSERT_EQ(s["rungs"].size(), 2u);
+  EXPECT_EQ(s["rungs"][0]["rung"], 0);
+  EXPECT_EQ(s["rungs"][0]["step"], 100);
+  std::vector<int64_t> order;
+  std::vector<bool> promoted;
+  for (const json& e : s["rungs"][0]["trials"]) {
+    order.push_back(e["id"]);
+    promoted.push_back(e["promoted"]);
+  }
+  EXPECT_EQ(order, (std::vector<int64_t>{t2, t0, t1}));
+  EXPECT_EQ(promoted, (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(s["rungs"][0]["trials"][0]["promoted_at"], 12.0);
+  EXPECT_EQ(s["rungs"][1]["trials"], json::parse(R"([{"id": )" + Id(t2) +
+                                                  R"(, "value": null, "promoted": false, "promoted_at": null}])"));
+  // Trained: 900 (succeeded) + 100 + 300; full: three started configurations
+  // at 900 steps each; the waiting one has cost nothing.
+  EXPECT_EQ(s["steps"], json::parse(R"({"trained": 1300, "full": 2700, "saved": 1400, "started": 3})"));
+
+  // The listing's trials carry the same state.
+  const json listed = reader->TrialsById({t2, t3}).value();
+  EXPECT_EQ(listed[0]["rung"], 1);
+  EXPECT_EQ(listed[0]["steps_done"], 300);
+  EXPECT_EQ(listed[0]["step"], 300);
+  EXPECT_EQ(listed[0]["target_steps"], 300);
+  EXPECT_TRUE(listed[1]["rung"].is_null());
+}
+
+TEST_F(AdaptiveReaderTest, SearchOfAPlainSweepIsNotFoundAndSaysWhy) {
+  const int64_t sweep = Submit(R"({"name": "s", "seeds": 2})");
+  auto reader = Reader();
+  auto out = reader->Search(sweep);
+  EXPECT_EQ(out.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(out.status().message().find("no objective, search or schedule"), std::string::npos)
+      << out.status().message();
+  EXPECT_EQ(reader->Search(42).status().message(), "sweep 42: no such sweep");
 }
 
 TEST_F(ResultsReaderTest, UnknownIdsSayWhich) {

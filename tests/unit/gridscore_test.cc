@@ -224,6 +224,9 @@ TEST(GridScorer, ScoresDoNotChangeWhenTheLatticeRotates) {
   }
 }
 
+// The scorer gives a constant map 0, as the reference does (the parity the CLI
+// test checks); the analysis above it calls such a unit silent and gives it no
+// score at all (population_test.cc, SilentUnitsHaveNoScore...).
 TEST(GridScorer, ConstantAndEmptyMapsScoreZero) {
   const int64_t n = 20;
   const GridScorer scorer(n, false);

@@ -5,7 +5,9 @@
 //   #/sweeps/ID?tab=...      one sweep: variants, lambda plots, trials, parallel coordinates
 //   #/trials/ID              one trial: curves, pictures, config, attempts
 //   #/workers                workers and what they run (live)
+// setQuery (nav.js) changes the query; a page with update(query) redraws itself.
 import { disposeCharts } from './charts.js';
+import { parseHash } from './nav.js';
 import { errorBox, h } from './util.js';
 import * as sweeps from './sweeps.js';
 import * as sweep from './sweep.js';
@@ -21,12 +23,6 @@ const routes = [
 
 let stop = null;
 let current = null;
-
-function parseHash() {
-  const raw = location.hash.replace(/^#/, '') || '/sweeps';
-  const [path, qs] = raw.split('?');
-  return { path, query: new URLSearchParams(qs || '') };
-}
 
 async function route() {
   const { path, query } = parseHash();
@@ -54,24 +50,6 @@ async function route() {
   }
   current = null;
   app.replaceChildren(h('h1', null, 'Not found'), h('p', null, h('a', { href: '#/sweeps' }, 'Back to the sweeps')));
-}
-
-// Changes the query of the current route without adding a history entry per
-// keystroke or click of a sort header.
-export function setQuery(changes, { replace = false } = {}) {
-  const { path, query } = parseHash();
-  for (const [k, v] of Object.entries(changes)) {
-    if (v === undefined || v === null || v === '') query.delete(k);
-    else query.set(k, v);
-  }
-  const qs = query.toString();
-  const hash = '#' + path + (qs ? '?' + qs : '');
-  if (replace) {
-    history.replaceState(null, '', hash);
-    route();
-  } else {
-    location.hash = hash;
-  }
 }
 
 window.addEventListener('hashchange', route);

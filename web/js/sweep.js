@@ -3,13 +3,15 @@
 //   lambda    metric against each grid key, and a heat map for a 2-D grid
 //   trials    the trials table; sorting, filtering and paging are done by the server
 //   parallel  parallel coordinates over parameters and metrics (first 1000 finished trials)
+//   search    for sweeps with an objective, search or schedule: objective by
+//             trial with the best so far, the rungs, objective against each parameter
 // Aggregates come from /summary, which the coordinator keeps up to date, so
 // nothing here ever fetches all trials of a sweep.
-import { setQuery } from './app.js';
+import { setQuery } from './nav.js';
 import { PALETTE, errorBarSeries, plot } from './charts.js';
 import {
-  FINAL, STATUSES, api, arenasOf, authedDownload, errorBox, fmtDuration, fmtMeanSd, fmtNum, fmtParam, fmtTime, h,
-  headlineMetrics, metricLabel, poll, progressBar, renderIfChanged, statusBadge,
+  FINAL, LIVE, STATUSES, api, arenasOf, authedDownload, errorBox, fmtDuration, fmtMeanSd, fmtNum, fmtParam, fmtTime, h,
+  headlineMetrics, metricLabel, poll, progressBar, renderIfChanged, statusBadge, trialState,
 } from './util.js';
 
 const PARALLEL_CAP = 1000;
@@ -54,8 +56,15 @@ function isFinished(s) {
   return s.total > 0 && FINAL.reduce((n, k) => n + (s.counts[k] || 0), 0) === s.total;
 }
 
+// Whether the sweep's spec has an objective, a search or a schedule.
+function isAdaptive(s) {
+  const spec = s.spec || {};
+  return ['objective', 'search', 'schedule'].some((k) => spec[k] && typeof spec[k] === 'object');
+}
+
 function availableTabs(s) {
   const tabs = [];
+  if (isAdaptive(s)) tabs.push(['search', 'Search']);
   if ((s.variants || []).length > 1) tabs.push(['variants', 'Variants']);
   if ((s.grid_keys || []).length) tabs.push(['lambda', (s.grid_keys.length === 2 ? 'Grid' : 'Parameters')]);
   tabs.push(['trials', 'Trials'], ['parallel', 'Parallel coordinates']);
@@ -85,7 +94,7 @@ export function update(query) {
   state.tab = tab;
   state.tabKey = tabKey;
   state.body.replaceChildren();
-  const draw = { variants: variantsTab, lambda: lambdaTab, parallel: parallelTab }[tab];
+  const draw = { variants: variantsTab, lambda: lambdaTab, parallel: parallelTab, search: searchTab }[tab];
   state.refreshTab = draw(state.body);
 }
 
@@ -540,7 +549,7 @@ function pageTo(offset) {
 
 function trialControls(params, cols, names) {
   const variants = state.sweep.variants || [];
-  const statusOptions = [['', 'any status'], ...STATUSES.map((s) => [s, s]), ['pending,queued,running', 'unfinished']];
+  const statusOptions = [['', 'any status'], ...STATUSES.map((s) => [s, s]), [LIVE.join(','), 'unfinished']];
   const addable = names.filter((m) => !cols.includes(m));
   return [
     h('label', null, 'status ', h('select', { id: 'filter-status', onchange: (e) => setQuery({ status: e.target.value, offset: '' }, { replace: true }) },
@@ -589,7 +598,7 @@ function trialTable(trials, cols, params) {
       h('td', null, h('a', { href: '#/trials/' + t.id, class: 'trial-link' }, t.name),
         t.error ? h('div', { class: 'small bad clip narrow', title: t.error }, t.error) : null),
       h('td', null, t.variant),
-      h('td', null, statusBadge(t.status)),
+      h('td', null, statusBadge(t.status), trialState(t) ? h('div', { class: 'small muted' }, trialState(t)) : null),
       h('td', { class: 'num' }, t.status === 'running' && t.total_steps ? h('span', { title: `${t.step}/${t.total_steps}` },
         h('progress', { max: t.total_steps, value: t.step }), ' ', Math.round(100 * t.step / t.total_steps) + '%') : (t.step || '–')),
       h('td', { class: 'num' }, t.attempts),
@@ -663,4 +672,140 @@ function parallelTab(body) {
   };
   refresh();
   return refresh;
+}
+
+// ---------------------------------------------------------------- search
+
+// An adaptive sweep from /search: the steps it saved, the objective by trial
+// number with the best so far, the trials at each rung (best first, promoted
+// marked), and the objective against each parameter (log axis where the
+// search draws it log-uniformly). Values are the final objective of a
+// succeeded trial, else the signal of its latest rung (hollow markers).
+function searchTab(body) {
+  const stepsEl = h('p', { id: 'search-steps' });
+  const objEl = h('div', { class: 'chart', dataset: { chart: 'objective' } });
+  const objTitle = h('h3');
+  const rungsEl = h('div', { id: 'rungs' });
+  const slices = h('div', { class: 'chart-grid' });
+  body.append(stepsEl, h('div', { class: 'card' }, objTitle, objEl),
+    h('h2', null, 'Rungs'), rungsEl, h('h2', null, 'Objective against each parameter'), slices);
+  const refresh = async () => {
+    let data;
+    try {
+      data = await api(`sweeps/${state.id}/search`);
+    } catch (e) {
+      body.replaceChildren(errorBox(e));
+      return;
+    }
+    const key = JSON.stringify(data);
+    if (body._drawn === key) return;
+    body._drawn = key;
+    const objective = data.objective || {};
+    const schedule = data.schedule || {};
+    const metric = objective.metric || schedule.metric || 'objective';
+    const maximize = (objective.direction || schedule.direction || 'max') !== 'min';
+    const st = data.steps;
+    stepsEl.replaceChildren(st.full
+      ? `${st.trained.toLocaleString()} steps trained of ${st.full.toLocaleString()} for the ${st.started} started configurations in full: ` +
+        `${st.saved.toLocaleString()} saved (${Math.round(100 * st.saved / st.full)}%).`
+      : 'No configuration has started yet.');
+    objTitle.replaceChildren(metricLabel(metric), maximize ? ' (higher is better)' : ' (lower is better)');
+    objectiveChart(objEl, data.trials, maximize);
+    const byId = new Map(data.trials.map((t) => [t.id, t]));
+    rungsEl.replaceChildren(...(data.rungs.length ? data.rungs.map((r) => rungTable(r, byId))
+      : [h('p', { class: 'muted' }, 'No trial has reached a rung yet.')]));
+    const spec = (data.search && data.search.params) || {};
+    const keys = [...new Set([...Object.keys(spec), ...data.trials.flatMap((t) => Object.keys(t.params || {}))])]
+      .filter((k) => k !== 'run.seed').sort();
+    slices.replaceChildren();
+    for (const k of keys) {
+      const el = h('div', { class: 'chart', dataset: { chart: 'slice', key: k } });
+      slices.append(h('div', { class: 'card' }, h('h3', null, metricLabel(metric), ' vs ', h('span', { class: 'mono' }, k)), el));
+      sliceChart(el, k, data.trials, spec[k]);
+    }
+    if (!keys.length) slices.append(h('p', { class: 'muted' }, 'The search varies no parameter.'));
+  };
+  refresh();
+  return refresh;
+}
+
+function valued(trials) {
+  return trials.filter((t) => t.value !== null && t.value !== undefined);
+}
+
+function objectiveChart(el, trials, maximize) {
+  const done = valued(trials).filter((t) => t.value_from === 'objective');
+  const atRung = valued(trials).filter((t) => t.value_from === 'rung');
+  // Best so far over the trials in number order: final objectives only.
+  const best = [];
+  let b = null;
+  for (const t of [...done].sort((x, y) => x.index - y.index)) {
+    if (b === null || (maximize ? t.value > b : t.value < b)) b = t.value;
+    best.push([t.index, b]);
+  }
+  const point = (t) => ({ value: [t.index, t.value], name: t.name, id: t.id, rung: t.rung });
+  el.dataset.best = best.length ? String(best[best.length - 1][1]) : '';
+  plot(el, {
+    grid: { left: 60, right: 20, top: 36, bottom: 40 },
+    legend: { top: 0 },
+    tooltip: {
+      trigger: 'item',
+      formatter: (p) => (p.seriesName === 'best so far' ? `best so far: ${fmtNum(p.value[1], 4)}`
+        : `${escapeHtml(p.data.name)}<br>${fmtNum(p.value[1], 4)}${p.seriesName === 'at a rung' ? ` (rung ${p.data.rung})` : ''}`),
+    },
+    xAxis: { type: 'value', name: 'trial number', nameLocation: 'middle', nameGap: 26, minInterval: 1, scale: true },
+    yAxis: { type: 'value', scale: true },
+    series: [
+      { name: 'finished', type: 'scatter', symbolSize: 8, data: done.map(point) },
+      { name: 'at a rung', type: 'scatter', symbol: 'emptyCircle', symbolSize: 8, data: atRung.map(point) },
+      { name: 'best so far', type: 'line', step: 'end', showSymbol: false, lineStyle: { width: 2 }, color: '#d1613c', data: best },
+    ],
+  }, done.length + atRung.length).then((chart) => {
+    if (!chart) return;
+    // A click on a trial's point opens its page.
+    chart.off('click');
+    chart.on('click', (p) => { if (p.data && p.data.id) location.hash = '#/trials/' + p.data.id; });
+  });
+}
+
+function rungTable(r, byId) {
+  const promoted = r.trials.filter((t) => t.promoted).length;
+  return h('div', { class: 'card rung', dataset: { rung: r.rung } },
+    h('h3', null, `Rung ${r.rung} · step ${r.step} · ${r.trials.length} trial${r.trials.length === 1 ? '' : 's'} · ${promoted} promoted`),
+    h('table', { class: 'grid compact', id: 'rung-' + r.rung },
+      h('thead', null, h('tr', null, h('th', { class: 'num' }, 'rank'), h('th', null, 'trial'), h('th', null, 'status now'),
+        h('th', { class: 'num' }, 'value'), h('th', null, 'promoted'))),
+      h('tbody', null, r.trials.map((e, i) => {
+        const t = byId.get(e.id) || { name: 'trial ' + e.id, status: '' };
+        return h('tr', { dataset: { trial: e.id } },
+          h('td', { class: 'num' }, i + 1),
+          h('td', null, h('a', { href: '#/trials/' + e.id, class: 'trial-link' }, t.name)),
+          h('td', null, t.status ? statusBadge(t.status) : ''),
+          h('td', { class: 'num', dataset: { value: e.value === null ? '' : e.value } }, fmtNum(e.value, 4)),
+          h('td', { class: 'promoted' }, e.promoted ? h('span', { title: 'promoted ' + fmtTime(e.promoted_at) }, '✓ promoted') : ''));
+      }))));
+}
+
+// The objective against one parameter, one point per trial with a value.
+function sliceChart(el, key, trials, dist) {
+  const log = !!(dist && typeof dist === 'object' && dist.log_uniform);
+  const rows = valued(trials).filter((t) => t.params && t.params[key] !== undefined);
+  const numeric = rows.every((t) => typeof t.params[key] === 'number');
+  const cats = numeric ? null : [...new Set(rows.map((t) => fmtParam(t.params[key])))].sort();
+  const point = (t) => ({ value: [numeric ? t.params[key] : fmtParam(t.params[key]), t.value], name: t.name });
+  const done = rows.filter((t) => t.value_from === 'objective');
+  const atRung = rows.filter((t) => t.value_from === 'rung');
+  plot(el, {
+    grid: { left: 56, right: 16, top: 30, bottom: 40 },
+    legend: { top: 0 },
+    tooltip: { trigger: 'item', formatter: (p) => `${escapeHtml(p.data.name)}<br>${escapeHtml(key)} = ${escapeHtml(fmtParam(p.value[0]))}<br>${fmtNum(p.value[1], 4)}` },
+    xAxis: numeric ? { type: log ? 'log' : 'value', name: key + (log ? ' (log)' : ''), nameLocation: 'middle', nameGap: 26, scale: true }
+      : { type: 'category', data: cats, name: key, nameLocation: 'middle', nameGap: 26 },
+    yAxis: { type: 'value', scale: true },
+    series: [
+      { name: 'finished', type: 'scatter', symbolSize: 8, data: done.map(point) },
+      { name: 'at a rung', type: 'scatter', symbol: 'emptyCircle', symbolSize: 8, data: atRung.map(point) },
+    ],
+  }, rows.length);
+  el.dataset.axis = numeric ? (log ? 'log' : 'value') : 'category';
 }

@@ -1,6 +1,6 @@
 // #/sweeps: every sweep, newest first, with its progress, polled every 2 s.
 // Rows are keyed by sweep id and rebuilt only when that sweep changed.
-import { api, fmtTime, h, poll, progressBar, renderIfChanged } from './util.js';
+import { FINAL, api, fmtTime, h, poll, progressBar, renderIfChanged } from './util.js';
 
 const PAGE = 100;
 
@@ -56,7 +56,7 @@ export async function render(app, _params, query) {
 
 function row(s) {
   const c = s.counts || {};
-  const done = (c.succeeded || 0) + (c.failed || 0) + (c.canceled || 0);
+  const done = FINAL.reduce((n, k) => n + (c[k] || 0), 0);
   return [
     h('td', { class: 'num' }, s.id),
     h('td', null, h('a', { href: '#/sweeps/' + s.id }, s.name || '(unnamed)'),

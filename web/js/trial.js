@@ -1,11 +1,13 @@
-// #/trials/ID: one trial. Status and timings, headline metrics, learning
-// curves (each loss its own series, log or linear), the evaluation's pictures
-// per arena, the attempts with worker and error, every metric, and the config.
-// A running trial is polled every 2 s.
+// #/trials/ID: one trial. Status and timings (with its rung in an adaptive
+// sweep), headline metrics, learning curves (each loss its own series, log or
+// linear), the grid metrics of the evaluations during training against steps,
+// the evaluation's pictures per arena, the attempts with worker and error,
+// every metric, and the config. A trial that is not final is polled every
+// 3 s, so its curves grow while it trains; polling stops when it is final.
 import { plot } from './charts.js';
 import {
   FINAL, api, arenasOf, authedUrl, fmtDuration, fmtNum, fmtTime, h, headlineMetrics, metricLabel, poll,
-  renderIfChanged, statusBadge,
+  renderIfChanged, statusBadge, trialState,
 } from './util.js';
 
 const LOSSES = ['total', 'sep', 'inv', 'cap', 'coniso'];
@@ -25,6 +27,8 @@ export async function render(app, [idText]) {
   const curveControls = h('div', { class: 'controls' });
   const curveEl = h('div', { class: 'chart tall', dataset: { chart: 'curve' } });
   const lrEl = h('div', { class: 'chart short', dataset: { chart: 'lr' } });
+  const evalNote = h('div', { class: 'controls' });
+  const evalEl = h('div', { class: 'chart', dataset: { chart: 'evals' } });
   const pictures = h('div', { id: 'pictures' });
   const attempts = h('div', { class: 'table-wrap' });
   const allMetrics = h('div', { class: 'table-wrap' });
@@ -34,6 +38,7 @@ export async function render(app, [idText]) {
       h('a', { href: '#/sweeps/' + t.sweep_id + '?tab=trials', id: 'sweep-link' }, 'sweep ' + t.sweep_id), ' / ', 'trial ' + id),
     head, metrics,
     h('section', { class: 'card' }, h('h2', null, 'Learning curves'), curveControls, curveEl, lrEl),
+    h('section', { class: 'card' }, h('h2', null, 'Grid metrics during training'), evalNote, evalEl),
     h('section', null, h('h2', null, 'Evaluation'), pictures),
     h('section', { class: 'card' }, h('h2', null, 'Attempts'), attempts),
     h('div', { class: 'two-col' },
@@ -47,41 +52,49 @@ export async function render(app, [idText]) {
     if (curve) curveChart(curveEl, lrEl, curveControls, curve, logScale, (v) => { logScale = v; drawCurve(); }, FINAL.includes(t.status));
   };
 
-  const draw = async (trial, withCurve) => {
-    renderIfChanged(head, JSON.stringify([trial.status, trial.step, trial.worker, trial.error, trial.attempts, trial.finished_at]), () => header(trial));
-    renderIfChanged(metrics, JSON.stringify(trial.metrics), () => metricCards(trial));
+  let evals = null;
+  const draw = async (trial) => {
+    const [c, e] = await Promise.all([api(`trials/${trial.id}/curve`), api(`trials/${trial.id}/evals`)]);
+    const latest = e.evals.length ? e.evals[e.evals.length - 1] : null;
+    renderIfChanged(head, JSON.stringify([trial.status, trial.step, trial.worker, trial.error, trial.attempts, trial.finished_at, trial.rung]), () => header(trial));
+    renderIfChanged(metrics, JSON.stringify([trial.metrics, latest]), () => metricCards(trial, latest));
     renderIfChanged(attempts, JSON.stringify(trial.attempts), () => attemptsTable(trial.attempts || []));
     renderIfChanged(allMetrics, JSON.stringify(trial.metrics), () => metricsTable(trial.metrics || {}, FINAL.includes(trial.status)));
-    renderIfChanged(pictures, JSON.stringify(trial.artifacts), () => pictureSheet(trial));
+    // The latest pictures keep their names while a trial trains: the step of
+    // the latest evaluation in their URL makes the browser fetch new ones.
+    renderIfChanged(pictures, JSON.stringify([trial.artifacts, latest && latest.step]), () => pictureSheet(trial, latest && latest.step));
     renderIfChanged(config, JSON.stringify(trial.config), () => JSON.stringify(trial.config, null, 2));
-    if (withCurve) {
-      const c = await api(`trials/${trial.id}/curve`);
-      if (JSON.stringify(c) !== JSON.stringify(curve)) {
-        curve = c;
-        drawCurve();
-      }
+    if (JSON.stringify(c) !== JSON.stringify(curve)) {
+      curve = c;
+      drawCurve();
+    }
+    if (JSON.stringify(e) !== JSON.stringify(evals)) {
+      evals = e;
+      evalChart(evalEl, evalNote, e, FINAL.includes(trial.status));
     }
   };
-  await draw(t, true);
+  await draw(t);
   let first = true;
   return poll(async () => {
     if (first) { first = false; return; }
-    if (FINAL.includes(t.status)) return;
+    if (FINAL.includes(t.status)) return; // final: nothing moves any more
     t = await api('trials/' + id);
-    await draw(t, true);
-  }, 2000);
+    await draw(t);
+  }, 3000);
 }
 
 function header(t) {
   const dur = t.started_at && t.finished_at ? t.finished_at - t.started_at
     : (t.started_at && t.status === 'running' ? Date.now() / 1000 - t.started_at : null);
   return [
-    h('h1', null, t.name, ' ', statusBadge(t.status)),
+    h('h1', null, t.name, ' ', statusBadge(t.status),
+      trialState(t) ? h('span', { class: 'muted state', id: 'trial-state' }, ' ', trialState(t)) : null),
     h('dl', { class: 'facts' },
       fact('variant', t.variant),
       fact('overrides', Object.keys(t.overrides || {}).length
         ? Object.entries(t.overrides).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ') : '(none)'),
       fact('step', t.total_steps ? `${t.step}/${t.total_steps}` : t.step),
+      t.target_steps && !FINAL.includes(t.status) ? fact('pauses at', t.target_steps) : null,
       fact('worker', t.worker || '–'),
       fact('round', t.round),
       fact('attempts', Array.isArray(t.attempts) ? t.attempts.length : t.attempts),
@@ -96,15 +109,23 @@ function fact(k, v) {
   return h('div', null, h('dt', null, k), h('dd', null, v));
 }
 
-function metricCards(t) {
-  const names = Object.keys(t.metrics || {});
+// Headline metrics of every arena: the final ones, or while the trial trains
+// those of its latest evaluation (said so, with its step).
+function metricCards(t, latest) {
+  let values = t.metrics || {};
+  let suffix = '';
+  if (!Object.keys(values).length && latest) {
+    values = latest.metrics;
+    suffix = ` (step ${latest.step})`;
+  }
+  const names = Object.keys(values);
   const arenas = arenasOf(names);
   const cards = [];
   for (const a of arenas) {
-    const thr = t.metrics['eval.' + a + '.grid_score.threshold'];
-    for (const m of headlineMetrics(names, a, thr)) cards.push([metricLabel(m), t.metrics[m]]);
+    const thr = values['eval.' + a + '.grid_score.threshold'];
+    for (const m of headlineMetrics(names, a, thr)) cards.push([metricLabel(m) + suffix, values[m]]);
   }
-  if ('loss.total' in t.metrics) cards.push(['final loss', t.metrics['loss.total']]);
+  if ('loss.total' in values) cards.push(['final loss', values['loss.total']]);
   if (!cards.length) {
     return h('p', { class: 'muted' }, { succeeded: 'No metrics recorded.', failed: 'No metrics: the trial failed.', canceled: 'No metrics: the trial was canceled.' }[t.status]
       || 'Metrics appear when the trial has finished.');
@@ -158,9 +179,48 @@ function curveChart(el, lrEl, controls, c, logScale, setLog, final) {
   }
 }
 
+// The grid metrics of the evaluations during training against steps: the
+// headline scores of the first arena on the left axis, unit counts (grid
+// units, modules) on the right.
+function evalChart(el, note, e, final) {
+  const rows = e.evals || [];
+  const names = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))];
+  const arena = arenasOf(names)[0];
+  if (!rows.length || !arena) {
+    note.replaceChildren(h('span', { class: 'muted' }, final
+      ? 'This trial was not evaluated during training.'
+      : 'No evaluation during training yet: points appear at each evaluation step.'));
+    el.classList.add('none');
+    el.dataset.points = '0';
+    return;
+  }
+  el.classList.remove('none');
+  const thr = rows[rows.length - 1].metrics['eval.' + arena + '.grid_score.threshold'];
+  const scores = headlineMetrics(names, arena, thr).filter((m) => !m.endsWith('.n_modules'));
+  const counts = ['n_grid', 'n_modules'].map((m) => `eval.${arena}.${m}`).filter((m) => names.includes(m));
+  const series = [...scores, ...counts].map((m) => ({
+    name: metricLabel(m, false), type: 'line', yAxisIndex: counts.includes(m) ? 1 : 0,
+    showSymbol: true, symbolSize: 5, connectNulls: false,
+    lineStyle: counts.includes(m) ? { type: 'dashed', width: 1.5 } : { width: 2 },
+    data: rows.map((r) => [r.step, r.metrics[m] ?? null]),
+  }));
+  const points = series.reduce((n, s) => n + s.data.filter(([, v]) => v !== null).length, 0);
+  note.replaceChildren(h('span', { class: 'muted' },
+    `${rows.length} evaluations (arena ${arena})`, e.steps > rows.length ? `, thinned from ${e.steps}` : '',
+    '. Dashed: unit counts, right axis.'));
+  plot(el, {
+    grid: { left: 60, right: 60, top: 36, bottom: 40 },
+    legend: { top: 0 },
+    tooltip: { trigger: 'axis', valueFormatter: (v) => fmtNum(v, 3) },
+    xAxis: { type: 'value', name: 'step', nameLocation: 'middle', nameGap: 26, min: 'dataMin', max: 'dataMax' },
+    yAxis: [{ type: 'value', name: 'score', scale: true }, { type: 'value', name: 'units', minInterval: 1, splitLine: { show: false } }],
+    series,
+  }, points);
+}
+
 // The pictures the worker stored, one block per arena folder, in the order
 // a scientist reads them; pictures not in PICTURES come after.
-function pictureSheet(t) {
+function pictureSheet(t, version) {
   const arts = (t.artifacts || []).filter((a) => (a.mime || '').startsWith('image/'));
   if (!arts.length) {
     return h('p', { class: 'muted' }, t.status === 'succeeded'
@@ -186,7 +246,8 @@ function pictureSheet(t) {
       const base = a.name.slice(a.name.lastIndexOf('/') + 1);
       const known = PICTURES.find(([p]) => p === base);
       const url = a.url || `api/v1/trials/${t.id}/artifacts/${a.name}`;
-      const src = url.replace(/^\//, ''); // relative, like every API call here
+      // Relative, like every API call here; versioned by the latest evaluation.
+      const src = url.replace(/^\//, '') + (version ? '?v=' + version : '');
       return h('figure', { class: base === 'ratemaps.png' || base === 'autocorrelograms.png' ? 'wide' : '' },
         h('a', { href: src, target: '_blank', rel: 'noopener' },
           withAuth(h('img', { src, alt: known ? known[1] : base, loading: 'lazy', dataset: { artifact: a.name } }), src)),

@@ -182,18 +182,38 @@ export function fmtAgo(t) {
   return fmtDuration(Math.max(0, Date.now() / 1000 - t)) + ' ago';
 }
 
-export const FINAL = ['succeeded', 'failed', 'canceled'];
-export const STATUSES = ['pending', 'queued', 'running', 'succeeded', 'failed', 'canceled'];
+// A trial's statuses in life-cycle order, and the final ones: a mirror of
+// TrialStatuses() and IsFinalStatus() in common/trial_state.cc, the one home
+// of the life cycle (docs/sweep-service.md). waiting: made, not started by the
+// scheduler; paused: checkpointed at a rung; stopped: cut early, for good.
+export const STATUSES = ['waiting', 'pending', 'queued', 'running', 'paused', 'succeeded', 'failed', 'stopped', 'canceled'];
+export const FINAL = ['succeeded', 'failed', 'stopped', 'canceled'];
+// Not final, and training or about to: pages that show one poll it.
+export const LIVE = STATUSES.filter((s) => !FINAL.includes(s));
 
 export function statusBadge(status) {
   return h('span', { class: 'badge s-' + status }, status);
+}
+
+// What an adaptive sweep's trial is doing, in words (as `sicctl show` says
+// it), or '' for a trial that never reached a rung and is not waiting. A
+// trial that reaches a rung pauses there, so one with a rung that is neither
+// paused nor stopped was promoted from it.
+export function trialState(t) {
+  const rung = t.rung === null || t.rung === undefined || t.rung < 0 ? null : t.rung;
+  if (t.status === 'waiting') return 'waiting for the scheduler';
+  if (rung === null) return '';
+  if (t.status === 'paused') return `paused at rung ${rung} (${t.steps_done} steps)`;
+  if (t.status === 'stopped') return `stopped early at rung ${rung} (${t.steps_done}/${t.total_steps} steps)`;
+  if (t.status === 'failed' || t.status === 'canceled') return `after rung ${rung}`;
+  return `promoted from rung ${rung}`;
 }
 
 // A stacked bar of a sweep's trial counts, one segment per status.
 export function progressBar(counts, total) {
   const bar = h('div', { class: 'progress', title: STATUSES.map((s) => s + ' ' + (counts[s] || 0)).join(', ') });
   if (!total) return bar;
-  for (const s of ['succeeded', 'failed', 'canceled', 'running', 'queued', 'pending']) {
+  for (const s of ['succeeded', 'stopped', 'failed', 'canceled', 'running', 'paused', 'queued', 'pending', 'waiting']) {
     const n = counts[s] || 0;
     if (n) bar.append(h('span', { class: 'seg s-' + s, style: { width: (100 * n / total) + '%' } }));
   }
