@@ -17,6 +17,7 @@
 #include "coordinator/auth.h"
 #include "coordinator/http_server.h"
 #include "coordinator/pumps.h"
+#include "coordinator/feed.h"
 #include "coordinator/rest_api.h"
 #include "coordinator/service.h"
 #include "coordinator/static_files.h"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   int64_t max_trials = 10000;
   double worker_timeout_s = 30;
   sic::PumpOptions pump_options;
+  sic::FeedOptions feed_options;
   app.add_option("--listen", listen, "gRPC address to serve on")->capture_default_str();
   app.add_option("--http", http, "HTTP address of the REST API, /metrics and the dashboard")
       ->envname("SIC_HTTP")->capture_default_str();
@@ -70,6 +72,9 @@ int main(int argc, char** argv) {
   app.add_option("--reconcile-s", pump_options.reconcile_s,
                  "every this many seconds, re-enqueue queued or running trials whose job Redis lost (0: never)")
       ->check(CLI::Range(0.0, 86400.0))->capture_default_str();
+  app.add_option("--feed-ahead", feed_options.ahead,
+                 "trials of adaptive sweeps (schedule, search) fed to the queue beyond the idle worker slots")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000}))->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -115,7 +120,24 @@ int main(int argc, char** argv) {
   options.prefix = prefix;
   options.worker_timeout_s = worker_timeout_s;
   sic::ReaderPool readers(db);
-  sic::SweepServiceImpl service(*store.value(), pumps, readers, options);
+  // The feed's idle worker slots, from the registry the workers keep in Redis
+  // (its own connection: the feed's thread only).
+  sic::SweepServiceImpl* service_ptr = nullptr;
+  sic::Queue feed_queue(redis, prefix);
+  sic::Feed feed(*store.value(), [&]() -> sic::Result<int64_t> {
+    sic::v1::ListWorkersResponse workers;
+    if (sic::Status s = service_ptr->AliveWorkers(feed_queue, &workers); !s.ok()) return s;
+    int64_t idle = 0;
+    for (const auto& w : workers.workers()) idle += std::max<int64_t>(0, w.concurrency() - w.running_trials_size());
+    return idle;
+  }, feed_options);
+  sic::SweepServiceImpl service(*store.value(), pumps, feed, readers, options);
+  service_ptr = &service;
+  pumps.SetRungResolver([&feed](int64_t sweep_id, int64_t step, const std::map<std::string, double>& metrics) {
+    return feed.RungOf(sweep_id, step, metrics);
+  });
+  pumps.SetPauseObserver([&feed] { feed.Wake(); });
+  feed.SetFedObserver([&pumps] { pumps.Wake(); });
   sic::Telemetry telemetry;
   pumps.SetIngestObserver([&telemetry](double seconds) { telemetry.ObserveIngest(seconds); });
   std::vector<std::string> web_warnings;
@@ -156,6 +178,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   pumps.Start();
+  feed.Start();
   // The real port, when --http asked for any free one (":0").
   const std::string http_bound = http.substr(0, http.rfind(':') + 1) + std::to_string(http_server.value()->port());
   sic::Log("serving gRPC on " + listen + ", HTTP on " + http_bound + " (db " + db + ", redis " + redis.Address() +
@@ -167,6 +190,7 @@ int main(int argc, char** argv) {
   sic::Log("stopping");
   http_server.value()->Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  feed.Stop();
   pumps.Stop();
   return 0;
 }

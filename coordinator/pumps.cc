@@ -1,6 +1,7 @@
 #include "coordinator/pumps.h"
 
 #include <chrono>
+#include <cmath>
 #include <set>
 
 #include "common/log.h"
@@ -92,6 +93,11 @@ void Pumps::EnqueueLoop() {
       Wait(1000);
       continue;
     }
+    if (Status s = EnqueueDiscards(queue); !s.ok()) {
+      outage.Failed(s);
+      Wait(1000);
+      continue;
+    }
     auto pending = store_.TakePending(256, NowSeconds());
     if (!pending.ok()) {
       outage.Failed(pending.status());
@@ -112,6 +118,7 @@ void Pumps::EnqueueLoop() {
       job.set_ticket(t.ticket);
       job.set_name(t.name);
       job.set_config_json(t.config.dump());
+      job.set_stop_at_step(t.target_steps);
       auto id = queue.AddTrial(job.SerializeAsString());
       if (!id.ok()) {
         failure = id.status();
@@ -127,6 +134,30 @@ void Pumps::EnqueueLoop() {
     }
     outage.Ok();
   }
+}
+
+Status Pumps::EnqueueDiscards(Queue& queue) {
+  auto discards = store_.Discards(256);
+  if (!discards.ok()) return discards.status();
+  std::vector<int64_t> sent;
+  Status failure;
+  for (const auto& [t, round] : discards.value()) {
+    v1::TrialJob job;
+    job.set_trial_id(t.id);
+    job.set_sweep_id(t.sweep_id);
+    job.set_round(round);
+    job.set_name(t.name);
+    job.set_discard(true);
+    auto id = queue.AddTrial(job.SerializeAsString());
+    if (!id.ok()) {
+      failure = id.status();
+      break;
+    }
+    sent.push_back(t.id);
+  }
+  // A crash between the two sends a discard twice: the second finds nothing to delete.
+  if (Status s = store_.DropDiscards(sent); !s.ok()) return s;
+  return failure;
 }
 
 void Pumps::IngestLoop() {
@@ -189,6 +220,8 @@ void Pumps::IngestLoop() {
         failures_.erase(entry.id);
       }
     });
+    if (committed.ok() && paused_in_batch_ && on_paused_) on_paused_();
+    paused_in_batch_ = false;
     if (committed.ok() && on_ingested_) {
       const double now = NowSeconds();
       for (size_t i = 0; i < entries->size(); ++i) {
@@ -214,6 +247,7 @@ Status Pumps::Record(const DecodedEvent& event) {
   switch (event.kind) {
     case EventKind::kProgress: {
       Status s = store_.RecordStart(r, event.time);
+      if (s.ok() && !r.curve.empty()) s = store_.RecordCurvePoints(r.trial_id, r.round, r.curve);
       std::lock_guard<std::mutex> lock(mu_);
       LiveProgress& p = progress_[r.trial_id];
       p.step = event.step;
@@ -230,6 +264,24 @@ Status Pumps::Record(const DecodedEvent& event) {
         progress_.erase(r.trial_id);
       }
       return applied.status();
+    }
+    case EventKind::kEvaluation:
+      return store_.RecordEvaluation(r.trial_id, event.step, r.metrics);
+    case EventKind::kPaused: {
+      auto trial = store_.GetTrial(r.trial_id);
+      if (!trial.ok()) return trial.status().IsNotFound() ? Status::OK() : trial.status();  // a wiped file
+      std::pair<int64_t, double> rung{0, std::nan("")};
+      if (rung_of_) {
+        auto resolved = rung_of_(trial->sweep_id, event.step, r.metrics);
+        if (!resolved.ok()) return resolved.status();
+        rung = resolved.value();
+      }
+      auto moved = store_.RecordPause(r, event.step, rung.first, rung.second);
+      if (!moved.ok()) return moved.status();
+      paused_in_batch_ = paused_in_batch_ || moved.value();
+      std::lock_guard<std::mutex> lock(mu_);
+      progress_.erase(r.trial_id);
+      return Status::OK();
     }
   }
   return Status::InvalidArgument("worker event: unknown kind");

@@ -1,9 +1,12 @@
 // Pumps: the coordinator's background loops between SQLite and Redis.
-//   enqueue:   pending trials -> sic:trials, each with a new ticket, then
-//              marked queued (a crash between the two enqueues them again with
-//              new tickets; duplicates are harmless).
+//   enqueue:   pending trials -> sic:trials, each with a new ticket (and the
+//              step to pause at), then marked queued (a crash between the two
+//              enqueues them again with new tickets; duplicates are harmless);
+//              and a discard job per checkpoint no trial will resume.
 //   ingest:    sic:results -> SQLite, each entry acknowledged only after the
-//              transaction that records it has committed. An entry that can
+//              transaction that records it has committed: results, progress
+//              with the live curve, evaluations during training, pauses at
+//              rungs (coordinator/feed.h decides what follows a pause). An entry that can
 //              never be recorded (malformed, unknown kind) or whose recording
 //              failed kMaxRecordTries times in a row becomes a dead letter
 //              (stored, then acknowledged), so it never holds up other results.
@@ -52,6 +55,15 @@ class Pumps {
   // Called with each recorded event's latency (its worker's time to the
   // commit), for metrics. Set before Start.
   void SetIngestObserver(std::function<void(double)> observer) { on_ingested_ = std::move(observer); }
+  // Where a trial of sweep S that paused at `step` with `metrics` stands:
+  // its rung and the rung signal (Feed::RungOf). Set before Start; without
+  // it a pause is recorded at rung 0 with no value.
+  using RungResolver = std::function<Result<std::pair<int64_t, double>>(
+      int64_t sweep_id, int64_t step, const std::map<std::string, double>& metrics)>;
+  void SetRungResolver(RungResolver resolver) { rung_of_ = std::move(resolver); }
+  // Called after a batch that paused a trial was committed (the feed has a
+  // decision to make). Set before Start.
+  void SetPauseObserver(std::function<void()> observer) { on_paused_ = std::move(observer); }
   void Start();
   void Stop();
   // New pending trials exist (a submit or a retry): enqueue without waiting.
@@ -62,6 +74,8 @@ class Pumps {
 
  private:
   void EnqueueLoop();
+  // Discard jobs for checkpoints no trial will resume (Store::Discards).
+  Status EnqueueDiscards(Queue& queue);
   void IngestLoop();
   void ReconcileLoop();
   // One reconciler pass; `suspects` (trial -> ticket missing at the last
@@ -88,6 +102,9 @@ class Pumps {
   std::mutex groups_mu_;
   std::thread enqueue_, ingest_, reconcile_;
   std::function<void(double)> on_ingested_;
+  RungResolver rung_of_;
+  std::function<void()> on_paused_;
+  bool paused_in_batch_ = false;  // ingest thread only
 };
 
 }  // namespace sic

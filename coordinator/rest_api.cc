@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/log.h"
+#include "sic/json_parse.h"
 #include "common/trial_state.h"
 #include "coordinator/auth.h"
 #include "coordinator/status_map.h"
@@ -143,6 +144,9 @@ const std::vector<RestApi::Route>& RestApi::Routes() {
       {"GET", "/api/v1/sweeps/{id}/export", A::kRead, "sweep", &RestApi::Export},
       {"GET", "/api/v1/sweeps/{id}/search", A::kRead, "sweep", &RestApi::Search},
       {"POST", "/api/v1/sweeps/{id}/cancel", A::kWrite, "sweep", &RestApi::Cancel},
+      {"POST", "/api/v1/sweeps/{id}/ask", A::kWrite, "sweep", &RestApi::Ask},
+      {"POST", "/api/v1/sweeps/{id}/tell", A::kWrite, "sweep", &RestApi::Tell},
+      {"GET", "/api/v1/demand", A::kRead, nullptr, &RestApi::Demand},
       {"GET", "/api/v1/trials/{id}", A::kRead, "trial", &RestApi::GetTrial},
       {"GET", "/api/v1/trials/{id}/curve", A::kRead, "trial", &RestApi::Curve},
       {"GET", "/api/v1/trials/{id}/evals", A::kRead, "trial", &RestApi::Evals},
@@ -444,6 +448,51 @@ Result<HttpResponse> RestApi::Cancel(const Call& call) {
   v1::CountResponse resp;
   if (Status s = service_.CancelSweep(call.id, &resp); !s.ok()) return s;
   return Json(200, {{"canceled", resp.count()}}, call.route);
+}
+
+Result<HttpResponse> RestApi::Ask(const Call& call) {
+  v1::AskResponse resp;
+  if (Status s = service_.AskSweep(call.id, &resp); !s.ok()) return s;
+  return Json(200, {{"trial", resp.trial_id()}, {"number", resp.number()},
+                    {"params", json::parse(resp.params_json(), nullptr, false)}}, call.route);
+}
+
+// Body: {"trial": ID, "value": V} or {"trial": ID, "failed": true}.
+Result<HttpResponse> RestApi::Tell(const Call& call) {
+  JsonLimits limits;
+  limits.max_bytes = 4096;
+  limits.max_depth = 2;
+  auto body = ParseJson(call.req.body, limits, "tell");
+  if (!body.ok()) return body.status();
+  const json& b = body.value();
+  v1::TellRequest req;
+  req.set_sweep_id(call.id);
+  if (!b.is_object() || !b.contains("trial") || !b["trial"].is_number_integer()) {
+    return Status::InvalidArgument("tell: give {\"trial\": ID, \"value\": NUMBER} or {\"trial\": ID, \"failed\": true}");
+  }
+  for (auto it = b.begin(); it != b.end(); ++it) {
+    if (it.key() != "trial" && it.key() != "value" && it.key() != "failed") {
+      return Status::InvalidArgument("tell." + it.key().substr(0, 64) + ": unknown key (trial, value, failed)");
+    }
+  }
+  req.set_trial_id(b["trial"].get<int64_t>());
+  const bool failed = b.contains("failed") && b["failed"] == true;
+  if (!failed && (!b.contains("value") || !b["value"].is_number())) {
+    return Status::InvalidArgument("tell.value: a number is required (or \"failed\": true)");
+  }
+  req.set_failed(failed);
+  if (!failed) req.set_value(b["value"].get<double>());
+  if (Status s = service_.TellTrial(req); !s.ok()) return s;
+  return Json(200, {{"told", req.trial_id()}}, call.route);
+}
+
+// What autoscalers read (KEDA's metrics-api scaler, docs/deploy.md): trials
+// that want a worker, whether already in the queue or not yet fed to it.
+Result<HttpResponse> RestApi::Demand(const Call& call) {
+  auto demand = store_.Demand();
+  if (!demand.ok()) return demand.status();
+  return Json(200, {{"demand", demand->fed + demand->unfed}, {"fed", demand->fed}, {"unfed", demand->unfed}},
+              call.route);
 }
 
 Result<HttpResponse> RestApi::Workers(const Call& call) {

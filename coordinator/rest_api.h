@@ -80,6 +80,9 @@ class RestApi {
   Result<HttpResponse> Trials(const Call& call);
   Result<HttpResponse> Summary(const Call& call);
   Result<HttpResponse> Cancel(const Call& call);
+  Result<HttpResponse> Ask(const Call& call);
+  Result<HttpResponse> Tell(const Call& call);
+  Result<HttpResponse> Demand(const Call& call);
   Result<HttpResponse> Export(const Call& call);
   Result<HttpResponse> GetTrial(const Call& call);
   Result<HttpResponse> Curve(const Call& call);

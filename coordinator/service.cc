@@ -36,8 +36,9 @@ constexpr size_t kExportChunk = 1u << 20;
 
 }  // namespace
 
-SweepServiceImpl::SweepServiceImpl(Store& store, Pumps& pumps, ReaderPool& readers, ServiceOptions options)
-    : store_(store), pumps_(pumps), readers_(readers), options_(std::move(options)) {}
+SweepServiceImpl::SweepServiceImpl(Store& store, Pumps& pumps, Feed& feed, ReaderPool& readers,
+                                   ServiceOptions options)
+    : store_(store), pumps_(pumps), feed_(feed), readers_(readers), options_(std::move(options)) {}
 
 grpc::Status SweepServiceImpl::ReadSweep(int64_t sweep_id, v1::Sweep* out) {
   auto reader = readers_.Acquire();
@@ -94,7 +95,40 @@ Status SweepServiceImpl::SubmitSpec(const std::string& spec_json, bool dry_run, 
   Log("sweep " + std::to_string(id.value()) + " \"" + sweep->name + "\": " +
       std::to_string(sweep->trials.size()) + " trials");
   pumps_.Wake();
+  feed_.Wake();
   return Status::OK();
+}
+
+grpc::Status SweepServiceImpl::Ask(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::AskResponse* resp) {
+  if (auto s = CheckToken(ctx); !s.ok()) return s;
+  return ToGrpc(AskSweep(req->sweep_id(), resp));
+}
+
+Status SweepServiceImpl::AskSweep(int64_t sweep_id, v1::AskResponse* resp) {
+  auto suggestion = feed_.Ask(sweep_id);
+  if (!suggestion.ok()) return suggestion.status();
+  resp->set_trial_id(suggestion->trial_id);
+  resp->set_number(suggestion->number);
+  resp->set_params_json(suggestion->params.dump());
+  return Status::OK();
+}
+
+grpc::Status SweepServiceImpl::Tell(grpc::ServerContext* ctx, const v1::TellRequest* req, v1::CountResponse* resp) {
+  if (auto s = CheckToken(ctx); !s.ok()) return s;
+  Status s = TellTrial(*req);
+  if (s.ok()) resp->set_count(1);
+  return ToGrpc(s);
+}
+
+Status SweepServiceImpl::TellTrial(const v1::TellRequest& req) {
+  auto sweep = store_.GetSweep(req.sweep_id());
+  if (!sweep.ok()) return sweep.status();
+  const nlohmann::json& objective = sweep->spec.contains("objective") ? sweep->spec["objective"] : nlohmann::json();
+  if (!objective.is_object() || !objective.contains("metric") || !objective["metric"].is_string()) {
+    return Status::FailedPrecondition("sweep " + std::to_string(req.sweep_id()) + " has no objective to tell");
+  }
+  return store_.Tell(req.sweep_id(), req.trial_id(), objective["metric"].get<std::string>(), req.value(),
+                     req.failed(), NowSeconds());
 }
 
 grpc::Status SweepServiceImpl::GetSweep(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::Sweep* resp) {
@@ -141,7 +175,9 @@ grpc::Status SweepServiceImpl::FillTrials(int64_t sweep_id, int64_t offset, int6
     out->set_overrides_json(t.overrides.dump());
     out->set_started_at(t.started_at);
     out->set_finished_at(t.finished_at);
-    const int64_t total_steps = t.config["optim"]["steps"].get<int64_t>();
+    // An external search's trial has no config (nothing trains here).
+    const nlohmann::json* steps = t.config.contains("optim") ? &t.config["optim"]["steps"] : nullptr;
+    const int64_t total_steps = steps && steps->is_number_integer() ? steps->get<int64_t>() : 0;
     out->set_total_steps(total_steps);
     out->set_rung(t.rung);
     out->set_steps_done(t.steps_done);
@@ -188,6 +224,7 @@ grpc::Status SweepServiceImpl::RetryFailed(grpc::ServerContext* ctx, const v1::S
   if (!n.ok()) return ToGrpc(n.status());
   resp->set_count(n.value());
   pumps_.Wake();
+  feed_.Wake();
   return grpc::Status::OK;
 }
 

@@ -1,9 +1,10 @@
 // SweepService: the coordinator's gRPC API (proto/sweep.proto) over the store.
 // Submit validates and expands the spec (nothing is stored when it is bad),
-// commits the sweep with its trials pending and wakes the enqueue pump; it
-// does not need Redis to be up. State-changing calls (Submit, also a dry run,
+// commits the sweep with its trials pending (waiting, for the feed, when the
+// sweep is adaptive) and wakes the pumps; it does not need Redis to be up.
+// Ask and Tell drive an external search (coordinator/feed.h). State-changing calls (Submit, also a dry run,
 // which costs the expansion; Cancel, RetryFailed) need the shared token when
-// one is configured; with `auth_reads` the read calls (GetSweep, ListSweeps,
+// one is configured, and so do Ask and Tell; with `auth_reads` the read calls (GetSweep, ListSweeps,
 // ListTrials, Watch, ListWorkers, Export) need it too.
 //
 // Reads (GetSweep, ListSweeps, ListTrials, Watch, Export, ExportStream) go
@@ -21,6 +22,7 @@
 #include "common/results_reader.h"
 #include "common/store.h"
 #include "coordinator/auth.h"
+#include "coordinator/feed.h"
 #include "coordinator/pumps.h"
 #include "proto/sweep.grpc.pb.h"
 
@@ -38,7 +40,7 @@ struct ServiceOptions {
 
 class SweepServiceImpl final : public v1::SweepService::Service {
  public:
-  SweepServiceImpl(Store& store, Pumps& pumps, ReaderPool& readers, ServiceOptions options);
+  SweepServiceImpl(Store& store, Pumps& pumps, Feed& feed, ReaderPool& readers, ServiceOptions options);
 
   grpc::Status Submit(grpc::ServerContext* ctx, const v1::SubmitRequest* req, v1::SubmitResponse* resp) override;
   grpc::Status GetSweep(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::Sweep* resp) override;
@@ -54,11 +56,16 @@ class SweepServiceImpl final : public v1::SweepService::Service {
   grpc::Status Export(grpc::ServerContext* ctx, const v1::ExportRequest* req, v1::ExportResponse* resp) override;
   grpc::Status ExportStream(grpc::ServerContext* ctx, const v1::ExportRequest* req,
                             grpc::ServerWriter<v1::ExportChunk>* writer) override;
+  grpc::Status Ask(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::AskResponse* resp) override;
+  grpc::Status Tell(grpc::ServerContext* ctx, const v1::TellRequest* req, v1::CountResponse* resp) override;
 
   // The calls' work without the token check, shared with the REST API (which
   // checks the token its own way). Errors carry their code (status_map.h).
   Status SubmitSpec(const std::string& spec_json, bool dry_run, v1::SubmitResponse* resp);
   Status CancelSweep(int64_t sweep_id, v1::CountResponse* resp);
+  Status AskSweep(int64_t sweep_id, v1::AskResponse* resp);
+  Status TellTrial(const v1::TellRequest& req);
+  Feed& feed() { return feed_; }
   // The workers whose heartbeat is recent, read through `queue` (forgets the others).
   Status AliveWorkers(Queue& queue, v1::ListWorkersResponse* resp);
   const ServiceOptions& options() const { return options_; }
@@ -74,6 +81,7 @@ class SweepServiceImpl final : public v1::SweepService::Service {
 
   Store& store_;
   Pumps& pumps_;
+  Feed& feed_;
   ReaderPool& readers_;
   ServiceOptions options_;
 };

@@ -312,6 +312,17 @@ int main(int argc, char** argv) {
   export_cmd->add_option("--format", export_format, "csv or json (default: the global --format if json, else csv)")
       ->check(CLI::IsMember({"csv", "json"}));
   auto* workers_cmd = app.add_subcommand("workers", "workers seen recently");
+  int64_t trial_id = 0;
+  double value = 0;
+  bool told_failed = false;
+  auto* ask_cmd = app.add_subcommand("ask", "the next suggestion of an external search, as JSON "
+                                            "{\"trial\", \"number\", \"params\"}; it is marked running");
+  ask_cmd->add_option("SWEEP", sweep_id)->required();
+  auto* tell_cmd = app.add_subcommand("tell", "the objective VALUE of a trial that ask handed out (or --failed)");
+  tell_cmd->add_option("SWEEP", sweep_id)->required();
+  tell_cmd->add_option("TRIAL", trial_id)->required();
+  auto* value_opt = tell_cmd->add_option("VALUE", value, "the objective's value");
+  tell_cmd->add_flag("--failed", told_failed, "the trial failed: the sampler ignores it")->excludes(value_opt);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -406,6 +417,26 @@ int main(int argc, char** argv) {
     while (reader->Read(&chunk)) std::cout << chunk.content();
     if (auto st = reader->Finish(); !st.ok()) return FailRpc(st, g);
     std::cout << std::flush;
+    return 0;
+  }
+  if (ask_cmd->parsed()) {
+    sic::v1::SweepRef ref;
+    ref.set_sweep_id(sweep_id);
+    sic::v1::AskResponse resp;
+    if (auto st = stub->Ask(Context(g).get(), ref, &resp); !st.ok()) return FailRpc(st, g);
+    std::cout << "{\"trial\": " << resp.trial_id() << ", \"number\": " << resp.number()
+              << ", \"params\": " << resp.params_json() << "}\n";
+    return 0;
+  }
+  if (tell_cmd->parsed()) {
+    if (!told_failed && value_opt->count() == 0) return Fail("tell: give VALUE or --failed (see sicctl tell --help)", 2);
+    sic::v1::TellRequest req;
+    req.set_sweep_id(sweep_id);
+    req.set_trial_id(trial_id);
+    req.set_value(value);
+    req.set_failed(told_failed);
+    sic::v1::CountResponse resp;
+    if (auto st = stub->Tell(Context(g).get(), req, &resp); !st.ok()) return FailRpc(st, g);
     return 0;
   }
   if (workers_cmd->parsed()) {

@@ -53,6 +53,7 @@ struct World {
   std::string dir;
   std::unique_ptr<sic::Store> store;
   std::unique_ptr<sic::Pumps> pumps;
+  std::unique_ptr<sic::Feed> feed;
   std::unique_ptr<sic::SweepServiceImpl> service;
   std::unique_ptr<sic::ReaderPool> readers;
   sic::Telemetry telemetry;
@@ -104,7 +105,8 @@ struct World {
     options.redis = redis;
     options.prefix = "fuzz";
     readers = std::make_unique<sic::ReaderPool>(dir + "/sic.db");
-    service = std::make_unique<sic::SweepServiceImpl>(*store, *pumps, *readers, options);
+    feed = std::make_unique<sic::Feed>(*store, nullptr);  // never started: Ask runs on the caller's thread
+    service = std::make_unique<sic::SweepServiceImpl>(*store, *pumps, *feed, *readers, options);
     std::vector<std::string> warnings;
     rest = std::make_unique<sic::RestApi>(*store, *pumps, *service, *readers, telemetry,
                                           sic::StaticFiles::Load(dir + "/web", &warnings), dir + "/web");

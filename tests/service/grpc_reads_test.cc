@@ -21,8 +21,9 @@ TEST_F(GrpcReadsTest, ReadsDoNotWaitForTheWriter) {
   const int64_t trial = store_->ListTrials(id, 0, 10)->at(0).id;
   ASSERT_TRUE(store_->RecordResult(Success(trial, 1, 1, 0.5)).value());
   Pumps pumps(*store_, RedisOptions{}, "t");  // never started: no Redis needed
+  Feed feed(*store_, nullptr);  // never started either
   ReaderPool readers(path_);
-  SweepServiceImpl service(*store_, pumps, readers, ServiceOptions{});
+  SweepServiceImpl service(*store_, pumps, feed, readers, ServiceOptions{});
 
   std::promise<void> inside, release;
   std::shared_future<void> released = release.get_future().share();

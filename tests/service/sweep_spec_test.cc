@@ -421,6 +421,12 @@ TEST(SweepSpec, ShippedExamplesExpandAsDocumented) {
   auto lambda = load("lambda-sweep.json");
   ASSERT_TRUE(lambda.ok()) << lambda.status().message();
   EXPECT_EQ(lambda->trials.size(), 4u * 3 * 2);
+  auto search = load("lambda-search.json");
+  ASSERT_TRUE(search.ok()) << search.status().message();
+  EXPECT_TRUE(search->has_search);
+  EXPECT_EQ(search->search.params.size(), 3u);
+  EXPECT_EQ(search->schedule.rungs, (std::vector<int64_t>{40000, 120000}));
+  EXPECT_EQ(search->base.optim.steps, 120000);
   auto smoke = load("smoke.json");
   ASSERT_TRUE(smoke.ok()) << smoke.status().message();
   EXPECT_EQ(smoke->trials.size(), 3u * 2);
