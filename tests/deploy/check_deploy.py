@@ -11,9 +11,14 @@ on a real cluster, so this checks, for every kustomize overlay:
   - the coordinator listens on all interfaces, on the ports its container and
     Services declare; probes hit routes the coordinator serves; every Service
     selects pods that have its target ports;
-  - clients reach Redis through an existing Service and port; KEDA's trigger
+  - clients reach Redis through an existing Service and port; KEDA's triggers
+    are of known types only and scale an existing Deployment: redis-streams
     reads the stream the workers use (<prefix>:trials) through that Service,
-    by its namespace, and scales an existing Deployment;
+    by its namespace; metrics-api reads the coordinator's GET route of the
+    demand (valueLocation "demand") through the Service of its --http port,
+    by its namespace, with its token when it runs --auth-reads; both count
+    one worker per --concurrency trials; NetworkPolicies let KEDA's operator
+    reach what the triggers read;
   - the only Secret is sic-secrets with the keys docs/deploy.md creates;
   - the database, checkpoint and web paths are mounted volumes or baked into
     the image; the coordinator is one replica replaced with Recreate;
@@ -35,6 +40,7 @@ import re
 import shlex
 import subprocess
 import sys
+import urllib.parse
 
 import yaml
 
@@ -49,6 +55,12 @@ IMAGES = {
     "sic-worker-cpu": ("worker-cpu.Dockerfile", ["sic-worker"]),
 }
 SECRET = "sic-secrets"
+# KEDA's operator as docs/deploy.md installs it (Helm chart or release
+# manifests): its namespace's labels and its pod's.
+KEDA_NAMESPACE = {"kubernetes.io/metadata.name": "keda"}
+KEDA_OPERATOR = {"app.kubernetes.io/name": "keda-operator"}
+# The field of GET /api/v1/demand that counts the trials wanting a worker.
+DEMAND_FIELD = "demand"
 # bootstrap packages a Dockerfile's build stage does without: tests, reference
 # implementations, benchmarks, the browser test (none are built in an image).
 NOT_FOR_IMAGES = {"git", "libgtest-dev", "python3", "python3-numpy", "python3-scipy", "python3-torch",
@@ -142,6 +154,8 @@ class Context:
                                   for f in sorted(os.listdir(os.path.join(source_dir, "coordinator")))
                                   if f.endswith(".cc"))
         self.routes = set(re.findall(r'"(/[a-z]+)"', coordinator_src))
+        # The REST route table's GET rows: {"GET", "/api/v1/...", ...}.
+        self.get_routes = set(re.findall(r'\{"GET",\s*"(/api/v1/[^"]*)"', coordinator_src))
         self.secret_keys = docs_secret_keys(read(source_dir, "docs", "deploy.md"))
         self.dockerfiles = {name: read(source_dir, "deploy", name) for name, _ in IMAGES.values()}
 
@@ -180,6 +194,29 @@ def image_name(image):
 
 def selects(selector, labels):
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def label_selects(selector, labels):
+    """A NetworkPolicy's LabelSelector (matchLabels; empty selects everything)."""
+    return all(labels.get(k) == v for k, v in ((selector or {}).get("matchLabels") or {}).items())
+
+
+def admits_keda(policy, port, ports):
+    """Whether a NetworkPolicy's ingress rules let KEDA's operator reach `port`
+    (a container port number) of the pods it guards; ports: container_ports()."""
+    for rule in policy["spec"].get("ingress", []) or []:
+        rule_ports = rule.get("ports")
+        if rule_ports and not any(ports.get(p.get("port"), p.get("port")) == port for p in rule_ports):
+            continue
+        sources = rule.get("from")
+        if not sources:
+            return True  # from anywhere
+        for src in sources:
+            ns, pod = src.get("namespaceSelector"), src.get("podSelector")
+            # A podSelector alone means pods of the policy's own namespace.
+            if ns is not None and label_selects(ns, KEDA_NAMESPACE) and label_selects(pod, KEDA_OPERATOR):
+                return True
+    return False
 
 
 def host_port(value):
@@ -269,6 +306,8 @@ def check_render(overlay, objects, ctx):
     redis_clients = []  # pod labels of every pod that connects to Redis
     prefixes = set()
     secret_refs = []
+    coordinators = []  # {"labels", "http" (port), "auth_reads", "token" (secretKeyRef (name, key) or None)}
+    concurrency = set()  # the workers' --concurrency: trials per worker
 
     def service_port(where, host, port):
         """host:port names a Service of this render and one of its ports."""
@@ -341,11 +380,24 @@ def check_render(overlay, objects, ctx):
                 if not web or "COPY --from=web /web %s\n" % web not in ctx.dockerfiles["coordinator.Dockerfile"]:
                     errors.append("%s: --web-dir %s: deploy/coordinator.Dockerfile does not copy the dashboard there"
                                   % (where, web))
+                token_ref = [(e["valueFrom"]["secretKeyRef"].get("name"), e["valueFrom"]["secretKeyRef"].get("key"))
+                             for e in c.get("env", []) or []
+                             if e["name"] == options.get("--token", {}).get("env")
+                             and "secretKeyRef" in (e.get("valueFrom") or {})]
+                auth_reads = setting(given, env, options, "--auth-reads")
+                coordinators.append({
+                    "labels": labels,
+                    "spec": spec,
+                    "http": host_port(setting(given, env, options, "--http") or "")[1],
+                    "auth_reads": auth_reads is True or str(auth_reads).lower() in ("1", "true", "yes", "on"),
+                    "token": token_ref[0] if token_ref else None,
+                })
                 if obj["kind"] == "Deployment" and (obj["spec"].get("replicas", 1) != 1
                                                    or obj["spec"].get("strategy", {}).get("type") != "Recreate"):
                     errors.append("%s: the coordinator writes SQLite alone: replicas 1 and strategy Recreate" % where)
 
             if binary == "sic-worker":
+                concurrency.add(setting(given, env, options, "--concurrency"))
                 ckpt = setting(given, env, options, "--checkpoint-dir")
                 volume = mounted(c, spec, ckpt) if ckpt and ckpt.startswith("/") else None
                 if not volume or "persistentVolumeClaim" not in volume:
@@ -382,10 +434,101 @@ def check_render(overlay, objects, ctx):
             if any(target not in container_ports(spec) for spec in selected):
                 errors.append("%s: targetPort %s is not a port of the pods it selects" % (where, target))
 
-    # KEDA: the workers' stream, through the Redis Service, scaling something real.
+    # KEDA: triggers of known types, each reading what the workers and the
+    # coordinator really serve, through a Service KEDA's operator can reach,
+    # scaling something real.
     auths = {o["metadata"]["name"]: o for o in objects if o.get("kind") == "TriggerAuthentication"}
     deployments = {o["metadata"]["name"] for o in objects if o.get("kind") == "Deployment"}
     streams = {"%s%s" % (p, ctx.trials_suffix) for p in prefixes}
+    # One worker per `concurrency` trials: a trigger's target is trials per worker.
+    per_worker = concurrency.pop() if len(concurrency) == 1 else None
+    if len(concurrency) > 1:
+        errors.append("%s: the workers run with different --concurrency %s" % (overlay, sorted(map(str, concurrency))))
+    policies = [o for o in objects if o.get("kind") == "NetworkPolicy"]
+
+    def auth_params(where, t):
+        """The TriggerAuthentication a trigger names: {parameter: (secret, key)}, or None."""
+        name = (t.get("authenticationRef") or {}).get("name")
+        auth = auths.get(name)
+        if auth is None:
+            errors.append("%s: no TriggerAuthentication %s" % (where, name))
+            return None
+        refs = auth["spec"].get("secretTargetRef", []) or []
+        for ref in refs:
+            secret_refs.append((where, ref.get("name"), ref.get("key")))
+        return {ref.get("parameter"): (ref.get("name"), ref.get("key")) for ref in refs}
+
+    def target_value(where, md, key):
+        if per_worker is not None and md.get(key) != per_worker:
+            errors.append("%s: %s %s, but each worker runs --concurrency %s trials: one worker per %s"
+                          % (where, key, md.get(key), per_worker, per_worker))
+
+    def redis_streams(where, t, md):
+        if len(streams) != 1 or md.get("stream") not in streams:
+            errors.append("%s: stream %s, but the workers use %s" % (where, md.get("stream"), " ".join(sorted(streams))))
+        if "consumerGroup" in md and md["consumerGroup"] != ctx.workers_group:
+            errors.append("%s: consumerGroup %s, but the workers' group is %s"
+                          % (where, md["consumerGroup"], ctx.workers_group))
+        target_value(where, md, "streamLength")
+        host, port = host_port(md.get("address", ""))
+        if host.count(".") < 1:
+            errors.append("%s: address %s: KEDA runs in another namespace; name the Service with its namespace"
+                          % (where, md.get("address")))
+        service_port(where + " address", host, port)
+        auth_params(where, t)
+        return host.split(".")[0], port
+
+    def metrics_api(where, t, md):
+        url = urllib.parse.urlsplit(md.get("url", ""))
+        host = url.hostname or ""
+        try:
+            port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+        except ValueError:
+            port = None
+        if url.scheme != "http":
+            errors.append("%s: url %s: the coordinator serves plain http://" % (where, md.get("url")))
+        if host.count(".") < 1:
+            errors.append("%s: url %s: KEDA runs in another namespace; name the Service with its namespace"
+                          % (where, md.get("url")))
+        service_port(where + " url", host, port)
+        # The Service's port leads to a coordinator's --http listener.
+        svc = services.get(host.split(".")[0])
+        if svc is not None:
+            served = [p for p in svc["spec"].get("ports", []) if p["port"] == port]
+            behind = [co for co in coordinators if selects(svc["spec"].get("selector"), co["labels"])]
+            if served and not any(container_ports(co["spec"]).get(served[0].get("targetPort", port)) == co["http"]
+                                  for co in behind):
+                errors.append("%s: url %s: Service %s port %s does not lead to the coordinator's --http port"
+                              % (where, md.get("url"), svc["metadata"]["name"], port))
+        if url.path not in ctx.get_routes or url.query:
+            errors.append("%s: url path %s is not a GET route of the coordinator (%s)"
+                          % (where, url.path + ("?" + url.query if url.query else ""), " ".join(sorted(ctx.get_routes))))
+        if md.get("valueLocation") != DEMAND_FIELD:
+            errors.append("%s: valueLocation %s: /api/v1/demand counts the trials wanting a worker in %r"
+                          % (where, md.get("valueLocation"), DEMAND_FIELD))
+        if md.get("format", "json") != "json":
+            errors.append("%s: format %s: the coordinator answers JSON" % (where, md.get("format")))
+        target_value(where, md, "targetValue")
+        mode = md.get("authMode")
+        if mode is None:
+            if t.get("authenticationRef"):
+                errors.append("%s: authenticationRef without authMode: KEDA would send no token" % where)
+            if any(co["auth_reads"] for co in coordinators):
+                errors.append("%s: the coordinator runs with --auth-reads, so the route needs its token: "
+                              "authMode bearer and a TriggerAuthentication with parameter token" % where)
+        elif mode != "bearer":
+            errors.append("%s: authMode %s: the coordinator takes its token as a bearer token" % (where, mode))
+        else:
+            params = auth_params(where, t)
+            tokens = {co["token"] for co in coordinators}
+            if params is not None and (params.get("token") is None or params["token"] not in tokens):
+                errors.append("%s: bearer token from %s, but the coordinator's token is secret %s"
+                              % (where, params.get("token"), " ".join("%s key %s" % tok for tok in tokens if tok)))
+        return host.split(".")[0], port
+
+    # type -> check; returns the (Service, port) that KEDA's operator reads.
+    trigger_checks = {"redis-streams": redis_streams, "metrics-api": metrics_api}
+
     scalers = [o for o in objects if o.get("kind") in ("ScaledObject", "ScaledJob")]
     if not scalers:
         errors.append("%s: no ScaledObject or ScaledJob scales the workers" % overlay)
@@ -395,27 +538,35 @@ def check_render(overlay, objects, ctx):
             target = obj["spec"]["scaleTargetRef"]
             if target.get("kind", "Deployment") != "Deployment" or target["name"] not in deployments:
                 errors.append("%s: scales %s, which is not a Deployment here" % (where, target["name"]))
+        else:
+            calc = (obj["spec"].get("scalingStrategy") or {}).get("multipleScalersCalculation", "max")
+            if len(obj["spec"].get("triggers", [])) > 1 and calc != "max":
+                errors.append("%s: multipleScalersCalculation %s: each trigger counts the trials wanting a "
+                              "worker, so take the max" % (where, calc))
         for t in obj["spec"].get("triggers", []):
-            md = t.get("metadata", {})
-            if t.get("type") != "redis-streams":
-                errors.append("%s: trigger %s: expected redis-streams" % (where, t.get("type")))
+            check = trigger_checks.get(t.get("type"))
+            if check is None:
+                errors.append("%s: trigger %s: expected one of %s" % (where, t.get("type"), " ".join(sorted(trigger_checks))))
                 continue
-            if len(streams) != 1 or md.get("stream") not in streams:
-                errors.append("%s: stream %s, but the workers use %s" % (where, md.get("stream"), " ".join(sorted(streams))))
-            if "consumerGroup" in md and md["consumerGroup"] != ctx.workers_group:
-                errors.append("%s: consumerGroup %s, but the workers' group is %s"
-                              % (where, md["consumerGroup"], ctx.workers_group))
-            host, port = host_port(md.get("address", ""))
-            if host.count(".") < 1:
-                errors.append("%s: address %s: KEDA runs in another namespace; name the Service with its namespace"
-                              % (where, md.get("address")))
-            service_port(where + " address", host, port)
-            auth = auths.get((t.get("authenticationRef") or {}).get("name"))
-            if auth is None:
-                errors.append("%s: no TriggerAuthentication %s" % (where, (t.get("authenticationRef") or {}).get("name")))
-            else:
-                for ref in auth["spec"].get("secretTargetRef", []):
-                    secret_refs.append((where, ref.get("name"), ref.get("key")))
+            twhere = "%s trigger %s" % (where, t.get("name") or t.get("type"))
+            svc_name, port = check(twhere, t, t.get("metadata", {}))
+            # KEDA's operator, in its own namespace, gets through every NetworkPolicy on the way.
+            svc = services.get(svc_name)
+            if svc is None:
+                continue
+            sp = [p for p in svc["spec"].get("ports", []) if p["port"] == port]
+            for _, spec, labels in pods(objects):
+                if not selects(svc["spec"].get("selector"), labels) or not sp:
+                    continue
+                ports = container_ports(spec)
+                number = ports.get(sp[0].get("targetPort", port))
+                for policy in policies:
+                    if (label_selects(policy["spec"].get("podSelector"), labels)
+                            and "Ingress" in policy["spec"].get("policyTypes", ["Ingress"])
+                            and not admits_keda(policy, number, ports)):
+                        errors.append("%s: NetworkPolicy %s shuts KEDA's operator (namespace keda, %s) out of "
+                                      "Service %s port %s" % (twhere, policy["metadata"]["name"],
+                                                              "app.kubernetes.io/name keda-operator", svc_name, port))
 
     # One Secret, made by the command in docs/deploy.md.
     for where, name, key in secret_refs:
@@ -424,7 +575,6 @@ def check_render(overlay, objects, ctx):
                           % (where, name, key, SECRET, " ".join(sorted(ctx.secret_keys))))
 
     # Redis admits every pod that talks to it.
-    policies = [o for o in objects if o.get("kind") == "NetworkPolicy"]
     redis_labels = [labels for _, spec, labels in pods(objects)
                     if any(image_name(c.get("image", "")) == "redis" for c in spec.get("containers", []))]
     redis_policies = [p for p in policies if any(selects(p["spec"]["podSelector"].get("matchLabels"), l)

@@ -82,21 +82,137 @@ class ManifestChecks(unittest.TestCase):
         self.assertCaught(self.gpu, "redis is not a Service of this deployment")
 
     def test_wrong_stream(self):
-        find(self.gpu, "ScaledObject", "sic-worker")["spec"]["triggers"][0]["metadata"]["stream"] = "sic:trial"
+        self.trigger("redis-streams")["metadata"]["stream"] = "sic:trial"
         self.assertCaught(self.gpu, "stream sic:trial, but the workers use sic:trials")
 
     def test_wrong_consumer_group(self):
-        find(self.gpu, "ScaledObject", "sic-worker")["spec"]["triggers"][0]["metadata"]["consumerGroup"] = "worker"
+        self.trigger("redis-streams")["metadata"]["consumerGroup"] = "worker"
         self.assertCaught(self.gpu, "consumerGroup worker, but the workers' group is workers")
 
     def test_keda_address_without_namespace(self):
-        find(self.gpu, "ScaledObject", "sic-worker")["spec"]["triggers"][0]["metadata"]["address"] = "sic-redis:6379"
+        self.trigger("redis-streams")["metadata"]["address"] = "sic-redis:6379"
         self.assertCaught(self.gpu, "name the Service with its namespace")
 
     def test_keda_address_in_another_namespace(self):
-        md = find(self.gpu, "ScaledObject", "sic-worker")["spec"]["triggers"][0]["metadata"]
+        md = self.trigger("redis-streams")["metadata"]
         md["address"] = "sic-redis.default.svc:6379"
         self.assertCaught(self.gpu, "names namespace default, the objects are in sic-sweep")
+
+    def trigger(self, kind, objects=None, scaler="ScaledObject"):
+        """The worker scaler's trigger of that type."""
+        triggers = find(objects or self.gpu, scaler, "sic-worker")["spec"]["triggers"]
+        return [t for t in triggers if t["type"] == kind][0]
+
+    def demand(self, objects=None, scaler="ScaledObject"):
+        return self.trigger("metrics-api", objects, scaler)
+
+    def test_unknown_trigger_type(self):
+        self.demand()["type"] = "prometheus"
+        self.assertCaught(self.gpu, "trigger prometheus: expected one of metrics-api redis-streams")
+
+    def test_demand_through_the_grpc_service(self):
+        self.demand()["metadata"]["url"] = "http://sic-coordinator.sic-sweep.svc:8080/api/v1/demand"
+        self.assertCaught(self.gpu, "trigger demand url: Service sic-coordinator has no port 8080")
+
+    def test_demand_on_the_grpc_port(self):
+        self.demand()["metadata"]["url"] = "http://sic-coordinator.sic-sweep.svc:50051/api/v1/demand"
+        self.assertCaught(self.gpu, "Service sic-coordinator port 50051 does not lead to the coordinator's --http port")
+
+    def test_demand_without_namespace(self):
+        self.demand()["metadata"]["url"] = "http://sic-coordinator-http:8080/api/v1/demand"
+        self.assertCaught(self.gpu, "trigger demand: url http://sic-coordinator-http:8080/api/v1/demand: KEDA runs "
+                                    "in another namespace")
+
+    def test_demand_in_another_namespace(self):
+        self.demand()["metadata"]["url"] = "http://sic-coordinator-http.default.svc:8080/api/v1/demand"
+        self.assertCaught(self.gpu, "names namespace default, the objects are in sic-sweep")
+
+    def test_demand_over_https(self):
+        self.demand()["metadata"]["url"] = "https://sic-coordinator-http.sic-sweep.svc:8080/api/v1/demand"
+        self.assertCaught(self.gpu, "the coordinator serves plain http://")
+
+    def test_demand_on_an_unknown_route(self):
+        self.demand()["metadata"]["url"] = "http://sic-coordinator-http.sic-sweep.svc:8080/api/v1/demands"
+        self.assertCaught(self.gpu, "url path /api/v1/demands is not a GET route of the coordinator")
+
+    def test_demand_value_location(self):
+        self.demand()["metadata"]["valueLocation"] = "unfed"
+        self.assertCaught(self.gpu, "valueLocation unfed: /api/v1/demand counts the trials wanting a worker in 'demand'")
+
+    def test_demand_target_against_concurrency(self):
+        self.demand()["metadata"]["targetValue"] = "2"
+        self.assertCaught(self.gpu, "targetValue 2, but each worker runs --concurrency 1 trials")
+        # Two trials per worker: targetValue "2" and streamLength "2" are right, "1" is not.
+        self.gpu = copy.deepcopy(RENDERS["gpu"])
+        c = container(self.gpu, "Deployment", "sic-worker")
+        c["args"][c["args"].index("--concurrency") + 1] = "2"
+        self.demand()["metadata"]["targetValue"] = "2"
+        self.assertCaught(self.gpu, "trigger unfinished-trials: streamLength 1, but each worker runs --concurrency 2")
+        self.assertFalse([e for e in cd.check_render("gpu", self.gpu, CTX) if "targetValue" in e])
+
+    def test_demand_token_needed_with_auth_reads(self):
+        t = self.demand()
+        del t["metadata"]["authMode"], t["authenticationRef"]
+        # Reads are open: no token needed.
+        self.assertEqual(cd.check_render("gpu", self.gpu, CTX), [])
+        container(self.gpu, "Deployment", "sic-coordinator")["args"].append("--auth-reads")
+        self.assertCaught(self.gpu, "the coordinator runs with --auth-reads, so the route needs its token")
+        # The same through the environment.
+        self.gpu = copy.deepcopy(RENDERS["gpu"])
+        t = self.demand()
+        del t["metadata"]["authMode"], t["authenticationRef"]
+        container(self.gpu, "Deployment", "sic-coordinator")["env"].append({"name": "SIC_AUTH_READS", "value": "1"})
+        self.assertCaught(self.gpu, "the coordinator runs with --auth-reads")
+
+    def test_demand_auth_without_mode(self):
+        del self.demand()["metadata"]["authMode"]
+        self.assertCaught(self.gpu, "authenticationRef without authMode: KEDA would send no token")
+
+    def test_demand_other_auth_mode(self):
+        self.demand()["metadata"]["authMode"] = "apiKey"
+        self.assertCaught(self.gpu, "authMode apiKey: the coordinator takes its token as a bearer token")
+
+    def test_demand_bearer_from_another_key(self):
+        find(self.gpu, "TriggerAuthentication", "sic-coordinator")["spec"]["secretTargetRef"][0]["key"] = "redis-password"
+        self.assertCaught(self.gpu, "bearer token from ('sic-secrets', 'redis-password'), but the coordinator's "
+                                    "token is secret sic-secrets key token")
+
+    def test_demand_auth_missing(self):
+        self.demand()["authenticationRef"]["name"] = "sic-token"
+        self.assertCaught(self.gpu, "trigger demand: no TriggerAuthentication sic-token")
+
+    def test_demand_in_the_jobs(self):
+        self.demand(self.jobs, "ScaledJob")["metadata"]["url"] = "http://sic-coordinator-http.sic-sweep.svc:80/api/v1/demand"
+        errors = cd.check_render("gpu-jobs", self.jobs, CTX)
+        self.assertTrue(any("ScaledJob/sic-worker trigger demand url: Service sic-coordinator-http has no port 80" in e
+                            for e in errors), errors)
+
+    def test_jobs_add_up_triggers(self):
+        find(self.jobs, "ScaledJob", "sic-worker")["spec"]["scalingStrategy"]["multipleScalersCalculation"] = "sum"
+        errors = cd.check_render("gpu-jobs", self.jobs, CTX)
+        self.assertTrue(any("multipleScalersCalculation sum" in e for e in errors), errors)
+
+    def test_network_policy_shuts_keda_out_of_the_coordinator(self):
+        # A policy of the kind docs/security.md suggests, admitting only the Ingress controller.
+        self.gpu.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                         "metadata": {"name": "sic-coordinator", "namespace": "sic-sweep"},
+                         "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "sic-coordinator"}},
+                                  "policyTypes": ["Ingress"],
+                                  "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
+                                      "kubernetes.io/metadata.name": "ingress-nginx"}}}],
+                                      "ports": [{"protocol": "TCP", "port": 8080}]}]}})
+        self.assertCaught(self.gpu, "NetworkPolicy sic-coordinator shuts KEDA's operator (namespace keda, "
+                                    "app.kubernetes.io/name keda-operator) out of Service sic-coordinator-http port 8080")
+        # Admitting KEDA's operator to the http port (by its name) is enough.
+        self.gpu[-1]["spec"]["ingress"].append({"from": [{"namespaceSelector": {"matchLabels": cd.KEDA_NAMESPACE},
+                                                          "podSelector": {"matchLabels": cd.KEDA_OPERATOR}}],
+                                                "ports": [{"port": "http"}]})
+        self.assertEqual(cd.check_render("gpu", self.gpu, CTX), [])
+
+    def test_network_policy_shuts_keda_out_of_redis(self):
+        rule = find(self.gpu, "NetworkPolicy", "sic-redis")["spec"]["ingress"][0]
+        rule["from"] = [s for s in rule["from"] if "namespaceSelector" not in s]
+        self.assertCaught(self.gpu, "trigger unfinished-trials: NetworkPolicy sic-redis shuts KEDA's operator")
 
     def test_scaled_object_targets_nothing(self):
         find(self.gpu, "ScaledObject", "sic-worker")["spec"]["scaleTargetRef"]["name"] = "worker"

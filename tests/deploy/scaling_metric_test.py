@@ -1,14 +1,20 @@
 #!/usr/bin/python3
-"""The autoscaling metric, with the real coordinator, workers and Redis.
+"""The autoscaling metrics, with the real coordinator, workers and Redis.
 
-KEDA scales the workers (deploy/k8s) on the length of the trial stream, on
-the promise that the length is exactly the trials still needing a worker:
-queued ones, running ones, and ones a stopped worker released. That holds
-because workers delete an entry only once its result is in. If the queue
-ever kept finished entries, the workers would never scale to zero; if it
-dropped released ones, their trials would wait for a worker forever. This
-checks the promise at each step of a sweep's life, against SQLite's count
-of unfinished trials.
+KEDA scales the workers (deploy/k8s/base/autoscaling.yaml) on the larger of
+two counts. The length of the trial stream promises to be exactly the fed
+trials still needing a worker: queued ones, running ones, and ones a stopped
+worker released. That holds because workers delete an entry only once its
+result is in. If the queue ever kept finished entries, the workers would
+never scale to zero; if it dropped released ones, their trials would wait
+for a worker forever. This checks the promise at each step of a sweep's
+life, against SQLite's count of unfinished trials.
+
+An adaptive sweep is fed lazily: its trials wait in SQLite and the stream
+holds at most --feed-ahead of them beyond the idle workers, so with no
+worker the stream says 2 where 6 trials want one. GET /api/v1/demand (what
+KEDA's metrics-api trigger reads) must say 6, and reach 0 with the stream
+once the sweep is done.
 
 usage: scaling_metric_test.py BUILD_DIR [unittest args]"""
 
@@ -19,6 +25,8 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "service"))
 from cluster import Cluster  # noqa: E402
@@ -37,6 +45,25 @@ SPEC = {
     },
     "seeds": 2,
 }
+
+# Six configurations of an ASHA sweep (rungs at 10, 30 and 90 steps): all
+# wait for the feed at submit.
+LAZY = {
+    "name": "lazy",
+    "base": {
+        "model": {"n_units": 16, "mlp_hidden": 32},
+        "data": {"batch_size": 8, "seq_len": 10},
+        "optim": {"lr": 1e-3, "steps": 90, "plateau": {"interval": 20}},
+        "run": {"checkpoint_every": 10, "log_every": 5},
+        "eval": {"enabled": False},
+    },
+    "grid": {"optim.lr": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2]},
+    "objective": {"metric": "loss.total", "direction": "min"},
+    "schedule": {"method": "asha", "min_steps": 10, "reduction_factor": 3},
+}
+FEED_AHEAD = 2  # sic-coordinator --feed-ahead, by default
+# Trial states that want a worker: fed (in the queue or on a worker), unfed (waiting for the feed).
+FED = ("pending", "queued", "running")
 
 
 class ScalingMetric(unittest.TestCase):
@@ -69,6 +96,22 @@ class ScalingMetric(unittest.TestCase):
 
     def statuses(self, sweep_id):
         return sorted(t["status"] for t in self.c.trials(sweep_id) or [])
+
+    def demand(self, cluster=None, token=None):
+        """GET /api/v1/demand, as KEDA's metrics-api trigger reads it (with authMode bearer when token)."""
+        req = urllib.request.Request((cluster or self.c).http_url + "/api/v1/demand")
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        with urllib.request.urlopen(req, timeout=10) as r:
+            self.assertEqual(r.status, 200)
+            body = json.load(r)
+        self.assertEqual(set(body), {"demand", "fed", "unfed"}, body)
+        self.assertEqual(body["demand"], body["fed"] + body["unfed"], body)
+        return body
+
+    def count(self, sweep_id, *states):
+        return self.c.query("SELECT COUNT(*) FROM trials WHERE sweep_id = ? AND status IN (%s)"
+                            % ", ".join("?" * len(states)), sweep_id, *states)[0][0]
 
     def test_stream_length_counts_exactly_the_unfinished_trials(self):
         c = self.c
@@ -105,6 +148,56 @@ class ScalingMetric(unittest.TestCase):
         self.assertEqual([t["status"] for t in trials], ["succeeded", "succeeded"])
         self.assertEqual(self.stream_length(), 0)
         self.assertEqual(self.unfinished(sweep_id), 0)
+
+    def test_demand_counts_the_trials_a_lazy_feed_holds_back(self):
+        c = self.c
+        sweep_id = c.submit(LAZY)
+        # No worker: the feed queues at most FEED_AHEAD trials, the others wait in SQLite.
+        self.wait("the feed's first trials queued", lambda: self.count(sweep_id, "queued") > 0)
+        # Several reads across the feed's passes: whenever read, the stream holds
+        # the fed few and demand counts all six (nothing runs, pauses or ends yet).
+        for _ in range(20):
+            d = self.demand()
+            length = self.stream_length()
+            self.assertLessEqual(length, FEED_AHEAD)
+            self.assertEqual(d["demand"], 6, d)
+            self.assertLessEqual(d["fed"], FEED_AHEAD, d)
+            time.sleep(0.1)
+        # Once the fed ones are in the stream, the two agree with SQLite's states.
+        self.wait("the fed trials in the stream",
+                  lambda: self.count(sweep_id, "pending") == 0 and self.stream_length() == self.demand()["fed"])
+        d = self.demand()
+        self.assertEqual(d["fed"], self.count(sweep_id, *FED))
+        self.assertEqual(d["unfed"], self.count(sweep_id, "waiting"))
+        self.assertGreaterEqual(d["unfed"], 6 - FEED_AHEAD)
+        self.assertLess(self.stream_length(), d["demand"])
+
+        # One worker, to the end: trials pause at rungs, are promoted or stopped,
+        # one is trained to 90 steps; then nothing wants a worker and the
+        # stream is empty (the discards of stopped trials' checkpoints included),
+        # so both triggers let KEDA scale the workers to zero.
+        c.start_worker("a")
+        trials = c.wait_done(sweep_id, timeout=400)
+        statuses = [t["status"] for t in trials]
+        self.assertIn("succeeded", statuses)
+        self.assertLessEqual(set(statuses), {"succeeded", "stopped"}, statuses)
+        self.wait("demand 0 and an empty stream",
+                  lambda: self.demand()["demand"] == 0 and self.stream_length() == 0, timeout=120)
+        self.assertEqual(self.demand(), {"demand": 0, "fed": 0, "unfed": 0})
+        self.assertEqual(self.count(sweep_id, "waiting", "paused", *FED), 0)
+
+    def test_demand_takes_the_token_under_auth_reads(self):
+        # KEDA sends the coordinator's token as a bearer credential
+        # (TriggerAuthentication sic-coordinator): that must be what
+        # --auth-reads asks for, and a missing one a 401, not a 0.
+        c = Cluster(BIN, coordinator_args=["--auth-reads"])
+        self.addCleanup(c.close)
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(c.http_url + "/api/v1/demand", timeout=10)
+        self.assertEqual(e.exception.code, 401)
+        self.assertEqual(self.demand(c, token=c.token), {"demand": 0, "fed": 0, "unfed": 0})
+        # Open reads (the manifests' default) answer without one.
+        self.assertEqual(self.demand(), {"demand": 0, "fed": 0, "unfed": 0})
 
 
 if __name__ == "__main__":

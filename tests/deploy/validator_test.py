@@ -73,6 +73,10 @@ class Rejects(unittest.TestCase):
     def test_keda_trigger_metadata_must_be_strings(self):
         self.assertRejected("keda-bad-trigger.yaml", "triggers/0/metadata/streamLength must be string")
 
+    def test_keda_metrics_api_trigger_and_its_auth(self):
+        self.assertRejected("keda-bad-metrics-api.yaml", "triggers/0/metadata/targetValue must be string",
+                            "TriggerAuthentication/t: data/spec/secretTargetRef/0 must have required property key")
+
     def test_keda_required_field(self):
         self.assertRejected("keda-missing-target.yaml", "must have required property jobTargetRef")
 
