@@ -345,15 +345,16 @@ Result<json> ResultsReader::Curve(int64_t trial_id) {
   Stmt t(db_, "SELECT 1 FROM trials WHERE id = ?");
   t.Bind(1, trial_id);
   if (t.Step() != SQLITE_ROW) return NoTrial(trial_id);
-  static const char* const kColumns[] = {"step", "total", "sep", "inv", "cap", "coniso", "lr"};
   json out = json::object();
-  for (const char* c : kColumns) out[c] = json::array();
-  Stmt s(db_, "SELECT step, total, sep, inv, cap, coniso, lr FROM curves WHERE trial_id = ? ORDER BY step");
+  out["step"] = json::array();
+  for (const CurveTerm& t : kCurveTerms) out[t.name] = json::array();
+  Stmt s(db_, "SELECT step, " + CurveTermsSql() + " FROM curves WHERE trial_id = ? ORDER BY step");
   s.Bind(1, trial_id);
   int rc;
   while ((rc = s.Step()) == SQLITE_ROW) {
     out["step"].push_back(s.Int(0));
-    for (int c = 1; c < 7; ++c) out[kColumns[c]].push_back(Value(s.Real(c)));
+    int col = 1;
+    for (const CurveTerm& t : kCurveTerms) out[t.name].push_back(Value(s.Real(col++)));
   }
   if (rc != SQLITE_DONE) return s.Error();
   return out;

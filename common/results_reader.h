@@ -58,7 +58,7 @@ class ResultsReader {
   Result<nlohmann::json> Summary(int64_t sweep_id, const std::vector<std::string>& metrics = {});
   // Trial plus config, attempts and the artifacts' names.
   Result<nlohmann::json> GetTrial(int64_t trial_id);
-  // Columns step, total, sep, inv, cap, coniso, lr.
+  // Columns step and the curve terms (kCurveTerms: total, sep, inv, cap, coniso, lr).
   Result<nlohmann::json> Curve(int64_t trial_id);
   // Evaluations during training: {"trial_id", "steps" (how many were stored),
   // "evals": [{"step", "metrics": {name: value}}]} by step, NaN as null, with

@@ -1,6 +1,7 @@
 #include "common/store.h"
 
 #include <cmath>
+#include <iterator>
 
 #include "common/sqlite_stmt.h"
 #include "common/trial_state.h"
@@ -214,6 +215,18 @@ class Transaction {
   Status begun_;
   bool done_ = false;
 };
+
+// ", ?, ?, ..." : one placeholder per curve term.
+std::string CurveTermsBinds() {
+  std::string out;
+  for (size_t i = 0; i < std::size(kCurveTerms); ++i) out += ", ?";
+  return out;
+}
+
+// Binds a point's terms from parameter `first` on, in kCurveTerms order.
+void BindCurveTerms(Stmt& s, int first, const CurvePoint& p) {
+  for (const CurveTerm& t : kCurveTerms) s.Bind(first++, p.*t.field);
+}
 
 // Runs a one-row `... RETURNING <int>` statement to its end (stepping it
 // again after SQLITE_DONE would run it a second time) and hands the value, if
@@ -552,12 +565,12 @@ Result<bool> Store::RecordResult(const TrialResult& r) {
       metric.Bind(1, r.trial_id).Bind(2, name).Bind(3, value);
       if (Status s = metric.Run(); !s.ok()) return s;
     }
-    Stmt point(db_, "INSERT OR REPLACE INTO curves (trial_id, step, total, sep, inv, cap, coniso, lr) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    Stmt point(db_, "INSERT OR REPLACE INTO curves (trial_id, step, " + CurveTermsSql() + ") SELECT ?, ?" +
+                        CurveTermsBinds());
     for (const CurvePoint& p : r.curve) {
       point.Reset();
-      point.Bind(1, r.trial_id).Bind(2, p.step).Bind(3, p.total).Bind(4, p.sep).Bind(5, p.inv);
-      point.Bind(6, p.cap).Bind(7, p.coniso).Bind(8, p.lr);
+      point.Bind(1, r.trial_id).Bind(2, p.step);
+      BindCurveTerms(point, 3, p);
       if (Status s = point.Run(); !s.ok()) return s;
     }
     Stmt art(db_, "INSERT OR REPLACE INTO artifacts (trial_id, name, mime, data) VALUES (?, ?, ?, ?)");
@@ -775,11 +788,15 @@ Result<std::map<std::string, double>> Store::Metrics(int64_t trial_id) {
 
 Result<std::vector<CurvePoint>> Store::Curve(int64_t trial_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "SELECT step, total, sep, inv, cap, coniso, lr FROM curves WHERE trial_id = ? ORDER BY step");
+  Stmt s(db_, "SELECT step, " + CurveTermsSql() + " FROM curves WHERE trial_id = ? ORDER BY step");
   s.Bind(1, trial_id);
   std::vector<CurvePoint> out;
   while (s.Step() == SQLITE_ROW) {
-    out.push_back({s.Int(0), s.Real(1), s.Real(2), s.Real(3), s.Real(4), s.Real(5), s.Real(6)});
+    CurvePoint p;
+    p.step = s.Int(0);
+    int col = 1;
+    for (const CurveTerm& t : kCurveTerms) p.*t.field = s.Real(col++);
+    out.push_back(p);
   }
   return out;
 }
@@ -830,12 +847,14 @@ Status Store::RecordCurvePoints(int64_t trial_id, int64_t round, const std::vect
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
   // Only the current round's points: a late event of a retried round adds nothing.
-  Stmt ins(db_, "INSERT OR IGNORE INTO curves (trial_id, step, total, sep, inv, cap, coniso, lr) "
-                "SELECT id, ?, ?, ?, ?, ?, ?, ? FROM trials WHERE id = ? AND round = ?");
+  constexpr int kTerms = static_cast<int>(std::size(kCurveTerms));
+  Stmt ins(db_, "INSERT OR IGNORE INTO curves (trial_id, step, " + CurveTermsSql() + ") SELECT id, ?" +
+                    CurveTermsBinds() + " FROM trials WHERE id = ? AND round = ?");
   for (const CurvePoint& p : points) {
     ins.Reset();
-    ins.Bind(1, p.step).Bind(2, p.total).Bind(3, p.sep).Bind(4, p.inv).Bind(5, p.cap).Bind(6, p.coniso);
-    ins.Bind(7, p.lr).Bind(8, trial_id).Bind(9, round);
+    ins.Bind(1, p.step);
+    BindCurveTerms(ins, 2, p);
+    ins.Bind(2 + kTerms, trial_id).Bind(3 + kTerms, round);
     if (Status s = ins.Run(); !s.ok()) return s;
   }
   return tx.Commit();

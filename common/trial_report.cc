@@ -3,6 +3,16 @@
 #include "proto/sweep.pb.h"
 
 namespace sic {
+
+std::string CurveTermsSql() {
+  std::string out;
+  for (const CurveTerm& t : kCurveTerms) out += std::string(out.empty() ? "" : ", ") + t.name;
+  return out;
+}
+
+std::string CurveMetricName(const CurveTerm& term) {
+  return term.is_loss ? std::string("loss.") + term.name : std::string(term.name);
+}
 namespace {
 
 Status Invalid(const std::string& what) { return Status::InvalidArgument("worker event: " + what); }

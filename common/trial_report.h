@@ -37,6 +37,24 @@ struct CurvePoint {
   double total = 0, sep = 0, inv = 0, cap = 0, coniso = 0, lr = 0;
 };
 
+// The learning curve's terms, in one place: a CurvePoint's fields by name.
+// The store's curve columns, the REST curve's keys, the keys of curve.jsonl
+// and the final metrics ("loss.<term>", and "lr") are all these names; code
+// that handles every term loops over this table rather than spelling them.
+struct CurveTerm {
+  const char* name;
+  double CurvePoint::*field;
+  bool is_loss;  // reported as metric "loss.<name>" (else as "<name>")
+};
+inline constexpr CurveTerm kCurveTerms[] = {
+    {"total", &CurvePoint::total, true}, {"sep", &CurvePoint::sep, true},       {"inv", &CurvePoint::inv, true},
+    {"cap", &CurvePoint::cap, true},     {"coniso", &CurvePoint::coniso, true}, {"lr", &CurvePoint::lr, false},
+};
+// "total, sep, inv, cap, coniso, lr": the terms as an SQL column list.
+std::string CurveTermsSql();
+// The metric a term's last value is reported as: "loss.total", ..., "lr".
+std::string CurveMetricName(const CurveTerm& term);
+
 struct Artifact {
   std::string name, mime;
   std::string data;  // bytes

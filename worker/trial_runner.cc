@@ -31,8 +31,10 @@ std::vector<CurvePoint> ReadCurve(const std::string& dir) {
   while (std::getline(in, line)) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.contains("step")) continue;
-    all.push_back({j["step"].get<int64_t>(), Get(j, "total"), Get(j, "sep"), Get(j, "inv"), Get(j, "cap"),
-                   Get(j, "coniso"), Get(j, "lr")});
+    CurvePoint p;
+    p.step = j["step"].get<int64_t>();
+    for (const CurveTerm& t : kCurveTerms) p.*t.field = Get(j, t.name);
+    all.push_back(p);
   }
   if (all.size() <= kMaxCurvePoints) return all;
   std::vector<CurvePoint> out;
@@ -74,13 +76,7 @@ std::map<std::string, double> ArenaMetrics(const nlohmann::ordered_json& summary
 void AddLossMetrics(const std::vector<CurvePoint>& curve, int64_t step, std::map<std::string, double>& metrics) {
   metrics["steps"] = static_cast<double>(step);
   if (curve.empty()) return;
-  const CurvePoint& last = curve.back();
-  metrics["loss.total"] = last.total;
-  metrics["loss.sep"] = last.sep;
-  metrics["loss.inv"] = last.inv;
-  metrics["loss.cap"] = last.cap;
-  metrics["loss.coniso"] = last.coniso;
-  metrics["lr"] = last.lr;
+  for (const CurveTerm& t : kCurveTerms) metrics[CurveMetricName(t)] = curve.back().*t.field;
 }
 
 // The quick evaluation (config probe.*) of the model at `step`, into dir/probe.
