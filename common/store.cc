@@ -737,6 +737,20 @@ Result<SweepRow> Store::LoadSweep(int64_t sweep_id) {
   return row;
 }
 
+Result<std::vector<SweepRow>> Store::LoadSweeps(Stmt& ids_query) {
+  std::vector<int64_t> ids;
+  int rc;
+  while ((rc = ids_query.Step()) == SQLITE_ROW) ids.push_back(ids_query.Int(0));
+  if (rc != SQLITE_DONE) return ids_query.Error();
+  std::vector<SweepRow> out;
+  for (int64_t id : ids) {
+    auto row = LoadSweep(id);
+    if (!row.ok()) return row.status();
+    out.push_back(std::move(row.value()));
+  }
+  return out;
+}
+
 Result<SweepRow> Store::GetSweep(int64_t sweep_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   return LoadSweep(sweep_id);
@@ -746,15 +760,7 @@ Result<std::vector<SweepRow>> Store::ListSweeps(int64_t offset, int64_t limit) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, "SELECT id FROM sweeps ORDER BY id DESC LIMIT ? OFFSET ?");
   s.Bind(1, limit).Bind(2, offset);
-  std::vector<int64_t> ids;
-  while (s.Step() == SQLITE_ROW) ids.push_back(s.Int(0));
-  std::vector<SweepRow> out;
-  for (int64_t id : ids) {
-    auto row = LoadSweep(id);
-    if (!row.ok()) return row.status();
-    out.push_back(std::move(row.value()));
-  }
-  return out;
+  return LoadSweeps(s);
 }
 
 Result<std::vector<TrialRow>> Store::ListTrials(int64_t sweep_id, int64_t offset, int64_t limit) {
@@ -1045,17 +1051,7 @@ Status Store::Settle(int64_t sweep_id, double now) {
 Result<std::vector<SweepRow>> Store::UnsettledSweeps() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, "SELECT id FROM sweeps WHERE adaptive = 1 AND canceled = 0 AND settled IS NULL ORDER BY id");
-  std::vector<int64_t> ids;
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) ids.push_back(s.Int(0));
-  if (rc != SQLITE_DONE) return s.Error();
-  std::vector<SweepRow> out;
-  for (int64_t id : ids) {
-    auto row = LoadSweep(id);
-    if (!row.ok()) return row.status();
-    out.push_back(std::move(row.value()));
-  }
-  return out;
+  return LoadSweeps(s);
 }
 
 Result<std::vector<ScheduledTrial>> Store::Scheduled(int64_t sweep_id, const std::string& objective) {

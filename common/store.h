@@ -263,6 +263,8 @@ class Store {
   explicit Store(sqlite3* db);
   Status Migrate();
   Result<SweepRow> LoadSweep(int64_t sweep_id);  // caller holds mu_
+  // The sweeps whose ids a statement selects, in its order; caller holds mu_.
+  Result<std::vector<SweepRow>> LoadSweeps(Stmt& ids_query);
   // Adds (sign +1) or takes out (-1) the trial's metrics in its group's sums.
   Status AddToGroupStats(int64_t trial_id, int64_t sign);  // caller holds mu_
   // Notes a changed sweep; Publish bumps the generations of the noted sweeps

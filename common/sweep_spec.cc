@@ -41,14 +41,25 @@ Status CheckCount(const std::string& key, size_t n, size_t max, const char* what
   return Err(key, std::to_string(n) + " " + what + " is over the limit of " + std::to_string(max));
 }
 
+// The characters of a sweep's, an ablation's or a metric's name.
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+         c == '.';
+}
+
 bool IsName(const std::string& s) {
-  if (s.empty() || s.size() > kSpecMaxNameChars) return false;
-  for (char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '.';
-    if (!ok) return false;
+  return !s.empty() && s.size() <= kSpecMaxNameChars && std::all_of(s.begin(), s.end(), IsNameChar);
+}
+
+// An optional "seed" of `node` (block "random" or "search"): a non-negative integer.
+Status ParseSeed(const std::string& block, const json& node, uint64_t* seed) {
+  auto it = node.find("seed");
+  if (it == node.end()) return Status::OK();
+  if (!it->is_number_integer() || (!it->is_number_unsigned() && it->get<int64_t>() < 0)) {
+    return Err(block + ".seed", "must be a non-negative integer");
   }
-  return true;
+  *seed = it->get<uint64_t>();
+  return Status::OK();
 }
 
 bool IsScalar(const json& v) { return v.is_number() || v.is_boolean() || v.is_string(); }
@@ -268,12 +279,7 @@ Status ParseRandom(const json& node, const SpecLimits& limits, Axes& axes) {
     return Err("random.samples", "must be an integer in [1, " + std::to_string(limits.max_trials) + "]");
   }
   axes.n_samples = samples->get<int64_t>();
-  if (auto seed = node.find("seed"); seed != node.end()) {
-    if (!seed->is_number_integer() || (!seed->is_number_unsigned() && seed->get<int64_t>() < 0)) {
-      return Err("random.seed", "must be a non-negative integer");
-    }
-    axes.random_seed = seed->get<uint64_t>();
-  }
+  if (Status s = ParseSeed("random", node, &axes.random_seed); !s.ok()) return s;
   auto params = node.find("params");
   if (params == node.end() || !params->is_object() || params->empty()) {
     return Err("random.params", "must be a non-empty object of dotted key -> distribution");
@@ -374,10 +380,9 @@ Status CheckMetricName(const std::string& key, const json& v) {
       v.get_ref<const std::string&>().size() > kSpecMaxKeyChars) {
     return Err(key, "must be a metric name of 1-" + std::to_string(kSpecMaxKeyChars) + " characters");
   }
-  for (char c : v.get_ref<const std::string&>()) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                    c == '-' || c == '.';
-    if (!ok) return Err(key, "must be letters, digits, '_', '-' or '.', got " + ShownValue(v));
+  const std::string& name = v.get_ref<const std::string&>();
+  if (!std::all_of(name.begin(), name.end(), IsNameChar)) {
+    return Err(key, "must be letters, digits, '_', '-' or '.', got " + ShownValue(v));
   }
   return Status::OK();
 }
@@ -437,12 +442,7 @@ Status ParseSearch(const json& node, const SpecLimits& limits, Axes& axes, Sweep
   auto n = PositiveInt("search.trials", *trials, 1, limits.max_trials);
   if (!n.ok()) return n.status();
   search.trials = n.value();
-  if (auto seed = node.find("seed"); seed != node.end()) {
-    if (!seed->is_number_integer() || (!seed->is_number_unsigned() && seed->get<int64_t>() < 0)) {
-      return Err("search.seed", "must be a non-negative integer");
-    }
-    search.seed = seed->get<uint64_t>();
-  }
+  if (Status s = ParseSeed("search", node, &search.seed); !s.ok()) return s;
   if (auto ext = node.find("external"); ext != node.end()) {
     if (!ext->is_boolean()) return Err("search.external", "must be true or false");
     search.external = ext->get<bool>();
