@@ -74,7 +74,8 @@ Result<std::unique_ptr<ResultsReader>> ResultsReader::Open(const std::string& pa
   // or migrates; waiting a little beats failing the page.
   // mmap: pages are read in place from the OS cache instead of copied into
   // each reader's own cache (random pages of a big sweep, several readers).
-  for (const char* pragma : {"PRAGMA busy_timeout=2000", "PRAGMA query_only=1", "PRAGMA cache_size=-16384",
+  sqlite3_busy_timeout(db, 2000);  // before the first statement that reads the file
+  for (const char* pragma : {"PRAGMA query_only=1", "PRAGMA cache_size=-16384",
                              "PRAGMA mmap_size=4294967296"}) {
     if (Status s = Exec(db, pragma); !s.ok()) return Status::Error(path + ": " + s.message());
   }

@@ -304,10 +304,14 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
     return s;
   }
   std::unique_ptr<Store> store(new Store(db));
+  // The busy timeout comes first: even switching to WAL reads the file, and a
+  // coordinator restarted after a kill can meet another process (sicctl, a
+  // reader) recovering the WAL the dead one left. Without it that first read
+  // fails at once with "database is locked" instead of waiting.
+  sqlite3_busy_timeout(db, 5000);
   // WAL: readers never block the writer. synchronous=FULL: a committed result
   // survives power loss, which is what acknowledging it in Redis promises.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"}) {
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
     if (Status s = Exec(db, pragma); !s.ok()) return Status::Error(path + ": " + s.message());
   }
   if (Status s = store->Migrate(); !s.ok()) return Status::Error(path + ": " + s.message());

@@ -2,9 +2,11 @@
 // idempotent on (trial, round, delivery), cancel and retry, and reopening.
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -212,6 +214,27 @@ TEST_F(StoreTest, RefusesAFileFromANewerBuild) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("schema version 99 is newer"), std::string::npos)
       << s.status().message();
+}
+
+// A coordinator restarted after a kill can open its file while another
+// process holds a lock on it (sicctl reading, a WAL being recovered). Open
+// waits for the lock instead of failing on its very first statement.
+TEST_F(StoreTest, OpenWaitsForALockHeldByAnotherConnection) {
+  const std::string other = path_ + ".locked";
+  sqlite3* holder = nullptr;
+  ASSERT_EQ(sqlite3_open(other.c_str(), &holder), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(holder, "CREATE TABLE t (x); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1)", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  std::thread release([holder] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    sqlite3_exec(holder, "COMMIT", nullptr, nullptr, nullptr);
+  });
+  auto s = Store::Open(other);
+  release.join();
+  sqlite3_close(holder);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s.value()->schema_version(), Store::kSchemaVersion);
 }
 
 TEST_F(StoreTest, RetryOfACanceledSweepIsRefused) {
