@@ -25,7 +25,8 @@ const char* const kListedColumns =
     "t.id, t.sweep_id, t.idx, t.name, t.variant, t.status, t.worker, t.error, t.overrides, t.round, "
     "t.started_at, t.finished_at, t.total_steps, "
     "(SELECT COUNT(*) FROM attempts a WHERE a.trial_id = t.id AND a.round = t.round), "
-    "t.target_steps, t.steps_done, (SELECT MAX(r.rung) FROM rungs r WHERE r.trial_id = t.id)";
+    "t.target_steps, t.steps_done, (SELECT MAX(r.rung) FROM rungs r WHERE r.trial_id = t.id), t.device_class, "
+    "t.needs";
 
 json ListedTrial(const Stmt& s) {
   const std::string status = s.Text(5);
@@ -40,6 +41,7 @@ json ListedTrial(const Stmt& s) {
           {"started_at", s.Real(10)}, {"finished_at", s.Real(11)}, {"total_steps", total_steps},
           {"step", status == "succeeded" ? std::max(total_steps, steps_done) : steps_done}, {"attempts", s.Int(13)},
           {"target_steps", s.Int(14)}, {"steps_done", steps_done}, {"rung", s.Null(16) ? json() : json(s.Int(16))},
+          {"device_class", s.Text(17)}, {"needs", json::parse(s.Text(18), nullptr, false)},
           {"metrics", json::object()}};
 }
 
@@ -104,7 +106,8 @@ Result<std::pair<int64_t, std::vector<int64_t>>> ResultsReader::SweepIds(int64_t
 }
 
 Result<json> ResultsReader::LoadSweep(int64_t sweep_id) {
-  Stmt s(db_, "SELECT id, name, description, created_at, canceled, planned, settled FROM sweeps WHERE id = ?");
+  Stmt s(db_, "SELECT id, name, description, created_at, canceled, planned, settled, owner, priority, max_running "
+              "FROM sweeps WHERE id = ?");
   s.Bind(1, sweep_id);
   const int rc = s.Step();
   if (rc == SQLITE_DONE) return NoSweep(sweep_id);
@@ -124,7 +127,8 @@ Result<json> ResultsReader::LoadSweep(int64_t sweep_id) {
   AddUnmade(row, s.Int(5), !s.Null(6));
   return json{{"id", s.Int(0)}, {"name", s.Text(1)}, {"description", s.Text(2)}, {"created_at", s.Real(3)},
               {"canceled", row.canceled}, {"total", row.total}, {"counts", counts},
-              {"done", final_count == row.total}};
+              {"done", final_count == row.total}, {"owner", s.Text(7)}, {"priority", s.Int(8)},
+              {"max_running", s.Int(9)}};
 }
 
 Result<std::vector<std::string>> ResultsReader::MetricNames(int64_t sweep_id) {

@@ -185,6 +185,47 @@ CREATE TABLE discards (              -- checkpoints of trials that will never re
   round    INTEGER NOT NULL
 );
 )sql",
+    // 7: a lab on one cluster. A sweep has an owner (the user whose token
+    // submitted it; "" before users existed), a priority and a cap on its
+    // queued + running trials (0: none). A trial has a device class (the
+    // queue it is fed to, derived from its config's run.device unless the
+    // spec's "resources" says) and its needs. Tokens are kept as SHA-256
+    // digests only. The audit log is append-only: triggers refuse to change
+    // or delete a row.
+    R"sql(
+ALTER TABLE sweeps ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE sweeps ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sweeps ADD COLUMN max_running INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN device_class TEXT NOT NULL DEFAULT 'cpu';
+ALTER TABLE trials ADD COLUMN needs TEXT NOT NULL DEFAULT '{}';
+UPDATE trials SET device_class = 'cuda', needs = '{"device":"cuda"}'
+  WHERE json_extract(config, '$.run.device') LIKE 'cuda%';
+UPDATE trials SET needs = '{"device":"cpu"}' WHERE needs = '{}';
+CREATE INDEX trials_by_class_status ON trials(device_class, status, sweep_id);
+CREATE TABLE tokens (
+  id         INTEGER PRIMARY KEY,
+  user       TEXT NOT NULL,
+  role       TEXT NOT NULL CHECK (role IN ('viewer', 'member', 'admin')),
+  digest     BLOB NOT NULL UNIQUE,   -- SHA-256 of the token
+  created_at REAL NOT NULL,
+  created_by TEXT NOT NULL,
+  revoked_at REAL                    -- NULL: live
+);
+CREATE TABLE audit (
+  id     INTEGER PRIMARY KEY,
+  at     REAL NOT NULL,
+  user   TEXT NOT NULL,
+  role   TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  source TEXT NOT NULL,
+  code   TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_by_user ON audit(user, id);
+CREATE TRIGGER audit_is_append_only_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit: append-only'); END;
+CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit: append-only'); END;
+)sql",
 };
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kNumMigrations == Store::kSchemaVersion, "one migration per schema version");
@@ -248,7 +289,7 @@ const char* const kTrialColumns =
     "t.overrides, t.round, t.started_at, t.finished_at, "
     "(SELECT COUNT(*) FROM attempts a WHERE a.trial_id = t.id AND a.round = t.round), "
     "t.ticket, t.enqueued_at, t.target_steps, t.steps_done, "
-    "(SELECT MAX(r.rung) FROM rungs r WHERE r.trial_id = t.id)";
+    "(SELECT MAX(r.rung) FROM rungs r WHERE r.trial_id = t.id), t.device_class, t.needs";
 
 TrialRow ReadTrial(const Stmt& s) {
   TrialRow t;
@@ -271,6 +312,8 @@ TrialRow ReadTrial(const Stmt& s) {
   t.target_steps = s.Int(16);
   t.steps_done = s.Int(17);
   t.rung = s.Null(18) ? -1 : s.Int(18);
+  t.device_class = s.Text(19);
+  t.needs = json::parse(s.Text(20), nullptr, false);
   return t;
 }
 
@@ -396,26 +439,29 @@ Status Store::Migrate() {
   return Status::OK();
 }
 
-Result<int64_t> Store::CreateSweep(const SweepSpec& sweep, double now) {
+Result<int64_t> Store::CreateSweep(const SweepSpec& sweep, double now, const std::string& owner) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
   const bool scheduled = sweep.schedule.method != ScheduleSpec::kNone;
   const int64_t planned =
       sweep.has_search ? sweep.search.trials * std::max<int64_t>(1, static_cast<int64_t>(sweep.seeds.size())) : 0;
-  Stmt ins(db_, "INSERT INTO sweeps (name, description, spec, created_at, adaptive, planned) VALUES (?, ?, ?, ?, ?, ?)");
+  Stmt ins(db_, "INSERT INTO sweeps (name, description, spec, created_at, adaptive, planned, owner, priority, "
+                "max_running) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   ins.Bind(1, sweep.name).Bind(2, sweep.description).Bind(3, sweep.spec.dump()).Bind(4, now);
-  ins.Bind(5, int64_t{scheduled || sweep.has_search}).Bind(6, planned);
+  ins.Bind(5, int64_t{scheduled || sweep.has_search}).Bind(6, planned).Bind(7, owner).Bind(8, sweep.priority);
+  ins.Bind(9, sweep.max_running);
   if (Status s = ins.Run(); !s.ok()) return s;
   const int64_t sweep_id = sqlite3_last_insert_rowid(db_);
-  Stmt trial(db_, "INSERT INTO trials (sweep_id, idx, name, variant, config, overrides, point, total_steps, status) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, json_remove(?6, '$.\"run.seed\"'), ?7, ?8)");
+  Stmt trial(db_, "INSERT INTO trials (sweep_id, idx, name, variant, config, overrides, point, total_steps, status, "
+                  "device_class, needs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, json_remove(?6, '$.\"run.seed\"'), ?7, ?8, ?9, ?10)");
   for (const TrialSpec& t : sweep.trials) {
     trial.Reset();
     trial.Bind(1, sweep_id).Bind(2, t.index).Bind(3, t.name).Bind(4, t.variant);
     trial.Bind(5, ConfigToJson(t.config).dump()).Bind(6, t.overrides.dump()).Bind(7, t.config.optim.steps);
     // A scheduled sweep's trials wait for the scheduler, which feeds them a few at a time.
     trial.Bind(8, std::string(Transition(scheduled ? TrialEvent::kHold : TrialEvent::kSubmit).to));
+    trial.Bind(9, t.needs.device_class).Bind(10, NeedsToJson(t.needs).dump());
     if (Status s = trial.Run(); !s.ok()) return s;
   }
   if (Status s = tx.Commit(); !s.ok()) return s;
@@ -721,7 +767,8 @@ Result<std::vector<DeadLetter>> Store::DeadLetters(int64_t sweep_id, int64_t lim
 }
 
 Result<SweepRow> Store::LoadSweep(int64_t sweep_id) {
-  Stmt s(db_, "SELECT id, name, description, spec, created_at, canceled, planned, settled FROM sweeps WHERE id = ?");
+  Stmt s(db_, "SELECT id, name, description, spec, created_at, canceled, planned, settled, owner, priority, "
+              "max_running FROM sweeps WHERE id = ?");
   s.Bind(1, sweep_id);
   if (s.Step() != SQLITE_ROW) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
   SweepRow row;
@@ -731,6 +778,9 @@ Result<SweepRow> Store::LoadSweep(int64_t sweep_id) {
   row.spec = json::parse(s.Text(3), nullptr, false);
   row.created_at = s.Real(4);
   row.canceled = s.Int(5) != 0;
+  row.owner = s.Text(8);
+  row.priority = s.Int(9);
+  row.max_running = s.Int(10);
   Stmt counts(db_, "SELECT status, COUNT(*) FROM trials WHERE sweep_id = ? GROUP BY status");
   counts.Bind(1, sweep_id);
   while (counts.Step() == SQLITE_ROW) {
@@ -998,7 +1048,8 @@ Result<std::vector<int64_t>> Store::AddSearchTrials(int64_t sweep_id, const std:
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
   Stmt trial(db_, "INSERT INTO trials (sweep_id, idx, name, variant, config, overrides, point, total_steps, status, "
-                  "worker, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, json_remove(?6, '$.\"run.seed\"'), ?7, ?8, ?9, ?10)");
+                  "worker, started_at, device_class, needs) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, json_remove(?6, '$.\"run.seed\"'), ?7, ?8, ?9, ?10, ?11, ?12)");
   std::vector<int64_t> ids;
   for (const TrialSpec& t : trials) {
     trial.Reset();
@@ -1007,6 +1058,7 @@ Result<std::vector<int64_t>> Store::AddSearchTrials(int64_t sweep_id, const std:
     trial.Bind(7, ask ? int64_t{0} : t.config.optim.steps);
     trial.Bind(8, std::string(Transition(ask ? TrialEvent::kAsk : TrialEvent::kHold).to));
     trial.Bind(9, std::string(ask ? "external" : "")).Bind(10, ask ? now : 0.0);
+    trial.Bind(11, t.needs.device_class).Bind(12, NeedsToJson(t.needs).dump());
     if (Status s = trial.Run(); !s.ok()) return s;
     ids.push_back(sqlite3_last_insert_rowid(db_));
   }

@@ -56,6 +56,9 @@ struct SweepRow {
   bool canceled = false;
   std::map<std::string, int64_t> counts;  // trial status -> number of trials
   int64_t total = 0;    // trials, counting a search's suggestions not yet made
+  std::string owner;    // who submitted it ("" before users existed)
+  int64_t priority = 0; // higher is fed first
+  int64_t max_running = 0;  // cap on its queued + running trials (0: none)
   bool done() const;  // every trial final
 };
 // A search makes its trials one suggestion at a time: until it is canceled or
@@ -73,6 +76,8 @@ struct TrialRow {
   int64_t target_steps = 0; // the current job pauses at this step (0: trains to optim.steps)
   int64_t steps_done = 0;   // steps trained: at its latest pause, or at the end
   int64_t rung = -1;        // the deepest rung it reached (-1: none)
+  std::string device_class = "cpu";  // the queue it is fed to (common/resources.h)
+  nlohmann::json needs;              // {"device": CLASS, "gpu_memory_gb": N}
   double started_at = 0, finished_at = 0;
 };
 
@@ -125,7 +130,7 @@ void ConfigureSqliteProcess();
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
 
   // Opens (creating if needed) and migrates the file.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
@@ -140,8 +145,8 @@ class Store {
   // none is durable until Batch returns OK; on an error none is.
   Status Batch(const std::function<void()>& calls);
 
-  // Stores a sweep and all its trials (pending) in one transaction.
-  Result<int64_t> CreateSweep(const SweepSpec& sweep, double now);
+  // Stores a sweep of `owner` and all its trials (pending) in one transaction.
+  Result<int64_t> CreateSweep(const SweepSpec& sweep, double now, const std::string& owner = "");
 
   // Trials waiting to be enqueued (pending), oldest first.
   Result<std::vector<TrialRow>> PendingTrials(int64_t limit);

@@ -668,8 +668,23 @@ Result<SweepSpec> FromJson(json spec, const SpecLimits& limits) {
       s = ParseSearch(v, limits, axes, out);
     } else if (k == "schedule") {
       s = ParseSchedule(v, out, schedule_max_steps);
+    } else if (k == "priority") {
+      if (!IsInt64(v) || v.get<int64_t>() < -kMaxPriority || v.get<int64_t>() > kMaxPriority) {
+        s = Err("priority", "must be an integer in [-1000, 1000] (higher is fed first)");
+      } else {
+        out.priority = v.get<int64_t>();
+      }
+    } else if (k == "max_running") {
+      if (!IsInt64(v) || v.get<int64_t>() < 0 || v.get<int64_t>() > 1000000) {
+        s = Err("max_running", "must be an integer in [0, 1000000] (0: no cap)");
+      } else {
+        out.max_running = v.get<int64_t>();
+      }
+    } else if (k == "resources") {
+      s = ParseResources(v, out.resources);
     } else {
-      s = Err(k, "unknown key (name, description, base, ablations, grid, random, seeds, objective, search, schedule)");
+      s = Err(k, "unknown key (name, description, base, ablations, grid, random, seeds, objective, search, schedule, "
+                 "priority, max_running, resources)");
     }
     if (!s.ok()) return s;
   }
@@ -772,6 +787,7 @@ Result<SweepSpec> FromJson(json spec, const SpecLimits& limits) {
           if (axes.has_random) name += "/sample=" + std::to_string(sample);
           if (!axes.seeds.empty()) name += "/seed=" + std::to_string(axes.seeds[seed]);
           trial.name = std::move(name);
+          trial.needs = NeedsOf(trial.config, out.resources);
           out.trials.push_back(std::move(trial));
         }
       }
@@ -816,6 +832,7 @@ Result<std::vector<TrialSpec>> SearchTrials(const SweepSpec& sweep, int64_t numb
       }
       if (Status s = CheckConfig(trial.config); !s.ok()) return s.Prefixed("search: ");
     }
+    trial.needs = NeedsOf(trial.config, sweep.resources);
     out.push_back(std::move(trial));
   }
   return out;

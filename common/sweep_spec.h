@@ -48,6 +48,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/resources.h"
 #include "sic/config.h"
 #include "sic/status.h"
 
@@ -137,7 +138,10 @@ struct TrialSpec {
   std::string variant;          // "baseline" or the ablation's name
   nlohmann::json overrides;     // every dotted key this trial changes from base
   Config config;                // base + overrides, validated
+  Needs needs;                  // its device class and needs (common/resources.h)
 };
+
+inline constexpr int64_t kMaxPriority = 1000;  // a sweep's priority is in [-1000, 1000]
 
 struct SweepSpec {
   std::string name;
@@ -151,6 +155,9 @@ struct SweepSpec {
   ScheduleSpec schedule;        // method kNone when absent
   Config base;                  // the base config, schedule.max_steps applied
   std::vector<int64_t> seeds;   // the seeds list (empty: base run.seed)
+  int64_t priority = 0;         // higher is fed first
+  int64_t max_running = 0;      // cap on its queued + running trials (0: none)
+  ResourceSpec resources;       // what "resources" overrides
 };
 
 // Parses and expands a spec. Malformed JSON, unknown keys, wrong types,

@@ -28,6 +28,9 @@ void ToProto(const nlohmann::json& row, v1::Sweep* out) {
     if (it.value().get<int64_t>() > 0) (*out->mutable_counts())[it.key()] = it.value().get<int64_t>();
   }
   out->set_done(row["done"].get<bool>());
+  out->set_owner(row["owner"].get<std::string>());
+  out->set_priority(row["priority"].get<int64_t>());
+  out->set_max_running(row["max_running"].get<int64_t>());
 }
 
 // One export message stays well under gRPC's default 4 MB receive limit.
@@ -182,6 +185,8 @@ grpc::Status SweepServiceImpl::FillTrials(int64_t sweep_id, int64_t offset, int6
     out->set_rung(t.rung);
     out->set_steps_done(t.steps_done);
     out->set_target_steps(t.target_steps);
+    out->set_device_class(t.device_class);
+    out->set_needs_json(t.needs.dump());
     // How far it has trained: all the way, to its latest pause, or live.
     out->set_step(t.status == "succeeded" ? std::max(total_steps, t.steps_done) : t.steps_done);
     if (auto it = progress.find(t.id); it != progress.end() && t.status == "running") {

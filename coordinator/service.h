@@ -36,6 +36,7 @@ struct ServiceOptions {
   std::string prefix = "sic";
   int64_t watch_interval_ms = 300;
   double worker_timeout_s = 30;  // workers silent this long are dropped from the registry
+  int64_t max_running_per_user = 0;  // cap on one user's queued + running trials (0: none)
 };
 
 class SweepServiceImpl final : public v1::SweepService::Service {

@@ -16,9 +16,17 @@
 
 namespace sic {
 
-// SQL that takes a current file back to schema 3 (what migrations 4 and 5
+// SQL that takes a current file back to schema 3 (what migrations 4 to 7
 // added, taken out again; attempts keyed as before), for migration tests.
 inline const char* const kBackToSchema3 = R"sql(
+DROP TABLE audit;
+DROP TABLE tokens;
+DROP INDEX trials_by_class_status;
+ALTER TABLE trials DROP COLUMN device_class;
+ALTER TABLE trials DROP COLUMN needs;
+ALTER TABLE sweeps DROP COLUMN owner;
+ALTER TABLE sweeps DROP COLUMN priority;
+ALTER TABLE sweeps DROP COLUMN max_running;
 DROP TABLE evals;
 DROP TABLE discards;
 DROP TABLE rungs;
