@@ -498,11 +498,16 @@ Result<std::vector<TrialRow>> Store::TakePending(int64_t limit, double now) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   auto pending = PendingTrials(limit);
   if (!pending.ok() || pending->empty()) return pending;
+  if (Status s = IssueTickets(pending.value(), now); !s.ok()) return s;
+  return pending;
+}
+
+Status Store::IssueTickets(std::vector<TrialRow>& trials, double now) {
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
   Stmt next(db_, "UPDATE sequences SET value = value + 1 WHERE name = 'ticket' RETURNING value");
   Stmt issue(db_, "UPDATE trials SET ticket = ?, enqueued_at = ? WHERE id = ?");
-  for (TrialRow& t : pending.value()) {
+  for (TrialRow& t : trials) {
     next.Reset();
     int64_t ticket = 0;
     if (Status s = StepReturning(next, [&](int64_t v) { ticket = v; }); !s.ok()) return s;
@@ -513,8 +518,87 @@ Result<std::vector<TrialRow>> Store::TakePending(int64_t limit, double now) {
     t.ticket = ticket;
     t.enqueued_at = now;
   }
-  if (Status s = tx.Commit(); !s.ok()) return s;
-  return pending;
+  return tx.Commit();
+}
+
+Result<std::vector<DispatchSweep>> Store::DispatchCounts(int64_t pending_cap) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  // Called for every few trials fed, with tens of thousands pending: nothing
+  // here reads every pending row. In flight (queued, running) are few (about
+  // the workers' slots) and read by the status index. Pending ones are found
+  // by skipping through the (device_class, status, sweep_id) index: each
+  // class, then each sweep of it with a pending trial, one seek apiece, and
+  // counted no further than `pending_cap`.
+  Transaction tx(db_);  // one snapshot for both reads
+  if (!tx.begun().ok()) return tx.begun();
+  std::map<std::pair<int64_t, std::string>, DispatchSweep> rows;
+  Stmt active(db_, "SELECT t.sweep_id, t.device_class, s.owner, s.priority, s.max_running, "
+                   "SUM(t.status = 'queued'), SUM(t.status = 'running') "
+                   "FROM trials t JOIN sweeps s ON s.id = t.sweep_id "
+                   "WHERE t.status IN ('queued', 'running') AND t.worker != 'external' "
+                   "GROUP BY t.sweep_id, t.device_class");
+  int rc;
+  while ((rc = active.Step()) == SQLITE_ROW) {
+    DispatchSweep& d = rows[{active.Int(0), active.Text(1)}];
+    d.sweep_id = active.Int(0);
+    d.device_class = active.Text(1);
+    d.owner = active.Text(2);
+    d.priority = active.Int(3);
+    d.max_running = active.Int(4);
+    d.queued = active.Int(5);
+    d.running = active.Int(6);
+  }
+  if (rc != SQLITE_DONE) return active.Error();
+  Stmt classes(db_, "WITH RECURSIVE c(name) AS ("
+                    "  SELECT MIN(device_class) FROM trials "
+                    "  UNION ALL SELECT (SELECT MIN(device_class) FROM trials WHERE device_class > c.name) "
+                    "  FROM c WHERE c.name IS NOT NULL) "
+                    "SELECT name FROM c WHERE name IS NOT NULL AND "
+                    "EXISTS (SELECT 1 FROM trials WHERE device_class = c.name AND status = 'pending')");
+  std::vector<std::string> pending_classes;
+  while ((rc = classes.Step()) == SQLITE_ROW) pending_classes.push_back(classes.Text(0));
+  if (rc != SQLITE_DONE) return classes.Error();
+  Stmt sweeps(db_, "WITH RECURSIVE s(id) AS ("
+                   "  SELECT MIN(sweep_id) FROM trials WHERE device_class = ?1 AND status = 'pending' "
+                   "  UNION ALL SELECT (SELECT MIN(sweep_id) FROM trials WHERE device_class = ?1 "
+                   "    AND status = 'pending' AND sweep_id > s.id) FROM s WHERE s.id IS NOT NULL) "
+                   "SELECT sw.id, sw.owner, sw.priority, sw.max_running, (SELECT COUNT(*) FROM (SELECT 1 FROM trials "
+                   "  WHERE device_class = ?1 AND status = 'pending' AND sweep_id = sw.id LIMIT ?2)) "
+                   "FROM s JOIN sweeps sw ON sw.id = s.id");
+  for (const std::string& c : pending_classes) {
+    sweeps.Reset();
+    sweeps.Bind(1, c).Bind(2, std::max<int64_t>(1, pending_cap));
+    while ((rc = sweeps.Step()) == SQLITE_ROW) {
+      DispatchSweep& d = rows[{sweeps.Int(0), c}];
+      d.sweep_id = sweeps.Int(0);
+      d.device_class = c;
+      d.owner = sweeps.Text(1);
+      d.priority = sweeps.Int(2);
+      d.max_running = sweeps.Int(3);
+      d.pending = sweeps.Int(4);
+    }
+    if (rc != SQLITE_DONE) return sweeps.Error();
+  }
+  if (Status st = tx.Commit(); !st.ok()) return st;
+  std::vector<DispatchSweep> out;
+  out.reserve(rows.size());
+  for (auto& [key, d] : rows) out.push_back(std::move(d));
+  return out;
+}
+
+Result<std::vector<TrialRow>> Store::TakeFed(int64_t sweep_id, const std::string& device_class, int64_t count,
+                                             double now) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, (std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.sweep_id = ? AND t.device_class = ? "
+               "AND t.status IN " + FromStatusesSql(TrialEvent::kEnqueue) + " ORDER BY t.id LIMIT ?").c_str());
+  s.Bind(1, sweep_id).Bind(2, device_class).Bind(3, count);
+  std::vector<TrialRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadTrial(s));
+  if (rc != SQLITE_DONE) return s.Error();
+  if (out.empty()) return out;
+  if (Status st = IssueTickets(out, now); !st.ok()) return st;
+  return out;
 }
 
 Status Store::MarkQueued(const std::vector<int64_t>& trial_ids) {
@@ -1146,14 +1230,19 @@ Result<std::vector<ScheduledTrial>> Store::Scheduled(int64_t sweep_id, const std
   return out;
 }
 
-Result<Store::TrialDemand> Store::Demand() {
+Result<Store::TrialDemand> Store::Demand(const std::string& device_class) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
+  // A search's suggestions not made yet have no row: they count in the class
+  // of the sweep's first trial (its "resources" and base config), else cpu.
   Stmt s(db_, "SELECT "
-              "(SELECT COUNT(*) FROM trials WHERE status IN ('pending', 'queued', 'running') AND worker != 'external'), "
-              "(SELECT COUNT(*) FROM trials WHERE status = 'waiting'), "
+              "(SELECT COUNT(*) FROM trials WHERE status IN ('queued', 'running') AND worker != 'external' "
+              "  AND (?1 = '' OR device_class = ?1)), "
+              "(SELECT COUNT(*) FROM trials WHERE status IN ('pending', 'waiting') AND (?1 = '' OR device_class = ?1)), "
               "(SELECT COALESCE(SUM(MAX(0, planned - (SELECT COUNT(*) FROM trials t WHERE t.sweep_id = s.id))), 0) "
               " FROM sweeps s WHERE planned > 0 AND canceled = 0 AND settled IS NULL "
-              " AND COALESCE(json_extract(spec, '$.search.external'), 0) = 0)");
+              " AND COALESCE(json_extract(spec, '$.search.external'), 0) = 0 AND (?1 = '' OR ?1 = "
+              " COALESCE((SELECT device_class FROM trials t WHERE t.sweep_id = s.id ORDER BY t.id LIMIT 1), 'cpu')))");
+  s.Bind(1, device_class);
   if (s.Step() != SQLITE_ROW) return s.Error();
   return TrialDemand{s.Int(0), s.Int(1) + s.Int(2)};
 }

@@ -81,6 +81,18 @@ struct TrialRow {
   double started_at = 0, finished_at = 0;
 };
 
+// One sweep's trials of one device class that want a worker, and the
+// sweep's standing: what the dispatcher (coordinator/dispatch.h) plans from.
+struct DispatchSweep {
+  int64_t sweep_id = 0;
+  std::string device_class = "cpu";
+  std::string owner;
+  int64_t priority = 0;
+  int64_t max_running = 0;  // 0: no cap
+  int64_t pending = 0;      // of this class: not yet fed
+  int64_t queued = 0, running = 0;  // of this class
+};
+
 // A queued or running trial and its current ticket, for the reconciler.
 struct TrialTicket {
   int64_t trial_id = 0, ticket = 0, sweep_id = 0;
@@ -154,6 +166,14 @@ class Store {
   // each as (id, round, ticket), then MarkQueued.
   Result<std::vector<TrialRow>> TakePending(int64_t limit, double now);
   Status MarkQueued(const std::vector<int64_t>& trial_ids);
+  // Every (sweep, device class) with a pending, queued or running trial
+  // (not an external search's), by sweep, in one snapshot; pending counted
+  // up to `pending_cap` only (the most any class could be fed now). Cost:
+  // the trials in flight plus a few index seeks per sweep, whatever is pending.
+  Result<std::vector<DispatchSweep>> DispatchCounts(int64_t pending_cap);
+  // Up to `count` pending trials of `sweep_id` and `device_class`, oldest
+  // first, each given a new ticket (as TakePending).
+  Result<std::vector<TrialRow>> TakeFed(int64_t sweep_id, const std::string& device_class, int64_t count, double now);
 
   // A worker started (or resumed) an attempt (trial_id, round, ticket,
   // delivery, worker of `attempt`). Ignored for final trials and older rounds;
@@ -232,13 +252,14 @@ class Store {
   // Every trial of an adaptive sweep with its rungs, in index order;
   // `objective` names the metric that ScheduledTrial::objective reads.
   Result<std::vector<ScheduledTrial>> Scheduled(int64_t sweep_id, const std::string& objective);
-  // Trials that want a worker, for autoscaling: `fed` are pending, queued or
-  // running (not external ones); `unfed` wait for the feed (waiting, and a
-  // search's suggestions not made yet).
+  // Trials that want a worker, for autoscaling: `fed` are queued or running
+  // (not external ones); `unfed` wait for the dispatcher (pending) or the
+  // adaptive feed (waiting, and a search's suggestions not made yet). Of one
+  // device class, or of all ("").
   struct TrialDemand {
     int64_t fed = 0, unfed = 0;
   };
-  Result<TrialDemand> Demand();
+  Result<TrialDemand> Demand(const std::string& device_class = "");
   // A trial's evaluations during training, by step.
   Result<std::vector<std::pair<int64_t, std::map<std::string, double>>>> Evaluations(int64_t trial_id);
 
@@ -268,6 +289,8 @@ class Store {
   explicit Store(sqlite3* db);
   Status Migrate();
   Result<SweepRow> LoadSweep(int64_t sweep_id);  // caller holds mu_
+  // Gives each trial a new ticket and enqueue time, in one transaction (caller holds mu_).
+  Status IssueTickets(std::vector<TrialRow>& trials, double now);
   // The sweeps whose ids a statement selects, in its order; caller holds mu_.
   Result<std::vector<SweepRow>> LoadSweeps(Stmt& ids_query);
   // Adds (sign +1) or takes out (-1) the trial's metrics in its group's sums.

@@ -75,6 +75,18 @@ int main(int argc, char** argv) {
   app.add_option("--feed-ahead", feed_options.ahead,
                  "trials of adaptive sweeps (schedule, search) fed to the queue beyond the idle worker slots")
       ->check(CLI::Range(int64_t{1}, int64_t{100000}))->capture_default_str();
+  std::string dispatch = "fair";
+  app.add_option("--dispatch", dispatch,
+                 "fair: feed each device class's queue a few trials beyond its workers' slots, by priority, then "
+                 "fair share by user, then sweep; fifo: every trial goes to its queue at submit")
+      ->check(CLI::IsMember({"fair", "fifo"}))->capture_default_str();
+  app.add_option("--dispatch-ahead", pump_options.dispatch.ahead,
+                 "trials fed to a class's queue beyond its live workers' slots (fair dispatch)")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000}))->capture_default_str();
+  int64_t max_running_per_user = 0;
+  app.add_option("--max-running-per-user", max_running_per_user,
+                 "most queued + running trials one user may have (0: no cap); the rest wait without blocking others")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}))->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -111,6 +123,8 @@ int main(int argc, char** argv) {
     std::cerr << "sic-coordinator: " << store.status().message() << "\n";
     return 1;
   }
+  pump_options.fair = dispatch == "fair";
+  pump_options.dispatch.max_running_per_user = max_running_per_user;
   sic::Pumps pumps(*store.value(), redis, prefix, pump_options);
   sic::ServiceOptions options;
   options.token = token;
@@ -119,6 +133,7 @@ int main(int argc, char** argv) {
   options.redis = redis;
   options.prefix = prefix;
   options.worker_timeout_s = worker_timeout_s;
+  options.max_running_per_user = max_running_per_user;
   sic::ReaderPool readers(db);
   // The feed's idle worker slots, from the registry the workers keep in Redis
   // (its own connection: the feed's thread only).
@@ -133,6 +148,20 @@ int main(int argc, char** argv) {
   }, feed_options);
   sic::SweepServiceImpl service(*store.value(), pumps, feed, readers, options);
   service_ptr = &service;
+  // The dispatcher's worker slots by device class, from the same registry
+  // (its own connection: the enqueue thread only). A worker that names no
+  // class predates classes: it serves "cpu".
+  sic::Queue dispatch_queue(redis, prefix);
+  pumps.SetSlots([&]() -> sic::Result<std::map<std::string, int64_t>> {
+    sic::v1::ListWorkersResponse workers;
+    if (sic::Status s = service_ptr->AliveWorkers(dispatch_queue, &workers); !s.ok()) return s;
+    std::map<std::string, int64_t> slots;
+    for (const auto& w : workers.workers()) {
+      if (w.classes().empty()) slots["cpu"] += w.concurrency();
+      for (const std::string& c : w.classes()) slots[c] += w.concurrency();
+    }
+    return slots;
+  });
   pumps.SetRungResolver([&feed](int64_t sweep_id, int64_t step, const std::map<std::string, double>& metrics) {
     return feed.RungOf(sweep_id, step, metrics);
   });

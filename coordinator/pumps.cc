@@ -98,13 +98,14 @@ void Pumps::EnqueueLoop() {
       Wait(1000);
       continue;
     }
-    auto pending = store_.TakePending(256, NowSeconds());
+    auto pending = TakeNext();
     if (!pending.ok()) {
       outage.Failed(pending.status());
       Wait(1000);
       continue;
     }
     if (pending->empty()) {
+      // Until a worker frees a slot (ingest wakes us) or something is submitted.
       Wait(1000);
       continue;
     }
@@ -134,6 +135,28 @@ void Pumps::EnqueueLoop() {
     }
     outage.Ok();
   }
+}
+
+Result<std::vector<TrialRow>> Pumps::TakeNext() {
+  const double now = NowSeconds();
+  if (!options_.fair) return store_.TakePending(256, now);
+  std::map<std::string, int64_t> slots;
+  if (slots_) {
+    auto live = slots_();
+    if (live.ok()) slots = std::move(live.value());  // an unreadable registry counts as no workers
+  }
+  // No class can be fed more than its slots + ahead: pending beyond that need not be counted.
+  int64_t most = 0;
+  for (const auto& [c, n] : slots) most = std::max(most, n);
+  auto counts = store_.DispatchCounts(most + options_.dispatch.ahead);
+  if (!counts.ok()) return counts.status();
+  std::vector<TrialRow> out;
+  for (const DispatchPick& pick : PlanDispatch(counts.value(), slots, options_.dispatch)) {
+    auto taken = store_.TakeFed(pick.sweep_id, pick.device_class, pick.count, now);
+    if (!taken.ok()) return taken.status();
+    for (TrialRow& t : taken.value()) out.push_back(std::move(t));
+  }
+  return out;
 }
 
 Status Pumps::EnqueueDiscards(Queue& queue) {
@@ -221,6 +244,8 @@ void Pumps::IngestLoop() {
       }
     });
     if (committed.ok() && paused_in_batch_ && on_paused_) on_paused_();
+    // A start, a pause or an outcome changes what the dispatcher may feed.
+    if (committed.ok() && !entries->empty()) Wake();
     paused_in_batch_ = false;
     if (committed.ok() && on_ingested_) {
       const double now = NowSeconds();

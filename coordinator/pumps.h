@@ -32,6 +32,7 @@
 #include "common/queue.h"
 #include "common/store.h"
 #include "common/trial_report.h"
+#include "coordinator/dispatch.h"
 
 namespace sic {
 
@@ -42,6 +43,11 @@ struct LiveProgress {
 
 struct PumpOptions {
   double reconcile_s = 15;  // reconciler period and grace (0: no reconciler)
+  // Feed pending trials through the dispatcher (coordinator/dispatch.h):
+  // per class, a few beyond the workers' slots, by priority and fair share.
+  // false: every pending trial goes to its queue at once, first in first out.
+  bool fair = true;
+  DispatchPolicy dispatch;
 };
 
 class Pumps {
@@ -64,6 +70,11 @@ class Pumps {
   // Called after a batch that paused a trial was committed (the feed has a
   // decision to make). Set before Start.
   void SetPauseObserver(std::function<void()> observer) { on_paused_ = std::move(observer); }
+  // The worker slots of each device class (live workers' concurrency), for
+  // the dispatcher; called on the enqueue thread. Set before Start; without
+  // it every class counts as having no worker (fed `ahead` trials only).
+  using SlotsByClass = std::function<Result<std::map<std::string, int64_t>>()>;
+  void SetSlots(SlotsByClass slots) { slots_ = std::move(slots); }
   void Start();
   void Stop();
   // New pending trials exist (a submit or a retry): enqueue without waiting.
@@ -74,6 +85,9 @@ class Pumps {
 
  private:
   void EnqueueLoop();
+  // The trials to enqueue now, each with a new ticket: what the dispatcher
+  // plans, or (not fair) the oldest pending ones.
+  Result<std::vector<TrialRow>> TakeNext();
   // Discard jobs for checkpoints no trial will resume (Store::Discards).
   Status EnqueueDiscards(Queue& queue);
   void IngestLoop();
@@ -103,6 +117,7 @@ class Pumps {
   std::thread enqueue_, ingest_, reconcile_;
   std::function<void(double)> on_ingested_;
   RungResolver rung_of_;
+  SlotsByClass slots_;
   std::function<void()> on_paused_;
   bool paused_in_batch_ = false;  // ingest thread only
 };

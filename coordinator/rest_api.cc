@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/log.h"
+#include "common/resources.h"
 #include "sic/json_parse.h"
 #include "common/trial_state.h"
 #include "coordinator/auth.h"
@@ -489,7 +490,15 @@ Result<HttpResponse> RestApi::Tell(const Call& call) {
 // What autoscalers read (KEDA's metrics-api scaler, docs/deploy.md): trials
 // that want a worker, whether already in the queue or not yet fed to it.
 Result<HttpResponse> RestApi::Demand(const Call& call) {
-  auto demand = store_.Demand();
+  // ?class=C: one pool's demand (its KEDA scaler); absent: every class.
+  std::string device_class;
+  if (auto it = call.req.query.find("class"); it != call.req.query.end()) {
+    if (!IsDeviceClass(it->second)) {
+      return Error(400, "class: must be a device class: 1-32 of a-z, 0-9 and '-', starting with a letter", call.route);
+    }
+    device_class = it->second;
+  }
+  auto demand = store_.Demand(device_class);
   if (!demand.ok()) return demand.status();
   return Json(200, {{"demand", demand->fed + demand->unfed}, {"fed", demand->fed}, {"unfed", demand->unfed}},
               call.route);

@@ -171,6 +171,52 @@ TEST_F(StoreTest, BatchCommitsOnceAndFailedCallsRollBackAlone) {
   EXPECT_FALSE(again.value());
 }
 
+// What the dispatcher plans from: per (sweep, class), pending (counted up to
+// the cap), queued and running, with the sweep's owner, priority and cap; and
+// taking a sweep's pending trials of one class with new tickets.
+TEST_F(StoreTest, DispatchCountsAndTakeFedPerSweepAndClass) {
+  auto gpu = ParseSweepSpec(R"({"name": "g", "seeds": 3, "priority": 5, "max_running": 2,
+                                "resources": {"device": "cuda", "gpu_memory_gb": 40}})");
+  ASSERT_TRUE(gpu.ok()) << gpu.status().message();
+  const int64_t g = store_->CreateSweep(gpu.value(), 100.0, "ann").value();
+  const int64_t c = Submit(R"({"name": "c", "seeds": 5})");
+  auto trials = store_->ListTrials(c, 0, 10).value();
+  EXPECT_EQ(trials[0].device_class, "cpu");
+  EXPECT_EQ(store_->ListTrials(g, 0, 10).value()[0].needs, (nlohmann::json{{"device", "cuda"}, {"gpu_memory_gb", 40}}));
+  ASSERT_TRUE(store_->MarkQueued({trials[0].id, trials[1].id}).ok());
+  ASSERT_TRUE(store_->RecordStart(trials[1].id, 1, 1, "w", 101).ok());
+
+  auto counts = store_->DispatchCounts(2);
+  ASSERT_TRUE(counts.ok()) << counts.status().message();
+  ASSERT_EQ(counts->size(), 2u);
+  const DispatchSweep& cuda = counts->at(0).sweep_id == g ? counts->at(0) : counts->at(1);
+  const DispatchSweep& cpu = counts->at(0).sweep_id == g ? counts->at(1) : counts->at(0);
+  EXPECT_EQ(cuda.device_class, "cuda");
+  EXPECT_EQ(cuda.owner, "ann");
+  EXPECT_EQ(cuda.priority, 5);
+  EXPECT_EQ(cuda.max_running, 2);
+  EXPECT_EQ(cuda.pending, 2);  // 3, counted up to the cap of 2
+  EXPECT_EQ(cpu.device_class, "cpu");
+  EXPECT_EQ(cpu.owner, "");
+  EXPECT_EQ(cpu.pending, 2);
+  EXPECT_EQ(cpu.queued, 1);
+  EXPECT_EQ(cpu.running, 1);
+
+  auto fed = store_->TakeFed(g, "cuda", 2, 102);
+  ASSERT_TRUE(fed.ok());
+  ASSERT_EQ(fed->size(), 2u);
+  EXPECT_GT(fed->at(1).ticket, fed->at(0).ticket);
+  EXPECT_LT(fed->at(0).index, fed->at(1).index);
+  EXPECT_TRUE(store_->TakeFed(g, "cpu", 5, 102)->empty());  // no cpu trial in that sweep
+  EXPECT_EQ(store_->Demand("cuda")->unfed, 3);  // still pending until MarkQueued
+  ASSERT_TRUE(store_->MarkQueued({fed->at(0).id, fed->at(1).id}).ok());
+  EXPECT_EQ(store_->Demand("cuda")->fed, 2);
+  EXPECT_EQ(store_->Demand("cuda")->unfed, 1);
+  EXPECT_EQ(store_->Demand("cpu")->fed, 2);
+  EXPECT_EQ(store_->Demand("cpu")->unfed, 3);
+  EXPECT_EQ(store_->Demand("")->fed, 4);
+}
+
 TEST_F(StoreTest, RequeueUnfinishedLeavesFinalTrialsAlone) {
   const int64_t id = Submit(R"({"seeds": 4})");
   auto trials = store_->ListTrials(id, 0, 10).value();

@@ -84,6 +84,42 @@ TEST(SweepSpec, ExpandsVariantsTimesGridTimesSeedsInOrder) {
   EXPECT_DOUBLE_EQ(s->trials[0].config.loss.lambda_cap, 0.5);
 }
 
+// What a trial needs comes from its config unless "resources" says; priority
+// and max_running are bounded integers; each error names its key.
+TEST(SweepSpec, ResourcesPriorityAndCap) {
+  auto plain = ParseSweepSpec(R"({"ablations": {"gpu": {"run.device": "cuda:3"}}})");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->trials[0].needs.device_class, "cpu");
+  EXPECT_EQ(plain->trials[1].needs.device_class, "cuda");  // cuda:K is class cuda: the worker picks the GPU
+  EXPECT_EQ(plain->priority, 0);
+  EXPECT_EQ(plain->max_running, 0);
+
+  auto pool = ParseSweepSpec(R"({"seeds": 2, "priority": -3, "max_running": 4,
+                                 "resources": {"device": "cuda-a100", "gpu_memory_gb": 40}})");
+  ASSERT_TRUE(pool.ok()) << pool.status().message();
+  EXPECT_EQ(pool->priority, -3);
+  EXPECT_EQ(pool->max_running, 4);
+  for (const TrialSpec& t : pool->trials) {
+    EXPECT_EQ(t.needs.device_class, "cuda-a100");
+    EXPECT_EQ(t.needs.gpu_memory_gb, 40);
+  }
+  EXPECT_EQ(ParseSweepSpec(R"({"resources": {"gpu_memory_gb": 24}})")->trials[0].needs.device_class, "cuda");
+
+  EXPECT_EQ(ErrorOf(R"({"priority": 1001})"), "priority: must be an integer in [-1000, 1000] (higher is fed first)");
+  EXPECT_EQ(ErrorOf(R"({"priority": -9223372036854775808})"),
+            "priority: must be an integer in [-1000, 1000] (higher is fed first)");
+  EXPECT_EQ(ErrorOf(R"({"priority": 1.5})"), "priority: must be an integer in [-1000, 1000] (higher is fed first)");
+  EXPECT_EQ(ErrorOf(R"({"max_running": -1})"), "max_running: must be an integer in [0, 1000000] (0: no cap)");
+  EXPECT_NE(ErrorOf(R"({"resources": {"device": "CUDA"}})").find("resources.device: must be a device class"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"resources": {"device": "cpu", "gpu_memory_gb": 8}})").find("resources.gpu_memory_gb"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf(R"({"resources": {"gpu_memory_gb": 1e300}})"),
+            "resources.gpu_memory_gb: must be a number in [0, 100000]");
+  EXPECT_EQ(ErrorOf(R"({"resources": {"gpus": 2}})"), "resources.gpus: unknown key (device, gpu_memory_gb)");
+  EXPECT_EQ(ErrorOf(R"({"resources": []})"), "resources: must be an object, e.g. {\"device\": \"cuda\"}");
+}
+
 TEST(SweepSpec, SeedCountMeansZeroToNMinusOne) {
   auto s = ParseSweepSpec(R"({"seeds": 3})");
   ASSERT_TRUE(s.ok());

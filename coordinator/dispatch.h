@@ -1,0 +1,52 @@
+// Dispatch: which pending trials the coordinator feeds to the queues next
+// (DESIGN.md: "The coordinator feeds queues; it does not dump sweeps into
+// them"). Each device class has its own queue, kept `ahead` trials beyond
+// the slots of the live workers that serve it:
+//
+//   budget(class) = slots(class) + ahead - queued(class) - running(class)
+//
+// and the budget goes, one trial at a time, to
+//   1. the highest priority among sweeps with a pending trial of the class;
+//   2. among those, the user with the fewest queued + running trials (fair
+//      share: a user with one trial in flight goes before one with forty);
+//   3. among that user's sweeps, the one with the fewest in flight, then the
+//      oldest;
+// skipping a sweep at its own cap (max_running) and a user at the per-user
+// cap: they wait without blocking anyone else. Caps count queued + running
+// trials of every class, so a user at the cap never has more running.
+// Running trials are never preempted.
+//
+// PlanDispatch is a pure function of the counts (Store::DispatchCounts,
+// taken from SQLite in one snapshot), so a restarted
+// coordinator plans what the old one would have.
+//
+// Thread-safety: pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/store.h"  // DispatchSweep
+
+namespace sic {
+
+struct DispatchPolicy {
+  int64_t ahead = 1;                 // trials fed beyond a class's worker slots
+  int64_t max_running_per_user = 0;  // 0: no cap
+};
+
+// The picks, in the order they go into the queues (consecutive picks of one
+// sweep merged). `slots`: concurrency of the live workers serving each class (a class
+// missing from it has none: it still gets `ahead`, so that an autoscaler sees
+// a queue and starts a worker).
+struct DispatchPick {
+  int64_t sweep_id = 0;
+  std::string device_class;
+  int64_t count = 0;
+};
+std::vector<DispatchPick> PlanDispatch(const std::vector<DispatchSweep>& sweeps,
+                                       const std::map<std::string, int64_t>& slots, const DispatchPolicy& policy);
+
+}  // namespace sic

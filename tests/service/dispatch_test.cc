@@ -1,0 +1,118 @@
+// The dispatcher's plan (coordinator/dispatch.h) as a pure function:
+// budgets per class, priority first, fair share by user then sweep, caps.
+#include "coordinator/dispatch.h"
+
+#include <gtest/gtest.h>
+
+namespace sic {
+namespace {
+
+DispatchSweep S(int64_t id, const std::string& owner, int64_t pending, int64_t running = 0, int64_t queued = 0,
+                const std::string& cls = "cpu") {
+  DispatchSweep s;
+  s.sweep_id = id;
+  s.owner = owner;
+  s.pending = pending;
+  s.running = running;
+  s.queued = queued;
+  s.device_class = cls;
+  return s;
+}
+
+// The sweep ids in the order the plan feeds them, one per trial.
+std::vector<int64_t> Order(const std::vector<DispatchPick>& picks) {
+  std::vector<int64_t> out;
+  for (const DispatchPick& p : picks) {
+    for (int64_t k = 0; k < p.count; ++k) out.push_back(p.sweep_id);
+  }
+  return out;
+}
+
+TEST(Dispatch, FeedsSlotsPlusAheadMinusWhatIsInFlight) {
+  DispatchPolicy policy;
+  policy.ahead = 2;
+  // 3 slots + 2 ahead - (1 running + 1 queued) = 3.
+  auto picks = PlanDispatch({S(1, "ann", 100, 1, 1)}, {{"cpu", 3}}, policy);
+  EXPECT_EQ(Order(picks), (std::vector<int64_t>{1, 1, 1}));
+  // Full: nothing.
+  EXPECT_TRUE(PlanDispatch({S(1, "ann", 100, 3, 2)}, {{"cpu", 3}}, policy).empty());
+}
+
+TEST(Dispatch, AClassWithNoWorkerStillGetsAheadForTheAutoscaler) {
+  DispatchPolicy policy;
+  policy.ahead = 1;
+  auto picks = PlanDispatch({S(1, "ann", 5, 0, 0, "cuda")}, {{"cpu", 4}}, policy);
+  ASSERT_EQ(picks.size(), 1u);
+  EXPECT_EQ(picks[0].device_class, "cuda");
+  EXPECT_EQ(picks[0].count, 1);
+}
+
+TEST(Dispatch, ClassesHaveSeparateBudgets) {
+  DispatchPolicy policy;
+  policy.ahead = 1;
+  auto picks = PlanDispatch({S(1, "ann", 10, 2, 1, "cpu"), S(1, "ann", 10, 0, 0, "cuda")}, {{"cpu", 2}, {"cuda", 2}},
+                            policy);
+  ASSERT_EQ(picks.size(), 1u);  // cpu is full (2 running + 1 queued); cuda gets 2 + 1
+  EXPECT_EQ(picks[0].device_class, "cuda");
+  EXPECT_EQ(picks[0].count, 3);
+}
+
+TEST(Dispatch, ASmallSweepOfAnotherUserGoesBeforeABigOneInFlight) {
+  DispatchPolicy policy;
+  policy.ahead = 1;
+  // ann has 1 running of a 200-trial sweep; bob just submitted 5: the one free place is bob's.
+  auto picks = PlanDispatch({S(1, "ann", 199, 1, 0), S(2, "bob", 5)}, {{"cpu", 1}}, policy);
+  EXPECT_EQ(Order(picks), (std::vector<int64_t>{2}));
+}
+
+TEST(Dispatch, UsersInterleaveThenSweepsOfOneUser) {
+  DispatchPolicy policy;
+  policy.ahead = 0;
+  // ann has two sweeps, bob one: ann and bob alternate; ann's turns alternate between her sweeps.
+  auto picks = PlanDispatch({S(1, "ann", 10), S(2, "ann", 10), S(3, "bob", 10)}, {{"cpu", 6}}, policy);
+  EXPECT_EQ(Order(picks), (std::vector<int64_t>{1, 3, 2, 3, 1, 3}));
+}
+
+TEST(Dispatch, HigherPriorityGoesFirstWithoutPreempting) {
+  DispatchPolicy policy;
+  policy.ahead = 0;
+  DispatchSweep low = S(1, "ann", 10, 2, 0);
+  DispatchSweep high = S(2, "bob", 10);
+  high.priority = 5;
+  auto picks = PlanDispatch({low, high}, {{"cpu", 5}}, policy);
+  // The 2 running stay; the 3 free slots all go to the higher priority.
+  EXPECT_EQ(Order(picks), (std::vector<int64_t>{2, 2, 2}));
+  // Once it has nothing pending, the lower priority gets the rest.
+  high.pending = 1;
+  EXPECT_EQ(Order(PlanDispatch({low, high}, {{"cpu", 5}}, policy)), (std::vector<int64_t>{2, 1, 1}));
+}
+
+TEST(Dispatch, ASweepAtItsCapWaitsWithoutBlockingOthers) {
+  DispatchPolicy policy;
+  policy.ahead = 0;
+  DispatchSweep capped = S(1, "ann", 10, 2, 0);
+  capped.max_running = 2;
+  capped.priority = 9;
+  auto picks = PlanDispatch({capped, S(2, "bob", 10)}, {{"cpu", 5}}, policy);
+  EXPECT_EQ(Order(picks), (std::vector<int64_t>{2, 2, 2}));
+}
+
+TEST(Dispatch, AUserAtTheCapWaitsAcrossClassesAndSweeps) {
+  DispatchPolicy policy;
+  policy.ahead = 0;
+  policy.max_running_per_user = 3;
+  // ann: 2 in flight on cuda, 10 pending on cpu in another sweep: only 1 more, wherever.
+  auto picks = PlanDispatch({S(1, "ann", 0, 2, 0, "cuda"), S(2, "ann", 10), S(3, "bob", 10)}, {{"cpu", 6}}, policy);
+  std::vector<int64_t> order = Order(picks);
+  EXPECT_EQ(std::count(order.begin(), order.end(), 2), 1);
+  EXPECT_EQ(std::count(order.begin(), order.end(), 3), 3);  // bob to his cap too
+  EXPECT_EQ(order.size(), 4u);
+}
+
+TEST(Dispatch, NothingPendingNothingFed) {
+  EXPECT_TRUE(PlanDispatch({}, {{"cpu", 8}}, DispatchPolicy()).empty());
+  EXPECT_TRUE(PlanDispatch({S(1, "ann", 0, 1, 0)}, {{"cpu", 8}}, DispatchPolicy()).empty());
+}
+
+}  // namespace
+}  // namespace sic
