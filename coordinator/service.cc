@@ -102,6 +102,7 @@ Status SweepServiceImpl::Allow(const Principal& who, Access access, const std::s
 }
 
 grpc::Status SweepServiceImpl::CheckRead(const grpc::ServerContext* ctx) {
+  if (!options_.auth_reads) return grpc::Status::OK;  // open reads need no caller at all
   Principal who;
   return ToGrpc(HowToSend(Admit(AuthorizationOf(ctx), Access::kRead, "read", 0, &who)));
 }
