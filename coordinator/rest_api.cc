@@ -215,32 +215,21 @@ HttpResponse RestApi::Handle(const HttpRequest& req) {
   const Route& route = Routes()[m.row];
   const std::string pattern = route.pattern;
   Call call{req, pattern, 0, "", Principal{}, ""};
-  HttpResponse out = Routed(req, m, call);
+  Result<HttpResponse> routed = Routed(req, m, call);
+  HttpResponse out = routed.ok() ? std::move(routed.value()) : FromStatus(routed.status(), pattern);
   if (req.method == "POST") {
-    // One audit row per state-changing call, whatever its answer. The code
-    // is the answer's (401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 415 ...).
-    Status::Code code = Status::Code::kOk;
-    std::string detail;
-    if (out.status >= 400) {
-      auto body = json::parse(out.body, nullptr, false);
-      detail = body.is_object() && body.contains("error") && body["error"].is_string() ? body["error"].get<std::string>()
-                                                                                      : "";
-      code = out.status == 401   ? Status::Code::kUnauthenticated
-             : out.status == 403 ? Status::Code::kPermissionDenied
-             : out.status == 404 ? Status::Code::kNotFound
-             : out.status == 409 ? Status::Code::kFailedPrecondition
-             : out.status == 413 ? Status::Code::kResourceExhausted
-             : out.status == 503 ? Status::Code::kUnavailable
-             : out.status >= 500 ? Status::Code::kInternal
-                                 : Status::Code::kInvalidArgument;
-    }
+    // One audit row per state-changing call, whatever its answer, with the
+    // answer's code (a 415 is the caller's INVALID_ARGUMENT).
+    Status outcome = !routed.ok()          ? routed.status()
+                     : out.status == 415 ? Status::InvalidArgument("not JSON: \"" + req.content_type.substr(0, 100) + "\"")
+                                         : Status::OK();
     sic::Audit(store_, call.who.user.empty() ? nullptr : &call.who, req.method + " " + pattern, call.target,
-               req.peer, code == Status::Code::kOk ? Status::OK() : Status::WithCode(code, detail), detail);
+               req.peer, outcome);
   }
   return out;
 }
 
-HttpResponse RestApi::Routed(const HttpRequest& req, const RouteTable::Match& m, Call& call) {
+Result<HttpResponse> RestApi::Routed(const HttpRequest& req, const RouteTable::Match& m, Call& call) {
   const Route& route = Routes()[m.row];
   const std::string& pattern = call.route;
   // What the audit row names, known before the caller is (a refusal names it
@@ -257,8 +246,8 @@ HttpResponse RestApi::Routed(const HttpRequest& req, const RouteTable::Match& m,
   if (!reads_open) {
     auto who = service_.authenticator().Resolve(req.authorization);
     if (!who.ok()) {
-      if (who.status().code() != Status::Code::kUnauthenticated) return FromStatus(who.status(), pattern);
-      return Error(401, who.status().message() + " (send \"Authorization: Bearer TOKEN\")", pattern);
+      if (who.status().code() != Status::Code::kUnauthenticated) return who.status();
+      return Status::Unauthenticated(who.status().message() + " (send \"Authorization: Bearer TOKEN\")");
     }
     call.who = who.value();
   }
@@ -267,28 +256,28 @@ HttpResponse RestApi::Routed(const HttpRequest& req, const RouteTable::Match& m,
   }
   if (route.id_of) {
     if (!ParseId(m.params.front(), &call.id)) {
-      return Error(404, std::string(route.id_of) + " \"" + m.params.front() + "\": no such " + route.id_of +
-                            " (ids are positive integers)", pattern);
+      return Status::NotFound(std::string(route.id_of) + " \"" + m.params.front() + "\": no such " + route.id_of +
+                              " (ids are positive integers)");
     }
   }
   // Parameters are text: names, numbers. Bytes that are not UTF-8 (a decoded
   // %c0%af) are refused here, before any handler compares or caches them.
   for (const std::string& p : m.params) {
-    if (!IsUtf8(p)) return Error(400, "the path has bytes that are not UTF-8", pattern);
+    if (!IsUtf8(p)) return Status::InvalidArgument("the path has bytes that are not UTF-8");
   }
   for (const auto& [k, v] : req.query) {
-    if (!IsUtf8(k) || !IsUtf8(v)) return Error(400, "a query parameter has bytes that are not UTF-8", pattern);
+    if (!IsUtf8(k) || !IsUtf8(v)) return Status::InvalidArgument("a query parameter has bytes that are not UTF-8");
   }
   // What the caller's role allows (the sweep's owner for kOwnSweep rows).
   if (!reads_open) {
-    Status allowed = service_.Allow(call.who, route.access, req.method + " " + pattern, call.id);
-    if (!allowed.ok()) return FromStatus(allowed, pattern);
+    if (Status allowed = service_.Allow(call.who, route.access, req.method + " " + pattern, call.id); !allowed.ok()) {
+      return allowed;
+    }
   }
   if (std::string(route.pattern).find("...}") != std::string::npos) call.name = m.params.back();
   Result<HttpResponse> out = (this->*route.handler)(call);
-  if (!out.ok()) return FromStatus(out.status(), pattern);
-  if (out->route.empty()) out->route = pattern;
-  return std::move(out.value());
+  if (out.ok() && out->route.empty()) out->route = pattern;
+  return out;
 }
 
 Result<HttpResponse> RestApi::ListSweeps(const Call& call) {

@@ -109,7 +109,7 @@ class RestApi {
   Result<HttpResponse> Metrics(const Call& call);
   HttpResponse Static(const HttpRequest& req);
   // Handle's work once the route is found; Handle audits its POST answers.
-  HttpResponse Routed(const HttpRequest& req, const RouteTable::Match& m, Call& call);
+  Result<HttpResponse> Routed(const HttpRequest& req, const RouteTable::Match& m, Call& call);
 
   // A JSON answer computed from one sweep's data, cached as text per generation.
   Result<HttpResponse> Cached(const std::string& route, const std::string& key, int64_t sweep_id,
