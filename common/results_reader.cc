@@ -93,11 +93,22 @@ Status ResultsReader::Ping() {
 
 Result<json> ResultsReader::SweepRow(int64_t sweep_id) { return LoadSweep(sweep_id); }
 
-Result<std::pair<int64_t, std::vector<int64_t>>> ResultsReader::SweepIds(int64_t offset, int64_t limit) {
-  Stmt n(db_, "SELECT COUNT(*) FROM sweeps");
+Result<std::string> ResultsReader::SweepOwner(int64_t sweep_id) {
+  Stmt s(db_, "SELECT owner FROM sweeps WHERE id = ?");
+  s.Bind(1, sweep_id);
+  const int rc = s.Step();
+  if (rc == SQLITE_DONE) return NoSweep(sweep_id);
+  if (rc != SQLITE_ROW) return s.Error();
+  return s.Text(0);
+}
+
+Result<std::pair<int64_t, std::vector<int64_t>>> ResultsReader::SweepIds(int64_t offset, int64_t limit,
+                                                                         const std::string& owner) {
+  Stmt n(db_, "SELECT COUNT(*) FROM sweeps WHERE ?1 = '' OR owner = ?1");
+  n.Bind(1, owner);
   if (n.Step() != SQLITE_ROW) return n.Error();
-  Stmt s(db_, "SELECT id FROM sweeps ORDER BY id DESC LIMIT ? OFFSET ?");
-  s.Bind(1, limit).Bind(2, offset);
+  Stmt s(db_, "SELECT id FROM sweeps WHERE ?1 = '' OR owner = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3");
+  s.Bind(1, owner).Bind(2, limit).Bind(3, offset);
   std::vector<int64_t> ids;
   int rc;
   while ((rc = s.Step()) == SQLITE_ROW) ids.push_back(s.Int(0));

@@ -41,9 +41,13 @@ class ResultsReader {
   ResultsReader(const ResultsReader&) = delete;
   ResultsReader& operator=(const ResultsReader&) = delete;
 
-  // The sweeps list in parts: (number of sweeps, a page of ids newest first), and one Sweep.
-  Result<std::pair<int64_t, std::vector<int64_t>>> SweepIds(int64_t offset, int64_t limit);
+  // The sweeps list in parts: (number of sweeps, a page of ids newest first),
+  // only those of `owner` when it is not empty; and one Sweep.
+  Result<std::pair<int64_t, std::vector<int64_t>>> SweepIds(int64_t offset, int64_t limit,
+                                                            const std::string& owner = "");
   Result<nlohmann::json> SweepRow(int64_t sweep_id);
+  // Who submitted the sweep ("" before users existed); NotFound for no such sweep.
+  Result<std::string> SweepOwner(int64_t sweep_id);
   // Sweep plus spec, grid_keys, variants, metric_names and dead_letters
   // ({"count", "latest": [{entry_id, trial_id, error, payload_bytes, at}]}).
   Result<nlohmann::json> GetSweep(int64_t sweep_id);

@@ -1108,7 +1108,7 @@ Result<std::vector<std::pair<TrialRow, int64_t>>> Store::Discards(int64_t limit)
   s.Bind(1, limit);
   std::vector<std::pair<TrialRow, int64_t>> out;
   int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) out.push_back({ReadTrial(s), s.Int(19)});
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back({ReadTrial(s), s.Int(21)});  // d.round, after kTrialColumns' 21 columns
   if (rc != SQLITE_DONE) return s.Error();
   return out;
 }
@@ -1256,6 +1256,123 @@ Result<std::vector<std::pair<int64_t, std::map<std::string, double>>>> Store::Ev
   while ((rc = s.Step()) == SQLITE_ROW) {
     if (out.empty() || out.back().first != s.Int(0)) out.push_back({s.Int(0), {}});
     out.back().second[s.Text(1)] = s.Real(2);
+  }
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
+}
+
+Status Store::SetPriority(int64_t sweep_id, int64_t priority) {
+  if (priority < -kMaxPriority || priority > kMaxPriority) {
+    return Status::InvalidArgument("priority: " + std::to_string(priority) + " is outside [-" +
+                                   std::to_string(kMaxPriority) + ", " + std::to_string(kMaxPriority) + "]");
+  }
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "UPDATE sweeps SET priority = ? WHERE id = ?");
+  s.Bind(1, priority).Bind(2, sweep_id);
+  if (Status st = s.Run(); !st.ok()) return st;
+  if (sqlite3_changes(db_) == 0) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
+  Touch(sweep_id, /*requested=*/true);
+  Publish();
+  return Status::OK();
+}
+
+namespace {
+
+TokenRow ReadToken(const Stmt& s) {
+  TokenRow t;
+  t.id = s.Int(0);
+  t.user = s.Text(1);
+  t.role = s.Text(2);
+  t.digest = s.Text(3);
+  t.created_at = s.Real(4);
+  t.created_by = s.Text(5);
+  t.revoked_at = s.Null(6) ? 0 : s.Real(6);
+  return t;
+}
+
+constexpr const char* kTokenColumns = "id, user, role, digest, created_at, created_by, revoked_at";
+
+}  // namespace
+
+Result<int64_t> Store::CreateToken(const std::string& user, const std::string& role, const std::string& digest,
+                                   const std::string& created_by, double now) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "INSERT INTO tokens (user, role, digest, created_at, created_by) VALUES (?, ?, ?, ?, ?)");
+  s.Bind(1, user).Bind(2, role).BindBlob(3, digest).Bind(4, now).Bind(5, created_by);
+  const int rc = s.Step();
+  if (rc == SQLITE_CONSTRAINT) {
+    // UNIQUE (digest) or the CHECK on the role.
+    if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {
+      return Status::AlreadyExists("token: this token is stored already");
+    }
+    return Status::InvalidArgument("token: role \"" + role + "\" is not viewer, member or admin");
+  }
+  if (rc != SQLITE_DONE) return s.Error();
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+}
+
+Result<TokenRow> Store::FindToken(const std::string& digest) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, std::string("SELECT ") + kTokenColumns + " FROM tokens WHERE digest = ?");
+  s.BindBlob(1, digest);
+  const int rc = s.Step();
+  if (rc == SQLITE_DONE) return Status::NotFound("no such token");
+  if (rc != SQLITE_ROW) return s.Error();
+  return ReadToken(s);
+}
+
+Result<std::vector<TokenRow>> Store::ListTokens() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, std::string("SELECT ") + kTokenColumns + " FROM tokens ORDER BY id");
+  std::vector<TokenRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadToken(s));
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
+}
+
+Status Store::RevokeToken(int64_t id, double now) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+  s.Bind(1, now).Bind(2, id);
+  if (Status st = s.Run(); !st.ok()) return st;
+  if (sqlite3_changes(db_) == 1) return Status::OK();
+  Stmt exists(db_, "SELECT 1 FROM tokens WHERE id = ?");
+  exists.Bind(1, id);
+  const int rc = exists.Step();
+  if (rc == SQLITE_ROW) return Status::FailedPrecondition("token " + std::to_string(id) + " is revoked already");
+  if (rc == SQLITE_DONE) return Status::NotFound("token " + std::to_string(id) + ": no such token");
+  return exists.Error();
+}
+
+Result<int64_t> Store::AppendAudit(const AuditRow& row) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "INSERT INTO audit (at, user, role, action, target, source, code, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  s.Bind(1, row.at).Bind(2, row.user).Bind(3, row.role).Bind(4, row.action).Bind(5, row.target);
+  s.Bind(6, row.source).Bind(7, row.code).Bind(8, row.detail);
+  if (Status st = s.Run(); !st.ok()) return st;
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+}
+
+Result<std::vector<AuditRow>> Store::ListAudit(int64_t offset, int64_t limit, const std::string& user) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "SELECT id, at, user, role, action, target, source, code, detail FROM audit "
+              "WHERE ?1 = '' OR user = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3");
+  s.Bind(1, user).Bind(2, limit).Bind(3, offset);
+  std::vector<AuditRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    AuditRow a;
+    a.id = s.Int(0);
+    a.at = s.Real(1);
+    a.user = s.Text(2);
+    a.role = s.Text(3);
+    a.action = s.Text(4);
+    a.target = s.Text(5);
+    a.source = s.Text(6);
+    a.code = s.Text(7);
+    a.detail = s.Text(8);
+    out.push_back(std::move(a));
   }
   if (rc != SQLITE_DONE) return s.Error();
   return out;

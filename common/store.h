@@ -118,6 +118,25 @@ struct DeadLetter {
   double at = 0;
 };
 
+// A user's token as the store keeps it: its SHA-256 digest, never the token.
+struct TokenRow {
+  int64_t id = 0;
+  std::string user;
+  std::string role;        // "viewer", "member" or "admin"
+  std::string digest;      // SHA-256 of the token, 32 bytes
+  double created_at = 0;
+  std::string created_by;  // the user who created it
+  double revoked_at = 0;   // 0: live
+};
+
+// One row of the append-only audit log: who did what to what, when, from
+// where, and the answer's status code name ("OK", "PERMISSION_DENIED").
+struct AuditRow {
+  int64_t id = 0;  // assigned by AppendAudit
+  double at = 0;
+  std::string user, role, action, target, source, code, detail;
+};
+
 // A TrialRow's columns of `trials t` and how to read them from a statement
 // that selected them first, for code that reads the file on a connection of
 // its own (ResultsReader).
@@ -268,6 +287,29 @@ class Store {
   Status RecordDeadLetter(const DeadLetter& letter);
   // Newest first; sweep_id 0: of every sweep.
   Result<std::vector<DeadLetter>> DeadLetters(int64_t sweep_id, int64_t limit);
+
+  // A sweep's priority (common/sweep_spec.h: [-kMaxPriority, kMaxPriority];
+  // InvalidArgument outside). NotFound for no such sweep. Readers see it at
+  // once (a requested change); the caller wakes the feed.
+  Status SetPriority(int64_t sweep_id, int64_t priority);
+
+  // ---- users: tokens (kept as digests) and the audit log.
+  // A new token row; AlreadyExists when the digest is stored already.
+  Result<int64_t> CreateToken(const std::string& user, const std::string& role, const std::string& digest,
+                              const std::string& created_by, double now);
+  // The token with this digest, revoked or not (the caller refuses revoked
+  // ones); NotFound when there is none.
+  Result<TokenRow> FindToken(const std::string& digest);
+  // Every token, live and revoked, by id.
+  Result<std::vector<TokenRow>> ListTokens();
+  // Revokes a live token. NotFound: no such token; FailedPrecondition: it was
+  // revoked already (the UPDATE names the live state, so a revoke counts once).
+  Status RevokeToken(int64_t id, double now);
+  // Appends one audit row; returns its id. Rows are never changed or deleted
+  // (the schema's triggers refuse it).
+  Result<int64_t> AppendAudit(const AuditRow& row);
+  // A page of the audit log, newest first; `user` empty: every user.
+  Result<std::vector<AuditRow>> ListAudit(int64_t offset, int64_t limit, const std::string& user);
 
   Result<std::vector<SweepRow>> ListSweeps(int64_t offset, int64_t limit);
   Result<SweepRow> GetSweep(int64_t sweep_id);

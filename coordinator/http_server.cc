@@ -88,7 +88,7 @@ struct Shared {
 // (bounded in size and time), answer it, repeat while keep-alive.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {}
+  Session(tcp::socket socket, Shared& shared) : peer_(PeerOf(socket)), stream_(std::move(socket)), shared_(shared) {}
   ~Session() { shared_.open.fetch_sub(1); }
 
   void Run() {
@@ -143,9 +143,11 @@ class Session : public std::enable_shared_from_this<Session> {
         auto it = req.find(f);
         return it == req.end() ? std::string() : std::string(it->value());
       };
-      r = shared_.handler(ToHttpRequest(std::string(req.method_string()), std::string(req.target()),
-                                        header(http::field::authorization), header(http::field::content_type),
-                                        req.body()));
+      HttpRequest request = ToHttpRequest(std::string(req.method_string()), std::string(req.target()),
+                                          header(http::field::authorization), header(http::field::content_type),
+                                          req.body());
+      request.peer = peer_;
+      r = shared_.handler(request);
     } catch (const std::exception& e) {
       r = HttpResponse{500, "application/json", ErrorBody(e.what()), {}, ""};
     }
@@ -196,6 +198,17 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
+  // "ipv4:127.0.0.1:5000" or "ipv6:[::1]:5000", as gRPC names its peers.
+  static std::string PeerOf(const tcp::socket& socket) {
+    beast::error_code ec;
+    const tcp::endpoint e = socket.remote_endpoint(ec);
+    if (ec) return "unknown";
+    const auto a = e.address();
+    return a.is_v4() ? "ipv4:" + a.to_string() + ":" + std::to_string(e.port())
+                     : "ipv6:[" + a.to_string() + "]:" + std::to_string(e.port());
+  }
+
+  const std::string peer_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

@@ -40,6 +40,7 @@ struct HttpRequest {
   std::string authorization;                 // the Authorization header, if any
   std::string content_type;                  // the Content-Type header, if any
   std::string body;
+  std::string peer;                          // the client's address, "ipv4:127.0.0.1:5000" (for the audit log)
 };
 
 struct HttpResponse {

@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
   app.add_option("--redis", redis_address, "Redis HOST:PORT")->envname("SIC_REDIS")->capture_default_str();
   app.add_option("--redis-password", redis_password, "Redis password")->envname("SIC_REDIS_PASSWORD");
   app.add_option("--prefix", prefix, "prefix of the Redis keys")->capture_default_str();
-  app.add_option("--token", token, "shared token required on state-changing calls")->envname("SIC_TOKEN");
+  app.add_option("--token", token, "shared token, the bootstrap admin (users get their own: sicctl token create); "
+                 "without it, a caller that sends no token is the local admin")->envname("SIC_TOKEN");
   app.add_flag("--auth-reads", auth_reads, "reads (REST /api/v1, /metrics, gRPC reads) need the token too")
       ->envname("SIC_AUTH_READS");
   app.add_flag("--insecure", insecure, "serve a non-loopback address without a token (anyone who reaches it "

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 
 #include "common/log.h"
@@ -138,15 +139,21 @@ const std::vector<RestApi::Route>& RestApi::Routes() {
   using A = RestAccess;
   static const std::vector<Route> kRoutes = {
       {"GET", "/api/v1/sweeps", A::kRead, nullptr, &RestApi::ListSweeps},
-      {"POST", "/api/v1/sweeps", A::kWrite, nullptr, &RestApi::Submit},
+      {"POST", "/api/v1/sweeps", A::kSubmit, nullptr, &RestApi::Submit},
       {"GET", "/api/v1/sweeps/{id}", A::kRead, "sweep", &RestApi::GetSweep},
       {"GET", "/api/v1/sweeps/{id}/trials", A::kRead, "sweep", &RestApi::Trials},
       {"GET", "/api/v1/sweeps/{id}/summary", A::kRead, "sweep", &RestApi::Summary},
       {"GET", "/api/v1/sweeps/{id}/export", A::kRead, "sweep", &RestApi::Export},
       {"GET", "/api/v1/sweeps/{id}/search", A::kRead, "sweep", &RestApi::Search},
-      {"POST", "/api/v1/sweeps/{id}/cancel", A::kWrite, "sweep", &RestApi::Cancel},
-      {"POST", "/api/v1/sweeps/{id}/ask", A::kWrite, "sweep", &RestApi::Ask},
-      {"POST", "/api/v1/sweeps/{id}/tell", A::kWrite, "sweep", &RestApi::Tell},
+      {"POST", "/api/v1/sweeps/{id}/cancel", A::kOwnSweep, "sweep", &RestApi::Cancel},
+      {"POST", "/api/v1/sweeps/{id}/retry", A::kOwnSweep, "sweep", &RestApi::Retry},
+      {"POST", "/api/v1/sweeps/{id}/priority", A::kOwnSweep, "sweep", &RestApi::Priority},
+      {"POST", "/api/v1/sweeps/{id}/ask", A::kOwnSweep, "sweep", &RestApi::Ask},
+      {"POST", "/api/v1/sweeps/{id}/tell", A::kOwnSweep, "sweep", &RestApi::Tell},
+      {"GET", "/api/v1/tokens", A::kAdmin, nullptr, &RestApi::ListTokens},
+      {"POST", "/api/v1/tokens", A::kAdmin, nullptr, &RestApi::CreateToken},
+      {"POST", "/api/v1/tokens/{id}/revoke", A::kAdmin, "token", &RestApi::RevokeToken},
+      {"GET", "/api/v1/audit", A::kAdmin, nullptr, &RestApi::Audit},
       {"GET", "/api/v1/demand", A::kRead, nullptr, &RestApi::Demand},
       {"GET", "/api/v1/trials/{id}", A::kRead, "trial", &RestApi::GetTrial},
       {"GET", "/api/v1/trials/{id}/curve", A::kRead, "trial", &RestApi::Curve},
@@ -208,35 +215,70 @@ HttpResponse RestApi::Handle(const HttpRequest& req) {
   }
   const Route& route = Routes()[m.row];
   const std::string pattern = route.pattern;
-  const std::string& token = service_.options().token;
-  if (route.access == RestAccess::kWrite || (route.access == RestAccess::kRead && service_.options().auth_reads)) {
-    if (!TokenMatches(req.authorization, token)) {
-      return Error(401, "missing or wrong token (send \"Authorization: Bearer TOKEN\")", pattern);
-    }
+  Call call{req, pattern, 0, "", Principal{}, ""};
+  Result<HttpResponse> routed = Routed(req, m, call);
+  HttpResponse out = routed.ok() ? std::move(routed.value()) : FromStatus(routed.status(), pattern);
+  if (req.method == "POST") {
+    // One audit row per state-changing call, whatever its answer, with the
+    // answer's code (a 415 is the caller's INVALID_ARGUMENT).
+    Status outcome = !routed.ok()          ? routed.status()
+                     : out.status == 415 ? Status::InvalidArgument("not JSON: \"" + req.content_type.substr(0, 100) + "\"")
+                                         : Status::OK();
+    sic::Audit(store_, call.who.user.empty() ? nullptr : &call.who, req.method + " " + pattern, call.target,
+               req.peer, outcome);
   }
-  if (route.access == RestAccess::kWrite && !IsJsonContentType(req.content_type)) {
+  return out;
+}
+
+Result<HttpResponse> RestApi::Routed(const HttpRequest& req, const RouteTable::Match& m, Call& call) {
+  const Route& route = Routes()[m.row];
+  const std::string& pattern = call.route;
+  // What the audit row names, known before the caller is (a refusal names it
+  // too); handlers make it precise ("sweep 3" for a new sweep).
+  if (int64_t id = 0; route.id_of && ParseId(m.params.front(), &id)) {
+    call.target = std::string(route.id_of) + " " + std::to_string(id);
+  } else if (route.handler == &RestApi::Submit) {
+    call.target = Truthy(req, "dry_run") ? "dry run" : "new sweep";
+  } else if (route.handler == &RestApi::CreateToken) {
+    call.target = "new token";
+  }
+  // Who is calling: an unknown or revoked token is refused before anything else.
+  const bool reads_open = route.access == Access::kOpen || (route.access == Access::kRead && !service_.options().auth_reads);
+  if (!reads_open) {
+    auto who = service_.authenticator().Resolve(req.authorization);
+    if (!who.ok()) {
+      if (who.status().code() != Status::Code::kUnauthenticated) return who.status();
+      return Status::Unauthenticated(who.status().message() + " (send \"Authorization: Bearer TOKEN\")");
+    }
+    call.who = who.value();
+  }
+  if (req.method == "POST" && !IsJsonContentType(req.content_type)) {
     return Error(415, req.method + " " + pattern + " takes \"Content-Type: application/json\"", pattern);
   }
-  Call call{req, pattern, 0, ""};
   if (route.id_of) {
     if (!ParseId(m.params.front(), &call.id)) {
-      return Error(404, std::string(route.id_of) + " \"" + m.params.front() + "\": no such " + route.id_of +
-                            " (ids are positive integers)", pattern);
+      return Status::NotFound(std::string(route.id_of) + " \"" + m.params.front() + "\": no such " + route.id_of +
+                              " (ids are positive integers)");
     }
   }
   // Parameters are text: names, numbers. Bytes that are not UTF-8 (a decoded
   // %c0%af) are refused here, before any handler compares or caches them.
   for (const std::string& p : m.params) {
-    if (!IsUtf8(p)) return Error(400, "the path has bytes that are not UTF-8", pattern);
+    if (!IsUtf8(p)) return Status::InvalidArgument("the path has bytes that are not UTF-8");
   }
   for (const auto& [k, v] : req.query) {
-    if (!IsUtf8(k) || !IsUtf8(v)) return Error(400, "a query parameter has bytes that are not UTF-8", pattern);
+    if (!IsUtf8(k) || !IsUtf8(v)) return Status::InvalidArgument("a query parameter has bytes that are not UTF-8");
+  }
+  // What the caller's role allows (the sweep's owner for kOwnSweep rows).
+  if (!reads_open) {
+    if (Status allowed = service_.Allow(call.who, route.access, req.method + " " + pattern, call.id); !allowed.ok()) {
+      return allowed;
+    }
   }
   if (std::string(route.pattern).find("...}") != std::string::npos) call.name = m.params.back();
   Result<HttpResponse> out = (this->*route.handler)(call);
-  if (!out.ok()) return FromStatus(out.status(), pattern);
-  if (out->route.empty()) out->route = pattern;
-  return std::move(out.value());
+  if (out.ok() && out->route.empty()) out->route = pattern;
+  return out;
 }
 
 Result<HttpResponse> RestApi::ListSweeps(const Call& call) {
@@ -246,7 +288,8 @@ Result<HttpResponse> RestApi::ListSweeps(const Call& call) {
   if (!error.empty()) return Status::InvalidArgument(error);
   auto reader = readers_.Acquire();
   if (!reader.ok()) return reader.status();
-  auto ids = reader.value()->SweepIds(offset, limit);
+  const std::string owner = call.req.query.count("owner") ? call.req.query.at("owner") : "";
+  auto ids = reader.value()->SweepIds(offset, limit, owner);
   if (!ids.ok()) return ids.status();
   json sweeps = json::array();
   for (int64_t id : ids->second) {
@@ -438,8 +481,15 @@ Result<HttpResponse> RestApi::Picture(const Call& call) {
 
 Result<HttpResponse> RestApi::Submit(const Call& call) {
   const bool dry_run = Truthy(call.req, "dry_run");
+  std::string error;
+  std::optional<int64_t> priority;
+  if (call.req.query.count("priority")) {
+    priority = IntParam(call.req, "priority", 0, -kMaxPriority, kMaxPriority, &error);
+    if (!error.empty()) return Status::InvalidArgument(error);
+  }
   v1::SubmitResponse resp;
-  if (Status s = service_.SubmitSpec(call.req.body, dry_run, &resp); !s.ok()) return s;
+  if (Status s = service_.SubmitSpec(call.req.body, dry_run, &resp, call.who.user, priority); !s.ok()) return s;
+  if (!dry_run) call.target = "sweep " + std::to_string(resp.sweep_id());
   json trials = json::array();
   for (const auto& name : resp.trials()) trials.push_back(name);
   return Json(dry_run ? 200 : 201, {{"sweep_id", resp.sweep_id()}, {"trials", trials}}, call.route);
@@ -449,6 +499,88 @@ Result<HttpResponse> RestApi::Cancel(const Call& call) {
   v1::CountResponse resp;
   if (Status s = service_.CancelSweep(call.id, &resp); !s.ok()) return s;
   return Json(200, {{"canceled", resp.count()}}, call.route);
+}
+
+Result<HttpResponse> RestApi::Retry(const Call& call) {
+  v1::CountResponse resp;
+  if (Status s = service_.RetrySweep(call.id, &resp); !s.ok()) return s;
+  return Json(200, {{"retried", resp.count()}}, call.route);
+}
+
+// Body: {"priority": N}, N in [-1000, 1000].
+Result<HttpResponse> RestApi::Priority(const Call& call) {
+  JsonLimits limits;
+  limits.max_bytes = 1024;
+  limits.max_depth = 2;
+  auto body = ParseJson(call.req.body, limits, "priority");
+  if (!body.ok()) return body.status();
+  const json& b = body.value();
+  if (!b.is_object() || b.size() != 1 || !b.contains("priority") || !b["priority"].is_number_integer()) {
+    return Status::InvalidArgument("priority: give {\"priority\": N}, N an integer in [-" +
+                                   std::to_string(kMaxPriority) + ", " + std::to_string(kMaxPriority) + "]");
+  }
+  // An unsigned integer past int64 reads as a huge number, refused by the range check.
+  const json& n = b["priority"];
+  const int64_t p = n.is_number_unsigned() && n.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX
+                                                                                                   : n.get<int64_t>();
+  if (Status s = service_.SetSweepPriority(call.id, p); !s.ok()) return s;
+  return Json(200, {{"sweep", call.id}, {"priority", p}}, call.route);
+}
+
+// Body: {"user": NAME, "role": "viewer" | "member" | "admin"}. The answer
+// carries the token, this once.
+Result<HttpResponse> RestApi::CreateToken(const Call& call) {
+  JsonLimits limits;
+  limits.max_bytes = 1024;
+  limits.max_depth = 2;
+  auto body = ParseJson(call.req.body, limits, "token");
+  if (!body.ok()) return body.status();
+  const json& b = body.value();
+  if (!b.is_object() || !b.contains("user") || !b["user"].is_string() || !b.contains("role") || !b["role"].is_string() ||
+      b.size() != 2) {
+    return Status::InvalidArgument("token: give {\"user\": NAME, \"role\": \"viewer\" | \"member\" | \"admin\"}");
+  }
+  v1::CreateTokenResponse resp;
+  if (Status s = service_.NewUserToken(b["user"].get<std::string>(), b["role"].get<std::string>(), call.who.user, &resp);
+      !s.ok()) {
+    return s;
+  }
+  call.target = "token " + std::to_string(resp.id());
+  return Json(201, {{"id", resp.id()}, {"user", b["user"]}, {"role", b["role"]}, {"token", resp.token()}}, call.route);
+}
+
+Result<HttpResponse> RestApi::ListTokens(const Call& call) {
+  v1::ListTokensResponse resp;
+  if (Status s = service_.FillTokens(&resp); !s.ok()) return s;
+  json tokens = json::array();
+  for (const auto& t : resp.tokens()) {
+    tokens.push_back({{"id", t.id()}, {"user", t.user()}, {"role", t.role()}, {"created_at", t.created_at()},
+                      {"created_by", t.created_by()},
+                      {"revoked_at", t.revoked_at() > 0 ? json(t.revoked_at()) : json()}});
+  }
+  return Json(200, {{"tokens", tokens}}, call.route);
+}
+
+Result<HttpResponse> RestApi::RevokeToken(const Call& call) {
+  if (Status s = service_.RevokeUserToken(call.id); !s.ok()) return s;
+  return Json(200, {{"revoked", call.id}}, call.route);
+}
+
+// ?offset=&limit=&user=: newest first.
+Result<HttpResponse> RestApi::Audit(const Call& call) {
+  std::string error;
+  const int64_t offset = IntParam(call.req, "offset", 0, 0, INT64_MAX / 2, &error);
+  const int64_t limit = IntParam(call.req, "limit", 100, 1, 1000, &error);
+  if (!error.empty()) return Status::InvalidArgument(error);
+  const std::string user = call.req.query.count("user") ? call.req.query.at("user") : "";
+  v1::ListAuditResponse resp;
+  if (Status s = service_.FillAudit(offset, limit, user, &resp); !s.ok()) return s;
+  json entries = json::array();
+  for (const auto& a : resp.entries()) {
+    entries.push_back({{"id", a.id()}, {"at", a.at()}, {"user", a.user()}, {"role", a.role()}, {"action", a.action()},
+                       {"target", a.target()}, {"source", a.source()}, {"code", a.code()}, {"detail", a.detail()}});
+  }
+  return Json(200, {{"offset", offset}, {"limit", limit}, {"entries", entries}}, call.route);
 }
 
 Result<HttpResponse> RestApi::Ask(const Call& call) {
@@ -477,6 +609,7 @@ Result<HttpResponse> RestApi::Tell(const Call& call) {
     }
   }
   req.set_trial_id(b["trial"].get<int64_t>());
+  call.target = "trial " + std::to_string(req.trial_id()) + " of sweep " + std::to_string(call.id);
   const bool failed = b.contains("failed") && b["failed"] == true;
   if (!failed && (!b.contains("value") || !b["value"].is_number())) {
     return Status::InvalidArgument("tell.value: a number is required (or \"failed\": true)");

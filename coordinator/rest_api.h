@@ -5,12 +5,17 @@
 // Allow header) come from the table; every error is one line of JSON
 // {"error": "..."} with the HTTP status of its Status code (status_map.h).
 //
-// Who may call (RestAccess), with `token` set:
-//   kOpen   /healthz, /readyz (probes cannot send a Secret), the dashboard's files
-//   kRead   /api/v1 reads and /metrics: the token only with `auth_reads`
-//   kWrite  every POST: the token, and "Content-Type: application/json" (415
-//           otherwise), so that a cross-site HTML form can never submit or cancel
-// With no token, kWrite still needs the JSON content type.
+// Who may call: each row names its access class (coordinator/auth.h):
+//   kOpen     /healthz, /readyz (probes cannot send a Secret), the dashboard's files
+//   kRead     /api/v1 reads and /metrics: a token (any role) only with `auth_reads`
+//   kSubmit   POST /api/v1/sweeps: member or admin; the caller owns the sweep
+//   kOwnSweep POST /api/v1/sweeps/{id}/...: the sweep's owner (a member) or an admin
+//   kAdmin    /api/v1/tokens..., GET /api/v1/audit
+// An unknown or revoked token is 401; a wrong role 403, naming the role
+// needed. Every POST also needs "Content-Type: application/json" (415
+// otherwise), so that a cross-site HTML form can never submit or cancel,
+// token or not. Every answer to a POST, refusals included, appends one row
+// to the audit log (an unidentified caller as user "?").
 //
 // Reads never take the writer's lock: they go through the ReaderPool's own
 // SQLite connections, and sorted trial orders and summaries are cached per
@@ -40,7 +45,7 @@
 
 namespace sic {
 
-enum class RestAccess { kOpen, kRead, kWrite };
+using RestAccess = Access;
 
 struct RestOptions {
   // Non-empty when the coordinator serves a non-loopback address without a
@@ -62,6 +67,8 @@ class RestApi {
     const std::string& route;  // the row's pattern: the metrics label
     int64_t id = 0;            // {id}, when the pattern has one
     std::string name;          // {name...}, when the pattern has one
+    Principal who;             // the caller, when identified
+    mutable std::string target;  // what the audit row names ("sweep 3"); a handler may set it
   };
   using Handler = Result<HttpResponse> (RestApi::*)(const Call&);
   struct Route {
@@ -82,6 +89,12 @@ class RestApi {
   Result<HttpResponse> Cancel(const Call& call);
   Result<HttpResponse> Ask(const Call& call);
   Result<HttpResponse> Tell(const Call& call);
+  Result<HttpResponse> Retry(const Call& call);
+  Result<HttpResponse> Priority(const Call& call);
+  Result<HttpResponse> CreateToken(const Call& call);
+  Result<HttpResponse> ListTokens(const Call& call);
+  Result<HttpResponse> RevokeToken(const Call& call);
+  Result<HttpResponse> Audit(const Call& call);
   Result<HttpResponse> Demand(const Call& call);
   Result<HttpResponse> Export(const Call& call);
   Result<HttpResponse> GetTrial(const Call& call);
@@ -95,6 +108,8 @@ class RestApi {
   Result<HttpResponse> Ready(const Call& call);
   Result<HttpResponse> Metrics(const Call& call);
   HttpResponse Static(const HttpRequest& req);
+  // Handle's work once the route is found; Handle audits its POST answers.
+  Result<HttpResponse> Routed(const HttpRequest& req, const RouteTable::Match& m, Call& call);
 
   // A JSON answer computed from one sweep's data, cached as text per generation.
   Result<HttpResponse> Cached(const std::string& route, const std::string& key, int64_t sweep_id,

@@ -41,7 +41,8 @@ constexpr size_t kExportChunk = 1u << 20;
 
 SweepServiceImpl::SweepServiceImpl(Store& store, Pumps& pumps, Feed& feed, ReaderPool& readers,
                                    ServiceOptions options)
-    : store_(store), pumps_(pumps), feed_(feed), readers_(readers), options_(std::move(options)) {}
+    : store_(store), pumps_(pumps), feed_(feed), readers_(readers), options_(std::move(options)),
+      auth_(store, options_.token) {}
 
 grpc::Status SweepServiceImpl::ReadSweep(int64_t sweep_id, v1::Sweep* out) {
   auto reader = readers_.Acquire();
@@ -59,29 +60,84 @@ grpc::Status SweepServiceImpl::ReadSweep(int64_t sweep_id, v1::Sweep* out) {
   return grpc::Status::OK;
 }
 
-grpc::Status SweepServiceImpl::CheckToken(const grpc::ServerContext* ctx) const {
-  if (options_.token.empty()) return grpc::Status::OK;
+namespace {
+
+// The "authorization" metadata of a call ("" when absent).
+std::string AuthorizationOf(const grpc::ServerContext* ctx) {
   const auto& md = ctx->client_metadata();
   auto it = md.find("authorization");
-  const std::string given = it == md.end() ? "" : std::string(it->second.data(), it->second.size());
-  if (!TokenMatches(given, options_.token)) {
-    return ToGrpc(Status::Unauthenticated("missing or wrong token (set SIC_TOKEN or --token)"));
-  }
-  return grpc::Status::OK;
+  return it == md.end() ? "" : std::string(it->second.data(), it->second.size());
 }
 
-grpc::Status SweepServiceImpl::CheckReadToken(const grpc::ServerContext* ctx) const {
-  return options_.auth_reads ? CheckToken(ctx) : grpc::Status::OK;
+// An Unauthenticated answer also says how to send a token.
+Status HowToSend(const Status& s) {
+  if (s.code() != Status::Code::kUnauthenticated) return s;
+  return Status::Unauthenticated(s.message() + " (set SIC_TOKEN or --token)");
+}
+
+std::string SweepTarget(int64_t sweep_id) { return "sweep " + std::to_string(sweep_id); }
+
+}  // namespace
+
+Status SweepServiceImpl::Admit(const std::string& authorization, Access access, const std::string& action,
+                               int64_t sweep_id, Principal* who) {
+  *who = Principal{"", Role::kViewer};
+  if (access == Access::kOpen || (access == Access::kRead && !options_.auth_reads)) return Status::OK();
+  auto resolved = auth_.Resolve(authorization);
+  if (!resolved.ok()) return resolved.status();
+  *who = resolved.value();
+  return Allow(*who, access, action, sweep_id);
+}
+
+Status SweepServiceImpl::Allow(const Principal& who, Access access, const std::string& action, int64_t sweep_id) {
+  std::string owner;
+  if (access == Access::kOwnSweep && who.role != Role::kAdmin) {
+    auto reader = readers_.Acquire();
+    if (!reader.ok()) return reader.status();
+    auto found = reader.value()->SweepOwner(sweep_id);
+    if (!found.ok()) return found.status();
+    owner = found.value();
+  }
+  return Authorize(who, access, action, owner, sweep_id);
+}
+
+grpc::Status SweepServiceImpl::CheckRead(const grpc::ServerContext* ctx) {
+  if (!options_.auth_reads) return grpc::Status::OK;  // open reads need no caller at all
+  Principal who;
+  return ToGrpc(HowToSend(Admit(AuthorizationOf(ctx), Access::kRead, "read", 0, &who)));
+}
+
+grpc::Status SweepServiceImpl::Audited(grpc::ServerContext* ctx, Access access, const std::string& action,
+                                       int64_t sweep_id, std::string target,
+                                       const std::function<Status(const Principal&, std::string*)>& work) {
+  Principal who;
+  Status s = Admit(AuthorizationOf(ctx), access, action, sweep_id, &who);
+  if (s.ok()) s = work(who, &target);
+  // A caller that could not be identified is recorded as "?".
+  Audit(store_, who.user.empty() ? nullptr : &who, action, target, ctx->peer(), s);
+  return ToGrpc(HowToSend(s));
 }
 
 grpc::Status SweepServiceImpl::Submit(grpc::ServerContext* ctx, const v1::SubmitRequest* req,
                                       v1::SubmitResponse* resp) {
   // A dry run too: it expands the spec, which costs CPU.
-  if (auto s = CheckToken(ctx); !s.ok()) return s;
-  return ToGrpc(SubmitSpec(req->spec_json(), req->dry_run(), resp));
+  return Audited(ctx, Access::kSubmit, "Submit", 0, req->dry_run() ? "dry run" : "new sweep",
+                 [&](const Principal& who, std::string* target) {
+                   std::optional<int64_t> priority;
+                   if (req->has_priority()) priority = req->priority();
+                   Status s = SubmitSpec(req->spec_json(), req->dry_run(), resp, who.user, priority);
+                   if (s.ok() && !req->dry_run()) *target = SweepTarget(resp->sweep_id());
+                   return s;
+                 });
 }
 
-Status SweepServiceImpl::SubmitSpec(const std::string& spec_json, bool dry_run, v1::SubmitResponse* resp) {
+Status SweepServiceImpl::SubmitSpec(const std::string& spec_json, bool dry_run, v1::SubmitResponse* resp,
+                                    const std::string& owner, std::optional<int64_t> priority) {
+  if (priority && (*priority < -kMaxPriority || *priority > kMaxPriority)) {
+    return Status::InvalidArgument("priority: " + std::to_string(*priority) + " must be an integer in [-" +
+                                   std::to_string(kMaxPriority) + ", " + std::to_string(kMaxPriority) +
+                                   "] (higher is fed first)");
+  }
   auto sweep = ParseSweepSpec(spec_json, options_.limits);
   // A refused large spec was parsed and freed: give the heap back, so that refusals cannot ratchet RSS up.
   if (!sweep.ok() && spec_json.size() > kTrimAfterBytes) malloc_trim(0);
@@ -91,20 +147,21 @@ Status SweepServiceImpl::SubmitSpec(const std::string& spec_json, bool dry_run, 
     return s.code() == Status::Code::kUnknown ? Status::InvalidArgument(s.message()) : s;
   }
   for (const auto& t : sweep->trials) resp->add_trials(t.name);
+  if (priority) sweep->priority = *priority;
   if (dry_run) return Status::OK();
-  auto id = store_.CreateSweep(sweep.value(), NowSeconds());
+  auto id = store_.CreateSweep(sweep.value(), NowSeconds(), owner);
   if (!id.ok()) return id.status();
   resp->set_sweep_id(id.value());
   Log("sweep " + std::to_string(id.value()) + " \"" + sweep->name + "\": " +
-      std::to_string(sweep->trials.size()) + " trials");
+      std::to_string(sweep->trials.size()) + " trials" + (owner.empty() ? "" : ", by " + owner));
   pumps_.Wake();
   feed_.Wake();
   return Status::OK();
 }
 
 grpc::Status SweepServiceImpl::Ask(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::AskResponse* resp) {
-  if (auto s = CheckToken(ctx); !s.ok()) return s;
-  return ToGrpc(AskSweep(req->sweep_id(), resp));
+  return Audited(ctx, Access::kOwnSweep, "Ask", req->sweep_id(), SweepTarget(req->sweep_id()),
+                 [&](const Principal&, std::string*) { return AskSweep(req->sweep_id(), resp); });
 }
 
 Status SweepServiceImpl::AskSweep(int64_t sweep_id, v1::AskResponse* resp) {
@@ -117,10 +174,13 @@ Status SweepServiceImpl::AskSweep(int64_t sweep_id, v1::AskResponse* resp) {
 }
 
 grpc::Status SweepServiceImpl::Tell(grpc::ServerContext* ctx, const v1::TellRequest* req, v1::CountResponse* resp) {
-  if (auto s = CheckToken(ctx); !s.ok()) return s;
-  Status s = TellTrial(*req);
-  if (s.ok()) resp->set_count(1);
-  return ToGrpc(s);
+  return Audited(ctx, Access::kOwnSweep, "Tell", req->sweep_id(),
+                 "trial " + std::to_string(req->trial_id()) + " of " + SweepTarget(req->sweep_id()),
+                 [&](const Principal&, std::string*) {
+                   Status s = TellTrial(*req);
+                   if (s.ok()) resp->set_count(1);
+                   return s;
+                 });
 }
 
 Status SweepServiceImpl::TellTrial(const v1::TellRequest& req) {
@@ -135,17 +195,17 @@ Status SweepServiceImpl::TellTrial(const v1::TellRequest& req) {
 }
 
 grpc::Status SweepServiceImpl::GetSweep(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::Sweep* resp) {
-  if (auto s = CheckReadToken(ctx); !s.ok()) return s;
+  if (auto s = CheckRead(ctx); !s.ok()) return s;
   return ReadSweep(req->sweep_id(), resp);
 }
 
 grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext* ctx, const v1::ListSweepsRequest* req,
                                           v1::ListSweepsResponse* resp) {
-  if (auto s = CheckReadToken(ctx); !s.ok()) return s;
+  if (auto s = CheckRead(ctx); !s.ok()) return s;
   const int64_t limit = req->limit() > 0 ? std::min<int64_t>(req->limit(), 1000) : 100;
   auto reader = readers_.Acquire();
   if (!reader.ok()) return ToGrpc(reader.status());
-  auto ids = reader.value()->SweepIds(std::max<int64_t>(0, req->offset()), limit);
+  auto ids = reader.value()->SweepIds(std::max<int64_t>(0, req->offset()), limit, req->owner());
   if (!ids.ok()) return ToGrpc(ids.status());
   for (int64_t id : ids->second) {
     auto row = reader.value()->SweepRow(id);
@@ -199,14 +259,14 @@ grpc::Status SweepServiceImpl::FillTrials(int64_t sweep_id, int64_t offset, int6
 
 grpc::Status SweepServiceImpl::ListTrials(grpc::ServerContext* ctx, const v1::ListTrialsRequest* req,
                                           v1::ListTrialsResponse* resp) {
-  if (auto s = CheckReadToken(ctx); !s.ok()) return s;
+  if (auto s = CheckRead(ctx); !s.ok()) return s;
   const int64_t limit = req->limit() > 0 ? std::min<int64_t>(req->limit(), 10000) : 1000;
   return FillTrials(req->sweep_id(), std::max<int64_t>(0, req->offset()), limit, resp);
 }
 
 grpc::Status SweepServiceImpl::Cancel(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::CountResponse* resp) {
-  if (auto s = CheckToken(ctx); !s.ok()) return s;
-  return ToGrpc(CancelSweep(req->sweep_id(), resp));
+  return Audited(ctx, Access::kOwnSweep, "Cancel", req->sweep_id(), SweepTarget(req->sweep_id()),
+                 [&](const Principal&, std::string*) { return CancelSweep(req->sweep_id(), resp); });
 }
 
 Status SweepServiceImpl::CancelSweep(int64_t sweep_id, v1::CountResponse* resp) {
@@ -224,18 +284,137 @@ Status SweepServiceImpl::CancelSweep(int64_t sweep_id, v1::CountResponse* resp) 
 
 grpc::Status SweepServiceImpl::RetryFailed(grpc::ServerContext* ctx, const v1::SweepRef* req,
                                            v1::CountResponse* resp) {
-  if (auto s = CheckToken(ctx); !s.ok()) return s;
-  auto n = store_.RetryFailed(req->sweep_id());
-  if (!n.ok()) return ToGrpc(n.status());
+  return Audited(ctx, Access::kOwnSweep, "RetryFailed", req->sweep_id(), SweepTarget(req->sweep_id()),
+                 [&](const Principal&, std::string*) { return RetrySweep(req->sweep_id(), resp); });
+}
+
+Status SweepServiceImpl::RetrySweep(int64_t sweep_id, v1::CountResponse* resp) {
+  auto n = store_.RetryFailed(sweep_id);
+  if (!n.ok()) return n.status();
   resp->set_count(n.value());
   pumps_.Wake();
   feed_.Wake();
-  return grpc::Status::OK;
+  return Status::OK();
+}
+
+grpc::Status SweepServiceImpl::SetPriority(grpc::ServerContext* ctx, const v1::PriorityRequest* req,
+                                           v1::CountResponse* resp) {
+  return Audited(ctx, Access::kOwnSweep, "SetPriority", req->sweep_id(), SweepTarget(req->sweep_id()),
+                 [&](const Principal&, std::string*) {
+                   Status s = SetSweepPriority(req->sweep_id(), req->priority());
+                   if (s.ok()) resp->set_count(1);
+                   return s;
+                 });
+}
+
+Status SweepServiceImpl::SetSweepPriority(int64_t sweep_id, int64_t priority) {
+  if (Status s = store_.SetPriority(sweep_id, priority); !s.ok()) return s;
+  Log("sweep " + std::to_string(sweep_id) + ": priority " + std::to_string(priority));
+  // The feed orders what it feeds next by priority: let it look again.
+  pumps_.Wake();
+  feed_.Wake();
+  return Status::OK();
+}
+
+grpc::Status SweepServiceImpl::CreateToken(grpc::ServerContext* ctx, const v1::CreateTokenRequest* req,
+                                           v1::CreateTokenResponse* resp) {
+  return Audited(ctx, Access::kAdmin, "CreateToken", 0, "new token", [&](const Principal& who, std::string* target) {
+    Status s = NewUserToken(req->user(), req->role(), who.user, resp);
+    if (s.ok()) *target = "token " + std::to_string(resp->id());
+    return s;
+  });
+}
+
+Status SweepServiceImpl::NewUserToken(const std::string& user, const std::string& role, const std::string& created_by,
+                                      v1::CreateTokenResponse* resp) {
+  if (Status s = CheckUserName(user); !s.ok()) return s;
+  Role parsed;
+  if (!ParseRole(role, &parsed)) {
+    return Status::InvalidArgument("role: \"" + role.substr(0, 64) + "\" is not viewer, member or admin");
+  }
+  auto token = NewToken();
+  if (!token.ok()) return token.status();
+  auto id = store_.CreateToken(user, RoleName(parsed), TokenDigest(token.value()), created_by, NowSeconds());
+  if (!id.ok()) return id.status();
+  resp->set_id(id.value());
+  resp->set_token(token.value());
+  Log("token " + std::to_string(id.value()) + " for " + user + " (" + RoleName(parsed) + ") created by " + created_by);
+  return Status::OK();
+}
+
+grpc::Status SweepServiceImpl::RevokeToken(grpc::ServerContext* ctx, const v1::TokenRef* req, v1::CountResponse* resp) {
+  return Audited(ctx, Access::kAdmin, "RevokeToken", 0, "token " + std::to_string(req->id()),
+                 [&](const Principal&, std::string*) {
+                   Status s = RevokeUserToken(req->id());
+                   if (s.ok()) resp->set_count(1);
+                   return s;
+                 });
+}
+
+Status SweepServiceImpl::RevokeUserToken(int64_t token_id) {
+  Status s = store_.RevokeToken(token_id, NowSeconds());
+  // Refused from the next call on, whatever was remembered.
+  auth_.Forget();
+  if (s.ok()) Log("token " + std::to_string(token_id) + " revoked");
+  return s;
+}
+
+grpc::Status SweepServiceImpl::ListTokens(grpc::ServerContext* ctx, const v1::ListTokensRequest*,
+                                          v1::ListTokensResponse* resp) {
+  Principal who;
+  if (Status s = Admit(AuthorizationOf(ctx), Access::kAdmin, "ListTokens", 0, &who); !s.ok()) {
+    return ToGrpc(HowToSend(s));
+  }
+  return ToGrpc(FillTokens(resp));
+}
+
+Status SweepServiceImpl::FillTokens(v1::ListTokensResponse* resp) {
+  auto tokens = store_.ListTokens();
+  if (!tokens.ok()) return tokens.status();
+  for (const TokenRow& t : tokens.value()) {
+    v1::TokenInfo* out = resp->add_tokens();
+    out->set_id(t.id);
+    out->set_user(t.user);
+    out->set_role(t.role);
+    out->set_created_at(t.created_at);
+    out->set_created_by(t.created_by);
+    out->set_revoked_at(t.revoked_at);
+  }
+  return Status::OK();
+}
+
+grpc::Status SweepServiceImpl::ListAudit(grpc::ServerContext* ctx, const v1::ListAuditRequest* req,
+                                         v1::ListAuditResponse* resp) {
+  Principal who;
+  if (Status s = Admit(AuthorizationOf(ctx), Access::kAdmin, "ListAudit", 0, &who); !s.ok()) {
+    return ToGrpc(HowToSend(s));
+  }
+  const int64_t limit = req->limit() > 0 ? std::min<int64_t>(req->limit(), 1000) : 100;
+  return ToGrpc(FillAudit(std::max<int64_t>(0, req->offset()), limit, req->user(), resp));
+}
+
+Status SweepServiceImpl::FillAudit(int64_t offset, int64_t limit, const std::string& user,
+                                   v1::ListAuditResponse* resp) {
+  auto rows = store_.ListAudit(offset, limit, user);
+  if (!rows.ok()) return rows.status();
+  for (const AuditRow& a : rows.value()) {
+    v1::AuditEntry* out = resp->add_entries();
+    out->set_id(a.id);
+    out->set_at(a.at);
+    out->set_user(a.user);
+    out->set_role(a.role);
+    out->set_action(a.action);
+    out->set_target(a.target);
+    out->set_source(a.source);
+    out->set_code(a.code);
+    out->set_detail(a.detail);
+  }
+  return Status::OK();
 }
 
 grpc::Status SweepServiceImpl::Watch(grpc::ServerContext* ctx, const v1::SweepRef* req,
                                      grpc::ServerWriter<v1::Sweep>* writer) {
-  if (auto s = CheckReadToken(ctx); !s.ok()) return s;
+  if (auto s = CheckRead(ctx); !s.ok()) return s;
   std::string last;
   auto last_sent = std::chrono::steady_clock::now();
   while (!ctx->IsCancelled()) {
@@ -257,7 +436,7 @@ grpc::Status SweepServiceImpl::Watch(grpc::ServerContext* ctx, const v1::SweepRe
 
 grpc::Status SweepServiceImpl::ListWorkers(grpc::ServerContext* ctx, const v1::ListWorkersRequest*,
                                            v1::ListWorkersResponse* resp) {
-  if (auto s = CheckReadToken(ctx); !s.ok()) return s;
+  if (auto s = CheckRead(ctx); !s.ok()) return s;
   Queue queue(options_.redis, options_.prefix);
   return ToGrpc(AliveWorkers(queue, resp));
 }
@@ -291,7 +470,7 @@ Result<std::string> SweepServiceImpl::ExportText(const v1::ExportRequest& req) {
 }
 
 grpc::Status SweepServiceImpl::Export(grpc::ServerContext* ctx, const v1::ExportRequest* req, v1::ExportResponse* resp) {
-  if (auto s = CheckReadToken(ctx); !s.ok()) return s;
+  if (auto s = CheckRead(ctx); !s.ok()) return s;
   auto text = ExportText(*req);
   if (!text.ok()) return ToGrpc(text.status());
   if (text->size() > kMaxExportMessage) {
@@ -305,7 +484,7 @@ grpc::Status SweepServiceImpl::Export(grpc::ServerContext* ctx, const v1::Export
 
 grpc::Status SweepServiceImpl::ExportStream(grpc::ServerContext* ctx, const v1::ExportRequest* req,
                                             grpc::ServerWriter<v1::ExportChunk>* writer) {
-  if (auto s = CheckReadToken(ctx); !s.ok()) return s;
+  if (auto s = CheckRead(ctx); !s.ok()) return s;
   auto text = ExportText(*req);
   if (!text.ok()) return ToGrpc(text.status());
   for (size_t at = 0; at < text->size(); at += kExportChunk) {

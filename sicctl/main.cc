@@ -224,6 +224,7 @@ int Show(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
   const StepsSaved steps = Steps(trials);
   if (g.format == "table") {
     std::cout << "sweep " << sweep.id() << " " << sweep.name() << " " << Bar(sweep) << " " << Summary(sweep) << "\n";
+    std::cout << "owner " << (sweep.owner().empty() ? "-" : sweep.owner()) << ", priority " << sweep.priority() << "\n";
     if (steps.adaptive && steps.full > 0) {
       const int64_t saved = steps.full - steps.trained;
       std::cout << "steps: " << steps.trained << " trained of " << steps.full
@@ -286,7 +287,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Globals g;
   app.add_option("--coordinator", g.coordinator, "coordinator HOST:PORT")->envname("SIC_COORDINATOR")->capture_default_str();
-  app.add_option("--token", g.token, "shared token for calls that change state")->envname("SIC_TOKEN");
+  app.add_option("--token", g.token, "your token (sicctl token create), or the shared one")->envname("SIC_TOKEN");
   app.add_option("--format", g.format, "output format")->check(CLI::IsMember({"table", "json", "csv"}))->capture_default_str();
 
   std::string file;
@@ -297,7 +298,34 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("FILE", file, "the spec")->required();
   sweep_cmd->add_flag("--dry-run", dry_run, "print the trials it expands to; submit nothing");
   sweep_cmd->add_flag("--watch", watch, "follow it to the end");
+  int64_t priority = 0;
+  auto* priority_opt = sweep_cmd->add_option("--priority", priority, "higher is fed first (overrides the spec's)")
+                           ->check(CLI::Range(int64_t{-1000}, int64_t{1000}));
+  std::string owner;
   auto* list_cmd = app.add_subcommand("list", "list sweeps");
+  list_cmd->add_option("--owner", owner, "only the sweeps of this user");
+  auto* set_priority_cmd = app.add_subcommand("priority", "set a sweep's priority (higher is fed first)");
+  set_priority_cmd->add_option("SWEEP", sweep_id)->required();
+  set_priority_cmd->add_option("N", priority, "in [-1000, 1000]")->required()
+      ->check(CLI::Range(int64_t{-1000}, int64_t{1000}));
+  // Tokens and the audit log (admin).
+  std::string user, role;
+  int64_t token_id = 0, limit = 100, offset = 0;
+  auto* token_cmd = app.add_subcommand("token", "per-user tokens (admin)");
+  token_cmd->require_subcommand(1);
+  auto* token_create_cmd = token_cmd->add_subcommand("create", "a new token for USER, printed once");
+  token_create_cmd->add_option("USER", user, "1-64 of letters, digits, '_', '-', '.'")->required();
+  token_create_cmd->add_option("--role", role, "what it may do")->required()
+      ->check(CLI::IsMember({"viewer", "member", "admin"}));
+  auto* token_list_cmd = token_cmd->add_subcommand("list", "every token (never the tokens themselves)");
+  auto* token_revoke_cmd = token_cmd->add_subcommand("revoke", "refuse a token from now on");
+  token_revoke_cmd->add_option("ID", token_id, "its id (sicctl token list)")->required();
+  std::string audit_user;
+  auto* audit_cmd = app.add_subcommand("audit", "the audit log, newest first (admin)");
+  audit_cmd->add_option("--user", audit_user, "only this user's calls");
+  audit_cmd->add_option("--limit", limit, "rows at most")->check(CLI::Range(int64_t{1}, int64_t{1000}))
+      ->capture_default_str();
+  audit_cmd->add_option("--offset", offset, "skip this many newest rows")->check(CLI::NonNegativeNumber);
   auto* show_cmd = app.add_subcommand("show", "a sweep and its trials");
   show_cmd->add_option("SWEEP", sweep_id)->required();
   auto* watch_cmd = app.add_subcommand("watch", "a live progress bar until the sweep is done");
@@ -339,6 +367,10 @@ int main(int argc, char** argv) {
     sic::v1::SubmitRequest req;
     if (int rc = ReadFile(file, *req.mutable_spec_json()); rc != 0) return rc;
     req.set_dry_run(dry_run);
+    if (priority_opt->count() > 0) {
+      req.set_has_priority(true);
+      req.set_priority(priority);
+    }
     sic::v1::SubmitResponse resp;
     if (auto st = stub->Submit(Context(g).get(), req, &resp); !st.ok()) {
       // The file's content is at fault (a key, a limit): name the file.
@@ -372,12 +404,14 @@ int main(int argc, char** argv) {
   if (list_cmd->parsed()) {
     sic::v1::ListSweepsRequest req;
     req.set_limit(1000);
+    req.set_owner(owner);
     sic::v1::ListSweepsResponse resp;
     if (auto st = stub->ListSweeps(Context(g).get(), req, &resp); !st.ok()) return FailRpc(st, g);
-    sic::Table table({"sweep", "name", "created", "trials", "succeeded", "failed", "stopped", "canceled", "running",
-                      "paused", "waiting", "done"});
+    sic::Table table({"sweep", "name", "owner", "priority", "created", "trials", "succeeded", "failed", "stopped",
+                      "canceled", "running", "paused", "waiting", "done"});
     for (const auto& s : resp.sweeps()) {
-      table.Add({std::to_string(s.id()), s.name(), Time(s.created_at()), std::to_string(s.total()),
+      table.Add({std::to_string(s.id()), s.name(), s.owner(), std::to_string(s.priority()), Time(s.created_at()),
+                 std::to_string(s.total()),
                  std::to_string(Count(s, "succeeded")), std::to_string(Count(s, "failed")),
                  std::to_string(Count(s, "stopped")), std::to_string(Count(s, "canceled")),
                  std::to_string(Count(s, "running")), std::to_string(Count(s, "paused")),
@@ -437,6 +471,79 @@ int main(int argc, char** argv) {
     req.set_failed(told_failed);
     sic::v1::CountResponse resp;
     if (auto st = stub->Tell(Context(g).get(), req, &resp); !st.ok()) return FailRpc(st, g);
+    return 0;
+  }
+  if (set_priority_cmd->parsed()) {
+    sic::v1::PriorityRequest req;
+    req.set_sweep_id(sweep_id);
+    req.set_priority(priority);
+    sic::v1::CountResponse resp;
+    if (auto st = stub->SetPriority(Context(g).get(), req, &resp); !st.ok()) return FailRpc(st, g);
+    if (g.format == "table") {
+      std::cout << "sweep " << sweep_id << ": priority " << priority << "\n";
+    } else {
+      sic::Table table({"sweep", "priority"});
+      table.Add({std::to_string(sweep_id), std::to_string(priority)});
+      table.Print(std::cout, g.format == "json" ? "jsonl" : g.format);
+    }
+    return 0;
+  }
+  if (token_create_cmd->parsed()) {
+    sic::v1::CreateTokenRequest req;
+    req.set_user(user);
+    req.set_role(role);
+    sic::v1::CreateTokenResponse resp;
+    if (auto st = stub->CreateToken(Context(g).get(), req, &resp); !st.ok()) return FailRpc(st, g);
+    if (g.format == "table") {
+      // The token alone on stdout (for $(sicctl token create ...)); what it is on stderr.
+      std::cout << resp.token() << "\n";
+      std::cerr << "token " << resp.id() << " for " << user << " (" << role
+                << "): shown this once; the coordinator keeps only its SHA-256\n";
+    } else {
+      sic::Table table({"id", "user", "role", "token"});
+      table.Add({std::to_string(resp.id()), user, role, resp.token()});
+      table.Print(std::cout, g.format == "json" ? "jsonl" : g.format);
+    }
+    return 0;
+  }
+  if (token_list_cmd->parsed()) {
+    sic::v1::ListTokensResponse resp;
+    if (auto st = stub->ListTokens(Context(g).get(), {}, &resp); !st.ok()) return FailRpc(st, g);
+    sic::Table table({"id", "user", "role", "created", "created_by", "revoked"});
+    for (const auto& t : resp.tokens()) {
+      table.Add({std::to_string(t.id()), t.user(), t.role(), Time(t.created_at()), t.created_by(),
+                 Time(t.revoked_at())});
+    }
+    table.Print(std::cout, g.format);
+    return 0;
+  }
+  if (token_revoke_cmd->parsed()) {
+    sic::v1::TokenRef ref;
+    ref.set_id(token_id);
+    sic::v1::CountResponse resp;
+    if (auto st = stub->RevokeToken(Context(g).get(), ref, &resp); !st.ok()) return FailRpc(st, g);
+    if (g.format == "table") {
+      std::cout << "token " << token_id << ": revoked\n";
+    } else {
+      sic::Table table({"token", "revoked"});
+      table.Add({std::to_string(token_id), "yes"});
+      table.Print(std::cout, g.format == "json" ? "jsonl" : g.format);
+    }
+    return 0;
+  }
+  if (audit_cmd->parsed()) {
+    sic::v1::ListAuditRequest req;
+    req.set_user(audit_user);
+    req.set_limit(limit);
+    req.set_offset(offset);
+    sic::v1::ListAuditResponse resp;
+    if (auto st = stub->ListAudit(Context(g).get(), req, &resp); !st.ok()) return FailRpc(st, g);
+    sic::Table table({"id", "at", "user", "role", "action", "target", "source", "code", "detail"});
+    for (const auto& a : resp.entries()) {
+      table.Add({std::to_string(a.id()), Time(a.at()), a.user(), a.role(), a.action(), a.target(), a.source(), a.code(),
+                 a.detail()});
+    }
+    table.Print(std::cout, g.format);
     return 0;
   }
   if (workers_cmd->parsed()) {

@@ -6,7 +6,7 @@ After every request:
   - the coordinator process is alive;
   - the answer is a 4xx with a one-line JSON error (HTTP), or a non-zero
     sicctl exit with one line on stderr (gRPC);
-  - the database is unchanged (a digest of every table's rows);
+  - the database is unchanged (a digest of every table's rows but the audit log's);
   - the request cost the coordinator under 1 s of CPU time, and its resident
     memory stays within 50 MB of where it was before the first request.
 
@@ -163,6 +163,8 @@ class HostileInputTest(unittest.TestCase):
         with sqlite3.connect(cls.c.db_path) as db:
             tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
             for t in tables:
+                if t == "audit":
+                    continue  # it records every refused write: it grows by design (roles_test checks it)
                 h.update(t.encode())
                 for row in db.execute('SELECT * FROM "%s" ORDER BY 1' % t):
                     h.update(repr(row).encode())
