@@ -685,6 +685,17 @@ Result<std::vector<TrialTicket>> Store::EnqueuedBefore(double before, int64_t af
   return out;
 }
 
+Result<std::vector<std::string>> Store::DeviceClasses() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(db_, "SELECT 'cpu' UNION SELECT DISTINCT device_class FROM trials WHERE status NOT IN " +
+                  FinalStatusesSql() + " ORDER BY 1");
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(s.Text(0));
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
+}
+
 Result<bool> Store::Reconcile(int64_t trial_id, int64_t ticket) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, MoveTrials(TrialEvent::kReconcile, "", "id = ? AND ticket = ?", " RETURNING sweep_id"));
