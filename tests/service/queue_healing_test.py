@@ -142,7 +142,7 @@ class QueueHealingTest(ClusterTestCase):
         tickets = dict(c.query("SELECT id, ticket FROM trials WHERE sweep_id = ?", sweep_id))
         # The stream loses its entries but keeps its group (a trimmed stream,
         # an old snapshot): nothing tells the coordinator but the reconciler.
-        c.redis_command("XTRIM", "sic:trials", "MAXLEN", "0")
+        c.redis_command("XTRIM", "sic:trials:cpu", "MAXLEN", "0")
         c.start_worker("a")
         trials = c.wait_done(sweep_id, timeout=180)
         self.assertEqual([t["status"] for t in trials], ["succeeded"] * 3)
