@@ -92,7 +92,7 @@ class DeviceTest(ClusterTestCase):
         self.assertTrue(all(t["status"] == "succeeded" for t in trials), trials)
         workers = {w for (w,) in c.query("SELECT worker FROM attempts WHERE trial_id = ?", cuda_id)}
         self.assertEqual(workers, {"gpu-standin"})
-        others = {w for (w,) in c.query("SELECT worker FROM attempts a JOIN trials t ON t.id = a.trial_id "
+        others = {w for (w,) in c.query("SELECT a.worker FROM attempts a JOIN trials t ON t.id = a.trial_id "
                                         "WHERE t.sweep_id = ? AND a.trial_id != ?", sweep_id, cuda_id)}
         self.assertLessEqual(others, {"cpu-a", "cpu-b"})
         r = c.sicctl("show", str(sweep_id))
