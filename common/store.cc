@@ -1035,7 +1035,8 @@ Result<std::vector<std::pair<TrialRow, int64_t>>> Store::Discards(int64_t limit)
   s.Bind(1, limit);
   std::vector<std::pair<TrialRow, int64_t>> out;
   int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) out.push_back({ReadTrial(s), s.Int(19)});
+  // d.round follows kTrialColumns' 21 columns (device_class and needs, schema 7, are the last two).
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back({ReadTrial(s), s.Int(21)});
   if (rc != SQLITE_DONE) return s.Error();
   return out;
 }
