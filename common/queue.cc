@@ -1,5 +1,10 @@
 #include "common/queue.h"
 
+#include <algorithm>
+#include <set>
+
+#include "common/resources.h"
+
 namespace sic {
 namespace {
 
@@ -29,19 +34,50 @@ std::optional<QueueEntry> ParseEntry(const RedisValue& v) {
   return e;
 }
 
-// XREADGROUP's reply: nil, or [[stream, [entry, ...]]].
-std::vector<QueueEntry> ParseRead(const RedisValue& v, std::vector<std::string>* deleted) {
+// XREADGROUP's reply: nil, or [[stream, [entry, ...]]]. An entry of a stream
+// named <trials_prefix><class> gets that class.
+std::vector<QueueEntry> ParseRead(const RedisValue& v, std::vector<std::string>* deleted,
+                                  const std::string& trials_prefix = "") {
   std::vector<QueueEntry> out;
   if (v.type != RedisValue::kArray) return out;
   for (const auto& stream : v.elements) {
     if (stream.elements.size() != 2) continue;
+    const std::string& key = stream.elements[0].str;
+    const std::string device_class =
+        !trials_prefix.empty() && key.rfind(trials_prefix, 0) == 0 ? key.substr(trials_prefix.size()) : "";
     for (const auto& entry : stream.elements[1].elements) {
       if (entry.elements.size() == 2 && entry.elements[1].is_nil()) {
         if (deleted) deleted->push_back(entry.elements[0].str);
         continue;
       }
-      if (auto e = ParseEntry(entry)) out.push_back(std::move(*e));
+      if (auto e = ParseEntry(entry)) {
+        e->device_class = device_class;
+        out.push_back(std::move(*e));
+      }
     }
+  }
+  return out;
+}
+
+Status CheckClass(const std::string& device_class) {
+  if (IsDeviceClass(device_class)) return Status::OK();
+  return Status::InvalidArgument("device class \"" + device_class.substr(0, kMaxDeviceClassChars) +
+                                 "\" is not allowed (must be 1-32 of a-z, 0-9 and '-', starting with a letter)");
+}
+
+Status CheckClasses(const std::vector<std::string>& classes) {
+  for (const auto& c : classes) {
+    if (Status s = CheckClass(c); !s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+// A SCAN pattern that matches `literal` itself.
+std::string GlobEscape(const std::string& literal) {
+  std::string out;
+  for (char c : literal) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out.push_back('\\');
+    out.push_back(c);
   }
   return out;
 }
@@ -50,7 +86,7 @@ std::vector<QueueEntry> ParseRead(const RedisValue& v, std::vector<std::string>*
 
 Queue::Queue(RedisOptions options, std::string prefix)
     : client_(std::move(options)),
-      trials_key_(prefix + ":trials"),
+      trials_prefix_(prefix + ":trials:"),
       results_key_(prefix + ":results"),
       canceled_key_(prefix + ":canceled"),
       workers_key_(prefix + ":workers") {}
@@ -84,18 +120,22 @@ Result<std::vector<std::string>> Queue::Workers() {
   return out;
 }
 
-Status Queue::EnsureGroups(bool* created_trials_group) {
-  if (created_trials_group) *created_trials_group = false;
-  for (const auto& [stream, group] : {std::pair{trials_key_, kWorkers}, std::pair{results_key_, kCoordinator}}) {
+Status Queue::EnsureGroups(const std::vector<std::string>& classes, bool* created_results_group) {
+  if (created_results_group) *created_results_group = false;
+  if (Status s = CheckClasses(classes); !s.ok()) return s;
+  std::vector<std::pair<std::string, const char*>> groups = {{results_key_, kCoordinator}};
+  for (const auto& c : classes) groups.push_back({trials_key(c), kWorkers});
+  for (const auto& [stream, group] : groups) {
     auto r = client_.Command({"XGROUP", "CREATE", stream, group, "0", "MKSTREAM"});
     if (!r.ok() && r.status().code() != Status::Code::kAlreadyExists) return r.status();
-    if (r.ok() && stream == trials_key_ && created_trials_group) *created_trials_group = true;
+    if (r.ok() && stream == results_key_ && created_results_group) *created_results_group = true;
   }
   return Status::OK();
 }
 
-Result<std::string> Queue::AddTrial(const std::string& payload) {
-  auto r = client_.Command({"XADD", trials_key_, "*", kField, payload});
+Result<std::string> Queue::AddTrial(const std::string& device_class, const std::string& payload) {
+  if (Status s = CheckClass(device_class); !s.ok()) return s;
+  auto r = client_.Command({"XADD", trials_key(device_class), "*", kField, payload});
   if (!r.ok()) return r.status();
   return r->str;
 }
@@ -145,81 +185,166 @@ Result<int64_t> Queue::Deliveries(const std::string& stream, const std::string& 
   return r->elements[0].elements[3].integer;
 }
 
-Result<std::optional<QueueEntry>> Queue::ClaimTrial(const std::string& consumer, int64_t lease_ms,
+Result<std::optional<QueueEntry>> Queue::ClaimTrial(const std::string& consumer,
+                                                    const std::vector<std::string>& classes, int64_t lease_ms,
                                                     int64_t block_ms) {
+  if (classes.empty()) return Status::InvalidArgument("claim: no device class to claim from");
+  if (Status s = CheckClasses(classes); !s.ok()) return s;
+  auto claimed = ClaimOnce(consumer, classes, lease_ms, block_ms);
+  if (claimed.ok() || !claimed.status().IsNotFound()) return claimed;
+  // NOGROUP: a class nobody has fed yet, or a Redis that restarted empty.
+  for (const auto& c : classes) {
+    auto r = client_.Command({"XGROUP", "CREATE", trials_key(c), kWorkers, "0", "MKSTREAM"});
+    if (!r.ok() && r.status().code() != Status::Code::kAlreadyExists) return r.status();
+  }
+  return ClaimOnce(consumer, classes, lease_ms, block_ms);
+}
+
+Result<std::optional<QueueEntry>> Queue::ClaimOnce(const std::string& consumer,
+                                                   const std::vector<std::string>& classes, int64_t lease_ms,
+                                                   int64_t block_ms) {
   // Expired leases first: a trial abandoned by a dead worker resumes before
   // new work starts. XAUTOCLAIM scans a bounded slice of the pending list per
   // call, so follow its cursor (Redis 7 replies [cursor, entries, deleted ids]).
-  std::string cursor = "0-0";
-  for (int scans = 0; scans < 100; ++scans) {
-    auto r = client_.Command({"XAUTOCLAIM", trials_key_, kWorkers, consumer, std::to_string(lease_ms),
-                              cursor, "COUNT", "1"});
-    if (!r.ok()) return r.status();
-    if (r->elements.size() < 2) break;
-    for (const auto& entry : r->elements[1].elements) {
-      if (entry.elements.size() != 2 || entry.elements[1].is_nil()) continue;  // deleted meanwhile
-      auto e = ParseEntry(entry);
-      if (!e) continue;
-      auto deliveries = Deliveries(trials_key_, kWorkers, e->id);
-      if (!deliveries.ok()) return deliveries.status();
-      e->deliveries = deliveries.value();
-      return std::optional<QueueEntry>(std::move(*e));
+  for (const auto& device_class : classes) {
+    const std::string key = trials_key(device_class);
+    std::string cursor = "0-0";
+    for (int scans = 0; scans < 100; ++scans) {
+      auto r = client_.Command({"XAUTOCLAIM", key, kWorkers, consumer, std::to_string(lease_ms), cursor, "COUNT", "1"});
+      if (!r.ok()) return r.status();
+      if (r->elements.size() < 2) break;
+      for (const auto& entry : r->elements[1].elements) {
+        if (entry.elements.size() != 2 || entry.elements[1].is_nil()) continue;  // deleted meanwhile
+        auto e = ParseEntry(entry);
+        if (!e) continue;
+        auto deliveries = Deliveries(key, kWorkers, e->id);
+        if (!deliveries.ok()) return deliveries.status();
+        e->deliveries = deliveries.value();
+        e->device_class = device_class;
+        return std::optional<QueueEntry>(std::move(*e));
+      }
+      cursor = r->elements[0].str;
+      if (cursor == "0-0") break;
     }
-    cursor = r->elements[0].str;
-    if (cursor == "0-0") break;
   }
   std::vector<std::string> argv = {"XREADGROUP", "GROUP", kWorkers, consumer, "COUNT", "1"};
   if (block_ms > 0) {
     argv.push_back("BLOCK");
     argv.push_back(std::to_string(block_ms));
   }
-  argv.insert(argv.end(), {"STREAMS", trials_key_, ">"});
+  argv.push_back("STREAMS");
+  for (const auto& c : classes) argv.push_back(trials_key(c));
+  for (size_t i = 0; i < classes.size(); ++i) argv.push_back(">");
   auto r = client_.Command(argv, block_ms / 1000.0);
   if (!r.ok()) return r.status();
-  auto entries = ParseRead(r.value(), nullptr);
+  auto entries = ParseRead(r.value(), nullptr, trials_prefix_);
   if (entries.empty()) return std::optional<QueueEntry>();
+  // COUNT is per stream: one entry of each of several streams may have come.
+  // Keep the first; the others go back as never delivered (RETRYCOUNT 0 and
+  // an expired idle time, so the next XAUTOCLAIM of any worker counts its
+  // delivery 1).
+  for (size_t i = 1; i < entries.size(); ++i) {
+    auto back = client_.Command({"XCLAIM", trials_key(entries[i].device_class), kWorkers, consumer, "0", entries[i].id,
+                                 "IDLE", std::to_string(lease_ms), "RETRYCOUNT", "0", "JUSTID"});
+    if (!back.ok()) return back.status();
+  }
   return std::optional<QueueEntry>(std::move(entries[0]));
 }
 
-Result<bool> Queue::Heartbeat(const std::string& consumer, const std::string& id) {
-  auto r = client_.Command({"EVAL", kReclaimIfOwner, "1", trials_key_, kWorkers, id, consumer, "0"});
+Result<bool> Queue::Heartbeat(const std::string& consumer, const std::string& device_class, const std::string& id) {
+  if (Status s = CheckClass(device_class); !s.ok()) return s;
+  auto r = client_.Command({"EVAL", kReclaimIfOwner, "1", trials_key(device_class), kWorkers, id, consumer, "0"});
   if (!r.ok()) return r.status();
   return r->integer == 1;
 }
 
-Status Queue::Release(const std::string& consumer, const std::string& id, int64_t lease_ms) {
+Status Queue::Release(const std::string& consumer, const std::string& device_class, const std::string& id,
+                      int64_t lease_ms) {
+  if (Status s = CheckClass(device_class); !s.ok()) return s;
   auto r = client_.Command(
-      {"EVAL", kReclaimIfOwner, "1", trials_key_, kWorkers, id, consumer, std::to_string(lease_ms)});
+      {"EVAL", kReclaimIfOwner, "1", trials_key(device_class), kWorkers, id, consumer, std::to_string(lease_ms)});
   return r.ok() ? Status::OK() : r.status();
 }
 
-Status Queue::AckTrial(const std::string& id) {
-  auto ack = client_.Command({"XACK", trials_key_, kWorkers, id});
+Status Queue::AckTrial(const std::string& device_class, const std::string& id) {
+  if (Status s = CheckClass(device_class); !s.ok()) return s;
+  const std::string key = trials_key(device_class);
+  auto ack = client_.Command({"XACK", key, kWorkers, id});
   if (!ack.ok()) return ack.status();
-  auto del = client_.Command({"XDEL", trials_key_, id});
+  auto del = client_.Command({"XDEL", key, id});
   return del.ok() ? Status::OK() : del.status();
 }
 
-Result<std::vector<QueueEntry>> Queue::TrialsAfter(const std::string& after_id, int64_t count) {
-  auto r = client_.Command({"XRANGE", trials_key_, "(" + after_id, "+", "COUNT", std::to_string(count)});
+Result<std::vector<QueueEntry>> Queue::TrialsAfter(const std::string& device_class, const std::string& after_id,
+                                                   int64_t count) {
+  if (Status s = CheckClass(device_class); !s.ok()) return s;
+  auto r = client_.Command(
+      {"XRANGE", trials_key(device_class), "(" + after_id, "+", "COUNT", std::to_string(count)});
   if (!r.ok()) return r.status();
   std::vector<QueueEntry> out;
   for (const auto& entry : r->elements) {
-    if (auto e = ParseEntry(entry)) out.push_back(std::move(*e));
+    if (auto e = ParseEntry(entry)) {
+      e->device_class = device_class;
+      out.push_back(std::move(*e));
+    }
   }
   return out;
 }
 
-Result<int64_t> Queue::PendingTrials() {
-  auto r = client_.Command({"XPENDING", trials_key_, kWorkers});
-  if (!r.ok()) return r.status();
+Result<int64_t> Queue::PendingTrials(const std::string& device_class) {
+  if (Status s = CheckClass(device_class); !s.ok()) return s;
+  auto r = client_.Command({"XPENDING", trials_key(device_class), kWorkers});
+  if (!r.ok()) return r.status().IsNotFound() ? Result<int64_t>(int64_t{0}) : Result<int64_t>(r.status());
   return r->elements.empty() ? 0 : r->elements[0].integer;
 }
 
-Result<int64_t> Queue::TrialsLength() {
-  auto r = client_.Command({"XLEN", trials_key_});
+Result<int64_t> Queue::TrialsLength(const std::string& device_class) {
+  if (Status s = CheckClass(device_class); !s.ok()) return s;
+  auto r = client_.Command({"XLEN", trials_key(device_class)});
   if (!r.ok()) return r.status();
   return r->integer;
+}
+
+Result<int64_t> Queue::PendingTrials() {
+  auto classes = TrialClasses();
+  if (!classes.ok()) return classes.status();
+  int64_t total = 0;
+  for (const auto& c : classes.value()) {
+    auto n = PendingTrials(c);
+    if (!n.ok()) return n.status();
+    total += n.value();
+  }
+  return total;
+}
+
+Result<int64_t> Queue::TrialsLength() {
+  auto classes = TrialClasses();
+  if (!classes.ok()) return classes.status();
+  int64_t total = 0;
+  for (const auto& c : classes.value()) {
+    auto n = TrialsLength(c);
+    if (!n.ok()) return n.status();
+    total += n.value();
+  }
+  return total;
+}
+
+Result<std::vector<std::string>> Queue::TrialClasses() {
+  std::set<std::string> found;
+  std::string cursor = "0";
+  const std::string pattern = GlobEscape(trials_prefix_) + "*";
+  for (int rounds = 0; rounds < 100000; ++rounds) {
+    auto r = client_.Command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000", "TYPE", "stream"});
+    if (!r.ok()) return r.status();
+    if (r->elements.size() != 2) return Status::Internal("redis: SCAN: unexpected reply");
+    for (const auto& key : r->elements[1].elements) {
+      const std::string c = key.str.substr(std::min(key.str.size(), trials_prefix_.size()));
+      if (IsDeviceClass(c)) found.insert(c);
+    }
+    cursor = r->elements[0].str;
+    if (cursor == "0") break;
+  }
+  return std::vector<std::string>(found.begin(), found.end());
 }
 
 }  // namespace sic

@@ -1,11 +1,16 @@
 // Queue: the Redis streams between coordinator and workers (DESIGN.md,
 // "Delivery guarantees"). Payloads are opaque bytes (serialized messages).
 //
-//   <prefix>:trials   jobs; consumer group "workers". A worker claims one entry
-//                     (new, or one whose owner's lease expired: XAUTOCLAIM),
-//                     keeps its lease alive with Heartbeat (XCLAIM ... JUSTID,
-//                     only while it still owns the entry), and acknowledges it
-//                     (XACK + XDEL) only after its result is in <prefix>:results.
+//   <prefix>:trials:<class>
+//                     jobs of one device class (common/resources.h: "cpu",
+//                     "cuda", or a pool's name); consumer group "workers" on
+//                     each. A worker claims one entry from any of the classes
+//                     it serves (new, or one whose owner's lease expired:
+//                     XAUTOCLAIM), keeps its lease alive with Heartbeat
+//                     (XCLAIM ... JUSTID, only while it still owns the entry),
+//                     and acknowledges it (XACK + XDEL) only after its result
+//                     is in <prefix>:results. A worker never sees the streams
+//                     of classes it does not serve.
 //   <prefix>:canceled set of canceled sweep ids; workers skip and stop their trials.
 //   <prefix>:workers  hash worker name -> its latest heartbeat (a serialized
 //                     message), for `sicctl workers`.
@@ -13,12 +18,18 @@
 //                     The coordinator acknowledges an entry (XACK + XDEL) only
 //                     after the SQLite transaction recording it committed; after
 //                     a restart it first re-reads its own unacknowledged entries.
+//                     Its group is also the sign that Redis kept its data: it
+//                     exists from the coordinator's first start on, so finding
+//                     it missing means Redis restarted empty.
 //
 // Every delivery of a trial entry counts (XPENDING's delivery counter), so a
 // trial that kills its workers is seen with a rising count and can be failed
 // past a limit. A command may be sent twice when a connection breaks mid-way
 // (RedisClient reconnects once), so a job or an event can occasionally appear
 // twice; results are idempotent on (trial, round, delivery) for that reason.
+//
+// A device class that IsDeviceClass refuses is InvalidArgument everywhere
+// (it would name another key).
 //
 // Thread-safety: not thread-safe (one RedisClient); one Queue per thread.
 #pragma once
@@ -37,22 +48,26 @@ struct QueueEntry {
   std::string id;        // stream entry id, e.g. "1700000000000-0"
   std::string payload;
   int64_t deliveries = 1;  // times this entry has been delivered (1 = first time)
+  std::string device_class;  // a trial entry's class (its stream); "" for results
 };
 
 class Queue {
  public:
   Queue(RedisOptions options, std::string prefix = "sic");
 
-  const std::string& trials_key() const { return trials_key_; }
+  // <prefix>:trials:<class> (no check of the class).
+  std::string trials_key(const std::string& device_class) const { return trials_prefix_ + device_class; }
   const std::string& results_key() const { return results_key_; }
 
-  // Creates both streams and their groups if missing (idempotent). Sets
-  // *created_trials_group when the trials group did not exist: on a Redis that
-  // has run before, that means it lost its data (restarted without AOF).
-  Status EnsureGroups(bool* created_trials_group = nullptr);
+  // Creates the results stream and its group, and each class's trials stream
+  // and group, where missing (idempotent). Sets *created_results_group when
+  // the results group did not exist: on a Redis that has run before, that
+  // means it lost its data (restarted without AOF). A class's trials group is
+  // created whenever a class is first used, so it says nothing of that.
+  Status EnsureGroups(const std::vector<std::string>& classes, bool* created_results_group = nullptr);
 
   // ---- Coordinator side.
-  Result<std::string> AddTrial(const std::string& payload);
+  Result<std::string> AddTrial(const std::string& device_class, const std::string& payload);
   // Up to `count` result entries: first this consumer's unacknowledged ones
   // (left from before a crash), then new ones, waiting up to `block_ms`.
   Result<std::vector<QueueEntry>> ReadResults(const std::string& consumer, int64_t count,
@@ -60,17 +75,24 @@ class Queue {
   Status AckResult(const std::string& id);
 
   // ---- Worker side.
-  // One trial: an entry whose lease (`lease_ms` idle) expired, else a new one,
-  // waiting up to `block_ms`. nullopt when there is none.
-  Result<std::optional<QueueEntry>> ClaimTrial(const std::string& consumer, int64_t lease_ms,
-                                               int64_t block_ms);
-  // Renews the lease. false: the entry is no longer this consumer's (its lease
-  // expired and another worker took it over, or it was acknowledged).
-  Result<bool> Heartbeat(const std::string& consumer, const std::string& id);
+  // One trial of one of `classes` (1 or more): an entry whose lease
+  // (`lease_ms` idle) expired, trying the classes in the order given, else a
+  // new one from any of them, waiting up to `block_ms`. nullopt when there is
+  // none. Creates the classes' groups when missing (a worker may start before
+  // the coordinator ever fed its class). A read that returns entries of
+  // several streams keeps the first and gives the others back at once with
+  // their delivery count as it was, so they are taken as first deliveries.
+  Result<std::optional<QueueEntry>> ClaimTrial(const std::string& consumer, const std::vector<std::string>& classes,
+                                               int64_t lease_ms, int64_t block_ms);
+  // Renews the lease of entry `id` of the class's stream. false: the entry is
+  // no longer this consumer's (its lease expired and another worker took it
+  // over, or it was acknowledged).
+  Result<bool> Heartbeat(const std::string& consumer, const std::string& device_class, const std::string& id);
   // Gives a claimed entry back at once (on SIGTERM) so that another worker can
   // take it without waiting for the lease: its idle time is made to look expired.
-  Status Release(const std::string& consumer, const std::string& id, int64_t lease_ms);
-  Status AckTrial(const std::string& id);
+  Status Release(const std::string& consumer, const std::string& device_class, const std::string& id,
+                 int64_t lease_ms);
+  Status AckTrial(const std::string& device_class, const std::string& id);
   Result<std::string> AddResult(const std::string& payload);
 
   // ---- Cancellation and the worker registry.
@@ -80,22 +102,33 @@ class Queue {
   Status RemoveWorker(const std::string& name);
   Result<std::vector<std::string>> Workers();
 
-  // Up to `count` entries of the trials stream (waiting or claimed: an entry
-  // leaves the stream only when acknowledged) with ids after `after_id`
-  // ("0-0" to start), oldest first: the reconciler reads the stream in pages.
-  Result<std::vector<QueueEntry>> TrialsAfter(const std::string& after_id, int64_t count);
+  // Up to `count` entries of a class's trials stream (waiting or claimed: an
+  // entry leaves the stream only when acknowledged) with ids after
+  // `after_id` ("0-0" to start), oldest first: the reconciler reads the
+  // streams in pages. A stream that does not exist is empty.
+  Result<std::vector<QueueEntry>> TrialsAfter(const std::string& device_class, const std::string& after_id,
+                                              int64_t count);
 
-  // Entries of the trials stream not yet acknowledged, and waiting in total.
+  // Entries of a class's trials stream not yet acknowledged (claimed), and
+  // in it in total (claimed or waiting). A missing stream or group has 0.
+  Result<int64_t> PendingTrials(const std::string& device_class);
+  Result<int64_t> TrialsLength(const std::string& device_class);
+  // The same, summed over every class stream there is (TrialClasses).
   Result<int64_t> PendingTrials();
   Result<int64_t> TrialsLength();
+  // The classes that have a trials stream in Redis (SCAN), sorted.
+  Result<std::vector<std::string>> TrialClasses();
 
   RedisClient& client() { return client_; }
 
  private:
   Result<int64_t> Deliveries(const std::string& stream, const std::string& group, const std::string& id);
 
+  Result<std::optional<QueueEntry>> ClaimOnce(const std::string& consumer, const std::vector<std::string>& classes,
+                                              int64_t lease_ms, int64_t block_ms);
+
   RedisClient client_;
-  std::string trials_key_, results_key_, canceled_key_, workers_key_;
+  std::string trials_prefix_, results_key_, canceled_key_, workers_key_;
 };
 
 }  // namespace sic

@@ -769,6 +769,28 @@ Result<std::vector<TrialTicket>> Store::EnqueuedBefore(double before, int64_t af
   return out;
 }
 
+Result<std::vector<std::string>> Store::DeviceClasses() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  // Called every enqueue round: a few index seeks per class (a skip scan of
+  // trials_by_class_status, then one seek per status not final), never a
+  // pass over every trial.
+  std::string live;
+  for (const char* status : TrialStatuses()) {
+    if (!IsFinalStatus(status)) live += std::string(live.empty() ? "" : ", ") + "'" + status + "'";
+  }
+  Stmt s(db_, "WITH RECURSIVE c(name) AS ("
+              "  SELECT MIN(device_class) FROM trials "
+              "  UNION ALL SELECT (SELECT MIN(device_class) FROM trials WHERE device_class > c.name) "
+              "  FROM c WHERE c.name IS NOT NULL) "
+              "SELECT 'cpu' UNION SELECT name FROM c WHERE name IS NOT NULL AND EXISTS (SELECT 1 FROM trials "
+              "  WHERE device_class = c.name AND status IN (" + live + ")) ORDER BY 1");
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(s.Text(0));
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
+}
+
 Result<bool> Store::Reconcile(int64_t trial_id, int64_t ticket) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, MoveTrials(TrialEvent::kReconcile, "", "id = ? AND ticket = ?", " RETURNING sweep_id"));

@@ -220,6 +220,9 @@ class Store {
   // its ticket is still `ticket` (not enqueued again meanwhile). Returns
   // whether it moved.
   Result<bool> Reconcile(int64_t trial_id, int64_t ticket);
+  // The device classes of trials not yet final, and "cpu", sorted: the
+  // classes whose queues (Redis streams) the coordinator keeps.
+  Result<std::vector<std::string>> DeviceClasses();
 
   // Every trial of the sweep not yet final becomes canceled. Returns how many.
   Result<int64_t> CancelSweep(int64_t sweep_id, double now);

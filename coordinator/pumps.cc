@@ -70,8 +70,12 @@ std::map<int64_t, LiveProgress> Pumps::Progress() {
 
 Status Pumps::EnsureGroups(Queue& queue) {
   std::lock_guard<std::mutex> lock(groups_mu_);
+  // Every class a trial not yet final has: its stream must exist for the
+  // workers of that class, and the reconciler reads each.
+  auto classes = store_.DeviceClasses();
+  if (!classes.ok()) return classes.status();
   bool created = false;
-  if (Status s = queue.EnsureGroups(&created); !s.ok()) return s;
+  if (Status s = queue.EnsureGroups(classes.value(), &created); !s.ok()) return s;
   if (!created) return Status::OK();
   auto n = store_.RequeueUnfinished();
   if (!n.ok()) return n.status();
@@ -120,7 +124,9 @@ void Pumps::EnqueueLoop() {
       job.set_name(t.name);
       job.set_config_json(t.config.dump());
       job.set_stop_at_step(t.target_steps);
-      auto id = queue.AddTrial(job.SerializeAsString());
+      job.set_device_class(t.device_class);
+      job.set_needs_json(t.needs.dump());
+      auto id = queue.AddTrial(t.device_class, job.SerializeAsString());
       if (!id.ok()) {
         failure = id.status();
         break;
@@ -171,7 +177,8 @@ Status Pumps::EnqueueDiscards(Queue& queue) {
     job.set_round(round);
     job.set_name(t.name);
     job.set_discard(true);
-    auto id = queue.AddTrial(job.SerializeAsString());
+    job.set_device_class(t.device_class);  // a worker of the class that ran it shares its checkpoints
+    auto id = queue.AddTrial(t.device_class, job.SerializeAsString());
     if (!id.ok()) {
       failure = id.status();
       break;
@@ -331,25 +338,30 @@ void Pumps::ReconcileLoop() {
 }
 
 Status Pumps::ReconcileOnce(Queue& queue, std::map<int64_t, int64_t>& suspects) {
-  // Which jobs Redis holds: every entry of the trials stream. A claimed entry
-  // stays in the stream until acknowledged (XACK then XDEL), so this covers
-  // the group's pending list too; a pending id whose entry is gone will never
-  // be delivered with a payload again, so it counts as lost. Pages of 500;
-  // memory is 16 bytes per job in Redis.
+  // Which jobs Redis holds: every entry of every class's trials stream (the
+  // classes of the trials not yet final; a trial's job is only ever in its
+  // class's stream). A claimed entry stays in the stream until acknowledged
+  // (XACK then XDEL), so this covers the groups' pending lists too; a pending
+  // id whose entry is gone will never be delivered with a payload again, so
+  // it counts as lost. Pages of 500; memory is 16 bytes per job in Redis.
   constexpr int64_t kPage = 500;
   constexpr size_t kMaxJobs = 4u << 20;
   std::set<std::pair<int64_t, int64_t>> live;  // (trial, ticket)
-  std::string after = "0-0";
-  for (;;) {
-    auto page = queue.TrialsAfter(after, kPage);
-    if (!page.ok()) return page.status();
-    for (const QueueEntry& e : page.value()) {
-      v1::TrialJob job;
-      if (job.ParseFromString(e.payload)) live.insert({job.trial_id(), job.ticket()});
+  auto classes = store_.DeviceClasses();
+  if (!classes.ok()) return classes.status();
+  for (const std::string& device_class : classes.value()) {
+    std::string after = "0-0";
+    for (;;) {
+      auto page = queue.TrialsAfter(device_class, after, kPage);
+      if (!page.ok()) return page.status();
+      for (const QueueEntry& e : page.value()) {
+        v1::TrialJob job;
+        if (job.ParseFromString(e.payload)) live.insert({job.trial_id(), job.ticket()});
+      }
+      if (static_cast<int64_t>(page->size()) < kPage) break;
+      if (live.size() > kMaxJobs) return Status::ResourceExhausted("reconcile: more than 4M jobs in the trials streams; skipped");
+      after = page->back().id;
     }
-    if (static_cast<int64_t>(page->size()) < kPage) break;
-    if (live.size() > kMaxJobs) return Status::ResourceExhausted("reconcile: more than 4M jobs in the trials stream; skipped");
-    after = page->back().id;
   }
   // Which queued or running trials have no job there, now and at the last
   // pass too (a result on its way through sic:results has been ingested by

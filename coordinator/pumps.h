@@ -1,5 +1,6 @@
 // Pumps: the coordinator's background loops between SQLite and Redis.
-//   enqueue:   pending trials -> sic:trials, each with a new ticket (and the
+//   enqueue:   pending trials -> sic:trials:<class> (the trial's device
+//              class), each with a new ticket (and the
 //              step to pause at), then marked queued (a crash between the two
 //              enqueues them again with new tickets; duplicates are harmless);
 //              and a discard job per checkpoint no trial will resume.
@@ -11,7 +12,7 @@
 //              failed kMaxRecordTries times in a row becomes a dead letter
 //              (stored, then acknowledged), so it never holds up other results.
 //   reconcile: every reconcile_s, SQLite's queued and running trials against
-//              the jobs in sic:trials: a trial whose current ticket has no job
+//              the jobs in every class's sic:trials:<class>: a trial whose current ticket has no job
 //              there at two passes in a row, and whose ticket is older than
 //              reconcile_s, goes back to pending and is enqueued again (Redis
 //              lost it: a stale snapshot, a trimmed stream, wiped data).
@@ -98,8 +99,9 @@ class Pumps {
   // Records one decoded event (inside the caller's Store::Batch).
   Status Record(const DecodedEvent& event);
   void Wait(int64_t ms);
-  // Creates the groups when missing; when Redis has lost them (restarted
-  // without AOF), every queued and running trial is enqueued again.
+  // Creates the groups when missing (the results stream's and one trials
+  // stream per device class of the trials not yet final); when Redis has lost
+  // them (restarted without AOF), every queued and running trial is enqueued again.
   Status EnsureGroups(Queue& queue);
 
   Store& store_;

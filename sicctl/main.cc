@@ -165,7 +165,16 @@ int Watch(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
 // (3000 steps)", "stopped early at rung 0 (1000/9000 steps)", "running,
 // promoted from rung 1". A trial that reached a rung pauses there, so one
 // with a rung that is neither paused nor stopped was promoted from it.
-std::string TrialState(const sic::v1::Trial& t) {
+//
+// A queued trial of a device class that no live worker serves says so:
+// "queued, waiting for a worker of class cuda" (`served` holds the classes
+// of the live workers; null when they could not be listed: then nothing is
+// claimed about them).
+std::string TrialState(const sic::v1::Trial& t, const std::set<std::string>* served = nullptr) {
+  if (served && (t.status() == "queued" || t.status() == "pending") && !t.device_class().empty() &&
+      !served->count(t.device_class())) {
+    return t.status() + ", waiting for a worker of class " + t.device_class();
+  }
   const std::string rung = "rung " + std::to_string(t.rung());
   if (t.status() == "paused") return "paused at " + rung + " (" + std::to_string(t.steps_done()) + " steps)";
   if (t.status() == "stopped") {
@@ -222,6 +231,22 @@ int Show(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
     if (page.trials_size() < kPage) break;
   }
   const StepsSaved steps = Steps(trials);
+  // Which classes live workers serve, to tell a trial that waits for a class
+  // nobody serves. Only a hint: when the workers cannot be listed (Redis
+  // down, a token that may not), the trials are shown without it.
+  std::set<std::string> served;
+  bool workers_known = false;
+  for (const auto& t : trials.trials()) {
+    if (t.status() != "queued" && t.status() != "pending") continue;
+    sic::v1::ListWorkersResponse workers;
+    workers_known = stub.ListWorkers(Context(g).get(), {}, &workers).ok();
+    for (const auto& w : workers.workers()) {
+      if (w.classes().empty()) served.insert("cpu");  // a worker from before classes
+      for (const auto& c : w.classes()) served.insert(c);
+    }
+    break;
+  }
+  const std::set<std::string>* served_if_known = workers_known ? &served : nullptr;
   if (g.format == "table") {
     std::cout << "sweep " << sweep.id() << " " << sweep.name() << " " << Bar(sweep) << " " << Summary(sweep) << "\n";
     std::cout << "owner " << (sweep.owner().empty() ? "-" : sweep.owner()) << ", priority " << sweep.priority() << "\n";
@@ -255,16 +280,16 @@ int Show(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
   // keep `status` a status and give the state, rung and steps as columns.
   const bool table_format = g.format == "table";
   std::vector<std::string> header = {"trial", "index", "name", "status"};
-  if (!table_format) header.insert(header.end(), {"state", "rung", "steps_done", "target_steps"});
+  if (!table_format) header.insert(header.end(), {"state", "device_class", "rung", "steps_done", "target_steps"});
   header.insert(header.end(), {"step", "attempts", "worker"});
   header.insert(header.end(), metric_keys.begin(), metric_keys.end());
   header.push_back("error");
   sic::Table table(header);
   for (const auto& t : trials.trials()) {
     std::vector<std::string> row = {std::to_string(t.id()), std::to_string(t.index()), t.name(),
-                                    table_format ? TrialState(t) : t.status()};
+                                    table_format ? TrialState(t, served_if_known) : t.status()};
     if (!table_format) {
-      row.insert(row.end(), {TrialState(t), t.rung() >= 0 ? std::to_string(t.rung()) : "",
+      row.insert(row.end(), {TrialState(t, served_if_known), t.device_class(), t.rung() >= 0 ? std::to_string(t.rung()) : "",
                              std::to_string(t.steps_done()), std::to_string(t.target_steps())});
     }
     row.insert(row.end(), {std::to_string(t.step()) + "/" + std::to_string(t.total_steps()),
@@ -549,12 +574,17 @@ int main(int argc, char** argv) {
   if (workers_cmd->parsed()) {
     sic::v1::ListWorkersResponse resp;
     if (auto st = stub->ListWorkers(Context(g).get(), {}, &resp); !st.ok()) return FailRpc(st, g);
-    sic::Table table({"worker", "host", "pid", "slots", "running", "last_seen"});
+    sic::Table table({"worker", "host", "pid", "classes", "gpus", "slots", "running", "last_seen"});
     for (const auto& w : resp.workers()) {
-      std::string running;
+      std::string running, classes, gpus;
       for (int64_t t : w.running_trials()) running += (running.empty() ? "" : " ") + std::to_string(t);
-      table.Add({w.name(), w.host(), std::to_string(w.pid()), std::to_string(w.concurrency()), running,
-                 Time(w.last_seen())});
+      for (const auto& c : w.classes()) classes += (classes.empty() ? "" : " ") + c;
+      for (const auto& gpu : w.gpus()) {
+        gpus += (gpus.empty() ? "" : " ") + std::to_string(gpu.index());
+        if (gpu.memory_gb() > 0) gpus += "(" + Fixed(gpu.memory_gb()) + "GB)";
+      }
+      table.Add({w.name(), w.host(), std::to_string(w.pid()), classes.empty() ? "cpu" : classes, gpus,
+                 std::to_string(w.concurrency()), running, Time(w.last_seen())});
     }
     table.Print(std::cout, g.format);
     return 0;

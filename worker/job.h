@@ -1,4 +1,4 @@
-// DecodeJob: the one way a worker turns the bytes of a <prefix>:trials entry
+// DecodeJob: the one way a worker turns the bytes of a <prefix>:trials:<class> entry
 // into a trial to run. Those bytes come from Redis, so they are checked as
 // input from outside: the protobuf TrialJob must parse, its ids must be > 0,
 // its name must be short and printable, and its config must be JSON within

@@ -7,11 +7,14 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
 
 #include "common/log.h"
+#include "common/resources.h"
 #include "worker/trial_runner.h"
 #include "worker/worker.h"
 
@@ -33,7 +36,16 @@ int main(int argc, char** argv) {
   app.add_option("--heartbeat-ms", o.heartbeat_ms, "lease renewal period (0: lease / 3)")->capture_default_str();
   app.add_option("--max-deliveries", o.max_deliveries, "deliveries before a trial is failed")->capture_default_str();
   app.add_option("--progress-ms", o.progress_ms, "progress event period")->capture_default_str();
-  app.add_option("--concurrency", o.concurrency, "trials side by side (CPU)")->capture_default_str();
+  auto* concurrency = app.add_option("--concurrency", o.concurrency, "trials side by side (CPU)")->capture_default_str();
+  std::vector<std::string> classes;
+  app.add_option("--class", classes,
+                 "device class to claim trials of (repeatable, in order of preference; default cpu, or cuda with --gpus)")
+      ->take_all();
+  std::string gpus;
+  app.add_option("--gpus", gpus, "GPUs to run trials on, one trial each: all, or indices like 0,1")
+      ->excludes(concurrency);
+  app.add_option("--gpu-memory-gb", o.gpu_memory_gb, "memory of each GPU, as advertised to the coordinator")
+      ->check(CLI::Range(0.0, sic::kMaxGpuMemoryGb));
   app.add_option("--threads-per-trial", o.threads_per_trial, "run.threads for trials that leave it 0 (0: cores / concurrency)")
       ->capture_default_str();
   app.add_flag("--one-shot", o.one_shot, "run one trial, then exit");
@@ -45,6 +57,51 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   sic::SetLogName("sic-worker[" + o.name + "]");
+  for (const auto& c : classes) {
+    if (!sic::IsDeviceClass(c)) {
+      std::cerr << "sic-worker: --class \"" << c.substr(0, 40)
+                << "\" is not a device class (1-32 of a-z, 0-9 and '-', starting with a letter)\n";
+      return 2;
+    }
+  }
+  if (!gpus.empty()) {
+    const int available = sic::CudaDeviceCount();
+    if (gpus == "all") {
+      if (available == 0) {
+        std::cerr << "sic-worker: --gpus all: no CUDA device is visible to this worker\n";
+        return 2;
+      }
+      for (int g = 0; g < std::min(available, 64); ++g) o.gpus.push_back(g);
+    } else {
+      std::set<int> seen;
+      std::stringstream in(gpus);
+      std::string item;
+      while (std::getline(in, item, ',')) {
+        char* end = nullptr;
+        const long g = std::strtol(item.c_str(), &end, 10);
+        if (item.empty() || *end != '\0' || g < 0 || g > 63 || !seen.insert(static_cast<int>(g)).second) {
+          std::cerr << "sic-worker: --gpus \"" << gpus.substr(0, 80)
+                    << "\": must be all, or distinct GPU indices in [0, 63] separated by commas\n";
+          return 2;
+        }
+        if (g >= available) {
+          std::cerr << "sic-worker: --gpus: GPU " << g << " does not exist (" << available
+                    << " CUDA device(s) visible)\n";
+          return 2;
+        }
+        o.gpus.push_back(static_cast<int>(g));
+      }
+      if (o.gpus.empty()) {
+        std::cerr << "sic-worker: --gpus: no GPU listed\n";
+        return 2;
+      }
+    }
+  }
+  if (!classes.empty()) {
+    o.classes = classes;
+  } else {
+    o.classes = {o.gpus.empty() ? "cpu" : "cuda"};
+  }
   if (sic::Status s = sic::ParseRedisAddress(redis_address, o.redis); !s.ok()) {
     std::cerr << "sic-worker: " << s.message() << "\n";
     return 2;

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <torch/cuda.h>
+
 #include "sic/evaluate.h"
 #include "sic/pictures.h"
 #include "sic/runtime.h"
@@ -184,6 +186,8 @@ Result<TrialRun> TrainAndEvaluate(const Config& config, const std::string& dir, 
 }  // namespace
 
 void PrepareTrialRuntime(char** argv) { ReexecWithTunedRuntime(argv); }
+
+int CudaDeviceCount() { return static_cast<int>(torch::cuda::device_count()); }
 
 Result<TrialRun> RunTrial(const Config& config, const std::string& dir, const TrialHooks& hooks) {
   // LibTorch and std::filesystem report some failures by throwing (c10::Error

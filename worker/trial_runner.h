@@ -65,6 +65,10 @@ using TrialFn = std::function<Result<TrialRun>(const Config&, const std::string&
 // The real thing (LibTorch).
 Result<TrialRun> RunTrial(const Config& config, const std::string& dir, const TrialHooks& hooks);
 
+// CUDA devices this process can use (torch::cuda::device_count()); 0 on a
+// build or machine without CUDA.
+int CudaDeviceCount();
+
 // Re-executes with the tuned BLAS/OpenMP environment (sic/runtime.h); call
 // first in main.
 void PrepareTrialRuntime(char** argv);

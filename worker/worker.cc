@@ -34,15 +34,15 @@ std::string ErrorField(const v1::TrialJob& job) {
 // thread and Redis connection, until destroyed.
 class Lease {
  public:
-  Lease(const WorkerOptions& o, const std::string& consumer, const std::string& entry, int64_t sweep_id)
+  Lease(const WorkerOptions& o, const std::string& consumer, const QueueEntry& entry, int64_t sweep_id)
       : queue_(o.redis, o.prefix) {
     const int64_t every = o.heartbeat_ms > 0 ? o.heartbeat_ms : std::max<int64_t>(1, o.lease_ms / 3);
-    thread_ = std::thread([this, consumer, entry, sweep_id, every] {
+    thread_ = std::thread([this, consumer, device_class = entry.device_class, id = entry.id, sweep_id, every] {
       std::unique_lock<std::mutex> lock(mu_);
       bool failing = false;
       while (!cv_.wait_for(lock, std::chrono::milliseconds(every), [this] { return done_; })) {
         lock.unlock();
-        auto held = queue_.Heartbeat(consumer, entry);
+        auto held = queue_.Heartbeat(consumer, device_class, id);
         if (held.ok() && !held.value()) lost_ = true;
         // Once per outage: training goes on while Redis is away.
         if (!held.ok() && !failing) Log("heartbeat: " + held.status().message() + " (training goes on)");
@@ -163,6 +163,7 @@ class SlotLoop {
         stop_(stop),
         running_(running),
         consumer_(options.name + "/" + std::to_string(slot)),
+        device_(options.gpus.empty() ? "cpu" : "cuda:" + std::to_string(options.gpus[slot])),
         queue_(options.redis, options.prefix) {}
 
   // Until stopped (or one-shot done, or idle past idle_exit_s). Nothing a
@@ -194,7 +195,7 @@ class SlotLoop {
  private:
   // The next entry, or nothing (none waiting, or Redis down: logged once per outage).
   std::optional<QueueEntry> Claim() {
-    auto claim = queue_.ClaimTrial(consumer_, o_.lease_ms, o_.block_ms);
+    auto claim = queue_.ClaimTrial(consumer_, o_.classes, o_.lease_ms, o_.block_ms);
     if (!claim.ok()) {
       if (!down_) Log("claim: " + claim.status().message() + " (retrying)");
       down_ = true;
@@ -220,12 +221,12 @@ class SlotLoop {
                               ", delivery " + std::to_string(entry.deliveries) + ")";
     if (job.job.discard()) {
       RemoveDir(TrialDir(job.job));
-      if (Persist("ack", [&] { return queue_.AckTrial(entry.id); })) Log(label + ": checkpoint discarded");
+      if (Persist("ack", [&] { return queue_.AckTrial(entry.device_class, entry.id); })) Log(label + ": checkpoint discarded");
       return false;
     }
     if (auto canceled = queue_.IsCanceled(job.job.sweep_id()); canceled.ok() && canceled.value()) {
       Log(label + ": sweep canceled, skipped");
-      if (queue_.AckTrial(entry.id).ok()) RemoveDir(TrialDir(job.job));
+      if (queue_.AckTrial(entry.device_class, entry.id).ok()) RemoveDir(TrialDir(job.job));
       return false;
     }
     if (entry.deliveries > o_.max_deliveries) {
@@ -243,7 +244,7 @@ class SlotLoop {
   void Refuse(const QueueEntry& entry, const v1::TrialJob& ids, const Status& why) {
     if (ids.trial_id() <= 0) {
       Log("dropping malformed job " + entry.id + ": " + why.message());
-      (void)queue_.AckTrial(entry.id);
+      (void)queue_.AckTrial(entry.device_class, entry.id);
       return;
     }
     v1::WorkerEvent e = Event(ids, entry.deliveries);
@@ -279,12 +280,13 @@ class SlotLoop {
     Attempted a;
     a.started = NowSeconds();
     Config config = job.config;
+    config.run.device = device_;  // the worker's choice, whatever the config asked
     if (config.run.threads == 0) {
       const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
       config.run.threads = o_.threads_per_trial > 0 ? o_.threads_per_trial : std::max(1, cores / o_.concurrency);
     }
     Running running(running_, job.job.trial_id());
-    Lease lease(o_, consumer_, entry.id, job.job.sweep_id());
+    Lease lease(o_, consumer_, entry, job.job.sweep_id());
     v1::WorkerEvent first = Event(job.job, entry.deliveries);
     first.mutable_progress()->set_total_steps(config.optim.steps);
     (void)queue_.AddResult(first.SerializeAsString());  // "running"; losing it is harmless
@@ -337,18 +339,18 @@ class SlotLoop {
         // the store has this rung already (or ignores its old ticket).
         Log(label + ": out of date (the checkpoint is at step " + std::to_string(a.run.step) +
             ", past stop_at_step " + std::to_string(job.stop_at_step()) + "); acknowledged, nothing sent");
-        (void)Persist("ack", [&] { return queue_.AckTrial(entry.id); });
+        (void)Persist("ack", [&] { return queue_.AckTrial(entry.device_class, entry.id); });
         return;
       case Attempted::kLost:
         Log(label + ": lease lost to another worker; dropped");
         return;
       case Attempted::kCanceled:
         Log(label + ": sweep canceled; stopped");
-        if (queue_.AckTrial(entry.id).ok()) RemoveDir(TrialDir(job));
+        if (queue_.AckTrial(entry.device_class, entry.id).ok()) RemoveDir(TrialDir(job));
         return;
       case Attempted::kStopped:
         Log(label + ": stopped; checkpoint kept and trial released");
-        (void)queue_.Release(consumer_, entry.id, o_.lease_ms);
+        (void)queue_.Release(consumer_, entry.device_class, entry.id, o_.lease_ms);
         return;
     }
   }
@@ -386,7 +388,7 @@ class SlotLoop {
     e.mutable_attempt_error()->set_error(a.error);
     e.mutable_attempt_error()->set_finished_at(NowSeconds());
     (void)queue_.AddResult(e.SerializeAsString());
-    (void)queue_.Release(consumer_, entry.id, o_.lease_ms);
+    (void)queue_.Release(consumer_, entry.device_class, entry.id, o_.lease_ms);
   }
 
   // Something outside the trial threw (the Lease's thread, Redis replies).
@@ -394,7 +396,7 @@ class SlotLoop {
   void Unexpected(const std::optional<QueueEntry>& entry, const std::string& what) {
     Log("slot " + consumer_ + ": unexpected error: " + what + (entry ? "; entry " + entry->id + " released" : ""));
     try {
-      if (entry) (void)queue_.Release(consumer_, entry->id, o_.lease_ms);
+      if (entry) (void)queue_.Release(consumer_, entry->device_class, entry->id, o_.lease_ms);
     } catch (...) {
     }
     SleepMs(1000);  // not a busy loop if it happens again at once
@@ -407,7 +409,7 @@ class SlotLoop {
   bool Deliver(const QueueEntry& entry, const v1::WorkerEvent& e) {
     const std::string bytes = e.SerializeAsString();
     if (!Persist("result", [&] { return queue_.AddResult(bytes).status(); })) return false;
-    return Persist("ack", [&] { return queue_.AckTrial(entry.id); });
+    return Persist("ack", [&] { return queue_.AckTrial(entry.device_class, entry.id); });
   }
 
   // Retries a Redis command until it works or the worker stops.
@@ -447,6 +449,7 @@ class SlotLoop {
   const std::atomic<bool>& stop_;
   std::atomic<int64_t>& running_;
   const std::string consumer_;
+  const std::string device_;  // where this slot runs its trials: "cpu" or "cuda:K"
   Queue queue_;
   bool down_ = false;  // Redis unreachable at the last claim
 };
@@ -454,12 +457,19 @@ class SlotLoop {
 }  // namespace
 
 Worker::Worker(WorkerOptions options, TrialFn run) : options_(std::move(options)), run_(std::move(run)) {
+  if (options_.gpus.size() > 64) options_.gpus.resize(64);
+  if (!options_.gpus.empty()) options_.concurrency = static_cast<int>(options_.gpus.size());
   options_.concurrency = std::max(1, std::min(options_.concurrency, 64));
+  if (options_.classes.empty()) options_.classes = {"cpu"};
 }
 
 int Worker::Run() {
-  Log("worker " + options_.name + ": " + std::to_string(options_.concurrency) + " slot(s), redis " +
-      options_.redis.Address() + ", lease " + std::to_string(options_.lease_ms) + " ms");
+  std::string classes, gpus;
+  for (const auto& c : options_.classes) classes += (classes.empty() ? "" : ",") + c;
+  for (int g : options_.gpus) gpus += (gpus.empty() ? "" : ",") + std::to_string(g);
+  Log("worker " + options_.name + ": " + std::to_string(options_.concurrency) + " slot(s), class " + classes +
+      (gpus.empty() ? ", on cpu" : ", on cuda:" + gpus) + ", redis " + options_.redis.Address() + ", lease " +
+      std::to_string(options_.lease_ms) + " ms");
   slots_running_ = options_.concurrency;  // before the registry, which runs while slots do
   std::thread registry([this] { Registry(); });
   std::vector<std::thread> slots;
@@ -481,6 +491,12 @@ void Worker::Registry() {
     w.set_pid(getpid());
     w.set_last_seen(NowSeconds());
     w.set_concurrency(options_.concurrency);
+    for (const auto& c : options_.classes) w.add_classes(c);
+    for (int g : options_.gpus) {
+      v1::Gpu* gpu = w.add_gpus();
+      gpu->set_index(g);
+      gpu->set_memory_gb(options_.gpu_memory_gb);
+    }
     for (int s = 0; s < options_.concurrency; ++s) {
       if (running_[s] != 0) w.add_running_trials(running_[s]);
     }

@@ -2,6 +2,14 @@
 // (expired leases first), keeping its lease alive on a heartbeat thread,
 // running the trial through a TrialFn, and reporting progress and the result.
 //
+// Devices: a worker claims only from the streams of its device classes
+// (`classes`, common/queue.h), so it never sees a trial it cannot run. The
+// worker, not the trial's config, chooses the device: with `gpus`, there is
+// one slot per listed GPU and slot k runs its trials on cuda:<gpus[k]>;
+// without, every trial runs on "cpu" (a worker of class "cuda" without GPUs
+// is a stand-in, e.g. in CI). The registry heartbeat carries the classes and
+// the GPUs (with the declared memory).
+//
 // Per claimed entry, in this order:
 //   - malformed (worker/job.h refuses it): when its trial id is readable, a
 //     failed result "malformed job: ..." at once (every delivery would be
@@ -37,6 +45,7 @@
 
 #include <atomic>
 #include <string>
+#include <vector>
 
 #include "common/queue.h"
 #include "worker/trial_runner.h"
@@ -61,7 +70,12 @@ struct WorkerOptions {
   int64_t max_deliveries = 3;
   int64_t progress_ms = 2000;
   int64_t block_ms = 1000;        // how long one claim waits for work
-  int concurrency = 1;
+  int concurrency = 1;            // with gpus: gpus.size()
+  // The device classes it claims from, in order of preference (--class).
+  std::vector<std::string> classes = {"cpu"};
+  // The CUDA devices it runs trials on, one slot each (--gpus); empty: CPU.
+  std::vector<int> gpus;
+  double gpu_memory_gb = 0;       // declared memory per GPU, for the registry (0: not given)
   int threads_per_trial = 0;      // run.threads for trials that leave it 0; 0 = cores / concurrency
   bool one_shot = false;
   // A slot that has had nothing to claim for this long exits (0: never). For

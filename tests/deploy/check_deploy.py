@@ -12,13 +12,15 @@ on a real cluster, so this checks, for every kustomize overlay:
     Services declare; probes hit routes the coordinator serves; every Service
     selects pods that have its target ports;
   - clients reach Redis through an existing Service and port; KEDA's triggers
-    are of known types only and scale an existing Deployment: redis-streams
-    reads the stream the workers use (<prefix>:trials) through that Service,
+    are of known types only and scale an existing Deployment; each scaler
+    watches its own pool's device class (the workers' --class): redis-streams
+    reads the class's stream (<prefix>:trials:<class>) through that Service,
     by its namespace; metrics-api reads the coordinator's GET route of the
-    demand (valueLocation "demand") through the Service of its --http port,
-    by its namespace, with its token when it runs --auth-reads; both count
-    one worker per --concurrency trials; NetworkPolicies let KEDA's operator
-    reach what the triggers read;
+    demand for that class (?class=<class>, valueLocation "demand") through
+    the Service of its --http port, by its namespace, with its token when it
+    runs --auth-reads; every class of a pool has both; both count one worker
+    per trials-at-once of a worker (--concurrency, or its GPUs with --gpus);
+    NetworkPolicies let KEDA's operator reach what the triggers read;
   - the only Secret is sic-secrets with the keys docs/deploy.md creates;
   - the database, checkpoint and web paths are mounted volumes or baked into
     the image; the coordinator is one replica replaced with Recreate;
@@ -44,7 +46,7 @@ import urllib.parse
 
 import yaml
 
-OVERLAYS = ["gpu", "cpu", "gpu-jobs"]
+OVERLAYS = ["gpu", "cpu", "gpu-jobs", "lab"]
 # Overlay pairs whose worker pods must be the same (Deployment, per-trial Jobs).
 JOB_PAIRS = [("gpu", "gpu-jobs")]
 # Image name (no registry, no tag) -> the Dockerfile that builds it, and the
@@ -148,7 +150,8 @@ class Context:
         queue = read(source_dir, "common", "queue.cc")
         m = re.search(r'kWorkers\s*=\s*"([^"]+)"', queue)
         self.workers_group = m.group(1) if m else None
-        m = re.search(r'prefix \+ "(:[\w-]+)"', queue)
+        # trials_prefix_(prefix + ":trials:"): a class's stream is <prefix>:trials:<class>.
+        m = re.search(r'trials_prefix_\(prefix \+ "(:[\w-]+:)"\)', queue)
         self.trials_suffix = m.group(1) if m else None
         coordinator_src = "".join(read(source_dir, "coordinator", f)
                                   for f in sorted(os.listdir(os.path.join(source_dir, "coordinator")))
@@ -307,7 +310,7 @@ def check_render(overlay, objects, ctx):
     prefixes = set()
     secret_refs = []
     coordinators = []  # {"labels", "http" (port), "auth_reads", "token" (secretKeyRef (name, key) or None)}
-    concurrency = set()  # the workers' --concurrency: trials per worker
+    pools = {}  # workload (name_of) -> {"classes": [...], "slots": trials per worker (str) or None}
 
     def service_port(where, host, port):
         """host:port names a Service of this render and one of its ports."""
@@ -397,7 +400,25 @@ def check_render(overlay, objects, ctx):
                     errors.append("%s: the coordinator writes SQLite alone: replicas 1 and strategy Recreate" % where)
 
             if binary == "sic-worker":
-                concurrency.add(setting(given, env, options, "--concurrency"))
+                args = [str(a) for a in c.get("args") or []]
+                classes = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--class"]
+                classes += [a.split("=", 1)[1] for a in args if a.startswith("--class=")]
+                gpus = setting(given, env, options, "--gpus")
+                if gpus:
+                    limit = ((c.get("resources") or {}).get("limits") or {}).get("nvidia.com/gpu")
+                    if gpus == "all":
+                        slots = str(limit) if limit is not None else None
+                        if limit is None:
+                            errors.append("%s: --gpus all without an nvidia.com/gpu limit: the worker would see "
+                                          "every GPU of its node, or none" % where)
+                    else:
+                        slots = str(len(str(gpus).split(",")))
+                        if limit is not None and int(slots) > int(limit):
+                            errors.append("%s: --gpus %s lists %s GPUs, but the pod gets %s (nvidia.com/gpu)"
+                                          % (where, gpus, slots, limit))
+                else:
+                    slots = setting(given, env, options, "--concurrency")
+                pools[name_of(obj)] = {"classes": classes or (["cuda"] if gpus else ["cpu"]), "slots": slots}
                 ckpt = setting(given, env, options, "--checkpoint-dir")
                 volume = mounted(c, spec, ckpt) if ckpt and ckpt.startswith("/") else None
                 if not volume or "persistentVolumeClaim" not in volume:
@@ -439,11 +460,9 @@ def check_render(overlay, objects, ctx):
     # scaling something real.
     auths = {o["metadata"]["name"]: o for o in objects if o.get("kind") == "TriggerAuthentication"}
     deployments = {o["metadata"]["name"] for o in objects if o.get("kind") == "Deployment"}
-    streams = {"%s%s" % (p, ctx.trials_suffix) for p in prefixes}
-    # One worker per `concurrency` trials: a trigger's target is trials per worker.
-    per_worker = concurrency.pop() if len(concurrency) == 1 else None
-    if len(concurrency) > 1:
-        errors.append("%s: the workers run with different --concurrency %s" % (overlay, sorted(map(str, concurrency))))
+    if len(prefixes) != 1:
+        errors.append("%s: the pods use different --prefix %s" % (overlay, sorted(map(str, prefixes))))
+    prefix = next(iter(prefixes)) if len(prefixes) == 1 else None
     policies = [o for o in objects if o.get("kind") == "NetworkPolicy"]
 
     def auth_params(where, t):
@@ -458,18 +477,23 @@ def check_render(overlay, objects, ctx):
             secret_refs.append((where, ref.get("name"), ref.get("key")))
         return {ref.get("parameter"): (ref.get("name"), ref.get("key")) for ref in refs}
 
-    def target_value(where, md, key):
+    def target_value(where, md, key, pool):
+        # One worker per `slots` trials: a trigger's target is trials per worker.
+        per_worker = pool["slots"]
         if per_worker is not None and md.get(key) != per_worker:
-            errors.append("%s: %s %s, but each worker runs --concurrency %s trials: one worker per %s"
+            errors.append("%s: %s %s, but each worker runs %s trials at once (--concurrency or --gpus): one worker per %s"
                           % (where, key, md.get(key), per_worker, per_worker))
 
-    def redis_streams(where, t, md):
-        if len(streams) != 1 or md.get("stream") not in streams:
+    def redis_streams(where, t, md, pool):
+        streams = {"%s%s%s" % (prefix, ctx.trials_suffix, c): c for c in pool["classes"]}
+        if md.get("stream") not in streams:
             errors.append("%s: stream %s, but the workers use %s" % (where, md.get("stream"), " ".join(sorted(streams))))
+        else:
+            watched.setdefault(("redis-streams", streams[md["stream"]]), []).append(where)
         if "consumerGroup" in md and md["consumerGroup"] != ctx.workers_group:
             errors.append("%s: consumerGroup %s, but the workers' group is %s"
                           % (where, md["consumerGroup"], ctx.workers_group))
-        target_value(where, md, "streamLength")
+        target_value(where, md, "streamLength", pool)
         host, port = host_port(md.get("address", ""))
         if host.count(".") < 1:
             errors.append("%s: address %s: KEDA runs in another namespace; name the Service with its namespace"
@@ -478,7 +502,7 @@ def check_render(overlay, objects, ctx):
         auth_params(where, t)
         return host.split(".")[0], port
 
-    def metrics_api(where, t, md):
+    def metrics_api(where, t, md, pool):
         url = urllib.parse.urlsplit(md.get("url", ""))
         host = url.hostname or ""
         try:
@@ -500,15 +524,22 @@ def check_render(overlay, objects, ctx):
                                   for co in behind):
                 errors.append("%s: url %s: Service %s port %s does not lead to the coordinator's --http port"
                               % (where, md.get("url"), svc["metadata"]["name"], port))
-        if url.path not in ctx.get_routes or url.query:
+        if url.path not in ctx.get_routes:
             errors.append("%s: url path %s is not a GET route of the coordinator (%s)"
-                          % (where, url.path + ("?" + url.query if url.query else ""), " ".join(sorted(ctx.get_routes))))
+                          % (where, url.path, " ".join(sorted(ctx.get_routes))))
+        query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        asked = query.get("class", [None])
+        if set(query) != {"class"} or len(asked) != 1 or asked[0] not in pool["classes"]:
+            errors.append("%s: url %s: the demand of the workers' class: ?class=%s"
+                          % (where, md.get("url"), "|".join(pool["classes"])))
+        else:
+            watched.setdefault(("metrics-api", asked[0]), []).append(where)
         if md.get("valueLocation") != DEMAND_FIELD:
             errors.append("%s: valueLocation %s: /api/v1/demand counts the trials wanting a worker in %r"
                           % (where, md.get("valueLocation"), DEMAND_FIELD))
         if md.get("format", "json") != "json":
             errors.append("%s: format %s: the coordinator answers JSON" % (where, md.get("format")))
-        target_value(where, md, "targetValue")
+        target_value(where, md, "targetValue", pool)
         mode = md.get("authMode")
         if mode is None:
             if t.get("authenticationRef"):
@@ -532,24 +563,33 @@ def check_render(overlay, objects, ctx):
     scalers = [o for o in objects if o.get("kind") in ("ScaledObject", "ScaledJob")]
     if not scalers:
         errors.append("%s: no ScaledObject or ScaledJob scales the workers" % overlay)
+    scaled = {}  # workload -> the scalers that scale it
     for obj in scalers:
         where = "%s: %s" % (overlay, name_of(obj))
+        watched = {}  # (trigger type, class) -> triggers
         if obj["kind"] == "ScaledObject":
             target = obj["spec"]["scaleTargetRef"]
             if target.get("kind", "Deployment") != "Deployment" or target["name"] not in deployments:
                 errors.append("%s: scales %s, which is not a Deployment here" % (where, target["name"]))
+            workload = "Deployment/%s" % target["name"]
         else:
+            workload = name_of(obj)
             calc = (obj["spec"].get("scalingStrategy") or {}).get("multipleScalersCalculation", "max")
             if len(obj["spec"].get("triggers", [])) > 1 and calc != "max":
                 errors.append("%s: multipleScalersCalculation %s: each trigger counts the trials wanting a "
                               "worker, so take the max" % (where, calc))
+        scaled.setdefault(workload, []).append(name_of(obj))
+        pool = pools.get(workload)
+        if pool is None:
+            errors.append("%s: scales %s, which runs no sic-worker" % (where, workload))
+            continue
         for t in obj["spec"].get("triggers", []):
             check = trigger_checks.get(t.get("type"))
             if check is None:
                 errors.append("%s: trigger %s: expected one of %s" % (where, t.get("type"), " ".join(sorted(trigger_checks))))
                 continue
             twhere = "%s trigger %s" % (where, t.get("name") or t.get("type"))
-            svc_name, port = check(twhere, t, t.get("metadata", {}))
+            svc_name, port = check(twhere, t, t.get("metadata", {}), pool)
             # KEDA's operator, in its own namespace, gets through every NetworkPolicy on the way.
             svc = services.get(svc_name)
             if svc is None:
@@ -567,6 +607,18 @@ def check_render(overlay, objects, ctx):
                         errors.append("%s: NetworkPolicy %s shuts KEDA's operator (namespace keda, %s) out of "
                                       "Service %s port %s" % (twhere, policy["metadata"]["name"],
                                                               "app.kubernetes.io/name keda-operator", svc_name, port))
+
+        # A pool scales on every class it serves: its stream and its demand.
+        for c in pool["classes"]:
+            for kind in ("metrics-api", "redis-streams"):
+                if (kind, c) not in watched:
+                    errors.append("%s: no %s trigger on class %s, which its workers serve" % (where, kind, c))
+
+    # One scaler per pool, and every pool scaled.
+    for workload in pools:
+        if len(scaled.get(workload, [])) != 1:
+            errors.append("%s: %s is scaled by %s: one scaler per pool" % (overlay, workload,
+                                                                            " ".join(scaled.get(workload, [])) or "none"))
 
     # One Secret, made by the command in docs/deploy.md.
     for where, name, key in secret_refs:

@@ -83,7 +83,42 @@ class ManifestChecks(unittest.TestCase):
 
     def test_wrong_stream(self):
         self.trigger("redis-streams")["metadata"]["stream"] = "sic:trial"
-        self.assertCaught(self.gpu, "stream sic:trial, but the workers use sic:trials")
+        self.assertCaught(self.gpu, "stream sic:trial, but the workers use sic:trials:cuda")
+
+    def test_gpu_pool_on_the_cpu_stream_and_demand(self):
+        # The cuda pool scaling on cpu trials would start GPU nodes for trials they never claim.
+        self.trigger("redis-streams")["metadata"]["stream"] = "sic:trials:cpu"
+        self.demand()["metadata"]["url"] = "http://sic-coordinator-http.sic-sweep.svc:8080/api/v1/demand?class=cpu"
+        self.assertCaught(self.gpu, "stream sic:trials:cpu, but the workers use sic:trials:cuda",
+                          "/api/v1/demand?class=cpu: the demand of the workers' class: ?class=cuda",
+                          "no metrics-api trigger on class cuda", "no redis-streams trigger on class cuda")
+
+    def test_demand_of_every_class(self):
+        self.demand()["metadata"]["url"] = "http://sic-coordinator-http.sic-sweep.svc:8080/api/v1/demand"
+        self.assertCaught(self.gpu, "the demand of the workers' class: ?class=cuda")
+
+    def test_workers_of_another_class_than_their_scaler(self):
+        c = container(self.gpu, "Deployment", "sic-worker")
+        c["args"][c["args"].index("--class") + 1] = "cuda-a100"
+        self.assertCaught(self.gpu, "stream sic:trials:cuda, but the workers use sic:trials:cuda-a100")
+
+    def test_lab_pools_each_have_their_scaler(self):
+        lab = copy.deepcopy(RENDERS["lab"])
+        self.assertEqual(cd.check_render("lab", lab, CTX), [])
+        lab = [o for o in lab if not (o["kind"] == "ScaledObject" and o["metadata"]["name"] == "sic-worker-cpu")]
+        errors = cd.check_render("lab", lab, CTX)
+        self.assertTrue(any("Deployment/sic-worker-cpu is scaled by none: one scaler per pool" in e for e in errors),
+                        errors)
+        lab = copy.deepcopy(RENDERS["lab"])
+        find(lab, "ScaledObject", "sic-worker-cpu")["spec"]["scaleTargetRef"]["name"] = "sic-worker"
+        errors = cd.check_render("lab", lab, CTX)
+        self.assertTrue(any("is scaled by ScaledObject/sic-worker ScaledObject/sic-worker-cpu" in e for e in errors),
+                        errors)
+
+    def test_gpus_all_without_a_gpu_limit(self):
+        c = container(self.gpu, "Deployment", "sic-worker")
+        del c["resources"]["limits"]["nvidia.com/gpu"]
+        self.assertCaught(self.gpu, "--gpus all without an nvidia.com/gpu limit")
 
     def test_wrong_consumer_group(self):
         self.trigger("redis-streams")["metadata"]["consumerGroup"] = "worker"
@@ -141,14 +176,20 @@ class ManifestChecks(unittest.TestCase):
 
     def test_demand_target_against_concurrency(self):
         self.demand()["metadata"]["targetValue"] = "2"
-        self.assertCaught(self.gpu, "targetValue 2, but each worker runs --concurrency 1 trials")
-        # Two trials per worker: targetValue "2" and streamLength "2" are right, "1" is not.
+        self.assertCaught(self.gpu, "targetValue 2, but each worker runs 1 trials at once")
+        # Two GPUs per worker: targetValue "2" and streamLength "2" are right, "1" is not.
         self.gpu = copy.deepcopy(RENDERS["gpu"])
         c = container(self.gpu, "Deployment", "sic-worker")
-        c["args"][c["args"].index("--concurrency") + 1] = "2"
+        c["resources"]["limits"]["nvidia.com/gpu"] = 2
         self.demand()["metadata"]["targetValue"] = "2"
-        self.assertCaught(self.gpu, "trigger unfinished-trials: streamLength 1, but each worker runs --concurrency 2")
+        self.assertCaught(self.gpu, "trigger unfinished-trials: streamLength 1, but each worker runs 2 trials at once")
         self.assertFalse([e for e in cd.check_render("gpu", self.gpu, CTX) if "targetValue" in e])
+        # The same with --concurrency on the cpu pool.
+        cpu = copy.deepcopy(RENDERS["cpu"])
+        c = container(cpu, "Deployment", "sic-worker")
+        c["args"][c["args"].index("--concurrency") + 1] = "2"
+        errors = cd.check_render("cpu", cpu, CTX)
+        self.assertTrue(any("targetValue 1, but each worker runs 2 trials at once" in e for e in errors), errors)
 
     def test_demand_token_needed_with_auth_reads(self):
         t = self.demand()

@@ -83,7 +83,7 @@ class ScalingMetric(unittest.TestCase):
 
     def stream_length(self):
         # What KEDA's redis-streams trigger reads with streamLength (XLEN).
-        return int(self.redis("XLEN", "sic:trials"))
+        return int(self.redis("XLEN", "sic:trials:cpu"))
 
     def unfinished(self, sweep_id):
         return self.c.query("SELECT COUNT(*) FROM trials WHERE sweep_id = ? AND status IN "
@@ -130,7 +130,7 @@ class ScalingMetric(unittest.TestCase):
         self.wait("a trial running", lambda: any(
             t["status"] == "running" and int(t["step"].split("/")[0]) >= 50 for t in c.trials(sweep_id) or []))
         self.assertEqual(self.stream_length(), 2)
-        self.assertEqual(self.redis("XPENDING", "sic:trials", "workers").splitlines()[0], "1")
+        self.assertEqual(self.redis("XPENDING", "sic:trials:cpu", "workers").splitlines()[0], "1")
 
         # Stopped by SIGTERM (a scale-down): released, still counted, so a worker comes back for it.
         self.assertEqual(c.kill_worker("a", signal.SIGTERM), 0)

@@ -41,7 +41,7 @@ class Manifests(unittest.TestCase):
         sys.stderr.write(r.stdout + r.stderr)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         # Every overlay rendered, each with its dozen objects.
-        for overlay in ("overlays/gpu ", "overlays/cpu ", "overlays/gpu-jobs ", "backup "):
+        for overlay in ("overlays/gpu ", "overlays/cpu ", "overlays/gpu-jobs ", "overlays/lab ", "backup "):
             self.assertIn("deploy/k8s/" + overlay, r.stdout)
         self.assertIn(": 0 errors", r.stdout)
 

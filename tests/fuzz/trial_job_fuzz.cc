@@ -1,4 +1,4 @@
-// libFuzzer target: any bytes a worker finds in <prefix>:trials must decode
+// libFuzzer target: any bytes a worker finds in <prefix>:trials:<class> must decode
 // (worker/job.h) to either a job that keeps DecodeJob's promises or an
 // InvalidArgument of one line, never a crash, a hang or an unbounded
 // allocation.

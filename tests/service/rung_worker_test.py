@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Real sic-worker processes and a real redis-server, without a coordinator
-(which does not schedule rungs yet): TrialJobs are written to sic:trials as the
+(which does not schedule rungs yet): TrialJobs are written to sic:trials:cpu as the
 coordinator would, and the events read back from sic:results.
 
 - a rung job (stop_at_step) pauses: an Evaluation event per probe before it, then
@@ -94,7 +94,7 @@ class RungWorkerTest(unittest.TestCase):
                 pass
             self.redis.poll()
             subprocess.run(["sleep", "0.05"])
-        self.command("XGROUP", "CREATE", "sic:trials", "workers", "0", "MKSTREAM")
+        self.command("XGROUP", "CREATE", "sic:trials:cpu", "workers", "0", "MKSTREAM")
         self.command("XGROUP", "CREATE", "sic:results", "coordinator", "0", "MKSTREAM")
 
     def tearDown(self):
@@ -139,9 +139,9 @@ class RungWorkerTest(unittest.TestCase):
         return os.path.join(self.dir, "ck", "trial-%d-r1" % trial)
 
     def test_pause_then_promotion_equals_a_straight_trial_and_discard_removes_the_checkpoint(self):
-        self.command("XADD", "sic:trials", "*", "p", job(8, ticket=1))  # never paused
+        self.command("XADD", "sic:trials:cpu", "*", "p", job(8, ticket=1))  # never paused
         self.run_worker("straight")
-        self.command("XADD", "sic:trials", "*", "p", job(7, ticket=2, stop=60))
+        self.command("XADD", "sic:trials:cpu", "*", "p", job(7, ticket=2, stop=60))
         log = self.run_worker("a")
         self.assertIn("paused at step 60; checkpoint kept", log)
         self.assertTrue(os.path.exists(os.path.join(self.trial_dir(7), "checkpoint.pt")))
@@ -158,7 +158,7 @@ class RungWorkerTest(unittest.TestCase):
         streamed = sorted(set(sum((e["curve"] for e in rung if e["kind"] in ("progress", "paused")), [])))
         self.assertEqual(streamed, list(range(10, 61, 10)), "every curve line up to the rung, streamed")
 
-        self.command("XADD", "sic:trials", "*", "p", job(7, ticket=3))  # the promotion, on another process
+        self.command("XADD", "sic:trials:cpu", "*", "p", job(7, ticket=3))  # the promotion, on another process
         self.run_worker("b")
         self.assertFalse(os.path.exists(self.trial_dir(7)))
         outcome = [e for e in self.events(7) if e["kind"] == "outcome"]
@@ -173,18 +173,18 @@ class RungWorkerTest(unittest.TestCase):
             self.assertTrue(a[k] == b[k] or (a[k] != a[k] and b[k] != b[k]), "%s: %r vs %r" % (k, a[k], b[k]))
         self.assertEqual(outcome[0]["curve"], straight[0]["curve"])
 
-        self.command("XADD", "sic:trials", "*", "p", job(9, ticket=4, stop=30))
+        self.command("XADD", "sic:trials:cpu", "*", "p", job(9, ticket=4, stop=30))
         self.run_worker("c")
         self.assertTrue(os.path.isdir(self.trial_dir(9)))
         before = len(self.command("XRANGE", "sic:results", "-", "+"))
-        self.command("XADD", "sic:trials", "*", "p", job(9, ticket=5, discard=True))
+        self.command("XADD", "sic:trials:cpu", "*", "p", job(9, ticket=5, discard=True))
         # A discard is not a trial: the one-shot worker goes on to the next entry, so give it one.
-        self.command("XADD", "sic:trials", "*", "p", job(10, ticket=6))
+        self.command("XADD", "sic:trials:cpu", "*", "p", job(10, ticket=6))
         self.run_worker("d")
         self.assertFalse(os.path.exists(self.trial_dir(9)))
         self.assertEqual([e["kind"] for e in self.events(9)][-1], "paused", "the discard sent nothing")
         self.assertGreater(len(self.command("XRANGE", "sic:results", "-", "+")), before)
-        self.assertEqual(self.command("XLEN", "sic:trials"), 0)
+        self.assertEqual(self.command("XLEN", "sic:trials:cpu"), 0)
 
 
 if __name__ == "__main__":

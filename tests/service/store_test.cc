@@ -52,6 +52,19 @@ TEST_F(StoreTest, SweepTrialsStartPendingAndAreQueuedOnce) {
   EXPECT_EQ(trial->config["optim"]["steps"], 2000000);
 }
 
+TEST_F(StoreTest, DeviceClassesAreThoseOfTrialsNotYetFinalAndCpu) {
+  EXPECT_EQ(store_->DeviceClasses().value(), (std::vector<std::string>{"cpu"}));  // always kept
+  const int64_t id = Submit(R"({"name": "d", "ablations": {"gpu": {"run.device": "cuda:1"}}, "seeds": 1})");
+  auto classes = store_->DeviceClasses();
+  ASSERT_TRUE(classes.ok()) << classes.status().message();
+  EXPECT_EQ(classes.value(), (std::vector<std::string>{"cpu", "cuda"}));
+  const int64_t pool = Submit(R"({"name": "p", "resources": {"device": "cuda-a100"}, "seeds": 1})");
+  EXPECT_EQ(store_->DeviceClasses().value(), (std::vector<std::string>{"cpu", "cuda", "cuda-a100"}));
+  ASSERT_TRUE(store_->CancelSweep(id, 1).ok());
+  ASSERT_TRUE(store_->CancelSweep(pool, 1).ok());
+  EXPECT_EQ(store_->DeviceClasses().value(), (std::vector<std::string>{"cpu"}));  // final trials need no queue
+}
+
 TEST_F(StoreTest, ResultsAreIdempotentAndFirstResultOfTheRoundWins) {
   const int64_t id = Submit(R"({"seeds": 1})");
   const int64_t trial = store_->ListTrials(id, 0, 10)->at(0).id;

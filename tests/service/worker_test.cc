@@ -13,6 +13,7 @@
 #include <mutex>
 #include <new>
 #include <stdexcept>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -31,7 +32,7 @@ class WorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(redis_.ok());
-    ASSERT_TRUE(coord_.EnsureGroups().ok());
+    ASSERT_TRUE(coord_.EnsureGroups({"cpu"}).ok());
     char tmpl[] = "/tmp/sic-worker-test-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
@@ -62,7 +63,7 @@ class WorkerTest : public ::testing::Test {
     return job;
   }
   void Enqueue(int64_t trial_id, int64_t sweep_id = 1) { EnqueueBytes(Job(trial_id, sweep_id).SerializeAsString()); }
-  void EnqueueBytes(const std::string& bytes) { ASSERT_TRUE(coord_.AddTrial(bytes).ok()); }
+  void EnqueueBytes(const std::string& bytes) { ASSERT_TRUE(coord_.AddTrial("cpu", bytes).ok()); }
   // Outcome events so far (the others are kept in events_).
   std::vector<v1::WorkerEvent> Outcomes() {
     auto entries = coord_.ReadResults("c", 1000, 10);
@@ -507,6 +508,87 @@ TEST_F(WorkerTest, MalformedJobsAreFailedOrDroppedAndTheNextTrialRuns) {
   EXPECT_EQ(coord_.PendingTrials().value(), 0);
 }
 
+// ---- Devices: the worker, not the trial's config, chooses where it runs.
+
+TEST_F(WorkerTest, EachGpuSlotPlacesItsTrialOnItsOwnDevice) {
+  ASSERT_TRUE(coord_.EnsureGroups({"cuda"}).ok());
+  for (int64_t id : {41, 42}) {
+    v1::TrialJob job = Job(id);
+    Config config;
+    config.run.seed = id;
+    config.run.device = "cuda:9";  // what the config asks is not what it gets
+    job.set_config_json(ConfigToJson(config).dump());
+    job.set_device_class("cuda");
+    ASSERT_TRUE(coord_.AddTrial("cuda", job.SerializeAsString()).ok());
+  }
+  Enqueue(43);  // a cpu trial: never claimed by this worker
+  WorkerOptions o = Options("g");
+  o.classes = {"cuda"};
+  o.gpus = {2, 5};
+  o.gpu_memory_gb = 80;
+  std::mutex mu;
+  std::set<std::string> devices;
+  std::atomic<int> started{0};
+  std::atomic<bool> finish{false};
+  Worker w(o, [&](const Config& config, const std::string&, const TrialHooks&) -> Result<TrialRun> {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      devices.insert(config.run.device);
+    }
+    ++started;
+    while (!finish) std::this_thread::sleep_for(milliseconds(5));
+    return TrialRun{};
+  });
+  std::thread t([&] { w.Run(); });
+  const bool both = WaitFor([&] { return started == 2; });
+  // The registry says what the worker serves and has.
+  v1::Worker seen;
+  const bool registered = WaitFor([&] {
+    auto all = coord_.Workers();
+    return all.ok() && !all->empty() && seen.ParseFromString(all->front());
+  });
+  finish = true;
+  ASSERT_TRUE(WaitFor([&] { return Outcomes().size() >= 2; }));
+  w.RequestStop();
+  t.join();
+  ASSERT_TRUE(both) << "two GPU slots did not run two trials side by side";
+  EXPECT_EQ(devices, (std::set<std::string>{"cuda:2", "cuda:5"}));
+  for (const auto& e : Outcomes()) EXPECT_NE(e.trial_id(), 43) << "a cuda worker ran a cpu trial";
+  EXPECT_EQ(coord_.TrialsLength("cpu").value(), 1);
+  ASSERT_TRUE(registered);
+  EXPECT_EQ(seen.concurrency(), 2);
+  ASSERT_EQ(seen.classes_size(), 1);
+  EXPECT_EQ(seen.classes(0), "cuda");
+  ASSERT_EQ(seen.gpus_size(), 2);
+  EXPECT_EQ(seen.gpus(0).index(), 2);
+  EXPECT_EQ(seen.gpus(1).index(), 5);
+  EXPECT_EQ(seen.gpus(1).memory_gb(), 80);
+}
+
+TEST_F(WorkerTest, AWorkerWithoutGpusRunsItsTrialsOnTheCpu) {
+  // A worker of class cuda with no --gpus stands in for a GPU worker (CI):
+  // it runs what it claims on the CPU, whatever run.device says.
+  ASSERT_TRUE(coord_.EnsureGroups({"cuda"}).ok());
+  v1::TrialJob job = Job(44);
+  Config config;
+  config.run.device = "cuda";
+  job.set_config_json(ConfigToJson(config).dump());
+  ASSERT_TRUE(coord_.AddTrial("cuda", job.SerializeAsString()).ok());
+  WorkerOptions o = Options("c");
+  o.classes = {"cpu", "cuda"};
+  o.one_shot = true;
+  std::string device;
+  Worker w(o, [&](const Config& c, const std::string&, const TrialHooks&) -> Result<TrialRun> {
+    device = c.run.device;
+    return TrialRun{};
+  });
+  EXPECT_EQ(w.Run(), 0);
+  EXPECT_EQ(device, "cpu");
+  ASSERT_EQ(Outcomes().size(), 1u);
+  EXPECT_EQ(coord_.PendingTrials("cuda").value(), 0);
+  EXPECT_EQ(coord_.TrialsLength("cuda").value(), 0);  // acknowledged on its own stream
+}
+
 // ---- SIGTERM while Redis is away: the result cannot be sent, so the
 // checkpoint folder stays for the delivery that will send it.
 
@@ -514,9 +596,9 @@ TEST_F(WorkerTest, StopDuringARedisOutageKeepsTheCheckpointUntilTheResultIsIn) {
   testing::RedisServer aof("", /*aof=*/true);
   ASSERT_TRUE(aof.ok());
   Queue q(aof.options(), "w");
-  ASSERT_TRUE(q.EnsureGroups().ok());
+  ASSERT_TRUE(q.EnsureGroups({"cpu"}).ok());
   v1::TrialJob job = Job(30);
-  ASSERT_TRUE(q.AddTrial(job.SerializeAsString()).ok());
+  ASSERT_TRUE(q.AddTrial("cpu", job.SerializeAsString()).ok());
   WorkerOptions o = Options("a");
   o.redis = aof.options();
   o.lease_ms = 500;
