@@ -567,6 +567,21 @@ Result<std::map<std::string, int64_t>> ResultsReader::TrialsByStatus() {
   return out;
 }
 
+Result<std::vector<ClassSweepCount>> ResultsReader::QueueCounts() {
+  // trials_by_status: only the live trials are visited, however many finished.
+  Stmt s(db_, "SELECT t.device_class, t.sweep_id, t.status, COUNT(*), s.name, s.owner, s.priority, s.max_running "
+              "FROM trials t JOIN sweeps s ON s.id = t.sweep_id "
+              "WHERE t.status IN ('pending', 'queued', 'running') AND NOT (t.status = 'running' AND t.worker = 'external') "
+              "GROUP BY t.device_class, t.sweep_id, t.status ORDER BY t.device_class, t.sweep_id, t.status");
+  std::vector<ClassSweepCount> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    out.push_back({s.Text(0), s.Int(1), s.Text(2), s.Int(3), s.Text(4), s.Text(5), s.Int(6), s.Int(7)});
+  }
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
+}
+
 Result<ReaderPool::Handle> ReaderPool::Acquire() {
   {
     std::lock_guard<std::mutex> lock(mu_);
