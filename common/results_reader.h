@@ -34,6 +34,17 @@ struct TrialQuery {
   std::string variant;                 // empty: all
 };
 
+// How many of a sweep's trials of one device class are in one status (the
+// queue view's rows), with the sweep's owner, priority and cap.
+struct ClassSweepCount {
+  std::string device_class;
+  int64_t sweep_id = 0;
+  std::string status;
+  int64_t count = 0;
+  std::string name, owner;
+  int64_t priority = 0, max_running = 0;
+};
+
 class ResultsReader {
  public:
   static Result<std::unique_ptr<ResultsReader>> Open(const std::string& path);
@@ -88,6 +99,10 @@ class ResultsReader {
   Result<std::pair<int64_t, std::vector<DeadLetter>>> DeadLetters(int64_t sweep_id, int64_t limit);
   // Trials per status over all sweeps, for /metrics.
   Result<std::map<std::string, int64_t>> TrialsByStatus();
+  // The trials that wait for or hold a worker (pending, queued, running) by
+  // (device class, sweep, status), ordered so; the trials an external search
+  // runs itself (worker "external", from Ask) are not counted.
+  Result<std::vector<ClassSweepCount>> QueueCounts();
   // A trivial query: does the file answer? (for /readyz)
   Status Ping();
 

@@ -12,6 +12,7 @@
 #include "sic/json_parse.h"
 #include "common/trial_state.h"
 #include "coordinator/auth.h"
+#include "coordinator/queue_view.h"
 #include "coordinator/status_map.h"
 
 namespace sic {
@@ -155,6 +156,7 @@ const std::vector<RestApi::Route>& RestApi::Routes() {
       {"POST", "/api/v1/tokens/{id}/revoke", A::kAdmin, "token", &RestApi::RevokeToken},
       {"GET", "/api/v1/audit", A::kAdmin, nullptr, &RestApi::Audit},
       {"GET", "/api/v1/demand", A::kRead, nullptr, &RestApi::Demand},
+      {"GET", "/api/v1/queue", A::kRead, nullptr, &RestApi::QueueView},
       {"GET", "/api/v1/trials/{id}", A::kRead, "trial", &RestApi::GetTrial},
       {"GET", "/api/v1/trials/{id}/curve", A::kRead, "trial", &RestApi::Curve},
       {"GET", "/api/v1/trials/{id}/evals", A::kRead, "trial", &RestApi::Evals},
@@ -637,6 +639,32 @@ Result<HttpResponse> RestApi::Demand(const Call& call) {
               call.route);
 }
 
+// What waits in each device class's queue, and why (coordinator/queue_view.h):
+// the live workers from the registry, the live trials from SQLite. Read
+// fresh: one grouped query over the live trials only (trials_by_status).
+Result<HttpResponse> RestApi::QueueView(const Call& call) {
+  v1::ListWorkersResponse live;
+  {
+    std::lock_guard<std::mutex> lock(redis_mu_);
+    if (Status s = service_.AliveWorkers(redis_, &live); !s.ok()) return s;
+  }
+  std::vector<WorkerSlots> workers;
+  for (const auto& w : live.workers()) {
+    workers.push_back({{w.classes().begin(), w.classes().end()}, w.concurrency(),
+                       static_cast<int64_t>(w.running_trials_size())});
+  }
+  auto reader = readers_.Acquire();
+  if (!reader.ok()) return reader.status();
+  auto rows = reader.value()->QueueCounts();
+  if (!rows.ok()) return rows.status();
+  std::vector<QueueCount> counts;
+  counts.reserve(rows->size());
+  for (const ClassSweepCount& r : rows.value()) {
+    counts.push_back({r.device_class, r.sweep_id, r.status, r.count, r.name, r.owner, r.priority, r.max_running});
+  }
+  return Json(200, BuildQueueView(counts, workers, service_.options().max_running_per_user), call.route);
+}
+
 Result<HttpResponse> RestApi::Workers(const Call& call) {
   v1::ListWorkersResponse resp;
   {
@@ -647,8 +675,12 @@ Result<HttpResponse> RestApi::Workers(const Call& call) {
   for (const auto& w : resp.workers()) {
     json running = json::array();
     for (int64_t id : w.running_trials()) running.push_back(id);
+    // A worker that names no class is older than classes and claims cpu trials.
+    json classes = json::array();
+    for (const auto& c : w.classes()) classes.push_back(c);
+    if (classes.empty()) classes.push_back("cpu");
     workers.push_back({{"name", w.name()}, {"host", w.host()}, {"pid", w.pid()}, {"last_seen", w.last_seen()},
-                       {"concurrency", w.concurrency()}, {"running_trials", running}});
+                       {"concurrency", w.concurrency()}, {"running_trials", running}, {"classes", classes}});
   }
   return Json(200, {{"workers", workers}}, call.route);
 }

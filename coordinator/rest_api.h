@@ -19,8 +19,8 @@
 //
 // Reads never take the writer's lock: they go through the ReaderPool's own
 // SQLite connections, and sorted trial orders and summaries are cached per
-// sweep generation. /metrics, /readyz and /api/v1/workers share one Redis
-// connection with short timeouts (0.5 s), under a mutex.
+// sweep generation. /metrics, /readyz, /api/v1/workers and /api/v1/queue
+// share one Redis connection with short timeouts (0.5 s), under a mutex.
 //
 // Thread-safety: Handle is called concurrently by the HTTP threads.
 #pragma once
@@ -96,6 +96,7 @@ class RestApi {
   Result<HttpResponse> RevokeToken(const Call& call);
   Result<HttpResponse> Audit(const Call& call);
   Result<HttpResponse> Demand(const Call& call);
+  Result<HttpResponse> QueueView(const Call& call);
   Result<HttpResponse> Export(const Call& call);
   Result<HttpResponse> GetTrial(const Call& call);
   Result<HttpResponse> Curve(const Call& call);
@@ -134,7 +135,7 @@ class RestApi {
   const std::string web_dir_;
   const RestOptions options_;
   const RouteTable table_;
-  // The one Redis connection of /metrics, /readyz and /api/v1/workers.
+  // The one Redis connection of /metrics, /readyz, /api/v1/workers and /api/v1/queue.
   std::mutex redis_mu_;
   Queue redis_;  // guarded by redis_mu_
   // A live sweep's order and summary trail its ingestion by at most ~1 s;

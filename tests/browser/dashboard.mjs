@@ -11,7 +11,7 @@
 //        SIC_SEARCH    JSON from tests/service/search_fixture.py create: an adaptive
 //                      sweep written into the coordinator's file (optional)
 //        SIC_DB, SIC_FIXTURE  that file and that script (add-eval while a trial page is open)
-//        SIC_ONLY=search      only the adaptive sweep's checks (dashboard_test.py --only-search:
+//        SIC_ONLY=search      only the adaptive sweep's and the queue view's checks (dashboard_test.py --only-search:
 //                      no workers, no training; for work on those views)
 //
 // Every expected value is read from the REST API of the same coordinator;
@@ -195,11 +195,92 @@ async function searchChecks() {
   await shot('trial-evals');
 }
 
+// The Queue page and what the sweep list and a trial say about waiting: a
+// sweep of a device class no worker serves ("a100"), submitted now. Until each
+// class has its own queue a cpu worker may claim its trial from the shared
+// stream; then the checks that need it waiting say they were skipped.
+async function queueChecks() {
+  const spec = {
+    name: 'browser-a100', description: 'Dashboard test: a class no worker serves.',
+    base: SPECS.lambda.base,
+    priority: -1, max_running: 3, resources: { device: 'a100' },
+  };
+  const r = await api('sweeps', { method: 'POST', headers: { Authorization: 'Bearer ' + TOKEN, 'Content-Type': 'application/json' }, body: JSON.stringify(spec) });
+  const id = r.sweep_id;
+  const sweep = await api('sweeps/' + id);
+  const [trialId] = (await api(`sweeps/${id}/trials`)).trials.map((t) => t.id);
+  const waits = async () => ['pending', 'queued'].includes((await api('trials/' + trialId)).status);
+
+  // The sweep list: owner and priority columns, and the user filter.
+  await page.goto(`${URL0}/#/sweeps`);
+  await page.waitForSelector(`tr[data-sweep="${id}"]`);
+  const cells = await $$(`tr[data-sweep="${id}"] td[data-col]`, (tds) => Object.fromEntries(tds.map((td) => [td.dataset.col, td.textContent])));
+  check(cells.priority === '-1' && cells.owner === (sweep.owner || '–'), `sweep list: owner "${cells.owner}", priority ${cells.priority} (API: "${sweep.owner}", ${sweep.priority})`);
+  await page.fill('#filter-owner', 'nobody-here');
+  await page.press('#filter-owner', 'Enter');
+  await page.waitForFunction(() => /owner=nobody-here/.test(location.hash));
+  await page.waitForFunction(() => /No sweeps of nobody-here|0 of this page/.test(document.body.textContent));
+  check((await page.$$('tr[data-sweep]')).length === 0, 'the user filter of a user with no sweeps lists none');
+  if (sweep.owner) {
+    await page.goto(`${URL0}/#/sweeps?owner=${encodeURIComponent(sweep.owner)}`);
+    await page.waitForSelector(`tr[data-sweep="${id}"]`);
+    const owners = await $$('tr[data-sweep] td[data-col="owner"]', (tds) => tds.map((td) => td.textContent));
+    check(owners.every((o) => o === sweep.owner), `the user filter shows only ${sweep.owner}'s sweeps (${owners.length})`);
+  }
+  await shot('sweeps-owner');
+
+  // The Queue page: every class of the API, the workers' class with its
+  // workers, the a100 sweep with its reason.
+  await timed('queue page', async () => {
+    await page.goto(`${URL0}/#/queue`);
+    await page.waitForSelector('section.queue-class');
+  });
+  const q = await api('queue');
+  const shown = await $$('section.queue-class', (els) => els.map((el) => el.dataset.class));
+  check(JSON.stringify(shown) === JSON.stringify(q.classes.map((c) => c.class)), `queue page shows the classes ${shown.join(', ')}`);
+  if (WORKERS.length) {
+    const cpu = q.classes.find((c) => c.class === 'cpu');
+    const workersShown = await page.textContent('section.queue-class[data-class="cpu"] dd[data-col="workers"]');
+    check(cpu && cpu.workers === WORKERS.length && workersShown === String(cpu.workers), `class cpu: ${workersShown} live workers shown`);
+  }
+  const reasonCell = `section.queue-class[data-class="a100"] tr[data-sweep="${id}"] td[data-col="reason"]`;
+  const want = 'no live worker serves class a100';
+  const shownReason = await page.waitForFunction(([sel, text]) => document.querySelector(sel)?.textContent === text, [reasonCell, want], { timeout: 10000 })
+    .then(() => true, () => false);
+  if (shownReason || await waits()) {
+    check(shownReason, `queue page: the a100 sweep "${want}"`);
+  } else {
+    console.log('skip a100 reason: a cpu worker claimed the trial (no per-class queues yet)');
+  }
+  await shot('queue');
+
+  // The trial's page and row: its class, and that it waits for a worker of it.
+  await page.goto(`${URL0}/#/trials/${trialId}`);
+  await page.waitForSelector('dl.facts');
+  const facts = await page.textContent('dl.facts');
+  check(facts.includes('device class') && facts.includes('a100'), 'the trial page shows the device class');
+  if (await waits()) {
+    const note = await page.waitForSelector('#trial-waiting', { timeout: 10000 }).then((el) => el.textContent(), () => '');
+    check(note.includes('waiting for a worker of class a100'), `the trial page says "${note.trim()}"`);
+    await page.goto(`${URL0}/#/sweeps/${id}?tab=trials`);
+    await page.waitForSelector(`#trials-table tr[data-trial="${trialId}"]`);
+    const row = await page.waitForFunction((tid) => document.querySelector(`#trials-table tr[data-trial="${tid}"] .waiting`)?.textContent, trialId, { timeout: 10000 })
+      .then((h) => h.jsonValue(), () => '');
+    check(row === 'waiting for a worker of class a100', `the trials table says "${row}"`);
+    const cls = await page.textContent(`#trials-table tr[data-trial="${trialId}"] td[data-col="class"]`);
+    check(cls === 'a100', `the trials table shows class ${cls}`);
+  } else {
+    console.log('skip "waiting for a worker": a cpu worker claimed the trial (no per-class queues yet)');
+  }
+  await api(`sweeps/${id}/cancel`, { method: 'POST', headers: { Authorization: 'Bearer ' + TOKEN, 'Content-Type': 'application/json' } });
+}
+
 const ONLY_SEARCH = process.env.SIC_ONLY === 'search';
 
 try {
   if (ONLY_SEARCH) {
     await searchChecks();
+    await queueChecks();
     throw null; // done: on to the closing checks
   }
   // ---- sweeps list, live: opened before anything is submitted.
@@ -411,6 +492,9 @@ try {
   await page.goBack();
   await page.waitForSelector('[data-chart="parallel"]');
   check(true, 'Back returns to the previous page');
+
+  // ---- the queue view, owners and priorities, a trial waiting for its class.
+  await queueChecks();
 
   // ---- an adaptive sweep: the search view, and a paused trial's evaluations.
   if (SEARCH) await searchChecks();

@@ -6,11 +6,14 @@ workers train two small sweeps it submits: an ablation sweep (one variant
 fails on purpose, on a device no machine has) and a 2 x 2 lambda grid. An
 adaptive sweep's rows (tests/service/search_fixture.py) are written into the
 coordinator's file first, for the search view and a trial's evaluations.
+Last, a sweep of a device class no worker serves ("a100"), for the Queue
+page, the owner and priority columns and the user filter of the sweep list,
+and a trial that says it waits for a worker of its class.
 
     dashboard_test.py BUILD_DIR [NODE] [--only-search]
 
 --only-search starts no workers and checks only the adaptive sweep's views
-(seconds instead of minutes, for work on them).
+and the queue view (seconds instead of minutes, for work on them).
 
 Screenshots go to BUILD_DIR/screenshots/ (CI keeps them as artifacts)."""
 

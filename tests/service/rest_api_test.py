@@ -328,6 +328,112 @@ class AdaptiveRestTest(unittest.TestCase):
         self.assertTrue(all(k in sweep["counts"] for k in ("waiting", "paused", "stopped")))
 
 
+class QueueViewTest(unittest.TestCase):
+    """GET /api/v1/queue with a real coordinator (reads behind the token:
+    --auth-reads), Redis and one sic-worker of class cpu, none of class cuda.
+    The worker is kept busy by a long trial, so what was submitted after it
+    waits whatever the feed does: a cuda trial (which no cpu worker may claim,
+    and which this worker could not take now anyway) and two cpu trials."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.c = Cluster(BIN, coordinator_args=["--auth-reads"])
+        try:
+            cls.c.start_worker("cpu1")
+            cls.c.wait_workers(["cpu1"])
+            base = SPEC["base"]
+            cls.busy = cls.c.submit({"name": "busy", "base": dict(base, optim={"steps": 10 ** 8})})
+            cls.wait(lambda: cls.sweep(cls.busy)["counts"]["running"] == 1, "the long trial runs")
+            cls.gpu = cls.c.submit({"name": "gpu", "base": dict(base, optim={"steps": 10}), "priority": 3,
+                                    "resources": {"device": "cuda"}})
+            cls.later = cls.c.submit({"name": "later", "base": dict(base, optim={"steps": 10}), "seeds": 2,
+                                      "max_running": 1})
+        except BaseException:
+            sys.stderr.write(cls.c.log("coordinator") + cls.c.log("worker-cpu1"))
+            cls.c.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for sweep in (cls.busy, cls.gpu, cls.later):
+            call(cls.c.http_url + "/api/v1/sweeps/%d/cancel" % sweep, "POST", token=cls.c.token)
+        cls.c.close()
+
+    @classmethod
+    def read(cls, path, token=True):
+        code, _, body = call(cls.c.http_url + path, token=cls.c.token if token else None)
+        return code, json.loads(body)
+
+    @classmethod
+    def sweep(cls, sweep_id):
+        code, body = cls.read("/api/v1/sweeps/%d" % sweep_id)
+        assert code == 200, body
+        return body
+
+    @classmethod
+    def wait(cls, cond, what, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if cond():
+                return
+            time.sleep(0.2)
+        raise TimeoutError(what)
+
+    def queue(self):
+        code, body = self.read("/api/v1/queue")
+        self.assertEqual(code, 200, body)
+        return body
+
+    def test_it_needs_the_token_with_auth_reads(self):
+        code, body = self.read("/api/v1/queue", token=False)
+        self.assertEqual(code, 401)
+        self.assertIn("token", body["error"])
+
+    def test_a_class_without_a_live_worker_says_so(self):
+        # The worker's registry entry shows its busy slot within its 2 s heartbeat.
+        view = {}
+
+        def settled():
+            view.update(self.queue())
+            by_class = {c["class"]: c for c in view["classes"]}
+            cpu, cuda = by_class.get("cpu"), by_class.get("cuda")
+            return cpu and cuda and cpu["idle"] == 0 and cuda["pending"] + cuda["queued"] == 1
+        self.wait(settled, "the view shows the busy worker and the cuda trial")
+        by_class = {c["class"]: c for c in view["classes"]}
+        self.assertEqual(sorted(by_class), ["cpu", "cuda"])
+        self.assertEqual(view["max_running_per_user"], 0)
+        cpu, cuda = by_class["cpu"], by_class["cuda"]
+        self.assertEqual((cpu["workers"], cpu["slots"], cpu["idle"], cpu["running"]), (1, 1, 0, 1))
+        self.assertEqual(cpu["pending"] + cpu["queued"], 2)
+        self.assertEqual((cuda["workers"], cuda["slots"], cuda["idle"], cuda["running"]), (0, 0, 0, 0))
+
+        (gpu,) = cuda["sweeps"]
+        owner = self.sweep(self.gpu)["owner"]
+        self.assertEqual({k: gpu[k] for k in ("sweep_id", "name", "owner", "priority", "running", "max_running")},
+                         {"sweep_id": self.gpu, "name": "gpu", "owner": owner, "priority": 3, "running": 0,
+                          "max_running": 0})
+        self.assertEqual(gpu["reason"], "no live worker serves class cuda")
+
+        sweeps = {s["sweep_id"]: s for s in cpu["sweeps"]}
+        self.assertEqual(sorted(sweeps), sorted([self.busy, self.later]))
+        busy, later = sweeps[self.busy], sweeps[self.later]
+        self.assertEqual((busy["running"], busy["pending"], busy["queued"], busy["reason"]), (1, 0, 0, ""))
+        self.assertEqual((later["max_running"], later["pending"] + later["queued"]), (1, 2))
+        # Which one depends on how far ahead the feed fills Redis; each is true of its state.
+        if later["pending"] == 0:
+            self.assertEqual(later["reason"], "queued, waiting for a free slot")
+        elif later["queued"] >= 1:
+            self.assertEqual(later["reason"], "at its cap (max_running 1)")
+        else:
+            self.assertEqual(later["reason"], "waiting for a free slot (fair share)")
+
+        # The trials carry their class, and the workers what they serve.
+        trials = self.read("/api/v1/sweeps/%d/trials" % self.gpu)[1]["trials"]
+        self.assertEqual([(t["device_class"], t["status"] in ("pending", "queued")) for t in trials], [("cuda", True)])
+        workers = self.read("/api/v1/workers")[1]["workers"]
+        self.assertEqual([(w["name"], w["classes"]) for w in workers], [("cpu1", ["cpu"])])
+
+
 class ReadinessTest(unittest.TestCase):
     def test_without_redis_it_stays_ready_and_says_so(self):
         c = Cluster(BIN)

@@ -354,6 +354,31 @@ TEST_F(AdaptiveReaderTest, SearchOfAPlainSweepIsNotFoundAndSaysWhy) {
   EXPECT_EQ(reader->Search(42).status().message(), "sweep 42: no such sweep");
 }
 
+// The queue view's rows: live trials by (class, sweep, status) with the
+// sweep's owner, priority and cap; final ones and an external search's own
+// running trials left out.
+TEST_F(AdaptiveReaderTest, QueueCountsByClassSweepAndStatus) {
+  const int64_t cpu = Submit(R"({"name": "c", "seeds": 4, "priority": 5, "max_running": 2})");
+  const int64_t gpu = Submit(R"({"name": "g", "seeds": 2, "resources": {"device": "cuda"}})");
+  auto t = Trials(cpu);
+  Sql("UPDATE sweeps SET owner = 'ann' WHERE id = " + Id(cpu));
+  Sql("UPDATE trials SET status = 'queued' WHERE id = " + Id(t[0].id));
+  Sql("UPDATE trials SET status = 'running', worker = 'w1' WHERE id = " + Id(t[1].id));
+  Sql("UPDATE trials SET status = 'succeeded' WHERE id = " + Id(t[2].id));
+  Sql("UPDATE trials SET status = 'running', worker = 'external' WHERE id = " + Id(t[3].id));
+  auto rows = Reader()->QueueCounts();
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  std::vector<std::string> got;
+  for (const ClassSweepCount& r : rows.value()) {
+    got.push_back(r.device_class + " " + std::to_string(r.sweep_id) + " " + r.status + " " +
+                  std::to_string(r.count) + " " + r.name + " " + r.owner + " " + std::to_string(r.priority) +
+                  " " + std::to_string(r.max_running));
+  }
+  const std::string c = std::to_string(cpu), g = std::to_string(gpu);
+  EXPECT_EQ(got, (std::vector<std::string>{"cpu " + c + " queued 1 c ann 5 2", "cpu " + c + " running 1 c ann 5 2",
+                                           "cuda " + g + " pending 2 g  0 0"}));
+}
+
 TEST_F(ResultsReaderTest, UnknownIdsSayWhich) {
   auto reader = Reader();
   EXPECT_EQ(reader->GetSweep(42).status().message(), "sweep 42: no such sweep");

@@ -4,6 +4,7 @@
 //   #/sweeps                 sweeps and their progress (live)
 //   #/sweeps/ID?tab=...      one sweep: variants, lambda plots, trials, parallel coordinates
 //   #/trials/ID              one trial: curves, pictures, config, attempts
+//   #/queue                  what waits in each device class's queue, and why (live)
 //   #/workers                workers and what they run (live)
 // setQuery (nav.js) changes the query; a page with update(query) redraws itself.
 import { disposeCharts } from './charts.js';
@@ -11,6 +12,7 @@ import { parseHash } from './nav.js';
 import { errorBox, h } from './util.js';
 import * as sweeps from './sweeps.js';
 import * as sweep from './sweep.js';
+import * as queue from './queue.js';
 import * as trial from './trial.js';
 import * as workers from './workers.js';
 
@@ -18,6 +20,7 @@ const routes = [
   [/^\/sweeps\/?$/, sweeps, 'sweeps'],
   [/^\/sweeps\/(\d+)$/, sweep, 'sweeps'],
   [/^\/trials\/(\d+)$/, trial, 'sweeps'],
+  [/^\/queue\/?$/, queue, 'queue'],
   [/^\/workers\/?$/, workers, 'workers'],
 ];
 

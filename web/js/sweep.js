@@ -11,7 +11,7 @@ import { setQuery } from './nav.js';
 import { PALETTE, errorBarSeries, plot } from './charts.js';
 import {
   FINAL, LIVE, STATUSES, api, arenasOf, authedDownload, errorBox, fmtDuration, fmtMeanSd, fmtNum, fmtParam, fmtTime, h,
-  headlineMetrics, metricLabel, poll, progressBar, renderIfChanged, statusBadge, trialState,
+  headlineMetrics, liveClasses, metricLabel, poll, progressBar, renderIfChanged, statusBadge, trialState, waitingFor,
 } from './util.js';
 
 const PARALLEL_CAP = 1000;
@@ -107,9 +107,12 @@ function drawHeader() {
   const c = s.counts || {};
   const done = FINAL.reduce((n, k) => n + (c[k] || 0), 0);
   const dead = s.dead_letters || { count: 0, latest: [] };
-  renderIfChanged(state.header, JSON.stringify([s.counts, s.canceled, dead.count]), () => [
+  renderIfChanged(state.header, JSON.stringify([s.counts, s.canceled, dead.count, s.owner, s.priority, s.max_running]), () => [
     h('h1', null, s.name || 'sweep ' + s.id, s.canceled ? h('span', { class: 'badge s-canceled' }, 'canceled') : null),
     s.description ? h('p', { class: 'muted' }, s.description) : null,
+    h('p', { class: 'muted small', id: 'sweep-owner' },
+      'owner ', s.owner ? h('a', { href: '#/sweeps?owner=' + encodeURIComponent(s.owner) }, s.owner) : '–',
+      ` · priority ${s.priority ?? 0}`, s.max_running ? ` · at most ${s.max_running} running` : ''),
     h('div', { class: 'head-row' },
       h('div', { class: 'head-progress' }, progressBar(c, s.total)),
       h('span', { id: 'sweep-counts' }, `${done}/${s.total} done · `,
@@ -526,10 +529,14 @@ function trialsTab(body) {
       return;
     }
     if (mine !== seq) return; // a newer request (another sort or page) is under way
+    // Trials waiting for a worker: which classes have a live one?
+    const classes = data.trials.some((t) => t.status === 'pending' || t.status === 'queued')
+      ? await liveClasses().catch(() => null) : null;
+    if (mine !== seq) return;
     renderIfChanged(controls, JSON.stringify([params.status, params.variant, params.limit, cols, names.length, arena]),
       () => trialControls(params, cols, names));
-    renderIfChanged(wrap, JSON.stringify([data.trials, cols, params.sort, params.order]),
-      () => trialTable(data.trials, cols, params));
+    renderIfChanged(wrap, JSON.stringify([data.trials, cols, params.sort, params.order, classes && [...classes]]),
+      () => trialTable(data.trials, cols, params, classes));
     const first = data.total ? data.offset + 1 : 0;
     const last = data.offset + data.trials.length;
     renderIfChanged(pager, JSON.stringify([first, last, data.total]), () => [
@@ -570,11 +577,11 @@ function trialControls(params, cols, names) {
 
 const FIXED_COLS = [
   ['index', '#', 'num'], ['name', 'name', ''], ['variant', 'variant', ''], ['status', 'status', ''],
-  [null, 'step', 'num'], [null, 'attempts', 'num'], [null, 'worker', ''],
+  [null, 'step', 'num'], [null, 'attempts', 'num'], [null, 'class', ''], [null, 'worker', ''],
   ['started_at', 'started', ''], [null, 'duration', 'num'],
 ];
 
-function trialTable(trials, cols, params) {
+function trialTable(trials, cols, params, classes) {
   const oneArena = arenasOf(state.sweep.metric_names).length <= 1;
   const extra = (state.query.get('cols') || '').split(',').filter(Boolean);
   const sortHeader = (field, label, cls, removable) => {
@@ -598,10 +605,12 @@ function trialTable(trials, cols, params) {
       h('td', null, h('a', { href: '#/trials/' + t.id, class: 'trial-link' }, t.name),
         t.error ? h('div', { class: 'small bad clip narrow', title: t.error }, t.error) : null),
       h('td', null, t.variant),
-      h('td', null, statusBadge(t.status), trialState(t) ? h('div', { class: 'small muted' }, trialState(t)) : null),
+      h('td', null, statusBadge(t.status), trialState(t) ? h('div', { class: 'small muted' }, trialState(t)) : null,
+        waitingFor(t, classes) ? h('div', { class: 'small muted waiting' }, waitingFor(t, classes)) : null),
       h('td', { class: 'num' }, t.status === 'running' && t.total_steps ? h('span', { title: `${t.step}/${t.total_steps}` },
         h('progress', { max: t.total_steps, value: t.step }), ' ', Math.round(100 * t.step / t.total_steps) + '%') : (t.step || '–')),
       h('td', { class: 'num' }, t.attempts),
+      h('td', { dataset: { col: 'class' } }, t.device_class || 'cpu'),
       h('td', null, t.worker || '–'),
       h('td', { class: 'nowrap' }, fmtTime(t.started_at)),
       h('td', { class: 'num' }, t.finished_at && t.started_at ? fmtDuration(t.finished_at - t.started_at) : '–'),

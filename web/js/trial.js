@@ -1,5 +1,6 @@
 // #/trials/ID: one trial. Status and timings (with its rung in an adaptive
-// sweep), headline metrics, learning curves (each loss its own series, log or
+// sweep; its device class, and "waiting for a worker of class X" while it
+// waits for a class no live worker serves), headline metrics, learning curves (each loss its own series, log or
 // linear), the grid metrics of the evaluations during training against steps,
 // the evaluation's pictures per arena, the attempts with worker and error,
 // every metric, and the config. A trial that is not final is polled every
@@ -7,7 +8,7 @@
 import { plot } from './charts.js';
 import {
   FINAL, api, arenasOf, authedUrl, fmtDuration, fmtNum, fmtTime, h, headlineMetrics, metricLabel, poll,
-  renderIfChanged, statusBadge, trialState,
+  liveClasses, renderIfChanged, statusBadge, trialState, waitingFor,
 } from './util.js';
 
 const LOSSES = ['total', 'sep', 'inv', 'cap', 'coniso'];
@@ -56,7 +57,10 @@ export async function render(app, [idText]) {
   const draw = async (trial) => {
     const [c, e] = await Promise.all([api(`trials/${trial.id}/curve`), api(`trials/${trial.id}/evals`)]);
     const latest = e.evals.length ? e.evals[e.evals.length - 1] : null;
-    renderIfChanged(head, JSON.stringify([trial.status, trial.step, trial.worker, trial.error, trial.attempts, trial.finished_at, trial.rung]), () => header(trial));
+    // A trial that waits for a worker: is there a live one of its class?
+    const waiting = trial.status === 'pending' || trial.status === 'queued'
+      ? waitingFor(trial, await liveClasses().catch(() => null)) : '';
+    renderIfChanged(head, JSON.stringify([trial.status, trial.step, trial.worker, trial.error, trial.attempts, trial.finished_at, trial.rung, waiting]), () => header(trial, waiting));
     renderIfChanged(metrics, JSON.stringify([trial.metrics, latest]), () => metricCards(trial, latest));
     renderIfChanged(attempts, JSON.stringify(trial.attempts), () => attemptsTable(trial.attempts || []));
     renderIfChanged(allMetrics, JSON.stringify(trial.metrics), () => metricsTable(trial.metrics || {}, FINAL.includes(trial.status)));
@@ -83,18 +87,20 @@ export async function render(app, [idText]) {
   }, 3000);
 }
 
-function header(t) {
+function header(t, waiting) {
   const dur = t.started_at && t.finished_at ? t.finished_at - t.started_at
     : (t.started_at && t.status === 'running' ? Date.now() / 1000 - t.started_at : null);
   return [
     h('h1', null, t.name, ' ', statusBadge(t.status),
-      trialState(t) ? h('span', { class: 'muted state', id: 'trial-state' }, ' ', trialState(t)) : null),
+      trialState(t) ? h('span', { class: 'muted state', id: 'trial-state' }, ' ', trialState(t)) : null,
+      waiting ? h('span', { class: 'muted state', id: 'trial-waiting' }, ' ', waiting) : null),
     h('dl', { class: 'facts' },
       fact('variant', t.variant),
       fact('overrides', Object.keys(t.overrides || {}).length
         ? Object.entries(t.overrides).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ') : '(none)'),
       fact('step', t.total_steps ? `${t.step}/${t.total_steps}` : t.step),
       t.target_steps && !FINAL.includes(t.status) ? fact('pauses at', t.target_steps) : null,
+      fact('device class', t.device_class || 'cpu'),
       fact('worker', t.worker || '–'),
       fact('round', t.round),
       fact('attempts', Array.isArray(t.attempts) ? t.attempts.length : t.attempts),

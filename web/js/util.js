@@ -209,6 +209,28 @@ export function trialState(t) {
   return `promoted from rung ${rung}`;
 }
 
+// The device classes some live worker claims from (a worker that names none
+// is older than classes and claims cpu trials), from /api/v1/workers; asked
+// at most once per 2 s however many parts of a page want it.
+let classesAsked = null;
+export function liveClasses() {
+  const now = Date.now();
+  if (!classesAsked || now - classesAsked.at > 2000) {
+    const p = api('workers').then((d) => new Set(d.workers.flatMap((w) => (w.classes && w.classes.length ? w.classes : ['cpu']))));
+    classesAsked = { at: now, p };
+    p.catch(() => { if (classesAsked && classesAsked.p === p) classesAsked = null; });
+  }
+  return classesAsked.p;
+}
+
+// "waiting for a worker of class cuda" for a trial that waits for a worker
+// (pending or queued) of a class no live worker serves, else ''.
+export function waitingFor(t, classes) {
+  if (!classes || (t.status !== 'pending' && t.status !== 'queued')) return '';
+  const c = t.device_class || 'cpu';
+  return classes.has(c) ? '' : 'waiting for a worker of class ' + c;
+}
+
 // A stacked bar of a sweep's trial counts, one segment per status.
 export function progressBar(counts, total) {
   const bar = h('div', { class: 'progress', title: STATUSES.map((s) => s + ' ' + (counts[s] || 0)).join(', ') });

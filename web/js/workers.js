@@ -1,5 +1,5 @@
 // #/workers: the workers the coordinator has heard from lately (it forgets one
-// silent past --worker-timeout-s), what each runs and its last heartbeat,
+// silent past --worker-timeout-s), the device classes each claims from, what each runs and its last heartbeat,
 // polled every 2 s. Names of running trials are fetched once per trial id.
 import { api, fmtAgo, h, poll, renderIfChanged } from './util.js';
 
@@ -13,7 +13,7 @@ export async function render(app) {
     info,
     h('table', { class: 'grid', id: 'workers-table' },
       h('thead', null, h('tr', null,
-        h('th', null, 'name'), h('th', null, 'host'), h('th', { class: 'num' }, 'pid'),
+        h('th', null, 'name'), h('th', null, 'classes'), h('th', null, 'host'), h('th', { class: 'num' }, 'pid'),
         h('th', { class: 'num' }, 'slots'), h('th', null, 'running'), h('th', null, 'last heartbeat'))),
       body));
   const rows = new Map();
@@ -55,6 +55,7 @@ function row(w, now) {
   const running = w.running_trials || [];
   return [
     h('td', null, w.name),
+    h('td', { dataset: { col: 'classes' } }, (w.classes && w.classes.length ? w.classes : ['cpu']).join(', ')),
     h('td', null, w.host || '–'),
     h('td', { class: 'num' }, w.pid ?? '–'),
     h('td', { class: 'num' }, `${running.length}/${w.concurrency ?? '?'}`),

@@ -1,0 +1,117 @@
+#include "coordinator/queue_view.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace sic {
+
+using nlohmann::json;
+
+std::string WaitReason(const WaitFacts& f) {
+  if (f.pending + f.queued <= 0) return "";
+  if (f.class_workers <= 0) return "no live worker serves class " + f.device_class;
+  if (f.pending <= 0) return "queued, waiting for a free slot";
+  if (f.max_running > 0 && f.sweep_active >= f.max_running) {
+    return "at its cap (max_running " + std::to_string(f.max_running) + ")";
+  }
+  if (f.max_running_per_user > 0 && f.owner_active >= f.max_running_per_user) {
+    return "owner at the per-user cap (" + std::to_string(f.max_running_per_user) + ")";
+  }
+  if (f.behind_higher_priority) return "behind higher-priority sweeps";
+  return "waiting for a free slot (fair share)";
+}
+
+namespace {
+
+struct SweepInClass {
+  int64_t sweep_id = 0;
+  std::string name, owner;
+  int64_t priority = 0, max_running = 0;
+  int64_t pending = 0, queued = 0, running = 0;
+};
+
+struct ClassTotals {
+  int64_t workers = 0, slots = 0, idle = 0;
+  std::map<int64_t, SweepInClass> sweeps;
+};
+
+}  // namespace
+
+json BuildQueueView(const std::vector<QueueCount>& counts, const std::vector<WorkerSlots>& workers,
+                    int64_t max_running_per_user) {
+  std::map<std::string, ClassTotals> classes;
+  for (const WorkerSlots& w : workers) {
+    const int64_t slots = std::max<int64_t>(1, w.concurrency);
+    const int64_t idle = std::max<int64_t>(0, slots - w.running);
+    std::set<std::string> served(w.classes.begin(), w.classes.end());
+    if (served.empty()) served.insert("cpu");
+    for (const std::string& c : served) {
+      ClassTotals& t = classes[c];
+      t.workers += 1;
+      t.slots += slots;
+      t.idle += idle;
+    }
+  }
+  std::map<int64_t, int64_t> sweep_active;       // queued + running, every class
+  std::map<std::string, int64_t> owner_active;   // likewise, per owner
+  for (const QueueCount& q : counts) {
+    if (q.status != "pending" && q.status != "queued" && q.status != "running") continue;
+    SweepInClass& s = classes[q.device_class].sweeps[q.sweep_id];
+    s.sweep_id = q.sweep_id;
+    s.name = q.name;
+    s.owner = q.owner;
+    s.priority = q.priority;
+    s.max_running = q.max_running;
+    (q.status == "pending" ? s.pending : q.status == "queued" ? s.queued : s.running) += q.count;
+    if (q.status != "pending") {
+      sweep_active[q.sweep_id] += q.count;
+      owner_active[q.owner] += q.count;
+    }
+  }
+  auto capped = [&](const SweepInClass& s) {
+    return (s.max_running > 0 && sweep_active[s.sweep_id] >= s.max_running) ||
+           (max_running_per_user > 0 && owner_active[s.owner] >= max_running_per_user);
+  };
+
+  json out = json::array();
+  for (auto& [name, c] : classes) {
+    std::vector<const SweepInClass*> order;
+    for (const auto& [id, s] : c.sweeps) order.push_back(&s);
+    std::sort(order.begin(), order.end(), [](const SweepInClass* a, const SweepInClass* b) {
+      return a->priority != b->priority ? a->priority > b->priority : a->sweep_id < b->sweep_id;
+    });
+    int64_t pending = 0, queued = 0, running = 0;
+    bool any_feedable = false;  // a sweep seen so far (higher or equal priority) has trials to feed, uncapped
+    int64_t top_feedable = 0;   // the highest priority of those
+    json sweeps = json::array();
+    for (const SweepInClass* s : order) {
+      pending += s->pending;
+      queued += s->queued;
+      running += s->running;
+      WaitFacts f;
+      f.device_class = name;
+      f.pending = s->pending;
+      f.queued = s->queued;
+      f.class_workers = c.workers;
+      f.sweep_active = sweep_active[s->sweep_id];
+      f.max_running = s->max_running;
+      f.owner_active = owner_active[s->owner];
+      f.max_running_per_user = max_running_per_user;
+      // In priority order, every sweep of a higher priority came before this one.
+      f.behind_higher_priority = any_feedable && top_feedable > s->priority;
+      if (s->pending > 0 && !capped(*s) && !any_feedable) {
+        any_feedable = true;
+        top_feedable = s->priority;
+      }
+      sweeps.push_back({{"sweep_id", s->sweep_id}, {"name", s->name}, {"owner", s->owner},
+                        {"priority", s->priority}, {"pending", s->pending}, {"queued", s->queued},
+                        {"running", s->running}, {"max_running", s->max_running}, {"reason", WaitReason(f)}});
+    }
+    out.push_back({{"class", name}, {"workers", c.workers}, {"slots", c.slots}, {"idle", c.idle},
+                   {"pending", pending}, {"queued", queued}, {"running", running}, {"sweeps", std::move(sweeps)}});
+  }
+  return {{"classes", std::move(out)}, {"max_running_per_user", max_running_per_user}};
+}
+
+}  // namespace sic
