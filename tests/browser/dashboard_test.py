@@ -38,12 +38,13 @@ BASE = json.load(open(os.path.join(ROOT, "examples", "smoke.json")))["base"]
 def specs():
     ablations = {
         "name": "browser-ablations",
-        "description": "Dashboard test: the ablation view, with one variant that fails.",
+        "description": "Dashboard test: the ablation view, with one variant that fails (on a broken cuda worker).",
         "base": copy.deepcopy(BASE),
         "ablations": {
             "no_capacity": {"loss.lambda_cap": 0},
             "no_permutation": {"data.trajectories": "identical"},
-            "wrong_device": {"run.device": "cuda:7"},
+            # Class cuda: run by the one cuda worker, whose checkpoint folder is a file.
+            "broken_gpu": {"run.device": "cuda:7"},
         },
         "seeds": 2,
     }
@@ -74,6 +75,12 @@ def main():
         workers = [] if only_search else ["w1", "w2"]
         for w in workers:
             c.start_worker(w)
+        if not only_search:
+            # A worker of class cuda (a CPU process standing in) that fails every attempt:
+            # its checkpoint folder is a file. Only the broken_gpu variant reaches it.
+            broken = os.path.join(c.dir, "not-a-folder")
+            open(broken, "w").close()
+            c.start_worker("gpu1", "--class", "cuda", checkpoint_dir=broken)
         # An adaptive sweep's rows, for the search view and a trial's evaluations.
         search = search_fixture.create(c.db_path)
         env = dict(os.environ, SIC_URL=c.http_url, SIC_TOKEN=c.token, SIC_SPECS=json.dumps(specs()),

@@ -1,7 +1,11 @@
-"""Chaos: a sweep of 32 short trials on three workers while workers are
-killed (kill -9) and restarted, the coordinator is killed twice, Redis is
-killed and restarted from its AOF, and once restarted with its data wiped.
-At the end every trial is succeeded exactly once:
+"""Chaos: 32 short trials of two users on three workers of two device
+classes, while workers are killed (kill -9) and restarted, the coordinator is
+killed twice, Redis is killed and restarted from its AOF, and once restarted
+with its data wiped. ann's sweep (24 trials, cpu) and bob's (8 trials, class
+"cuda", priority 5) go through the fair dispatcher and per-class queues:
+workers a and b serve cpu, c serves cuda (a CPU process standing in for a GPU
+worker). At the end every trial is succeeded exactly once, and no trial ran on
+a worker of another class:
   - exactly one outcome applied: the trial is succeeded, and its worker and
     finished_at are those of a succeeded attempt of its final round (duplicate
     jobs may record more attempts; only the first outcome is applied);
@@ -30,6 +34,8 @@ BIN = None
 TRIALS = 32
 STEPS = 500
 WORKERS = ("a", "b", "c")
+CLASS = {"a": "cpu", "b": "cpu", "c": "cuda"}
+BOB_TRIALS = 8
 
 
 class ChaosTest(ClusterTestCase):
@@ -37,15 +43,30 @@ class ChaosTest(ClusterTestCase):
         # max_deliveries high: kills must not fail trials, only delay them.
         c = self.cluster(lease_ms=2000, max_deliveries=100, coordinator_args=["--reconcile-s", "2"])
         rng = random.Random(7)
+        tokens = {}
+        for user in ("ann", "bob"):
+            r = c.sicctl("--format", "json", "token", "create", user, "--role", "member")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            tokens[user] = json.loads(r.stdout)["token"]
         for w in WORKERS:
-            c.start_worker(w)
-        sweep_id = c.submit(spec("chaos", steps=STEPS, seeds=TRIALS))
+            c.start_worker(w, "--class", CLASS[w])
+        sweeps = {}
+        for user, name, n, extra in (("ann", "chaos", TRIALS - BOB_TRIALS, {}),
+                                     ("bob", "chaos-cuda", BOB_TRIALS,
+                                      {"priority": 5, "resources": {"device": "cuda"}})):
+            path = os.path.join(c.dir, name + ".json")
+            with open(path, "w") as f:
+                json.dump(spec(name, steps=STEPS, seeds=n, **extra), f)
+            r = c.sicctl("sweep", path, token=tokens[user])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            sweeps[name] = int(r.stdout.split()[1].rstrip(":"))
+        sweep_id = sweeps["chaos"]
 
         def restart_worker():
             w = rng.choice(WORKERS)
             c.kill_worker(w)
             time.sleep(0.3)
-            c.start_worker(w)
+            c.start_worker(w, "--class", CLASS[w])
 
         def restart_coordinator():
             c.kill_coordinator()
@@ -63,16 +84,21 @@ class ChaosTest(ClusterTestCase):
                   lambda: restart_redis(wipe=True), restart_coordinator, restart_worker, restart_worker]
         for k, fault in enumerate(faults):
             time.sleep(2.5)
-            done = c.query("SELECT COUNT(*) FROM trials WHERE sweep_id = ? AND status = 'succeeded'", sweep_id)[0][0]
+            done = c.query("SELECT COUNT(*) FROM trials WHERE status = 'succeeded'")[0][0]
             sys.stderr.write("chaos: fault %d with %d/%d trials done\n" % (k + 1, done, TRIALS))
             fault()
-        trials = c.wait_done(sweep_id, timeout=400)
-        self.assertEqual([t["status"] for t in trials], ["succeeded"] * TRIALS, trials)
-        self.assert_exactly_once(c, sweep_id)
+        for name, n in (("chaos", TRIALS - BOB_TRIALS), ("chaos-cuda", BOB_TRIALS)):
+            trials = c.wait_done(sweeps[name], timeout=400)
+            self.assertEqual([t["status"] for t in trials], ["succeeded"] * n, trials)
+            self.assert_exactly_once(c, sweeps[name], n)
+        # Each trial ran only on workers of its class.
+        for device_class, worker in c.query("SELECT DISTINCT t.device_class, a.worker FROM attempts a "
+                                            "JOIN trials t ON t.id = a.trial_id"):
+            self.assertEqual(CLASS[worker], device_class, (device_class, worker))
 
-    def assert_exactly_once(self, c, sweep_id):
+    def assert_exactly_once(self, c, sweep_id, count):
         rows = c.query("SELECT id, round, worker, finished_at FROM trials WHERE sweep_id = ?", sweep_id)
-        self.assertEqual(len(rows), TRIALS)
+        self.assertEqual(len(rows), count)
         for trial_id, round_, worker, finished_at in rows:
             applied = c.query("SELECT COUNT(*) FROM attempts WHERE trial_id = ? AND round = ? AND outcome = 'succeeded' "
                               "AND worker = ? AND finished_at = ?", trial_id, round_, worker, finished_at)[0][0]
@@ -103,7 +129,7 @@ class ChaosTest(ClusterTestCase):
             self.assertEqual((sn, snan), (n, nan), key)
             self.assertTrue(math.isclose(stotal, total, rel_tol=1e-9, abs_tol=1e-9), (key, stotal, total))
             self.assertTrue(math.isclose(ssumsq, sumsq, rel_tol=1e-9, abs_tol=1e-9), (key, ssumsq, sumsq))
-        self.assertEqual(sum(n for (n, _, _, _) in [stats[k] for k in stats if k[2] == "loss.total"]), TRIALS)
+        self.assertEqual(sum(n for (n, _, _, _) in [stats[k] for k in stats if k[2] == "loss.total"]), count)
 
 
 if __name__ == "__main__":

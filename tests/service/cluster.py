@@ -114,10 +114,11 @@ class Cluster:
             self.coordinator.send_signal(signal.SIGKILL)
         self.coordinator.wait()
 
-    def start_worker(self, name, *extra):
+    def start_worker(self, name, *extra, checkpoint_dir=None):
         argv = [os.path.join(self.bin, "worker", "sic-worker"), "--name", name,
                 "--redis", "127.0.0.1:%d" % self.redis_port, "--redis-password", self.redis_password,
-                "--checkpoint-dir", os.path.join(self.dir, "checkpoints"), "--lease-ms", str(self.lease_ms),
+                "--checkpoint-dir", checkpoint_dir or os.path.join(self.dir, "checkpoints"),
+                "--lease-ms", str(self.lease_ms),
                 "--progress-ms", "200", "--max-deliveries", str(self.max_deliveries),
                 "--threads-per-trial", "1", *extra]
         self.workers[name] = self._spawn("worker-" + name, argv)

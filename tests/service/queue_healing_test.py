@@ -136,7 +136,8 @@ class QueueHealingTest(ClusterTestCase):
                                  trial), [(first, 1, "error"), (second, 1, "succeeded")])
 
     def test_reconciler_enqueues_again_what_redis_lost(self):
-        c = self.cluster(coordinator_args=["--reconcile-s", "1"])
+        # --dispatch-ahead 3: with no worker, all three trials are fed (and then lost).
+        c = self.cluster(coordinator_args=["--reconcile-s", "1", "--dispatch-ahead", "3"])
         sweep_id = c.submit(spec("lost", steps=20, seeds=3))
         self.wait_status(c, sweep_id, ("queued",))
         tickets = dict(c.query("SELECT id, ticket FROM trials WHERE sweep_id = ?", sweep_id))

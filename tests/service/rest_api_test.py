@@ -436,7 +436,8 @@ class QueueViewTest(unittest.TestCase):
 
 class ReadinessTest(unittest.TestCase):
     def test_without_redis_it_stays_ready_and_says_so(self):
-        c = Cluster(BIN)
+        # With no worker the dispatcher feeds only --dispatch-ahead trials: let all 4 in.
+        c = Cluster(BIN, coordinator_args=["--dispatch-ahead", "8"])
         self.addCleanup(c.close)
         self.assertEqual(json.loads(call(c.http_url + "/readyz")[2])["redis"], "ok")
         c.kill_redis()
