@@ -587,11 +587,11 @@ Result<std::vector<DispatchSweep>> Store::DispatchCounts(int64_t pending_cap) {
 }
 
 Result<std::vector<TrialRow>> Store::TakeFed(int64_t sweep_id, const std::string& device_class, int64_t count,
-                                             double now) {
+                                             double now, int64_t after_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(db_, (std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.sweep_id = ? AND t.device_class = ? "
-               "AND t.status IN " + FromStatusesSql(TrialEvent::kEnqueue) + " ORDER BY t.id LIMIT ?").c_str());
-  s.Bind(1, sweep_id).Bind(2, device_class).Bind(3, count);
+               "AND t.status IN " + FromStatusesSql(TrialEvent::kEnqueue) + " AND t.id > ? ORDER BY t.id LIMIT ?").c_str());
+  s.Bind(1, sweep_id).Bind(2, device_class).Bind(3, after_id).Bind(4, count);
   std::vector<TrialRow> out;
   int rc;
   while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadTrial(s));

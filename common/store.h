@@ -190,9 +190,12 @@ class Store {
   // up to `pending_cap` only (the most any class could be fed now). Cost:
   // the trials in flight plus a few index seeks per sweep, whatever is pending.
   Result<std::vector<DispatchSweep>> DispatchCounts(int64_t pending_cap);
-  // Up to `count` pending trials of `sweep_id` and `device_class`, oldest
-  // first, each given a new ticket (as TakePending).
-  Result<std::vector<TrialRow>> TakeFed(int64_t sweep_id, const std::string& device_class, int64_t count, double now);
+  // Up to `count` pending trials of `sweep_id` and `device_class` with ids
+  // above `after_id`, oldest first, each given a new ticket (as
+  // TakePending). A taken trial stays pending until MarkQueued: a caller
+  // taking twice from one sweep before that passes the last id it took.
+  Result<std::vector<TrialRow>> TakeFed(int64_t sweep_id, const std::string& device_class, int64_t count, double now,
+                                        int64_t after_id = 0);
 
   // A worker started (or resumed) an attempt (trial_id, round, ticket,
   // delivery, worker of `attempt`). Ignored for final trials and older rounds;

@@ -157,10 +157,17 @@ Result<std::vector<TrialRow>> Pumps::TakeNext() {
   auto counts = store_.DispatchCounts(most + options_.dispatch.ahead);
   if (!counts.ok()) return counts.status();
   std::vector<TrialRow> out;
+  // A plan can pick one sweep again after another's turn (A, B, A): its
+  // trials taken so far are still pending, so take on after the last one.
+  std::map<std::pair<int64_t, std::string>, int64_t> last_taken;
   for (const DispatchPick& pick : PlanDispatch(counts.value(), slots, options_.dispatch)) {
-    auto taken = store_.TakeFed(pick.sweep_id, pick.device_class, pick.count, now);
+    int64_t& last = last_taken[{pick.sweep_id, pick.device_class}];
+    auto taken = store_.TakeFed(pick.sweep_id, pick.device_class, pick.count, now, last);
     if (!taken.ok()) return taken.status();
-    for (TrialRow& t : taken.value()) out.push_back(std::move(t));
+    for (TrialRow& t : taken.value()) {
+      last = std::max(last, t.id);
+      out.push_back(std::move(t));
+    }
   }
   return out;
 }

@@ -221,6 +221,11 @@ TEST_F(StoreTest, DispatchCountsAndTakeFedPerSweepAndClass) {
   EXPECT_GT(fed->at(1).ticket, fed->at(0).ticket);
   EXPECT_LT(fed->at(0).index, fed->at(1).index);
   EXPECT_TRUE(store_->TakeFed(g, "cpu", 5, 102)->empty());  // no cpu trial in that sweep
+  // Taken but not yet queued: a second take in the same pass goes on after the last one taken.
+  auto next = store_->TakeFed(g, "cuda", 5, 102, fed->at(1).id);
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_GT(next->at(0).id, fed->at(1).id);
   EXPECT_EQ(store_->Demand("cuda")->unfed, 3);  // still pending until MarkQueued
   ASSERT_TRUE(store_->MarkQueued({fed->at(0).id, fed->at(1).id}).ok());
   EXPECT_EQ(store_->Demand("cuda")->fed, 2);
