@@ -63,8 +63,14 @@ class FairnessTest(ClusterTestCase):
         (submitted,) = c.query("SELECT created_at FROM sweeps WHERE id = ?", small)[0]
         c.wait_done(small, timeout=120)
         c.wait_done(big, timeout=240)
-        after = [sweep for sweep, _, started in self.claims(c) if started > submitted]
-        self.assertIn(small, after[:2], "the small sweep's first trial is not within the next two claims: %s" % after[:10])
+        after = [(sweep, trial) for sweep, trial, started in self.claims(c) if started > submitted]
+        first = [sweep for sweep, _ in after].index(small)
+        # Ahead of it only what was already fed when it was submitted: the one queued
+        # (--dispatch-ahead 1) and at most one the worker had just claimed but not yet started.
+        before = [trial for _, trial in after[:first]]
+        fed_before = [t for t in before if c.query("SELECT enqueued_at FROM trials WHERE id = ?", t)[0][0] <= submitted]
+        self.assertLessEqual(first, 2, "the small sweep's first trial waited for %d claims: %s" % (first, after[:10]))
+        self.assertEqual(before, fed_before, "a trial fed after the small sweep's submit went first")
         # All 5 finish before the big sweep is half done.
         (last_small,) = c.query("SELECT MAX(finished_at) FROM trials WHERE sweep_id = ?", small)[0]
         (big_done_then,) = c.query("SELECT COUNT(*) FROM trials WHERE sweep_id = ? AND status = 'succeeded' "
