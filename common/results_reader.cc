@@ -347,10 +347,12 @@ Result<json> ResultsReader::GetTrial(int64_t trial_id) {
   }
   out["attempts"] = std::move(attempts);
   json artifacts = json::array();
-  Stmt f(db_, "SELECT name, mime, length(data) FROM artifacts WHERE trial_id = ? ORDER BY name");
+  // step: the evaluation during training that drew it; null: the final one's.
+  Stmt f(db_, "SELECT name, mime, length(data), step FROM artifacts WHERE trial_id = ? ORDER BY name");
   f.Bind(1, trial_id);
   while (f.Step() == SQLITE_ROW) {
     artifacts.push_back({{"name", f.Text(0)}, {"mime", f.Text(1)}, {"bytes", f.Int(2)},
+                         {"step", f.Null(3) ? json() : json(f.Int(3))},
                          {"url", "/api/v1/trials/" + std::to_string(trial_id) + "/artifacts/" + f.Text(0)}});
   }
   out["artifacts"] = std::move(artifacts);
@@ -541,12 +543,14 @@ Result<std::vector<ExportRow>> ResultsReader::ExportRows(int64_t sweep_id) {
   return TrialPage(sweep_id, 0, -1);  // SQLite reads LIMIT -1 as no limit
 }
 
-Result<std::vector<ExportRow>> ResultsReader::TrialPage(int64_t sweep_id, int64_t offset, int64_t limit) {
+Result<std::vector<ExportRow>> ResultsReader::TrialPage(int64_t sweep_id, int64_t offset, int64_t limit,
+                                                       bool running_only) {
   Stmt exists(db_, "SELECT 1 FROM sweeps WHERE id = ?");
   exists.Bind(1, sweep_id);
   if (exists.Step() != SQLITE_ROW) return NoSweep(sweep_id);
-  Stmt s(db_, std::string("SELECT ") + sic::kTrialColumns +
-                  " FROM trials t WHERE t.sweep_id = ? ORDER BY t.idx LIMIT ? OFFSET ?");
+  // Running ones: a range of trials_by_sweep_status; they have no final metrics.
+  Stmt s(db_, std::string("SELECT ") + sic::kTrialColumns + " FROM trials t WHERE t.sweep_id = ?" +
+                  (running_only ? " AND t.status = 'running'" : "") + " ORDER BY t.idx LIMIT ? OFFSET ?");
   s.Bind(1, sweep_id).Bind(2, limit).Bind(3, offset);
   std::vector<ExportRow> rows;
   std::unordered_map<int64_t, size_t> by_id;
@@ -557,6 +561,7 @@ Result<std::vector<ExportRow>> ResultsReader::TrialPage(int64_t sweep_id, int64_
     rows.push_back({std::move(t), {}});
   }
   if (rc != SQLITE_DONE) return s.Error();
+  if (running_only) return rows;
   Stmt m(db_, "SELECT m.trial_id, m.name, m.value FROM metrics m JOIN "
               "(SELECT id, status FROM trials WHERE sweep_id = ? ORDER BY idx LIMIT ? OFFSET ?) p ON p.id = m.trial_id "
               "WHERE p.status IN " + FinalStatusesSql());
@@ -566,6 +571,29 @@ Result<std::vector<ExportRow>> ResultsReader::TrialPage(int64_t sweep_id, int64_
   }
   if (rc != SQLITE_DONE) return m.Error();
   return rows;
+}
+
+Result<std::map<std::string, double>> ResultsReader::Latest(int64_t trial_id) {
+  std::map<std::string, double> out;
+  Stmt c(db_, "SELECT step, " + CurveTermsSql() + " FROM curves WHERE trial_id = ? ORDER BY step DESC LIMIT 1");
+  c.Bind(1, trial_id);
+  int rc = c.Step();
+  if (rc == SQLITE_ROW) {
+    out["step"] = static_cast<double>(c.Int(0));
+    int col = 1;
+    for (const CurveTerm& t : kCurveTerms) out[CurveMetricName(t)] = c.Real(col++);
+  } else if (rc != SQLITE_DONE) {
+    return c.Error();
+  }
+  Stmt e(db_, "SELECT step, name, value FROM evals WHERE trial_id = ?1 AND step = "
+              "(SELECT MAX(step) FROM evals WHERE trial_id = ?1)");
+  e.Bind(1, trial_id);
+  while ((rc = e.Step()) == SQLITE_ROW) {
+    out["eval_step"] = static_cast<double>(e.Int(0));
+    out[e.Text(1)] = e.Real(2);
+  }
+  if (rc != SQLITE_DONE) return e.Error();
+  return out;
 }
 
 Result<std::map<std::string, int64_t>> ResultsReader::TrialsByStatus() {

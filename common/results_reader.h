@@ -93,8 +93,14 @@ class ResultsReader {
   // Every trial of the sweep with its metrics, for exports.
   Result<std::vector<ExportRow>> ExportRows(int64_t sweep_id);
   // A page of the sweep's trials in index order, each with its metrics when
-  // final (gRPC ListTrials). NotFound for no such sweep.
-  Result<std::vector<ExportRow>> TrialPage(int64_t sweep_id, int64_t offset, int64_t limit);
+  // final (gRPC ListTrials); running_only: only those running now. NotFound
+  // for no such sweep.
+  Result<std::vector<ExportRow>> TrialPage(int64_t sweep_id, int64_t offset, int64_t limit,
+                                           bool running_only = false);
+  // A trial's latest learning-curve line ("step", "loss.total", "loss.sep",
+  // ..., "lr") and its latest evaluation during training ("eval_step",
+  // "eval.<L>m.*"); whichever it has (none: empty). Two index seeks.
+  Result<std::map<std::string, double>> Latest(int64_t trial_id);
   // The sweep's dead letters: how many, and the latest `limit`, newest first.
   Result<std::pair<int64_t, std::vector<DeadLetter>>> DeadLetters(int64_t sweep_id, int64_t limit);
   // Trials per status over all sweeps, for /metrics.

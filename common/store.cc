@@ -226,6 +226,13 @@ CREATE INDEX audit_by_user ON audit(user, id);
 CREATE TRIGGER audit_is_append_only_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit: append-only'); END;
 CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit: append-only'); END;
 )sql",
+    // 8: pictures while a trial trains. An evaluation during training sends
+    // its pictures under the final evaluation's names; a trial keeps only the
+    // latest ones (step: the evaluation's), and the final evaluation's (step
+    // NULL) replace them for good.
+    R"sql(
+ALTER TABLE artifacts ADD COLUMN step INTEGER;
+)sql",
 };
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kNumMigrations == Store::kSchemaVersion, "one migration per schema version");
@@ -821,10 +828,10 @@ Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
                                       " is canceled; its failed trials cannot be retried (submit the spec again)");
   }
   // A new round trains from scratch (its checkpoint directory is per round):
-  // the failed round's curve and evaluations go; its rungs stay, as the
+  // the failed round's curve, evaluations and their pictures go; its rungs stay, as the
   // scheduler's record of what it decided (training is deterministic, so the
   // new round reaches the same values).
-  for (const char* table : {"curves", "evals"}) {
+  for (const char* table : {"curves", "evals", "artifacts"}) {
     Stmt del(db_, std::string("DELETE FROM ") + table + " WHERE trial_id IN (SELECT id FROM trials WHERE sweep_id = ? "
                   "AND status IN " + FromStatusesSql(TrialEvent::kRetry) + ")");
     del.Bind(1, sweep_id);
@@ -989,7 +996,8 @@ Result<int64_t> Store::CountFinishedAttempts(int64_t trial_id) {
 
 // ---------------------------------------------------------------- adaptive sweeps
 
-Status Store::RecordEvaluation(int64_t trial_id, int64_t step, const std::map<std::string, double>& metrics) {
+Status Store::RecordEvaluation(int64_t trial_id, int64_t step, const std::map<std::string, double>& metrics,
+                               const std::vector<Artifact>& pictures) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
@@ -999,6 +1007,21 @@ Status Store::RecordEvaluation(int64_t trial_id, int64_t step, const std::map<st
     ins.Reset();
     ins.Bind(1, step).Bind(2, name).Bind(3, value).Bind(4, trial_id);
     if (Status s = ins.Run(); !s.ok()) return s;
+    added += sqlite3_changes(db_);
+  }
+  // The latest evaluation's pictures replace an earlier one's (an event of
+  // an earlier step, delivered again after a resume, changes nothing), and
+  // none replaces the final evaluation's.
+  Stmt pic(db_,
+           "INSERT INTO artifacts (trial_id, name, mime, data, step) SELECT ?1, ?2, ?3, ?4, ?5 "
+           "WHERE EXISTS (SELECT 1 FROM trials WHERE id = ?1) "
+           "AND NOT EXISTS (SELECT 1 FROM artifacts WHERE trial_id = ?1 AND step IS NULL) "
+           "ON CONFLICT (trial_id, name) DO UPDATE SET mime = excluded.mime, data = excluded.data, step = excluded.step "
+           "WHERE artifacts.step IS NOT NULL AND artifacts.step < excluded.step");
+  for (const Artifact& a : pictures) {
+    pic.Reset();
+    pic.Bind(1, trial_id).Bind(2, a.name).Bind(3, a.mime).BindBlob(4, a.data).Bind(5, step);
+    if (Status s = pic.Run(); !s.ok()) return s;
     added += sqlite3_changes(db_);
   }
   if (added > 0) {

@@ -161,7 +161,7 @@ void ConfigureSqliteProcess();
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
 
   // Opens (creating if needed) and migrates the file.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
@@ -240,8 +240,11 @@ class Store {
   // asked for; each returns whether it moved the trial.
 
   // A worker's evaluation during training: stored once per (trial, step);
-  // later copies of the same step change nothing.
-  Status RecordEvaluation(int64_t trial_id, int64_t step, const std::map<std::string, double>& metrics);
+  // later copies of the same step change nothing. Its pictures replace those
+  // of an earlier evaluation (the trial keeps the latest, with their step)
+  // and never the final evaluation's.
+  Status RecordEvaluation(int64_t trial_id, int64_t step, const std::map<std::string, double>& metrics,
+                          const std::vector<Artifact>& pictures = {});
   // Learning-curve points of the trial's current round, as they come while it
   // runs (a point already stored is kept).
   Status RecordCurvePoints(int64_t trial_id, int64_t round, const std::vector<CurvePoint>& points);

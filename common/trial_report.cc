@@ -74,25 +74,42 @@ Status CheckStep(int64_t step) {
   return Invalid("step " + std::to_string(step) + " (must be > 0)");
 }
 
+// An outcome's or an evaluation's pictures: bounded in count, names and size.
+template <typename Artifacts>
+Status DecodeArtifacts(const Artifacts& artifacts, std::vector<Artifact>& out) {
+  using L = ReportLimits;
+  if (Status s = CheckSize("artifacts", artifacts.size(), L::kMaxArtifacts); !s.ok()) return s;
+  out.reserve(artifacts.size());
+  for (const auto& a : artifacts) {
+    if (Status s = CheckName("artifact name", a.name()); !s.ok()) return s;
+    if (Status s = CheckSize("artifact mime", a.mime().size(), L::kMaxNameBytes); !s.ok()) return s;
+    if (Status s = CheckSize("artifact data", a.data().size(), L::kMaxArtifactBytes); !s.ok()) return s;
+    out.push_back({a.name(), a.mime(), a.data()});
+  }
+  return Status::OK();
+}
+
+template <typename Artifacts>
+void FillArtifacts(const std::vector<Artifact>& artifacts, Artifacts* out) {
+  for (const Artifact& a : artifacts) {
+    v1::Artifact* o = out->Add();
+    o->set_name(a.name);
+    o->set_mime(a.mime);
+    o->set_data(a.data);
+  }
+}
+
 Status DecodeOutcome(const v1::TrialOutcome& o, TrialResult& r) {
   using L = ReportLimits;
   if (Status s = CheckSize("error", o.error().size(), L::kMaxErrorBytes); !s.ok()) return s;
   if (Status s = CheckSize("curve", o.curve_size(), L::kMaxCurvePoints); !s.ok()) return s;
-  if (Status s = CheckSize("artifacts", o.artifacts_size(), L::kMaxArtifacts); !s.ok()) return s;
   r.ok = o.ok();
   r.error = o.error();
   r.started_at = o.started_at();
   r.finished_at = o.finished_at();
   if (Status s = DecodeMetrics(o.metrics(), r.metrics); !s.ok()) return s;
   DecodeCurve(o.curve(), r.curve);
-  r.artifacts.reserve(o.artifacts_size());
-  for (const auto& a : o.artifacts()) {
-    if (Status s = CheckName("artifact name", a.name()); !s.ok()) return s;
-    if (Status s = CheckSize("artifact mime", a.mime().size(), L::kMaxNameBytes); !s.ok()) return s;
-    if (Status s = CheckSize("artifact data", a.data().size(), L::kMaxArtifactBytes); !s.ok()) return s;
-    r.artifacts.push_back({a.name(), a.mime(), a.data()});
-  }
-  return Status::OK();
+  return DecodeArtifacts(o.artifacts(), r.artifacts);
 }
 
 }  // namespace
@@ -134,6 +151,7 @@ Result<DecodedEvent> DecodeWorkerEvent(std::string_view bytes) {
       out.step = e.evaluation().step();
       if (Status s = CheckStep(out.step); !s.ok()) return s;
       if (Status s = DecodeMetrics(e.evaluation().metrics(), r.metrics); !s.ok()) return s;
+      if (Status s = DecodeArtifacts(e.evaluation().artifacts(), r.artifacts); !s.ok()) return s;
       return out;
     case v1::WorkerEvent::kAttemptError:
       out.kind = EventKind::kAttemptError;
@@ -165,12 +183,7 @@ void EncodeOutcome(const std::map<std::string, double>& metrics, const std::vect
   o->set_ok(true);
   for (const auto& [k, v] : metrics) (*o->mutable_metrics())[k] = v;
   FillCurve(curve, o->mutable_curve());
-  for (const Artifact& a : artifacts) {
-    v1::Artifact* out = o->add_artifacts();
-    out->set_name(a.name);
-    out->set_mime(a.mime);
-    out->set_data(a.data);
-  }
+  FillArtifacts(artifacts, o->mutable_artifacts());
 }
 
 void EncodeOutcome(const TrialResult& r, v1::TrialOutcome* o) {
@@ -191,9 +204,11 @@ void EncodePaused(int64_t step, const std::map<std::string, double>& metrics, co
   out->set_finished_at(finished_at);
 }
 
-void EncodeEvaluation(int64_t step, const std::map<std::string, double>& metrics, v1::Evaluation* out) {
+void EncodeEvaluation(int64_t step, const std::map<std::string, double>& metrics,
+                      const std::vector<Artifact>& pictures, v1::Evaluation* out) {
   out->set_step(step);
   for (const auto& [k, v] : metrics) (*out->mutable_metrics())[k] = v;
+  FillArtifacts(pictures, out->mutable_artifacts());
 }
 
 std::string EncodeEvent(const DecodedEvent& d) {
@@ -222,7 +237,7 @@ std::string EncodeEvent(const DecodedEvent& d) {
       EncodePaused(d.step, r.metrics, r.curve, r.finished_at, e.mutable_paused());
       break;
     case EventKind::kEvaluation:
-      EncodeEvaluation(d.step, r.metrics, e.mutable_evaluation());
+      EncodeEvaluation(d.step, r.metrics, r.artifacts, e.mutable_evaluation());
       break;
   }
   return e.SerializeAsString();

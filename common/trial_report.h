@@ -102,7 +102,8 @@ enum class EventKind {
 //   kPaused:       step (> 0); report.metrics ("steps", "loss.*", "lr",
 //                  "eval.<L>m.*"), report.curve (points not yet sent),
 //                  report.finished_at
-//   kEvaluation:   step (> 0); report.metrics ("eval.<L>m.*")
+//   kEvaluation:   step (> 0); report.metrics ("eval.<L>m.*"), report.artifacts
+//                  (its pictures; maybe none)
 // Curve points of kProgress and kPaused have steps > 0. A point may come
 // again, with the same values, after a resume: its step identifies it.
 struct DecodedEvent {
@@ -132,7 +133,8 @@ std::string EncodeOutcomeEvent(const TrialResult& result, double time);
 void EncodeCurve(const std::vector<CurvePoint>& curve, v1::Progress* out);  // appends
 void EncodePaused(int64_t step, const std::map<std::string, double>& metrics, const std::vector<CurvePoint>& curve,
                   double finished_at, v1::Paused* out);
-void EncodeEvaluation(int64_t step, const std::map<std::string, double>& metrics, v1::Evaluation* out);
+void EncodeEvaluation(int64_t step, const std::map<std::string, double>& metrics,
+                      const std::vector<Artifact>& pictures, v1::Evaluation* out);
 // Any event as DecodeWorkerEvent would return it, encoded back (the fields
 // its kind carries; the inverse of DecodeWorkerEvent for what it accepts).
 std::string EncodeEvent(const DecodedEvent& event);

@@ -305,7 +305,7 @@ Status Pumps::Record(const DecodedEvent& event) {
       return applied.status();
     }
     case EventKind::kEvaluation:
-      return store_.RecordEvaluation(r.trial_id, event.step, r.metrics);
+      return store_.RecordEvaluation(r.trial_id, event.step, r.metrics, r.artifacts);
     case EventKind::kPaused: {
       auto trial = store_.GetTrial(r.trial_id);
       if (!trial.ok()) return trial.status().IsNotFound() ? Status::OK() : trial.status();  // a wiped file

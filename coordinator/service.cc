@@ -215,11 +215,11 @@ grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext* ctx, const v1::Li
   return grpc::Status::OK;
 }
 
-grpc::Status SweepServiceImpl::FillTrials(int64_t sweep_id, int64_t offset, int64_t limit,
+grpc::Status SweepServiceImpl::FillTrials(int64_t sweep_id, int64_t offset, int64_t limit, bool running_only,
                                           v1::ListTrialsResponse* resp) {
   auto reader = readers_.Acquire();
   if (!reader.ok()) return ToGrpc(reader.status());
-  auto rows = reader.value()->TrialPage(sweep_id, offset, limit);
+  auto rows = reader.value()->TrialPage(sweep_id, offset, limit, running_only);
   if (!rows.ok()) return ToGrpc(rows.status());
   const auto progress = pumps_.Progress();
   for (const ExportRow& row : rows.value()) {
@@ -253,6 +253,11 @@ grpc::Status SweepServiceImpl::FillTrials(int64_t sweep_id, int64_t offset, int6
       out->set_step(it->second.step);
     }
     for (const auto& [k, v] : row.metrics) (*out->mutable_metrics())[k] = v;
+    if (t.status == "running") {
+      auto latest = reader.value()->Latest(t.id);
+      if (!latest.ok()) return ToGrpc(latest.status());
+      for (const auto& [k, v] : latest.value()) (*out->mutable_latest())[k] = v;
+    }
   }
   return grpc::Status::OK;
 }
@@ -261,7 +266,7 @@ grpc::Status SweepServiceImpl::ListTrials(grpc::ServerContext* ctx, const v1::Li
                                           v1::ListTrialsResponse* resp) {
   if (auto s = CheckRead(ctx); !s.ok()) return s;
   const int64_t limit = req->limit() > 0 ? std::min<int64_t>(req->limit(), 10000) : 1000;
-  return FillTrials(req->sweep_id(), std::max<int64_t>(0, req->offset()), limit, resp);
+  return FillTrials(req->sweep_id(), std::max<int64_t>(0, req->offset()), limit, req->running(), resp);
 }
 
 grpc::Status SweepServiceImpl::Cancel(grpc::ServerContext* ctx, const v1::SweepRef* req, v1::CountResponse* resp) {

@@ -121,7 +121,8 @@ class SweepServiceImpl final : public v1::SweepService::Service {
   // with `target` (work may change it, e.g. to the new sweep).
   grpc::Status Audited(grpc::ServerContext* ctx, Access access, const std::string& action, int64_t sweep_id,
                        std::string target, const std::function<Status(const Principal&, std::string*)>& work);
-  grpc::Status FillTrials(int64_t sweep_id, int64_t offset, int64_t limit, v1::ListTrialsResponse* resp);
+  grpc::Status FillTrials(int64_t sweep_id, int64_t offset, int64_t limit, bool running_only,
+                          v1::ListTrialsResponse* resp);
   // The sweep as the API sends it, read on a reader connection.
   grpc::Status ReadSweep(int64_t sweep_id, v1::Sweep* out);
   // The export table's text, read on a reader connection.

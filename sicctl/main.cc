@@ -4,13 +4,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
@@ -122,10 +125,57 @@ int ReadFile(const std::string& path, std::string& out) {
   return 0;
 }
 
+// A running trial's latest losses and latest evaluation during training, one
+// line: "trial 7 seed=1  step 12400/60000  loss -0.41 (sep 0.03 inv 0.01 cap
+// -0.65 coniso 0.004)  eval@12000 2m: 6 grid, 12 band, ... max score 0.41".
+std::string LiveLine(const sic::v1::Trial& t) {
+  const auto& m = t.latest();
+  auto get = [&](const std::string& k) { auto it = m.find(k); return it == m.end() ? std::nan("") : it->second; };
+  std::ostringstream out;
+  out << "  trial " << t.id() << " " << t.name() << "  step " << t.step() << "/" << t.total_steps();
+  if (m.count("loss.total")) {
+    out << "  loss " << Fixed(get("loss.total"), 3) << " (sep " << Fixed(get("loss.sep"), 3) << " inv "
+        << Fixed(get("loss.inv"), 3) << " cap " << Fixed(get("loss.cap"), 3) << " coniso "
+        << Fixed(get("loss.coniso"), 3) << ")";
+  }
+  if (!m.count("eval_step")) return out.str();
+  // The first arena's headline numbers (metric names: docs/analysis.md).
+  std::string arena;
+  for (const auto& [k, v] : m) {
+    if (k.rfind("eval.", 0) == 0 && k.find(".n_grid") != std::string::npos) {
+      arena = k.substr(0, k.find(".n_grid"));
+      break;
+    }
+  }
+  out << "  eval@" << static_cast<int64_t>(get("eval_step"));
+  if (arena.empty()) return out.str();
+  auto n = [&](const std::string& k) { double v = get(arena + "." + k); return std::isnan(v) ? std::string("?") : std::to_string(static_cast<int64_t>(v)); };
+  out << " " << arena.substr(5) << ": " << n("n_grid") << " grid, " << n("patterns.band") << " band, "
+      << n("patterns.square") << " square, " << n("silent_units") << " silent of " << n("n_units") << "; "
+      << n("n_modules") << " module(s); max score " << Fixed(get(arena + ".max_score60"), 3);
+  return out.str();
+}
+
+// The sweep's running trials (at most `limit`) with their latest numbers;
+// empty when they cannot be listed (the progress line goes on without them).
+std::vector<sic::v1::Trial> Running(SweepService::Stub& stub, const Globals& g, int64_t sweep_id, int limit) {
+  sic::v1::ListTrialsRequest req;
+  req.set_sweep_id(sweep_id);
+  req.set_running(true);
+  req.set_limit(limit);
+  sic::v1::ListTrialsResponse resp;
+  if (!stub.ListTrials(Context(g).get(), req, &resp).ok()) return {};
+  return {resp.trials().begin(), resp.trials().end()};
+}
+
 // Streams a sweep's state until it is done; exit 0 when every trial succeeded.
-// table: a progress line (redrawn on a terminal); json: one object per line
-// at each change; csv: a header, then one row per change.
+// table: a progress line and, under it, a line per running trial with its
+// latest losses and evaluation during training (on a terminal the block is
+// redrawn; otherwise a trial's line is printed when it has a new
+// evaluation); json: one object per line at each change; csv: a header, then
+// one row per change.
 int Watch(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
+  constexpr int kMaxLiveLines = 8;
   auto ctx = Context(g, 0);
   sic::v1::SweepRef ref;
   ref.set_sweep_id(sweep_id);
@@ -133,15 +183,50 @@ int Watch(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
   sic::v1::Sweep s;
   const bool tty = isatty(STDOUT_FILENO) && g.format == "table";
   bool any = false;
-  std::string last;
+  std::string last, last_block;
+  int drawn = 0;                                  // lines of the block below the progress line
+  std::map<int64_t, double> printed_eval;         // not a terminal: trial -> eval step printed
+  auto last_live = std::chrono::steady_clock::now() - std::chrono::hours(1);
   while (reader->Read(&s)) {
     const std::string line = "sweep " + std::to_string(s.id()) + " " + s.name() + " " + Bar(s) + " " + Summary(s);
-    if (line == last) continue;  // keep-alives
-    last = line;
     if (g.format == "table") {
-      if (tty) std::cout << "\r\033[K" << line << std::flush;
-      else std::cout << line << std::endl;
+      // The running trials' lines at most every 2 s (a keep-alive comes every 5 s).
+      std::vector<std::string> live;
+      const auto now = std::chrono::steady_clock::now();
+      const bool refresh = Count(s, "running") > 0 && now - last_live > std::chrono::seconds(2);
+      if (refresh) {
+        last_live = now;
+        const auto running = Running(stub, g, sweep_id, kMaxLiveLines + 1);
+        for (size_t i = 0; i < running.size() && i < kMaxLiveLines; ++i) {
+          const auto& t = running[i];
+          if (tty) {
+            live.push_back(LiveLine(t));
+          } else if (auto it = t.latest().find("eval_step"); it != t.latest().end() && printed_eval[t.id()] != it->second) {
+            printed_eval[t.id()] = it->second;
+            live.push_back(LiveLine(t));
+          }
+        }
+        if (tty && running.size() > kMaxLiveLines) live.push_back("  ... and more running");
+      }
+      std::string block;
+      for (const auto& l : live) block += l + "\n";
+      if (line == last && (!refresh || (tty && block == last_block) || (!tty && live.empty()))) continue;
+      last = line;
+      if (tty) {
+        if (refresh || Count(s, "running") == 0) last_block = block;
+        // Up over the previous block, then the progress line and the block again.
+        if (drawn > 0) std::cout << "\033[" << drawn << "A";
+        std::cout << "\r\033[J" << line;
+        drawn = 0;
+        for (size_t k = 0; k < last_block.size(); ++k) drawn += last_block[k] == '\n';
+        if (drawn > 0) std::cout << "\n" << last_block.substr(0, last_block.size() - 1);
+        std::cout << std::flush;
+      } else {
+        std::cout << line << "\n" << block << std::flush;
+      }
     } else {
+      if (line == last) continue;  // keep-alives
+      last = line;
       sic::Table table = SweepTable();
       table.Add(SweepRow(s));
       table.Print(std::cout, g.format == "json" ? "jsonl" : g.format, /*header=*/!any);

@@ -81,38 +81,57 @@ void AddLossMetrics(const std::vector<CurvePoint>& curve, int64_t step, std::map
   for (const CurveTerm& t : kCurveTerms) metrics[CurveMetricName(t)] = curve.back().*t.field;
 }
 
-// The quick evaluation (config probe.*) of the model at `step`, into dir/probe.
-Result<std::map<std::string, double>> Probe(SicNet& model, const Config& config, const std::string& dir,
-                                            int64_t step) {
-  auto device = ParseDevice(config.run.device);
-  if (!device.ok()) return device.status();
-  auto summary = RunEvaluation(model, ProbeEvalConfig(config), device.value(), dir + "/probe", step);
-  if (!summary.ok()) return Status::Error("probe at step " + std::to_string(step) + ": " + summary.status().message());
-  return ArenaMetrics(summary.value());
-}
-
-// The final evaluation into dir/eval: its metrics and its small pictures.
-Status FinalEvaluation(Trainer& t, const Config& config, const std::string& dir, TrialRun& run) {
-  auto device = ParseDevice(config.run.device);
-  if (!device.ok()) return device.status();
-  EvalHooks eval_hooks;
-  if (PicturesAvailable()) eval_hooks.draw = DrawArenaPictures;
-  const std::string eval_dir = dir + "/eval";
-  auto summary = RunEvaluation(t.model(), config, device.value(), eval_dir, t.step(), eval_hooks);
-  if (!summary.ok()) return Status::Error("evaluation: " + summary.status().message());
-  for (const auto& [name, value] : ArenaMetrics(summary.value())) run.metrics[name] = value;
-  // Pictures, small ones only, named by their path under eval/.
+// The pictures an evaluation drew under `root`, small ones only, named by
+// their path there ("arena_2m/ratemaps.png").
+std::vector<Artifact> Pictures(const std::string& root) {
+  std::vector<Artifact> out;
   uintmax_t total = 0;
   std::error_code ec;
-  for (const auto& entry : fs::recursive_directory_iterator(eval_dir, ec)) {
+  for (const auto& entry : fs::recursive_directory_iterator(root, ec)) {
     if (!entry.is_regular_file() || entry.path().extension() != ".png") continue;
     const uintmax_t size = entry.file_size();
     if (size > kMaxPictureBytes || total + size > kMaxPicturesTotal) continue;
     std::ifstream in(entry.path(), std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     total += size;
-    run.artifacts.push_back({fs::relative(entry.path(), eval_dir).string(), "image/png", std::move(bytes)});
+    out.push_back({fs::relative(entry.path(), root).string(), "image/png", std::move(bytes)});
   }
+  return out;
+}
+
+EvalHooks DrawingHooks() {
+  EvalHooks hooks;
+  if (PicturesAvailable()) hooks.draw = DrawArenaPictures;
+  return hooks;
+}
+
+struct ProbeRun {
+  std::map<std::string, double> metrics;
+  std::vector<Artifact> pictures;
+};
+
+// The quick evaluation (config probe.*) of the model at `step`, into dir/probe
+// (replacing the previous probe's files): its metrics and pictures.
+Result<ProbeRun> Probe(SicNet& model, const Config& config, const std::string& dir, int64_t step) {
+  auto device = ParseDevice(config.run.device);
+  if (!device.ok()) return device.status();
+  const std::string probe_dir = dir + "/probe";
+  std::error_code ec;
+  fs::remove_all(probe_dir, ec);  // no picture of an earlier probe passes for this one's
+  auto summary = RunEvaluation(model, ProbeEvalConfig(config), device.value(), probe_dir, step, DrawingHooks());
+  if (!summary.ok()) return Status::Error("probe at step " + std::to_string(step) + ": " + summary.status().message());
+  return ProbeRun{ArenaMetrics(summary.value()), Pictures(probe_dir)};
+}
+
+// The final evaluation into dir/eval: its metrics and its small pictures.
+Status FinalEvaluation(Trainer& t, const Config& config, const std::string& dir, TrialRun& run) {
+  auto device = ParseDevice(config.run.device);
+  if (!device.ok()) return device.status();
+  const std::string eval_dir = dir + "/eval";
+  auto summary = RunEvaluation(t.model(), config, device.value(), eval_dir, t.step(), DrawingHooks());
+  if (!summary.ok()) return Status::Error("evaluation: " + summary.status().message());
+  for (const auto& [name, value] : ArenaMetrics(summary.value())) run.metrics[name] = value;
+  run.artifacts = Pictures(eval_dir);
   return Status::OK();
 }
 
@@ -131,12 +150,12 @@ TrainHooks TrainerHooks(const Config& config, const std::string& dir, const Tria
     if (hooks.on_curve) hooks.on_curve({l.step, m.total, m.sep, m.inv, m.cap, m.coniso, l.lr});
   };
   h.on_probe = [&config, dir, &hooks, at_stop](int64_t step, SicNet& model) -> Status {
-    auto metrics = Probe(model, config, dir, step);
-    if (!metrics.ok()) return metrics.status();
+    auto probe = Probe(model, config, dir, step);
+    if (!probe.ok()) return probe.status();
     if (step == hooks.stop_at_step) {
-      *at_stop = std::move(metrics.value());
+      *at_stop = std::move(probe.value().metrics);
     } else if (hooks.on_evaluation) {
-      hooks.on_evaluation(step, metrics.value());
+      hooks.on_evaluation(step, probe.value().metrics, probe.value().pictures);
     }
     return Status::OK();
   };

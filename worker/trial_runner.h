@@ -41,9 +41,12 @@ struct TrialHooks {
   // rung, where the trial pauses (TrialJob.stop_at_step).
   int64_t stop_at_step = 0;
   std::function<void(const CurvePoint&)> on_curve;  // each learning-curve line as it is logged
-  // Each periodic quick evaluation (probe.every), with its step; the one at
+  // Each periodic quick evaluation (probe.every), with its step, metrics and
+  // pictures (none when the worker is built without Cairo); the one at
   // stop_at_step is not reported here but in the paused run's metrics.
-  std::function<void(int64_t step, const std::map<std::string, double>& metrics)> on_evaluation;
+  std::function<void(int64_t step, const std::map<std::string, double>& metrics,
+                     const std::vector<Artifact>& pictures)>
+      on_evaluation;
 };
 
 struct TrialRun {

@@ -123,9 +123,9 @@ class LiveReport {
     curve_.push_back(point);
     if (curve_.size() > kMaxCurvePerEvent) curve_.pop_front();
   }
-  void Evaluation(int64_t step, const std::map<std::string, double>& metrics) {
+  void Evaluation(int64_t step, const std::map<std::string, double>& metrics, const std::vector<Artifact>& pictures) {
     v1::WorkerEvent e = event_();
-    EncodeEvaluation(step, metrics, e.mutable_evaluation());
+    EncodeEvaluation(step, metrics, pictures, e.mutable_evaluation());
     (void)queue_.AddResult(e.SerializeAsString());
   }
   std::vector<CurvePoint> TakeCurve() {
@@ -297,7 +297,9 @@ class SlotLoop {
     hooks.should_stop = [&] { return stop_ || lease.lost() || lease.canceled(); };
     hooks.on_progress = [&](const TrialProgress& p) { live.Progress(p); };
     hooks.on_curve = [&](const CurvePoint& p) { live.Curve(p); };
-    hooks.on_evaluation = [&](int64_t step, const std::map<std::string, double>& m) { live.Evaluation(step, m); };
+    hooks.on_evaluation = [&](int64_t step, const std::map<std::string, double>& m, const std::vector<Artifact>& p) {
+      live.Evaluation(step, m, p);
+    };
     Result<TrialRun> run = RunGuarded(config, TrialDir(job.job), hooks);
     a.unsent = live.TakeCurve();
     if (!run.ok()) {

@@ -121,6 +121,36 @@ TEST_F(AdaptiveStoreTest, LiveCurveSurvivesTheResultAndALateRoundAddsNothing) {
   EXPECT_DOUBLE_EQ(evals[0].second.at("eval.2m.max_score60"), 0.4);
 }
 
+// The pictures of evaluations during training: the latest step's are kept
+// (an earlier step delivered again after a resume changes nothing), the final
+// evaluation's replace them, and no late probe replaces those.
+TEST_F(AdaptiveStoreTest, ProbePicturesKeepTheLatestUntilTheFinalOnesReplaceThem) {
+  const int64_t sweep = Submit(R"({"seeds": 1})");
+  TrialRow job = Enqueue(store_->ListTrials(sweep, 0, 1)->at(0).id);
+  auto picture = [&](const std::string& name) -> std::string {
+    const std::vector<Artifact> stored = store_->Artifacts(job.id).value();
+    for (const Artifact& a : stored) {
+      if (a.name == name) return a.data;
+    }
+    return "";
+  };
+  const std::map<std::string, double> m = {{"eval.2m.max_score60", 0.1}};
+  ASSERT_TRUE(store_->RecordEvaluation(job.id, 20, m, {{"arena_2m/ratemaps.png", "image/png", "at 20"}}).ok());
+  EXPECT_EQ(picture("arena_2m/ratemaps.png"), "at 20");
+  ASSERT_TRUE(store_->RecordEvaluation(job.id, 40, m, {{"arena_2m/ratemaps.png", "image/png", "at 40"}}).ok());
+  ASSERT_TRUE(store_->RecordEvaluation(job.id, 20, m, {{"arena_2m/ratemaps.png", "image/png", "at 20"}}).ok());
+  EXPECT_EQ(picture("arena_2m/ratemaps.png"), "at 40") << "an earlier step delivered again";
+  TrialResult done = Attempt(job, 1, 1.0);
+  done.ok = true;
+  done.artifacts = {{"arena_2m/ratemaps.png", "image/png", "final"}};
+  ASSERT_TRUE(store_->RecordResult(done).value());
+  ASSERT_TRUE(store_->RecordEvaluation(job.id, 60, m, {{"arena_2m/ratemaps.png", "image/png", "at 60"},
+                                                       {"arena_2m/periods.png", "image/png", "at 60"}}).ok());
+  EXPECT_EQ(picture("arena_2m/ratemaps.png"), "final") << "a late probe after the final evaluation";
+  EXPECT_EQ(store_->Artifacts(job.id)->size(), 1u);
+  ASSERT_TRUE(store_->RecordEvaluation(job.id + 1000, 60, m, {{"x.png", "image/png", "no such trial"}}).ok());
+}
+
 TEST_F(AdaptiveStoreTest, SearchTrialsAreMadePerSuggestionAndToldOnce) {
   const int64_t sweep = Submit(R"({"name": "b", "objective": {"metric": "value", "direction": "min"},
       "search": {"method": "tpe", "trials": 3, "external": true, "params": {"x": {"uniform": [-5, 10]}}}})");

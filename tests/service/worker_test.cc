@@ -347,7 +347,8 @@ TEST_F(WorkerTest, ProgressCarriesTheNewCurvePointsAndProbesSendEvaluations) {
     hooks.on_curve({4520, 0.1, 0, 0, 0, 0, 1e-3});
     hooks.on_progress({4520, c.optim.steps, 0.1, 1e-3, 100});
     hooks.on_progress({4521, c.optim.steps, 0.1, 1e-3, 100});
-    hooks.on_evaluation(4000, {{"eval.2m.n_grid", 6}, {"eval.2m.max_score60", 0.45}});
+    hooks.on_evaluation(4000, {{"eval.2m.n_grid", 6}, {"eval.2m.max_score60", 0.45}},
+                        {{"arena_2m/ratemaps.png", "image/png", "\x89PNG..."}});
     return TrialRun{};
   });
   EXPECT_EQ(worker.Run(), 0);
@@ -367,6 +368,8 @@ TEST_F(WorkerTest, ProgressCarriesTheNewCurvePointsAndProbesSendEvaluations) {
   ASSERT_EQ(evaluations.size(), 1u);
   EXPECT_EQ(evaluations[0].evaluation().step(), 4000);
   EXPECT_DOUBLE_EQ(evaluations[0].evaluation().metrics().at("eval.2m.n_grid"), 6);
+  ASSERT_EQ(evaluations[0].evaluation().artifacts_size(), 1) << "the probe's pictures go with it";
+  EXPECT_EQ(evaluations[0].evaluation().artifacts(0).name(), "arena_2m/ratemaps.png");
   ASSERT_EQ(Outcomes().size(), 1u);
 }
 

@@ -11,7 +11,9 @@
 #include <cmath>
 #include <filesystem>
 #include <iterator>
+#include <set>
 
+#include "sic/pictures.h"
 #include "sic/trainer.h"
 
 namespace sic {
@@ -77,10 +79,16 @@ class TrialRunnerTest : public ::testing::Test {
 TEST_F(TrialRunnerTest, RungThenPromotionEndsAsAnUninterruptedTrial) {
   std::vector<int64_t> evaluated, lines;
   TrialHooks hooks;
-  hooks.on_evaluation = [&](int64_t step, const std::map<std::string, double>& m) {
+  hooks.on_evaluation = [&](int64_t step, const std::map<std::string, double>& m, const std::vector<Artifact>& p) {
     evaluated.push_back(step);
     EXPECT_TRUE(m.count("eval.2m.fraction_grid.0.3")) << "named as the final evaluation's metrics";
     EXPECT_TRUE(m.count("eval.2m.max_score60"));
+    if (PicturesAvailable()) {
+      std::set<std::string> names;
+      for (const Artifact& a : p) names.insert(a.name);
+      EXPECT_TRUE(names.count("arena_2m/ratemaps.png") && names.count("arena_2m/autocorrelograms.png"))
+          << "the probe's pictures, named as the final evaluation's";
+    }
   };
   hooks.on_curve = [&](const CurvePoint& p) { lines.push_back(p.step); };
   auto straight = RunTrial(Tiny(), Dir("straight"), hooks);

@@ -225,13 +225,14 @@ function evalChart(el, note, e, final) {
 }
 
 // The pictures the worker stored, one block per arena folder, in the order
-// a scientist reads them; pictures not in PICTURES come after.
+// a scientist reads them; pictures not in PICTURES come after. While the
+// trial trains they are its latest evaluation's, captioned with its step.
 function pictureSheet(t, version) {
   const arts = (t.artifacts || []).filter((a) => (a.mime || '').startsWith('image/'));
   if (!arts.length) {
     return h('p', { class: 'muted' }, t.status === 'succeeded'
       ? 'No pictures were stored for this trial (the worker was built without Cairo, or evaluation is off).'
-      : 'Pictures appear when the trial has been evaluated.');
+      : 'Pictures appear at its first evaluation during training (probe.every), or when it has been evaluated.');
   }
   const byArena = new Map();
   for (const a of arts) {
@@ -257,7 +258,8 @@ function pictureSheet(t, version) {
       return h('figure', { class: base === 'ratemaps.png' || base === 'autocorrelograms.png' ? 'wide' : '' },
         h('a', { href: src, target: '_blank', rel: 'noopener' },
           withAuth(h('img', { src, alt: known ? known[1] : base, loading: 'lazy', dataset: { artifact: a.name } }), src)),
-        h('figcaption', null, known ? known[1] : base));
+        // An evaluation during training drew it (the final one replaces it).
+        h('figcaption', null, (known ? known[1] : base) + (a.step != null ? ` (step ${a.step})` : '')));
     }))));
 }
 
