@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
+#include <set>
+#include <regex>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -431,6 +434,80 @@ TEST(SweepSpec, RefusedHugeSpecsLeaveNoMemoryBehind) {
   }
   const long grown = ResidentBytes() - before;
   EXPECT_LT(grown, 16L << 20) << "resident memory grew by " << grown << " bytes";
+}
+
+// The CPU recipe (issue 14) is the one docs/science-cpu.md states: every row
+// of the doc's settings table (between its "recipe settings" markers) holds
+// in every trial of examples/cpu-grids.json, the table names every
+// evaluation and probe setting, and the recipe's three seeds are 0, 1 and 2.
+// Its ablations and its module search start from the same settings.
+TEST(SweepSpec, CpuRecipeIsTheDocumentedOneAndItsAblationsAndSearchStartFromIt) {
+  auto read = [](const std::string& path) {
+    std::ifstream in(std::string(SIC_SOURCE_DIR) + "/" + path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  auto recipe = ParseSweepSpec(read("examples/cpu-grids.json"));
+  ASSERT_TRUE(recipe.ok()) << recipe.status().message();
+  ASSERT_EQ(recipe->trials.size(), 3u);
+  std::set<int64_t> seeds;
+  for (const auto& t : recipe->trials) seeds.insert(t.config.run.seed);
+  EXPECT_EQ(seeds, (std::set<int64_t>{0, 1, 2}));
+
+  const std::string doc = read("docs/science-cpu.md");
+  const size_t begin = doc.find("<!-- recipe settings -->"), end = doc.find("<!-- /recipe settings -->");
+  ASSERT_NE(begin, std::string::npos) << "docs/science-cpu.md has no recipe settings table";
+  ASSERT_NE(end, std::string::npos);
+  std::map<std::string, nlohmann::json> documented;  // "eval.trajectories" -> 1000
+  std::istringstream table(doc.substr(begin, end - begin));
+  for (std::string line; std::getline(table, line);) {
+    if (line.rfind("| `", 0) != 0) continue;
+    std::vector<std::string> cells;
+    std::stringstream row(line.substr(1));
+    for (std::string cell; std::getline(row, cell, '|');) {
+      cell.erase(0, cell.find_first_not_of(" `"));
+      cell.erase(cell.find_last_not_of(" `") + 1);
+      cells.push_back(cell);
+    }
+    ASSERT_GE(cells.size(), 2u) << line;
+    auto value = nlohmann::json::parse(cells[1], nullptr, false);
+    ASSERT_FALSE(value.is_discarded()) << "not JSON: " << cells[1] << " in " << line;
+    documented[cells[0]] = value;
+  }
+  for (const auto& t : recipe->trials) {
+    const nlohmann::json config = ConfigToJson(t.config);
+    for (const auto& [key, value] : documented) {
+      const auto ptr = nlohmann::json::json_pointer("/" + std::regex_replace(key, std::regex("\\."), "/"));
+      ASSERT_TRUE(config.contains(ptr)) << key << " is not a config key";
+      EXPECT_EQ(config[ptr], value) << key << " in the recipe against the doc";
+    }
+    for (const char* section : {"eval", "probe"}) {
+      for (const auto& [key, value] : config[section].items()) {
+        EXPECT_TRUE(documented.count(std::string(section) + "." + key)) << section << "." << key << " is not documented";
+      }
+    }
+  }
+
+  // The ablations: the recipe with one change each, two seeds.
+  auto ablations = ParseSweepSpec(read("examples/cpu-ablations.json"));
+  ASSERT_TRUE(ablations.ok()) << ablations.status().message();
+  EXPECT_EQ(ablations->trials.size(), 7u * 2);
+  const nlohmann::json base = ConfigToJson(recipe->trials[0].config);
+  for (const auto& t : ablations->trials) {
+    nlohmann::json c = ConfigToJson(t.config);
+    c["run"]["seed"] = base["run"]["seed"];
+    const nlohmann::json diff = nlohmann::json::diff(base, c);
+    EXPECT_EQ(diff.size(), t.variant == "baseline" ? 0u : 1u) << t.variant << ": " << diff.dump();
+  }
+  // The module search: from the recipe's training, model and loss settings.
+  auto search = ParseSweepSpec(read("examples/cpu-modules.json"));
+  ASSERT_TRUE(search.ok()) << search.status().message();
+  EXPECT_TRUE(search->has_search);
+  EXPECT_EQ(search->objective.metric, "eval.2m.n_modules");
+  const nlohmann::json searched = ConfigToJson(search->base);
+  for (const char* section : {"model", "loss"}) EXPECT_EQ(searched[section], base[section]) << section;
+  EXPECT_EQ(searched["optim"]["lr"], base["optim"]["lr"]);
 }
 
 TEST(SweepSpec, ShippedExamplesExpandAsDocumented) {
