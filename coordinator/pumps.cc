@@ -90,12 +90,19 @@ Status Pumps::EnsureGroups(Queue& queue) {
 void Pumps::EnqueueLoop() {
   Queue queue(redis_, prefix_);
   Outage outage("enqueue");
+  // The stream groups are checked once a second, not every round: a round
+  // feeds only a few trials (a few per free slot), and the check is a Redis
+  // round trip per class. A Redis restarted without AOF is still healed
+  // within the second (and workers make a missing group themselves).
+  auto groups_checked = std::chrono::steady_clock::time_point();
   while (!stop_) {
-    // Every round, not once: a Redis restarted without AOF comes back empty.
-    if (Status s = EnsureGroups(queue); !s.ok()) {
-      outage.Failed(s);
-      Wait(1000);
-      continue;
+    if (std::chrono::steady_clock::now() - groups_checked >= std::chrono::seconds(1)) {
+      if (Status s = EnsureGroups(queue); !s.ok()) {
+        outage.Failed(s);
+        Wait(1000);
+        continue;
+      }
+      groups_checked = std::chrono::steady_clock::now();
     }
     if (Status s = EnqueueDiscards(queue); !s.ok()) {
       outage.Failed(s);
@@ -146,11 +153,16 @@ void Pumps::EnqueueLoop() {
 Result<std::vector<TrialRow>> Pumps::TakeNext() {
   const double now = NowSeconds();
   if (!options_.fair) return store_.TakePending(256, now);
-  std::map<std::string, int64_t> slots;
-  if (slots_) {
+  // The workers' slots, read from the registry at most every 250 ms (a
+  // round comes after every finished trial; workers come and go in seconds).
+  const auto clock = std::chrono::steady_clock::now();
+  if (slots_ && clock - slots_read_ >= std::chrono::milliseconds(250)) {
     auto live = slots_();
-    if (live.ok()) slots = std::move(live.value());  // an unreadable registry counts as no workers
+    // An unreadable registry counts as no workers.
+    slots_cache_ = live.ok() ? std::move(live.value()) : std::map<std::string, int64_t>();
+    slots_read_ = clock;
   }
+  const std::map<std::string, int64_t>& slots = slots_cache_;
   // No class can be fed more than its slots + ahead: pending beyond that need not be counted.
   int64_t most = 0;
   for (const auto& [c, n] : slots) most = std::max(most, n);

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -120,6 +121,8 @@ class Pumps {
   std::function<void(double)> on_ingested_;
   RungResolver rung_of_;
   SlotsByClass slots_;
+  std::map<std::string, int64_t> slots_cache_;           // enqueue thread only
+  std::chrono::steady_clock::time_point slots_read_;     // when slots_cache_ was read
   std::function<void()> on_paused_;
   bool paused_in_batch_ = false;  // ingest thread only
 };
