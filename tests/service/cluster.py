@@ -255,6 +255,16 @@ class ClusterTestCase(unittest.TestCase):
         self.addCleanup(lambda: self.dump_logs(c))
         return c
 
+    def wait_for(self, what, fn, timeout=180, every=0.1):
+        """fn()'s first true value, polled every `every` s; fails the test after `timeout` s."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            value = fn()
+            if value:
+                return value
+            time.sleep(every)
+        self.fail("timed out waiting for " + what)
+
     def dump_logs(self, c):
         # Cleanups run with the outcome's success reset (Python 3.11), so ask
         # the result whether this test has failed.

@@ -28,15 +28,6 @@ FINAL = ("succeeded", "failed", "stopped", "canceled")
 
 
 class DeviceTest(ClusterTestCase):
-    def wait_for(self, what, fn, timeout=180):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            value = fn()
-            if value:
-                return value
-            time.sleep(0.2)
-        self.fail("timed out waiting for " + what)
-
     def test_cpu_workers_never_claim_a_cuda_trial_which_waits_for_a_cuda_worker(self):
         c = self.cluster()
         c.start_worker("cpu-a", "--class", "cpu")

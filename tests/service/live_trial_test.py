@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import unittest
 import urllib.request
 
@@ -41,15 +40,6 @@ class LiveTrialTest(ClusterTestCase):
         with urllib.request.urlopen(c.http_url + path, timeout=30) as r:
             body = r.read()
             return json.loads(body) if r.headers.get("Content-Type", "").startswith("application/json") else body
-
-    def wait_for(self, what, fn, timeout=180):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            value = fn()
-            if value:
-                return value
-            time.sleep(0.1)
-        self.fail("timed out waiting for " + what)
 
     def test_evaluations_once_per_step_across_a_kill_pictures_and_watch_while_it_trains(self):
         c = self.cluster()
