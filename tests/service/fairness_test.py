@@ -60,6 +60,10 @@ class FairnessTest(ClusterTestCase):
             self.assertLess(time.time(), deadline, "the big sweep does not run")
             time.sleep(0.05)
         small = self.submit_as(c, bob, spec("small", ZERO, 5))
+        # The submit committed before it returned; a round of the feed that read
+        # its counts before the commit may still feed ann in between (its
+        # trials' enqueued_at then lie between created_at and now).
+        committed = time.time()
         (submitted,) = c.query("SELECT created_at FROM sweeps WHERE id = ?", small)[0]
         c.wait_done(small, timeout=120)
         c.wait_done(big, timeout=240)
@@ -68,7 +72,7 @@ class FairnessTest(ClusterTestCase):
         # Ahead of it only what was already fed when it was submitted: the one queued
         # (--dispatch-ahead 1) and at most one the worker had just claimed but not yet started.
         before = [trial for _, trial in after[:first]]
-        fed_before = [t for t in before if c.query("SELECT enqueued_at FROM trials WHERE id = ?", t)[0][0] <= submitted]
+        fed_before = [t for t in before if c.query("SELECT enqueued_at FROM trials WHERE id = ?", t)[0][0] <= committed]
         self.assertLessEqual(first, 2, "the small sweep's first trial waited for %d claims: %s" % (first, after[:10]))
         self.assertEqual(before, fed_before, "a trial fed after the small sweep's submit went first")
         # All 5 finish before the big sweep is half done.
