@@ -1,6 +1,7 @@
 #include "common/queue.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include "common/resources.h"
@@ -19,6 +20,15 @@ constexpr const char* kReclaimIfOwner = R"lua(
 local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
 if #p == 0 or p[1][2] ~= ARGV[3] then return 0 end
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'IDLE', ARGV[4], 'JUSTID')
+return 1
+)lua";
+
+// kReclaimIfOwner, and the release counted as a worker's stop (KEYS[2], field ARGV[5]).
+constexpr const char* kReleaseStopped = R"lua(
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #p == 0 or p[1][2] ~= ARGV[3] then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'IDLE', ARGV[4], 'JUSTID')
+redis.call('HINCRBY', KEYS[2], ARGV[5], 1)
 return 1
 )lua";
 
@@ -89,7 +99,8 @@ Queue::Queue(RedisOptions options, std::string prefix)
       trials_prefix_(prefix + ":trials:"),
       results_key_(prefix + ":results"),
       canceled_key_(prefix + ":canceled"),
-      workers_key_(prefix + ":workers") {}
+      workers_key_(prefix + ":workers"),
+      stops_key_(prefix + ":stops") {}
 
 Status Queue::MarkCanceled(int64_t sweep_id) {
   auto r = client_.Command({"SADD", canceled_key_, std::to_string(sweep_id)});
@@ -221,6 +232,9 @@ Result<std::optional<QueueEntry>> Queue::ClaimOnce(const std::string& consumer,
         if (!deliveries.ok()) return deliveries.status();
         e->deliveries = deliveries.value();
         e->device_class = device_class;
+        auto stops = client_.Command({"HGET", stops_key_, device_class + ":" + e->id});
+        if (!stops.ok()) return stops.status();
+        if (!stops->is_nil()) e->stops = std::strtoll(stops->str.c_str(), nullptr, 10);
         return std::optional<QueueEntry>(std::move(*e));
       }
       cursor = r->elements[0].str;
@@ -266,13 +280,23 @@ Status Queue::Release(const std::string& consumer, const std::string& device_cla
   return r.ok() ? Status::OK() : r.status();
 }
 
+Status Queue::ReleaseStopped(const std::string& consumer, const std::string& device_class, const std::string& id,
+                             int64_t lease_ms) {
+  if (Status s = CheckClass(device_class); !s.ok()) return s;
+  auto r = client_.Command({"EVAL", kReleaseStopped, "2", trials_key(device_class), stops_key_, kWorkers, id, consumer,
+                            std::to_string(lease_ms), device_class + ":" + id});
+  return r.ok() ? Status::OK() : r.status();
+}
+
 Status Queue::AckTrial(const std::string& device_class, const std::string& id) {
   if (Status s = CheckClass(device_class); !s.ok()) return s;
   const std::string key = trials_key(device_class);
   auto ack = client_.Command({"XACK", key, kWorkers, id});
   if (!ack.ok()) return ack.status();
   auto del = client_.Command({"XDEL", key, id});
-  return del.ok() ? Status::OK() : del.status();
+  if (!del.ok()) return del.status();
+  auto stops = client_.Command({"HDEL", stops_key_, device_class + ":" + id});
+  return stops.ok() ? Status::OK() : stops.status();
 }
 
 Result<std::vector<QueueEntry>> Queue::TrialsAfter(const std::string& device_class, const std::string& after_id,

@@ -48,6 +48,7 @@ struct QueueEntry {
   std::string id;        // stream entry id, e.g. "1700000000000-0"
   std::string payload;
   int64_t deliveries = 1;  // times this entry has been delivered (1 = first time)
+  int64_t stops = 0;       // deliveries of it that a stopping worker gave back (ReleaseStopped)
   std::string device_class;  // a trial entry's class (its stream); "" for results
 };
 
@@ -92,6 +93,12 @@ class Queue {
   // take it without waiting for the lease: its idle time is made to look expired.
   Status Release(const std::string& consumer, const std::string& device_class, const std::string& id,
                  int64_t lease_ms);
+  // The same, because this worker stops (SIGTERM: a scale-in, a rollout) with
+  // the trial checkpointed: that delivery is no failure, and is counted in
+  // the entry's `stops` so that the delivery limit leaves it out. Atomic with
+  // the ownership check; forgotten when the entry is acknowledged.
+  Status ReleaseStopped(const std::string& consumer, const std::string& device_class, const std::string& id,
+                        int64_t lease_ms);
   Status AckTrial(const std::string& device_class, const std::string& id);
   Result<std::string> AddResult(const std::string& payload);
 
@@ -129,6 +136,7 @@ class Queue {
 
   RedisClient client_;
   std::string trials_prefix_, results_key_, canceled_key_, workers_key_;
+  std::string stops_key_;  // hash "<class>:<entry id>" -> ReleaseStopped count
 };
 
 }  // namespace sic

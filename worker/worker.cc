@@ -229,7 +229,9 @@ class SlotLoop {
       if (queue_.AckTrial(entry.device_class, entry.id).ok()) RemoveDir(TrialDir(job.job));
       return false;
     }
-    if (entry.deliveries > o_.max_deliveries) {
+    // Deliveries a stopping worker gave back (a scale-in, a rollout) are no
+    // failures: a long trial may be stopped and resumed any number of times.
+    if (entry.deliveries - entry.stops > o_.max_deliveries) {
       FailPastLimit(entry, job.job, label);
       return false;
     }
@@ -263,8 +265,10 @@ class SlotLoop {
     v1::WorkerEvent e = Event(job, entry.deliveries);
     auto* o = e.mutable_outcome();
     o->set_ok(false);
-    o->set_error("delivered " + std::to_string(entry.deliveries) + " times (limit " +
-                 std::to_string(o_.max_deliveries) + "); last error: " + last_error);
+    o->set_error("delivered " + std::to_string(entry.deliveries - entry.stops) + " times (limit " +
+                 std::to_string(o_.max_deliveries) + ")" +
+                 (entry.stops > 0 ? ", besides " + std::to_string(entry.stops) + " ended by a worker stopping" : "") +
+                 "; last error: " + last_error);
     o->set_started_at(NowSeconds());
     o->set_finished_at(o->started_at());
     Log(label + ": " + o->error());
@@ -352,7 +356,7 @@ class SlotLoop {
         return;
       case Attempted::kStopped:
         Log(label + ": stopped; checkpoint kept and trial released");
-        (void)queue_.Release(consumer_, entry.device_class, entry.id, o_.lease_ms);
+        (void)queue_.ReleaseStopped(consumer_, entry.device_class, entry.id, o_.lease_ms);
         return;
     }
   }

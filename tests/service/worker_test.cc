@@ -179,6 +179,47 @@ TEST_F(WorkerTest, ErrorsAreRetriedUpToTheDeliveryLimitThenFailWithTheLastError)
   EXPECT_EQ(coord_.PendingTrials().value(), 0);
 }
 
+// A worker that stops (SIGTERM: a scale-in, a rollout) gives its trial back
+// checkpointed; that is no failure. Stopped three times over a delivery limit
+// of 1, the trial still runs to its end on the fourth worker, and its
+// delivery numbers still tell the attempts apart. A crash (no release) does
+// count: the next test of the limit is ErrorsAreRetried... above.
+TEST_F(WorkerTest, StoppingWorkersDoNotUseUpTheTrialsDeliveries) {
+  Enqueue(10);
+  for (int k = 1; k <= 3; ++k) {
+    WorkerOptions o = Options("stopping-" + std::to_string(k));
+    o.max_deliveries = 1;
+    std::atomic<bool> started{false};
+    Worker worker(o, [&](const Config&, const std::string&, const TrialHooks& hooks) -> Result<TrialRun> {
+      started = true;
+      while (!hooks.should_stop()) std::this_thread::sleep_for(milliseconds(5));
+      TrialRun run;
+      run.stopped = true;
+      return run;
+    });
+    std::thread t([&] { worker.Run(); });
+    ASSERT_TRUE(WaitFor([&] { return started.load(); })) << "stop " << k;
+    worker.RequestStop();
+    t.join();
+  }
+  WorkerOptions o = Options("last");
+  o.max_deliveries = 1;
+  o.one_shot = true;
+  Worker last(o, [&](const Config&, const std::string&, const TrialHooks&) -> Result<TrialRun> {
+    TrialRun run;
+    run.metrics["done"] = 1;
+    return run;
+  });
+  EXPECT_EQ(last.Run(), 0);
+  auto outcomes = Outcomes();
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_TRUE(outcomes[0].outcome().ok()) << outcomes[0].outcome().error();
+  EXPECT_EQ(outcomes[0].worker(), "last");
+  EXPECT_EQ(outcomes[0].delivery(), 4);
+  EXPECT_EQ(coord_.PendingTrials().value(), 0);
+  EXPECT_TRUE(coord_.client().Command({"HLEN", "w:stops"})->integer == 0) << "forgotten once acknowledged";
+}
+
 TEST_F(WorkerTest, WorkerThatLostItsLeaseDropsTheTrialWithoutAResult) {
   Enqueue(9);
   // a renews too rarely for its lease, so b takes the trial over.
