@@ -15,20 +15,14 @@ constexpr const char* kField = "p";
 
 // Re-claims an entry (resetting its idle time to ARGV[4] ms) only if
 // ARGV[3] still owns it: a plain XCLAIM would steal back an entry that
-// another worker legitimately took over after our lease expired.
+// another worker legitimately took over after our lease expired. With a
+// second key (ReleaseStopped), also counts the release in hash KEYS[2],
+// field ARGV[5], in the same step as the ownership check.
 constexpr const char* kReclaimIfOwner = R"lua(
 local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
 if #p == 0 or p[1][2] ~= ARGV[3] then return 0 end
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'IDLE', ARGV[4], 'JUSTID')
-return 1
-)lua";
-
-// kReclaimIfOwner, and the release counted as a worker's stop (KEYS[2], field ARGV[5]).
-constexpr const char* kReleaseStopped = R"lua(
-local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
-if #p == 0 or p[1][2] ~= ARGV[3] then return 0 end
-redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'IDLE', ARGV[4], 'JUSTID')
-redis.call('HINCRBY', KEYS[2], ARGV[5], 1)
+if KEYS[2] then redis.call('HINCRBY', KEYS[2], ARGV[5], 1) end
 return 1
 )lua";
 
@@ -283,7 +277,7 @@ Status Queue::Release(const std::string& consumer, const std::string& device_cla
 Status Queue::ReleaseStopped(const std::string& consumer, const std::string& device_class, const std::string& id,
                              int64_t lease_ms) {
   if (Status s = CheckClass(device_class); !s.ok()) return s;
-  auto r = client_.Command({"EVAL", kReleaseStopped, "2", trials_key(device_class), stops_key_, kWorkers, id, consumer,
+  auto r = client_.Command({"EVAL", kReclaimIfOwner, "2", trials_key(device_class), stops_key_, kWorkers, id, consumer,
                             std::to_string(lease_ms), device_class + ":" + id});
   return r.ok() ? Status::OK() : r.status();
 }

@@ -99,9 +99,9 @@ std::vector<Artifact> Pictures(const std::string& root) {
   return out;
 }
 
-EvalHooks DrawingHooks() {
+EvalHooks DrawingHooks(bool draw = true) {
   EvalHooks hooks;
-  if (PicturesAvailable()) hooks.draw = DrawArenaPictures;
+  if (draw && PicturesAvailable()) hooks.draw = DrawArenaPictures;
   return hooks;
 }
 
@@ -111,14 +111,14 @@ struct ProbeRun {
 };
 
 // The quick evaluation (config probe.*) of the model at `step`, into dir/probe
-// (replacing the previous probe's files): its metrics and pictures.
-Result<ProbeRun> Probe(SicNet& model, const Config& config, const std::string& dir, int64_t step) {
+// (replacing the previous probe's files): its metrics and, when asked, pictures.
+Result<ProbeRun> Probe(SicNet& model, const Config& config, const std::string& dir, int64_t step, bool pictures) {
   auto device = ParseDevice(config.run.device);
   if (!device.ok()) return device.status();
   const std::string probe_dir = dir + "/probe";
   std::error_code ec;
   fs::remove_all(probe_dir, ec);  // no picture of an earlier probe passes for this one's
-  auto summary = RunEvaluation(model, ProbeEvalConfig(config), device.value(), probe_dir, step, DrawingHooks());
+  auto summary = RunEvaluation(model, ProbeEvalConfig(config), device.value(), probe_dir, step, DrawingHooks(pictures));
   if (!summary.ok()) return Status::Error("probe at step " + std::to_string(step) + ": " + summary.status().message());
   return ProbeRun{ArenaMetrics(summary.value()), Pictures(probe_dir)};
 }
@@ -150,7 +150,8 @@ TrainHooks TrainerHooks(const Config& config, const std::string& dir, const Tria
     if (hooks.on_curve) hooks.on_curve({l.step, m.total, m.sep, m.inv, m.cap, m.coniso, l.lr});
   };
   h.on_probe = [&config, dir, &hooks, at_stop](int64_t step, SicNet& model) -> Status {
-    auto probe = Probe(model, config, dir, step);
+    // The probe at a rung travels in Paused, which carries no pictures: none drawn.
+    auto probe = Probe(model, config, dir, step, /*pictures=*/step != hooks.stop_at_step);
     if (!probe.ok()) return probe.status();
     if (step == hooks.stop_at_step) {
       *at_stop = std::move(probe.value().metrics);
