@@ -64,9 +64,10 @@ std::vector<QueueEntry> ParseRead(const RedisValue& v, std::vector<std::string>*
 }
 
 Status CheckClass(const std::string& device_class) {
-  if (IsDeviceClass(device_class)) return Status::OK();
+  if (IsQueueName(device_class)) return Status::OK();
   return Status::InvalidArgument("device class \"" + device_class.substr(0, kMaxDeviceClassChars) +
-                                 "\" is not allowed (must be 1-32 of a-z, 0-9 and '-', starting with a letter)");
+                                 "\" is not allowed (must be 1-32 of a-z, 0-9 and '-', starting with a letter, "
+                                 "optionally followed by @ and GB per GPU)");
 }
 
 Status CheckClasses(const std::vector<std::string>& classes) {
@@ -357,7 +358,7 @@ Result<std::vector<std::string>> Queue::TrialClasses() {
     if (r->elements.size() != 2) return Status::Internal("redis: SCAN: unexpected reply");
     for (const auto& key : r->elements[1].elements) {
       const std::string c = key.str.substr(std::min(key.str.size(), trials_prefix_.size()));
-      if (IsDeviceClass(c)) found.insert(c);
+      if (IsQueueName(c)) found.insert(c);
     }
     cursor = r->elements[0].str;
     if (cursor == "0") break;

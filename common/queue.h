@@ -28,8 +28,9 @@
 // (RedisClient reconnects once), so a job or an event can occasionally appear
 // twice; results are idempotent on (trial, round, delivery) for that reason.
 //
-// A device class that IsDeviceClass refuses is InvalidArgument everywhere
-// (it would name another key).
+// The streams are named by queue (common/resources.h: a class, or
+// "<class>@<GB>" for trials that need that much memory per GPU); a name that
+// IsQueueName refuses is InvalidArgument everywhere (it would name another key).
 //
 // Thread-safety: not thread-safe (one RedisClient); one Queue per thread.
 #pragma once
@@ -123,7 +124,7 @@ class Queue {
   // The same, summed over every class stream there is (TrialClasses).
   Result<int64_t> PendingTrials();
   Result<int64_t> TrialsLength();
-  // The classes that have a trials stream in Redis (SCAN), sorted.
+  // The queues (classes, and classes@GB) that have a trials stream in Redis (SCAN), sorted.
   Result<std::vector<std::string>> TrialClasses();
 
   RedisClient& client() { return client_; }

@@ -1,5 +1,6 @@
 #include "common/resources.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace sic {
@@ -57,6 +58,62 @@ nlohmann::json NeedsToJson(const Needs& needs) {
   nlohmann::json j = {{"device", needs.device_class}};
   if (needs.gpu_memory_gb > 0) j["gpu_memory_gb"] = needs.gpu_memory_gb;
   return j;
+}
+
+std::string QueueOf(const Needs& needs) {
+  if (needs.gpu_memory_gb <= 0) return needs.device_class;
+  return needs.device_class + "@" + std::to_string(static_cast<int64_t>(std::ceil(needs.gpu_memory_gb)));
+}
+
+std::optional<QueueName> ParseQueueName(std::string_view name) {
+  const size_t at = name.find('@');
+  QueueName q;
+  q.device_class = std::string(name.substr(0, at));
+  if (!IsDeviceClass(q.device_class)) return std::nullopt;
+  if (at == std::string_view::npos) return q;
+  const std::string_view digits = name.substr(at + 1);
+  // kMaxGpuMemoryGb has 6 digits; no leading zero, so one amount has one name.
+  if (digits.empty() || digits.size() > 6 || digits[0] == '0') return std::nullopt;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    q.gpu_memory_gb = q.gpu_memory_gb * 10 + (c - '0');
+  }
+  return q;
+}
+
+bool Serves(const std::vector<std::string>& classes, double gpu_memory_gb, std::string_view queue) {
+  const auto q = ParseQueueName(queue);
+  if (!q) return false;
+  if (q->gpu_memory_gb > 0 && gpu_memory_gb < static_cast<double>(q->gpu_memory_gb)) return false;
+  if (classes.empty()) return q->device_class == "cpu";
+  for (const std::string& c : classes) {
+    if (c == q->device_class) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> ClaimOrder(const std::vector<std::string>& classes, double gpu_memory_gb,
+                                    const std::vector<std::string>& existing) {
+  std::vector<std::string> out;
+  for (const std::string& c : classes) {
+    std::vector<std::pair<int64_t, std::string>> tiers;
+    for (const std::string& e : existing) {
+      const auto q = ParseQueueName(e);
+      if (q && q->device_class == c && q->gpu_memory_gb > 0 && Serves({c}, gpu_memory_gb, e)) {
+        tiers.push_back({q->gpu_memory_gb, e});
+      }
+    }
+    std::sort(tiers.begin(), tiers.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (auto& t : tiers) out.push_back(std::move(t.second));
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string DescribeQueue(std::string_view queue) {
+  const auto q = ParseQueueName(queue);
+  if (!q || q->gpu_memory_gb == 0) return "class " + std::string(queue);
+  return "class " + q->device_class + " with " + std::to_string(q->gpu_memory_gb) + " GB per GPU";
 }
 
 }  // namespace sic

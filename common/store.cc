@@ -233,6 +233,16 @@ CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit BEGIN SELECT R
     R"sql(
 ALTER TABLE artifacts ADD COLUMN step INTEGER;
 )sql",
+    // 9: a trial that needs GPU memory has its own queue, "<class>@<GB>"
+    // (common/resources.h). Trials already in a stream (queued, running) stay
+    // where their job is; the others move, so a retry or promotion goes there.
+    R"sql(
+UPDATE trials SET device_class = device_class || '@' ||
+  (CAST(json_extract(needs, '$.gpu_memory_gb') AS INTEGER) +
+   (json_extract(needs, '$.gpu_memory_gb') > CAST(json_extract(needs, '$.gpu_memory_gb') AS INTEGER)))
+WHERE json_extract(needs, '$.gpu_memory_gb') > 0 AND instr(device_class, '@') = 0
+  AND status NOT IN ('queued', 'running');
+)sql",
 };
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kNumMigrations == Store::kSchemaVersion, "one migration per schema version");
@@ -477,7 +487,7 @@ Result<int64_t> Store::CreateSweep(const SweepSpec& sweep, double now, const std
     trial.Bind(5, ConfigToJson(t.config).dump()).Bind(6, t.overrides.dump()).Bind(7, t.config.optim.steps);
     // A scheduled sweep's trials wait for the scheduler, which feeds them a few at a time.
     trial.Bind(8, std::string(Transition(scheduled ? TrialEvent::kHold : TrialEvent::kSubmit).to));
-    trial.Bind(9, t.needs.device_class).Bind(10, NeedsToJson(t.needs).dump());
+    trial.Bind(9, QueueOf(t.needs)).Bind(10, NeedsToJson(t.needs).dump());
     if (Status s = trial.Run(); !s.ok()) return s;
   }
   if (Status s = tx.Commit(); !s.ok()) return s;
@@ -1190,7 +1200,7 @@ Result<std::vector<int64_t>> Store::AddSearchTrials(int64_t sweep_id, const std:
     trial.Bind(7, ask ? int64_t{0} : t.config.optim.steps);
     trial.Bind(8, std::string(Transition(ask ? TrialEvent::kAsk : TrialEvent::kHold).to));
     trial.Bind(9, std::string(ask ? "external" : "")).Bind(10, ask ? now : 0.0);
-    trial.Bind(11, t.needs.device_class).Bind(12, NeedsToJson(t.needs).dump());
+    trial.Bind(11, QueueOf(t.needs)).Bind(12, NeedsToJson(t.needs).dump());
     if (Status s = trial.Run(); !s.ok()) return s;
     ids.push_back(sqlite3_last_insert_rowid(db_));
   }
@@ -1278,19 +1288,26 @@ Result<std::vector<ScheduledTrial>> Store::Scheduled(int64_t sweep_id, const std
   return out;
 }
 
-Result<Store::TrialDemand> Store::Demand(const std::string& device_class) {
+Result<Store::TrialDemand> Store::Demand(const std::string& queue, double gpu_memory_gb) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  // A search's suggestions not made yet have no row: they count in the class
+  // Whether queue name Q is asked for: every one (?1 empty), ?1 itself, or
+  // with ?2 > 0 one of ?1's memory queues up to ?2 GB (common/resources.h).
+  auto asked = [](const std::string& q) {
+    return "(?1 = '' OR " + q + " = ?1 OR (?2 > 0 AND " + q + " LIKE ?1 || '@%' AND CAST(substr(" + q +
+           ", length(?1) + 2) AS INTEGER) <= ?2))";
+  };
+  // A search's suggestions not made yet have no row: they count in the queue
   // of the sweep's first trial (its "resources" and base config), else cpu.
   Stmt s(db_, "SELECT "
               "(SELECT COUNT(*) FROM trials WHERE status IN ('queued', 'running') AND worker != 'external' "
-              "  AND (?1 = '' OR device_class = ?1)), "
-              "(SELECT COUNT(*) FROM trials WHERE status IN ('pending', 'waiting') AND (?1 = '' OR device_class = ?1)), "
+              "  AND " + asked("device_class") + "), "
+              "(SELECT COUNT(*) FROM trials WHERE status IN ('pending', 'waiting') AND " + asked("device_class") + "), "
               "(SELECT COALESCE(SUM(MAX(0, planned - (SELECT COUNT(*) FROM trials t WHERE t.sweep_id = s.id))), 0) "
               " FROM sweeps s WHERE planned > 0 AND canceled = 0 AND settled IS NULL "
-              " AND COALESCE(json_extract(spec, '$.search.external'), 0) = 0 AND (?1 = '' OR ?1 = "
-              " COALESCE((SELECT device_class FROM trials t WHERE t.sweep_id = s.id ORDER BY t.id LIMIT 1), 'cpu')))");
-  s.Bind(1, device_class);
+              " AND COALESCE(json_extract(spec, '$.search.external'), 0) = 0 AND " +
+              asked("COALESCE((SELECT device_class FROM trials t WHERE t.sweep_id = s.id ORDER BY t.id LIMIT 1), 'cpu')") +
+              ")");
+  s.Bind(1, queue).Bind(2, gpu_memory_gb);
   if (s.Step() != SQLITE_ROW) return s.Error();
   return TrialDemand{s.Int(0), s.Int(1) + s.Int(2)};
 }

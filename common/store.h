@@ -161,7 +161,7 @@ void ConfigureSqliteProcess();
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 8;
+  static constexpr int kSchemaVersion = 9;
 
   // Opens (creating if needed) and migrates the file.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
@@ -283,11 +283,13 @@ class Store {
   // Trials that want a worker, for autoscaling: `fed` are queued or running
   // (not external ones); `unfed` wait for the dispatcher (pending) or the
   // adaptive feed (waiting, and a search's suggestions not made yet). Of one
-  // device class, or of all ("").
+  // queue, or of all (""); with `gpu_memory_gb` > 0 also of the queue's
+  // memory queues up to that size (what a pool whose workers declare that
+  // much memory claims: "cuda" and "cuda@40" for 80).
   struct TrialDemand {
     int64_t fed = 0, unfed = 0;
   };
-  Result<TrialDemand> Demand(const std::string& device_class = "");
+  Result<TrialDemand> Demand(const std::string& queue = "", double gpu_memory_gb = 0);
   // A trial's evaluations during training, by step.
   Result<std::vector<std::pair<int64_t, std::map<std::string, double>>>> Evaluations(int64_t trial_id);
 

@@ -1,10 +1,28 @@
 #include "coordinator/dispatch.h"
 
+#include "common/resources.h"
+
 #include <algorithm>
 #include <set>
 #include <tuple>
 
 namespace sic {
+
+std::map<std::string, int64_t> SlotsByQueue(const std::vector<WorkerSlots>& workers,
+                                            const std::vector<std::string>& queues) {
+  std::set<std::string> all(queues.begin(), queues.end());
+  for (const WorkerSlots& w : workers) {
+    if (w.classes.empty()) all.insert("cpu");
+    all.insert(w.classes.begin(), w.classes.end());
+  }
+  std::map<std::string, int64_t> slots;
+  for (const std::string& q : all) {
+    for (const WorkerSlots& w : workers) {
+      if (Serves(w.classes, w.gpu_memory_gb, q)) slots[q] += std::max<int64_t>(1, w.concurrency);
+    }
+  }
+  return slots;
+}
 
 std::vector<DispatchPick> PlanDispatch(const std::vector<DispatchSweep>& sweeps,
                                        const std::map<std::string, int64_t>& slots, const DispatchPolicy& policy) {

@@ -32,6 +32,22 @@
 
 namespace sic {
 
+// A live worker as the dispatcher (and the queue view) counts it, from the
+// registry.
+struct WorkerSlots {
+  std::vector<std::string> classes;  // empty: {"cpu"} (workers older than classes)
+  int64_t concurrency = 1;           // slots (below 1 counts as 1)
+  int64_t running = 0;               // trials it runs now
+  double gpu_memory_gb = 0;          // declared per GPU; 0: serves no memory queue
+};
+
+// Slots per queue (common/resources.h: Serves): for every class the workers
+// serve and every queue in `queues`, the concurrency of the workers serving it
+// (left out when none does). A worker serving two queues ("cuda" and
+// "cuda@40") counts in both.
+std::map<std::string, int64_t> SlotsByQueue(const std::vector<WorkerSlots>& workers,
+                                            const std::vector<std::string>& queues);
+
 struct DispatchPolicy {
   int64_t ahead = 1;                 // trials fed beyond a class's worker slots
   int64_t max_running_per_user = 0;  // 0: no cap

@@ -149,20 +149,10 @@ int main(int argc, char** argv) {
   }, feed_options);
   sic::SweepServiceImpl service(*store.value(), pumps, feed, readers, options);
   service_ptr = &service;
-  // The dispatcher's worker slots by device class, from the same registry
-  // (its own connection: the enqueue thread only). A worker that names no
-  // class predates classes: it serves "cpu".
+  // The dispatcher's live workers, from the same registry (its own
+  // connection: the enqueue thread only).
   sic::Queue dispatch_queue(redis, prefix);
-  pumps.SetSlots([&]() -> sic::Result<std::map<std::string, int64_t>> {
-    sic::v1::ListWorkersResponse workers;
-    if (sic::Status s = service_ptr->AliveWorkers(dispatch_queue, &workers); !s.ok()) return s;
-    std::map<std::string, int64_t> slots;
-    for (const auto& w : workers.workers()) {
-      if (w.classes().empty()) slots["cpu"] += w.concurrency();
-      for (const std::string& c : w.classes()) slots[c] += w.concurrency();
-    }
-    return slots;
-  });
+  pumps.SetSlots([&] { return service_ptr->AliveWorkerSlots(dispatch_queue); });
   pumps.SetRungResolver([&feed](int64_t sweep_id, int64_t step, const std::map<std::string, double>& metrics) {
     return feed.RungOf(sweep_id, step, metrics);
   });

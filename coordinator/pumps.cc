@@ -159,15 +159,19 @@ Result<std::vector<TrialRow>> Pumps::TakeNext() {
   if (slots_ && clock - slots_read_ >= std::chrono::milliseconds(250)) {
     auto live = slots_();
     // An unreadable registry counts as no workers.
-    slots_cache_ = live.ok() ? std::move(live.value()) : std::map<std::string, int64_t>();
+    slots_cache_ = live.ok() ? std::move(live.value()) : std::vector<WorkerSlots>();
     slots_read_ = clock;
   }
-  const std::map<std::string, int64_t>& slots = slots_cache_;
-  // No class can be fed more than its slots + ahead: pending beyond that need not be counted.
+  // No queue can be fed more than its slots + ahead: pending beyond that need
+  // not be counted. A memory queue's workers serve its class too, so the
+  // classes' slots bound every queue's.
   int64_t most = 0;
-  for (const auto& [c, n] : slots) most = std::max(most, n);
+  for (const auto& [c, n] : SlotsByQueue(slots_cache_, {})) most = std::max(most, n);
   auto counts = store_.DispatchCounts(most + options_.dispatch.ahead);
   if (!counts.ok()) return counts.status();
+  std::vector<std::string> queues;
+  for (const DispatchSweep& s : counts.value()) queues.push_back(s.device_class);
+  const std::map<std::string, int64_t> slots = SlotsByQueue(slots_cache_, queues);
   std::vector<TrialRow> out;
   // A plan can pick one sweep again after another's turn (A, B, A): its
   // trials taken so far are still pending, so take on after the last one.

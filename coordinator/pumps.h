@@ -72,11 +72,11 @@ class Pumps {
   // Called after a batch that paused a trial was committed (the feed has a
   // decision to make). Set before Start.
   void SetPauseObserver(std::function<void()> observer) { on_paused_ = std::move(observer); }
-  // The worker slots of each device class (live workers' concurrency), for
-  // the dispatcher; called on the enqueue thread. Set before Start; without
-  // it every class counts as having no worker (fed `ahead` trials only).
-  using SlotsByClass = std::function<Result<std::map<std::string, int64_t>>()>;
-  void SetSlots(SlotsByClass slots) { slots_ = std::move(slots); }
+  // The live workers (registry), whose slots the dispatcher counts per queue
+  // (SlotsByQueue); called on the enqueue thread. Set before Start; without
+  // it every queue counts as having no worker (fed `ahead` trials only).
+  using LiveWorkers = std::function<Result<std::vector<WorkerSlots>>()>;
+  void SetSlots(LiveWorkers workers) { slots_ = std::move(workers); }
   void Start();
   void Stop();
   // New pending trials exist (a submit or a retry): enqueue without waiting.
@@ -120,8 +120,8 @@ class Pumps {
   std::thread enqueue_, ingest_, reconcile_;
   std::function<void(double)> on_ingested_;
   RungResolver rung_of_;
-  SlotsByClass slots_;
-  std::map<std::string, int64_t> slots_cache_;           // enqueue thread only
+  LiveWorkers slots_;
+  std::vector<WorkerSlots> slots_cache_;                 // enqueue thread only
   std::chrono::steady_clock::time_point slots_read_;     // when slots_cache_ was read
   std::function<void()> on_paused_;
   bool paused_in_batch_ = false;  // ingest thread only

@@ -4,13 +4,15 @@
 #include <map>
 #include <set>
 
+#include "common/resources.h"
+
 namespace sic {
 
 using nlohmann::json;
 
 std::string WaitReason(const WaitFacts& f) {
   if (f.pending + f.queued <= 0) return "";
-  if (f.class_workers <= 0) return "no live worker serves class " + f.device_class;
+  if (f.class_workers <= 0) return "no live worker serves " + DescribeQueue(f.device_class);
   if (f.pending <= 0) return "queued, waiting for a free slot";
   if (f.max_running > 0 && f.sweep_active >= f.max_running) {
     return "at its cap (max_running " + std::to_string(f.max_running) + ")";
@@ -40,17 +42,24 @@ struct ClassTotals {
 
 json BuildQueueView(const std::vector<QueueCount>& counts, const std::vector<WorkerSlots>& workers,
                     int64_t max_running_per_user) {
-  std::map<std::string, ClassTotals> classes;
+  // The queues: those the workers' classes name and those trials wait or run in.
+  std::set<std::string> names;
   for (const WorkerSlots& w : workers) {
-    const int64_t slots = std::max<int64_t>(1, w.concurrency);
-    const int64_t idle = std::max<int64_t>(0, slots - w.running);
-    std::set<std::string> served(w.classes.begin(), w.classes.end());
-    if (served.empty()) served.insert("cpu");
-    for (const std::string& c : served) {
-      ClassTotals& t = classes[c];
+    if (w.classes.empty()) names.insert("cpu");
+    names.insert(w.classes.begin(), w.classes.end());
+  }
+  for (const QueueCount& q : counts) {
+    if (q.status == "pending" || q.status == "queued" || q.status == "running") names.insert(q.device_class);
+  }
+  std::map<std::string, ClassTotals> classes;
+  for (const std::string& name : names) {
+    ClassTotals& t = classes[name];
+    for (const WorkerSlots& w : workers) {
+      if (!Serves(w.classes, w.gpu_memory_gb, name)) continue;
+      const int64_t slots = std::max<int64_t>(1, w.concurrency);
       t.workers += 1;
       t.slots += slots;
-      t.idle += idle;
+      t.idle += std::max<int64_t>(0, slots - w.running);
     }
   }
   std::map<int64_t, int64_t> sweep_active;       // queued + running, every class

@@ -2,7 +2,8 @@
 // GET /api/v1/queue and the dashboard's Queue view show it.
 //
 // Built from two snapshots: the live workers (the registry; a worker that
-// lists no class is an older one and serves "cpu") and the count of trials by
+// lists no class is an older one and serves "cpu"; a memory queue such as
+// cuda@40 is served by the class's workers that declare enough memory) and the count of trials by
 // (device class, sweep, status) for the statuses pending (not yet fed),
 // queued (in Redis) and running, with each sweep's owner, priority and cap.
 // A worker that serves two classes counts its slots in both.
@@ -11,6 +12,7 @@
 // wait, the most specific reason first:
 //   ""                                        nothing of the sweep waits in the class
 //   "no live worker serves class cuda"        no live worker claims from the class
+//   ("... class cuda with 40 GB per GPU"      for a memory queue, cuda@40)
 //   "queued, waiting for a free slot"         all of them are already in Redis
 //   "at its cap (max_running 2)"              the sweep's queued + running reached its max_running
 //   "owner at the per-user cap (4)"           its owner's queued + running reached the per-user cap
@@ -30,6 +32,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "coordinator/dispatch.h"  // WorkerSlots
 
 namespace sic {
 
@@ -61,12 +65,6 @@ struct QueueCount {
   int64_t max_running = 0;
 };
 
-// A live worker as the view counts it.
-struct WorkerSlots {
-  std::vector<std::string> classes;  // empty: {"cpu"} (workers older than classes)
-  int64_t concurrency = 1;           // slots (below 1 counts as 1)
-  int64_t running = 0;               // trials it runs now
-};
 
 // {"classes": [{"class", "workers", "slots", "idle", "pending", "queued",
 // "running", "sweeps": [{"sweep_id", "name", "owner", "priority", "pending",

@@ -626,14 +626,28 @@ Result<HttpResponse> RestApi::Tell(const Call& call) {
 // that want a worker, whether already in the queue or not yet fed to it.
 Result<HttpResponse> RestApi::Demand(const Call& call) {
   // ?class=C: one pool's demand (its KEDA scaler); absent: every class.
-  std::string device_class;
+  // &gpu_memory_gb=M: with C's memory queues up to M GB (the pool's workers
+  // declare M). class=C@K names one memory queue.
+  std::string queue;
   if (auto it = call.req.query.find("class"); it != call.req.query.end()) {
-    if (!IsDeviceClass(it->second)) {
-      return Error(400, "class: must be a device class: 1-32 of a-z, 0-9 and '-', starting with a letter", call.route);
+    if (!IsQueueName(it->second)) {
+      return Error(400, "class: must be a device class: 1-32 of a-z, 0-9 and '-', starting with a letter "
+                        "(optionally @ and GB per GPU)", call.route);
     }
-    device_class = it->second;
+    queue = it->second;
   }
-  auto demand = store_.Demand(device_class);
+  double gpu_memory_gb = 0;
+  if (auto it = call.req.query.find("gpu_memory_gb"); it != call.req.query.end()) {
+    char* end = nullptr;
+    gpu_memory_gb = std::strtod(it->second.c_str(), &end);
+    if (it->second.empty() || *end != '\0' || !(gpu_memory_gb >= 0 && gpu_memory_gb <= kMaxGpuMemoryGb)) {
+      return Error(400, "gpu_memory_gb: must be a number in [0, 100000]", call.route);
+    }
+    if (queue.empty() || queue.find('@') != std::string::npos) {
+      return Error(400, "gpu_memory_gb: needs class=C, a class without @", call.route);
+    }
+  }
+  auto demand = store_.Demand(queue, gpu_memory_gb);
   if (!demand.ok()) return demand.status();
   return Json(200, {{"demand", demand->fed + demand->unfed}, {"fed", demand->fed}, {"unfed", demand->unfed}},
               call.route);
@@ -643,16 +657,12 @@ Result<HttpResponse> RestApi::Demand(const Call& call) {
 // the live workers from the registry, the live trials from SQLite. Read
 // fresh: one grouped query over the live trials only (trials_by_status).
 Result<HttpResponse> RestApi::QueueView(const Call& call) {
-  v1::ListWorkersResponse live;
+  Result<std::vector<WorkerSlots>> workers = Status::Unavailable("");
   {
     std::lock_guard<std::mutex> lock(redis_mu_);
-    if (Status s = service_.AliveWorkers(redis_, &live); !s.ok()) return s;
+    workers = service_.AliveWorkerSlots(redis_);
   }
-  std::vector<WorkerSlots> workers;
-  for (const auto& w : live.workers()) {
-    workers.push_back({{w.classes().begin(), w.classes().end()}, w.concurrency(),
-                       static_cast<int64_t>(w.running_trials_size())});
-  }
+  if (!workers.ok()) return workers.status();
   auto reader = readers_.Acquire();
   if (!reader.ok()) return reader.status();
   auto rows = reader.value()->QueueCounts();
@@ -662,7 +672,7 @@ Result<HttpResponse> RestApi::QueueView(const Call& call) {
   for (const ClassSweepCount& r : rows.value()) {
     counts.push_back({r.device_class, r.sweep_id, r.status, r.count, r.name, r.owner, r.priority, r.max_running});
   }
-  return Json(200, BuildQueueView(counts, workers, service_.options().max_running_per_user), call.route);
+  return Json(200, BuildQueueView(counts, workers.value(), service_.options().max_running_per_user), call.route);
 }
 
 Result<HttpResponse> RestApi::Workers(const Call& call) {
@@ -680,7 +690,8 @@ Result<HttpResponse> RestApi::Workers(const Call& call) {
     for (const auto& c : w.classes()) classes.push_back(c);
     if (classes.empty()) classes.push_back("cpu");
     workers.push_back({{"name", w.name()}, {"host", w.host()}, {"pid", w.pid()}, {"last_seen", w.last_seen()},
-                       {"concurrency", w.concurrency()}, {"running_trials", running}, {"classes", classes}});
+                       {"concurrency", w.concurrency()}, {"running_trials", running}, {"classes", classes},
+                       {"gpu_memory_gb", w.gpu_memory_gb()}});
   }
   return Json(200, {{"workers", workers}}, call.route);
 }

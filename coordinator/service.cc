@@ -463,6 +463,17 @@ Status SweepServiceImpl::AliveWorkers(Queue& queue, v1::ListWorkersResponse* res
   return Status::OK();
 }
 
+Result<std::vector<WorkerSlots>> SweepServiceImpl::AliveWorkerSlots(Queue& queue) {
+  v1::ListWorkersResponse live;
+  if (Status s = AliveWorkers(queue, &live); !s.ok()) return s;
+  std::vector<WorkerSlots> out;
+  for (const auto& w : live.workers()) {
+    out.push_back({{w.classes().begin(), w.classes().end()}, w.concurrency(),
+                   static_cast<int64_t>(w.running_trials_size()), w.gpu_memory_gb()});
+  }
+  return out;
+}
+
 Result<std::string> SweepServiceImpl::ExportText(const v1::ExportRequest& req) {
   const std::string format = req.format().empty() ? "csv" : req.format();
   auto reader = readers_.Acquire();

@@ -111,6 +111,8 @@ class SweepServiceImpl final : public v1::SweepService::Service {
   Feed& feed() { return feed_; }
   // The workers whose heartbeat is recent, read through `queue` (forgets the others).
   Status AliveWorkers(Queue& queue, v1::ListWorkersResponse* resp);
+  // The same, as the dispatcher and the queue view count them.
+  Result<std::vector<WorkerSlots>> AliveWorkerSlots(Queue& queue);
   const ServiceOptions& options() const { return options_; }
 
  private:

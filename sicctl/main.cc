@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
 
+#include "common/resources.h"
 #include "proto/sweep.grpc.pb.h"
 #include "sicctl/table.h"
 
@@ -252,13 +253,13 @@ int Watch(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
 // with a rung that is neither paused nor stopped was promoted from it.
 //
 // A queued trial of a device class that no live worker serves says so:
-// "queued, waiting for a worker of class cuda" (`served` holds the classes
-// of the live workers; null when they could not be listed: then nothing is
-// claimed about them).
+// "queued, waiting for a worker of class cuda" (or "... of class cuda with
+// 40 GB per GPU"; `served` holds the queues some live worker serves; null
+// when the workers could not be listed: then nothing is claimed about them).
 std::string TrialState(const sic::v1::Trial& t, const std::set<std::string>* served = nullptr) {
   if (served && (t.status() == "queued" || t.status() == "pending") && !t.device_class().empty() &&
       !served->count(t.device_class())) {
-    return t.status() + ", waiting for a worker of class " + t.device_class();
+    return t.status() + ", waiting for a worker of " + sic::DescribeQueue(t.device_class());
   }
   const std::string rung = "rung " + std::to_string(t.rung());
   if (t.status() == "paused") return "paused at " + rung + " (" + std::to_string(t.steps_done()) + " steps)";
@@ -319,17 +320,19 @@ int Show(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
   // Which classes live workers serve, to tell a trial that waits for a class
   // nobody serves. Only a hint: when the workers cannot be listed (Redis
   // down, a token that may not), the trials are shown without it.
-  std::set<std::string> served;
-  bool workers_known = false;
+  std::set<std::string> waiting, served;
   for (const auto& t : trials.trials()) {
-    if (t.status() != "queued" && t.status() != "pending") continue;
+    if (t.status() == "queued" || t.status() == "pending") waiting.insert(t.device_class());
+  }
+  bool workers_known = false;
+  if (!waiting.empty()) {
     sic::v1::ListWorkersResponse workers;
     workers_known = stub.ListWorkers(Context(g).get(), {}, &workers).ok();
-    for (const auto& w : workers.workers()) {
-      if (w.classes().empty()) served.insert("cpu");  // a worker from before classes
-      for (const auto& c : w.classes()) served.insert(c);
+    for (const std::string& q : waiting) {
+      for (const auto& w : workers.workers()) {
+        if (sic::Serves({w.classes().begin(), w.classes().end()}, w.gpu_memory_gb(), q)) served.insert(q);
+      }
     }
-    break;
   }
   const std::set<std::string>* served_if_known = workers_known ? &served : nullptr;
   if (g.format == "table") {
@@ -659,7 +662,7 @@ int main(int argc, char** argv) {
   if (workers_cmd->parsed()) {
     sic::v1::ListWorkersResponse resp;
     if (auto st = stub->ListWorkers(Context(g).get(), {}, &resp); !st.ok()) return FailRpc(st, g);
-    sic::Table table({"worker", "host", "pid", "classes", "gpus", "slots", "running", "last_seen"});
+    sic::Table table({"worker", "host", "pid", "classes", "gpus", "slots", "running", "last_seen", "gpu_memory_gb"});
     for (const auto& w : resp.workers()) {
       std::string running, classes, gpus;
       for (int64_t t : w.running_trials()) running += (running.empty() ? "" : " ") + std::to_string(t);
@@ -669,7 +672,8 @@ int main(int argc, char** argv) {
         if (gpu.memory_gb() > 0) gpus += "(" + Fixed(gpu.memory_gb()) + "GB)";
       }
       table.Add({w.name(), w.host(), std::to_string(w.pid()), classes.empty() ? "cpu" : classes, gpus,
-                 std::to_string(w.concurrency()), running, Time(w.last_seen())});
+                 std::to_string(w.concurrency()), running, Time(w.last_seen()),
+                 w.gpu_memory_gb() > 0 ? Fixed(w.gpu_memory_gb()) : ""});
     }
     table.Print(std::cout, g.format);
     return 0;

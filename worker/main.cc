@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "common/resources.h"
+#include "worker/gpu_memory.h"
 #include "worker/trial_runner.h"
 #include "worker/worker.h"
 
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
   std::string gpus;
   app.add_option("--gpus", gpus, "GPUs to run trials on, one trial each: all, or indices like 0,1")
       ->excludes(concurrency);
-  app.add_option("--gpu-memory-gb", o.gpu_memory_gb, "memory of each GPU, as advertised to the coordinator")
+  app.add_option("--gpu-memory-gb", o.gpu_memory_gb, "memory of each GPU (default with --gpus: what the driver reports): the worker also claims trials that need up to this much (resources.gpu_memory_gb)")
       ->check(CLI::Range(0.0, sic::kMaxGpuMemoryGb));
   app.add_option("--threads-per-trial", o.threads_per_trial, "run.threads for trials that leave it 0 (0: cores / concurrency)")
       ->capture_default_str();
@@ -97,6 +98,9 @@ int main(int argc, char** argv) {
       }
     }
   }
+  // GPUs whose memory was not declared report their own (the driver's
+  // figure); a CPU stand-in for a GPU worker declares it or serves no memory queue.
+  if (!o.gpus.empty() && o.gpu_memory_gb <= 0) o.gpu_memory_gb = sic::GpuMemoryGb(o.gpus);
   if (!classes.empty()) {
     o.classes = classes;
   } else {

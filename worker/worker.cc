@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/resources.h"
 #include "common/trial_report.h"
 #include "proto/sweep.pb.h"
 #include "worker/job.h"
@@ -195,7 +196,7 @@ class SlotLoop {
  private:
   // The next entry, or nothing (none waiting, or Redis down: logged once per outage).
   std::optional<QueueEntry> Claim() {
-    auto claim = queue_.ClaimTrial(consumer_, o_.classes, o_.lease_ms, o_.block_ms);
+    auto claim = queue_.ClaimTrial(consumer_, Queues(), o_.lease_ms, o_.block_ms);
     if (!claim.ok()) {
       if (!down_) Log("claim: " + claim.status().message() + " (retrying)");
       down_ = true;
@@ -205,6 +206,21 @@ class SlotLoop {
     if (down_) Log("claim: working again");
     down_ = false;
     return std::move(claim.value());
+  }
+
+  // The queues to claim from (common/resources.h: ClaimOrder). A worker that
+  // declares its GPUs' memory also serves its classes' memory queues, which
+  // come and go with the trials that need them: listed again every 10 s.
+  const std::vector<std::string>& Queues() {
+    if (o_.gpu_memory_gb <= 0) return o_.classes;
+    const auto now = Clock::now();
+    if (queues_.empty() || now - queues_listed_ > std::chrono::seconds(10)) {
+      auto existing = queue_.TrialClasses();
+      // Redis down: the claim itself will say so; until then the plain classes.
+      queues_ = ClaimOrder(o_.classes, o_.gpu_memory_gb, existing.ok() ? existing.value() : std::vector<std::string>());
+      queues_listed_ = now;
+    }
+    return queues_;
   }
 
   // Does what a claimed entry needs. True when a trial was attempted (as
@@ -458,6 +474,8 @@ class SlotLoop {
   const std::string device_;  // where this slot runs its trials: "cpu" or "cuda:K"
   Queue queue_;
   bool down_ = false;  // Redis unreachable at the last claim
+  std::vector<std::string> queues_;  // Queues(), as last listed
+  Clock::time_point queues_listed_{};
 };
 
 }  // namespace
@@ -498,6 +516,7 @@ void Worker::Registry() {
     w.set_last_seen(NowSeconds());
     w.set_concurrency(options_.concurrency);
     for (const auto& c : options_.classes) w.add_classes(c);
+    w.set_gpu_memory_gb(options_.gpu_memory_gb);
     for (int g : options_.gpus) {
       v1::Gpu* gpu = w.add_gpus();
       gpu->set_index(g);

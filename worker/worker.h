@@ -7,8 +7,10 @@
 // worker, not the trial's config, chooses the device: with `gpus`, there is
 // one slot per listed GPU and slot k runs its trials on cuda:<gpus[k]>;
 // without, every trial runs on "cpu" (a worker of class "cuda" without GPUs
-// is a stand-in, e.g. in CI). The registry heartbeat carries the classes and
-// the GPUs (with the declared memory).
+// is a stand-in, e.g. in CI). With `gpu_memory_gb` it also claims from its
+// classes' memory queues up to that size ("cuda@40": trials that need 40 GB
+// per GPU), and only then: a worker that declares nothing never gets them.
+// The registry heartbeat carries the classes, the GPUs and the declared memory.
 //
 // Per claimed entry, in this order:
 //   - malformed (worker/job.h refuses it): when its trial id is readable, a
@@ -75,7 +77,7 @@ struct WorkerOptions {
   std::vector<std::string> classes = {"cpu"};
   // The CUDA devices it runs trials on, one slot each (--gpus); empty: CPU.
   std::vector<int> gpus;
-  double gpu_memory_gb = 0;       // declared memory per GPU, for the registry (0: not given)
+  double gpu_memory_gb = 0;       // declared memory per GPU (0: not given): see above
   int threads_per_trial = 0;      // run.threads for trials that leave it 0; 0 = cores / concurrency
   bool one_shot = false;
   // A slot that has had nothing to claim for this long exits (0: never). For

@@ -8,6 +8,10 @@ one cuda trial, two workers of class cpu and, later, one of class cuda.
     worker, as in CI: without --gpus it runs what it claims on the cpu) runs it
     to success;
   - `sicctl workers` lists each worker's classes.
+A sweep whose trials need 40 GB per GPU goes to the queue cuda@40: a cuda
+worker declaring 24 GB runs other cuda trials but never claims those, which
+wait visibly (`sicctl show`, the queue view) and count in the demand of a pool
+declaring 80 GB only; a worker declaring 80 GB runs them.
 The worker's command line refuses a bad class and --gpus without CUDA in one line.
 
 usage: device_test.py BUILD_DIR [unittest args]"""
@@ -18,6 +22,7 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster import ClusterTestCase  # noqa: E402
@@ -98,6 +103,56 @@ class DeviceTest(ClusterTestCase):
         self.assertEqual(seen["cpu-b"]["classes"], "cpu")
         self.assertEqual(seen["gpu-standin"]["classes"], "cuda")
         self.assertIn(seen["gpu-standin"]["gpus"], (None, ""))
+
+    def test_trials_that_need_gpu_memory_wait_for_a_worker_with_enough(self):
+        c = self.cluster()
+        c.start_worker("gpu-24", "--class", "cuda", "--gpu-memory-gb", "24")
+        c.wait_workers(["gpu-24"])
+        big = c.submit(spec("big", steps=30, seeds=2,
+                            resources={"device": "cuda", "gpu_memory_gb": 40}))
+        small = c.submit(spec("small", steps=30, seeds=1, resources={"device": "cuda"}))
+        self.assertEqual({q for (q,) in c.query("SELECT device_class FROM trials WHERE sweep_id = ?", big)},
+                         {"cuda@40"})
+        trials = c.wait_done(small)
+        self.assertEqual(trials[0]["status"], "succeeded", trials)
+
+        def get(path):
+            with urllib.request.urlopen(c.http_url + path, timeout=30) as r:
+                return json.loads(r.read())
+        time.sleep(3)  # several claim rounds of the 24 GB worker (1 s each)
+        self.assertEqual(c.query("SELECT a.worker FROM attempts a JOIN trials t ON t.id = a.trial_id "
+                                 "WHERE t.sweep_id = ?", big), [])
+        r = c.sicctl("--format", "json", "show", str(big))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for t in json.loads(r.stdout):
+            self.assertIn(t["status"], ("queued", "pending"))
+            self.assertEqual(t["state"], t["status"] + ", waiting for a worker of class cuda with 40 GB per GPU")
+            self.assertEqual(t["device_class"], "cuda@40")
+        view = {q["class"]: q for q in get("/api/v1/queue")["classes"]}
+        self.assertEqual(view["cuda"]["workers"], 1)
+        self.assertEqual(view["cuda@40"]["workers"], 0)
+        self.assertEqual(view["cuda@40"]["sweeps"][0]["reason"], "no live worker serves class cuda with 40 GB per GPU")
+        # Each pool's KEDA scaler sees the work its workers would take.
+        self.assertEqual(get("/api/v1/demand?class=cuda")["demand"], 0)
+        self.assertEqual(get("/api/v1/demand?class=cuda&gpu_memory_gb=24")["demand"], 0)
+        self.assertEqual(get("/api/v1/demand?class=cuda&gpu_memory_gb=80")["demand"], 2)
+        self.assertEqual(get("/api/v1/demand?class=cuda@40")["demand"], 2)
+        for bad in ("class=cuda@040", "class=cuda&gpu_memory_gb=x", "class=cuda@40&gpu_memory_gb=80",
+                    "gpu_memory_gb=80"):
+            with self.assertRaises(urllib.error.HTTPError) as e:
+                get("/api/v1/demand?" + bad)
+            self.assertEqual(e.exception.code, 400, bad)
+
+        c.start_worker("gpu-80", "--class", "cuda", "--gpu-memory-gb", "80")
+        trials = c.wait_done(big)
+        self.assertTrue(all(t["status"] == "succeeded" for t in trials), trials)
+        self.assertEqual({w for (w,) in c.query("SELECT a.worker FROM attempts a JOIN trials t ON t.id = a.trial_id "
+                                                "WHERE t.sweep_id = ?", big)}, {"gpu-80"})
+        r = c.sicctl("--format", "json", "workers")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        seen = {w["worker"]: w for w in json.loads(r.stdout)}
+        self.assertEqual(float(seen["gpu-80"]["gpu_memory_gb"]), 80)
+        self.assertEqual(float(seen["gpu-24"]["gpu_memory_gb"]), 24)
 
     def test_bad_classes_and_missing_gpus_are_one_line(self):
         worker = os.path.join(BIN, "worker", "sic-worker")

@@ -57,6 +57,30 @@ TEST(Dispatch, ClassesHaveSeparateBudgets) {
   EXPECT_EQ(picks[0].count, 3);
 }
 
+// A memory queue's slots are those of the class's workers that declare
+// enough memory; they count in the class's queue too.
+TEST(Dispatch, MemoryQueuesCountOnlyTheWorkersLargeEnough) {
+  std::vector<WorkerSlots> workers = {
+      {{"cuda"}, 4, 0, 24},  // 24 GB
+      {{"cuda"}, 2, 0, 80},  // 80 GB
+      {{"cuda"}, 1, 0, 0},   // memory not declared
+      {{"cpu"}, 8, 0, 0},
+  };
+  auto slots = SlotsByQueue(workers, {"cuda@40", "cuda@100", "gpu"});
+  EXPECT_EQ(slots["cuda"], 7);
+  EXPECT_EQ(slots["cuda@40"], 2);
+  EXPECT_EQ(slots["cpu"], 8);
+  EXPECT_EQ(slots["cuda@100"], 0);
+  EXPECT_EQ(slots["gpu"], 0);
+  // The 40 GB trials get the 80 GB worker's 2 slots + 1 ahead, not 7 + 1.
+  DispatchPolicy policy;
+  policy.ahead = 1;
+  auto picks = PlanDispatch({S(1, "ann", 10, 0, 0, "cuda@40")}, slots, policy);
+  ASSERT_EQ(picks.size(), 1u);
+  EXPECT_EQ(picks[0].device_class, "cuda@40");
+  EXPECT_EQ(picks[0].count, 3);
+}
+
 TEST(Dispatch, ASmallSweepOfAnotherUserGoesBeforeABigOneInFlight) {
   DispatchPolicy policy;
   policy.ahead = 1;

@@ -134,6 +134,21 @@ TEST(BuildQueueView, CountsWorkersSlotsAndTrialsPerClass) {
   EXPECT_EQ(gpu["sweeps"][0]["name"], "s2");
 }
 
+TEST(BuildQueueView, AMemoryQueueCountsOnlyWorkersWithEnoughMemory) {
+  std::vector<WorkerSlots> workers = {{{"cuda"}, 2, 0, 24}, {{"cuda"}, 1, 0, 0}};
+  const json small = BuildQueueView({Row("cuda@40", 1, "pending", 3)}, workers, 0);
+  EXPECT_EQ(ClassOf(small, "cuda")["workers"], 2);
+  EXPECT_EQ(ClassOf(small, "cuda@40")["workers"], 0);
+  EXPECT_EQ(ClassOf(small, "cuda@40")["sweeps"][0]["reason"],
+            "no live worker serves class cuda with 40 GB per GPU");
+  workers.push_back({{"cuda"}, 4, 1, 80});
+  const json large = BuildQueueView({Row("cuda@40", 1, "pending", 3)}, workers, 0);
+  EXPECT_EQ(ClassOf(large, "cuda@40")["workers"], 1);
+  EXPECT_EQ(ClassOf(large, "cuda@40")["slots"], 4);
+  EXPECT_EQ(ClassOf(large, "cuda@40")["idle"], 3);
+  EXPECT_EQ(ClassOf(large, "cuda@40")["sweeps"][0]["reason"], "waiting for a free slot (fair share)");
+}
+
 TEST(BuildQueueView, CapsCountQueuedAndRunningOverEveryClass) {
   std::vector<WorkerSlots> workers = {{{"cpu", "cuda"}, 8, 0}};
   std::vector<QueueCount> counts = {

@@ -204,7 +204,7 @@ TEST_F(StoreTest, DispatchCountsAndTakeFedPerSweepAndClass) {
   ASSERT_EQ(counts->size(), 2u);
   const DispatchSweep& cuda = counts->at(0).sweep_id == g ? counts->at(0) : counts->at(1);
   const DispatchSweep& cpu = counts->at(0).sweep_id == g ? counts->at(1) : counts->at(0);
-  EXPECT_EQ(cuda.device_class, "cuda");
+  EXPECT_EQ(cuda.device_class, "cuda@40");  // its memory queue
   EXPECT_EQ(cuda.owner, "ann");
   EXPECT_EQ(cuda.priority, 5);
   EXPECT_EQ(cuda.max_running, 2);
@@ -215,21 +215,27 @@ TEST_F(StoreTest, DispatchCountsAndTakeFedPerSweepAndClass) {
   EXPECT_EQ(cpu.queued, 1);
   EXPECT_EQ(cpu.running, 1);
 
-  auto fed = store_->TakeFed(g, "cuda", 2, 102);
+  auto fed = store_->TakeFed(g, "cuda@40", 2, 102);
   ASSERT_TRUE(fed.ok());
   ASSERT_EQ(fed->size(), 2u);
   EXPECT_GT(fed->at(1).ticket, fed->at(0).ticket);
   EXPECT_LT(fed->at(0).index, fed->at(1).index);
   EXPECT_TRUE(store_->TakeFed(g, "cpu", 5, 102)->empty());  // no cpu trial in that sweep
   // Taken but not yet queued: a second take in the same pass goes on after the last one taken.
-  auto next = store_->TakeFed(g, "cuda", 5, 102, fed->at(1).id);
+  auto next = store_->TakeFed(g, "cuda@40", 5, 102, fed->at(1).id);
   ASSERT_TRUE(next.ok());
   ASSERT_EQ(next->size(), 1u);
   EXPECT_GT(next->at(0).id, fed->at(1).id);
-  EXPECT_EQ(store_->Demand("cuda")->unfed, 3);  // still pending until MarkQueued
+  EXPECT_EQ(store_->Demand("cuda@40")->unfed, 3);  // still pending until MarkQueued
   ASSERT_TRUE(store_->MarkQueued({fed->at(0).id, fed->at(1).id}).ok());
-  EXPECT_EQ(store_->Demand("cuda")->fed, 2);
-  EXPECT_EQ(store_->Demand("cuda")->unfed, 1);
+  EXPECT_EQ(store_->Demand("cuda@40")->fed, 2);
+  EXPECT_EQ(store_->Demand("cuda@40")->unfed, 1);
+  // A pool's demand: its class's queue, and the memory queues its workers' memory serves.
+  EXPECT_EQ(store_->Demand("cuda")->fed + store_->Demand("cuda")->unfed, 0);
+  EXPECT_EQ(store_->Demand("cuda", 24)->fed + store_->Demand("cuda", 24)->unfed, 0);
+  EXPECT_EQ(store_->Demand("cuda", 40)->fed, 2);
+  EXPECT_EQ(store_->Demand("cuda", 80)->unfed, 1);
+  EXPECT_EQ(store_->Demand("cud", 80)->fed, 0);  // a prefix of the class is another class
   EXPECT_EQ(store_->Demand("cpu")->fed, 2);
   EXPECT_EQ(store_->Demand("cpu")->unfed, 3);
   EXPECT_EQ(store_->Demand("")->fed, 4);
@@ -450,6 +456,30 @@ TEST_F(StoreTest, Schema4KeepsOldAttemptsWithTicketZero) {
   // New tickets start after the migration.
   Submit(R"({"seeds": 1})");
   EXPECT_EQ(store_->TakePending(10, 1)->at(0).ticket, 1);
+}
+
+// Schema 9 gives trials that need GPU memory their memory queue; those already
+// in a stream (queued, running) stay where their job is.
+TEST_F(StoreTest, Schema9MovesUnfedMemoryTrialsToTheirQueue) {
+  auto spec = ParseSweepSpec(R"({"seeds": 3, "resources": {"device": "cuda", "gpu_memory_gb": 39.5}})");
+  ASSERT_TRUE(spec.ok());
+  const int64_t g = store_->CreateSweep(spec.value(), 100.0, "ann").value();
+  auto trials = store_->ListTrials(g, 0, 10).value();
+  ASSERT_TRUE(store_->MarkQueued({trials[0].id}).ok());
+  store_.reset();
+  // Back to schema 8: every trial in the class's queue, as schema 8 fed them.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE trials SET device_class = 'cuda'; PRAGMA user_version = 8;", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Reopen();
+  EXPECT_EQ(store_->schema_version(), Store::kSchemaVersion);
+  trials = store_->ListTrials(g, 0, 10).value();
+  EXPECT_EQ(trials[0].device_class, "cuda");  // queued: its job is in the cuda stream
+  EXPECT_EQ(trials[1].device_class, "cuda@40");
+  EXPECT_EQ(trials[2].device_class, "cuda@40");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/resources.h"
 #include "common/sweep_spec.h"
 
 namespace sic {
@@ -121,6 +122,45 @@ TEST(SweepSpec, ResourcesPriorityAndCap) {
             "resources.gpu_memory_gb: must be a number in [0, 100000]");
   EXPECT_EQ(ErrorOf(R"({"resources": {"gpus": 2}})"), "resources.gpus: unknown key (device, gpu_memory_gb)");
   EXPECT_EQ(ErrorOf(R"({"resources": []})"), "resources: must be an object, e.g. {\"device\": \"cuda\"}");
+}
+
+// A trial that needs GPU memory has a queue of its own, "<class>@<GB>",
+// which only workers of the class declaring that much memory claim from.
+TEST(Resources, MemoryQueuesAndWhoServesThem) {
+  EXPECT_EQ(QueueOf(Needs{"cuda", 0}), "cuda");
+  EXPECT_EQ(QueueOf(Needs{"cuda", 40}), "cuda@40");
+  EXPECT_EQ(QueueOf(Needs{"cuda-a100", 39.5}), "cuda-a100@40");  // rounded up: 39 GB would not do
+  auto spec = ParseSweepSpec(R"({"resources": {"device": "cuda", "gpu_memory_gb": 24}})");
+  ASSERT_TRUE(spec.ok());
+  EXPECT_EQ(QueueOf(spec->trials[0].needs), "cuda@24");
+
+  for (const char* good : {"cpu", "cuda@40", "cuda-a100@1", "gpu@100000"}) EXPECT_TRUE(IsQueueName(good)) << good;
+  for (const char* bad : {"", "@40", "cuda@", "cuda@040", "cuda@1000000", "cuda@4x", "cuda@40@1", "Cuda@4",
+                          "cuda@-1", "cuda:0", "cuda@ 4"}) {
+    EXPECT_FALSE(IsQueueName(bad)) << bad;
+  }
+  EXPECT_EQ(ParseQueueName("cuda@40")->device_class, "cuda");
+  EXPECT_EQ(ParseQueueName("cuda@40")->gpu_memory_gb, 40);
+  EXPECT_EQ(ParseQueueName("cuda")->gpu_memory_gb, 0);
+
+  EXPECT_TRUE(Serves({"cuda"}, 0, "cuda"));
+  EXPECT_FALSE(Serves({"cuda"}, 0, "cuda@40"));  // memory not declared: no memory queue
+  EXPECT_FALSE(Serves({"cuda"}, 24, "cuda@40"));
+  EXPECT_TRUE(Serves({"cuda"}, 40, "cuda@40"));
+  EXPECT_TRUE(Serves({"cpu", "cuda"}, 80, "cuda@40"));
+  EXPECT_FALSE(Serves({"cuda-a100"}, 80, "cuda@40"));  // another class
+  EXPECT_TRUE(Serves({}, 0, "cpu"));                   // a worker older than classes
+  EXPECT_FALSE(Serves({}, 0, "cuda"));
+  EXPECT_FALSE(Serves({"cuda"}, 80, "not a queue!"));
+
+  // Most memory first (only the large workers run those), then the class; in
+  // the order of the classes.
+  EXPECT_EQ(ClaimOrder({"cuda", "cpu"}, 48, {"cpu", "cuda", "cuda@24", "cuda@40", "cuda@80", "gpu@8", "junk"}),
+            (std::vector<std::string>{"cuda@40", "cuda@24", "cuda", "cpu"}));
+  EXPECT_EQ(ClaimOrder({"cuda"}, 0, {"cuda@24"}), (std::vector<std::string>{"cuda"}));
+
+  EXPECT_EQ(DescribeQueue("cuda"), "class cuda");
+  EXPECT_EQ(DescribeQueue("cuda@40"), "class cuda with 40 GB per GPU");
 }
 
 TEST(SweepSpec, SeedCountMeansZeroToNMinusOne) {

@@ -607,6 +607,7 @@ TEST_F(WorkerTest, EachGpuSlotPlacesItsTrialOnItsOwnDevice) {
   EXPECT_EQ(seen.gpus(0).index(), 2);
   EXPECT_EQ(seen.gpus(1).index(), 5);
   EXPECT_EQ(seen.gpus(1).memory_gb(), 80);
+  EXPECT_EQ(seen.gpu_memory_gb(), 80);
 }
 
 TEST_F(WorkerTest, AWorkerWithoutGpusRunsItsTrialsOnTheCpu) {
@@ -631,6 +632,41 @@ TEST_F(WorkerTest, AWorkerWithoutGpusRunsItsTrialsOnTheCpu) {
   ASSERT_EQ(Outcomes().size(), 1u);
   EXPECT_EQ(coord_.PendingTrials("cuda").value(), 0);
   EXPECT_EQ(coord_.TrialsLength("cuda").value(), 0);  // acknowledged on its own stream
+}
+
+TEST_F(WorkerTest, OnlyAWorkerWithEnoughGpuMemoryClaimsFromAMemoryQueue) {
+  // Trial 51 needs 40 GB per GPU (queue cuda@40), trial 52 any cuda GPU.
+  ASSERT_TRUE(coord_.EnsureGroups({"cuda", "cuda@40"}).ok());
+  v1::TrialJob big = Job(51);
+  big.set_device_class("cuda@40");
+  ASSERT_TRUE(coord_.AddTrial("cuda@40", big.SerializeAsString()).ok());
+  v1::TrialJob any = Job(52);
+  any.set_device_class("cuda");
+  ASSERT_TRUE(coord_.AddTrial("cuda", any.SerializeAsString()).ok());
+  std::vector<int64_t> ran;  // by the 24 GB worker, then by the 80 GB one
+  auto run = [&](const Config& c, const std::string&, const TrialHooks&) -> Result<TrialRun> {
+    ran.push_back(c.run.seed);
+    return TrialRun{};
+  };
+  WorkerOptions small = Options("small");
+  small.classes = {"cuda"};
+  small.gpu_memory_gb = 24;
+  small.idle_exit_s = 1;  // it takes 52, then finds nothing it may run
+  EXPECT_EQ(Worker(small, run).Run(), 0);
+  EXPECT_EQ(ran, (std::vector<int64_t>{52}));
+  EXPECT_EQ(coord_.TrialsLength("cuda@40").value(), 1);
+  EXPECT_EQ(coord_.PendingTrials("cuda@40").value(), 0) << "the 24 GB worker claimed the 40 GB trial";
+
+  // The 80 GB worker prefers the trial only it can run; it finds the memory
+  // queue itself (it was not named on its command line).
+  ASSERT_TRUE(coord_.AddTrial("cuda", any.SerializeAsString()).ok());
+  WorkerOptions large = Options("large");
+  large.classes = {"cuda"};
+  large.gpu_memory_gb = 80;
+  large.one_shot = true;
+  EXPECT_EQ(Worker(large, run).Run(), 0);
+  EXPECT_EQ(ran, (std::vector<int64_t>{52, 51}));
+  EXPECT_EQ(coord_.TrialsLength("cuda@40").value(), 0);
 }
 
 // ---- SIGTERM while Redis is away: the result cannot be sent, so the
