@@ -13,6 +13,16 @@ constexpr const char* kWorkers = "workers";
 constexpr const char* kCoordinator = "coordinator";
 constexpr const char* kField = "p";
 
+// Acknowledges and deletes entry ARGV[2] of stream KEYS[1] (group ARGV[1])
+// and forgets its stops (hash KEYS[2], field ARGV[3]): one round trip, and no
+// stop count outlives its entry when the worker dies half-way.
+constexpr const char* kAckTrial = R"lua(
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[3])
+return 1
+)lua";
+
 // Re-claims an entry (resetting its idle time to ARGV[4] ms) only if
 // ARGV[3] still owns it: a plain XCLAIM would steal back an entry that
 // another worker legitimately took over after our lease expired. With a
@@ -285,13 +295,9 @@ Status Queue::ReleaseStopped(const std::string& consumer, const std::string& dev
 
 Status Queue::AckTrial(const std::string& device_class, const std::string& id) {
   if (Status s = CheckClass(device_class); !s.ok()) return s;
-  const std::string key = trials_key(device_class);
-  auto ack = client_.Command({"XACK", key, kWorkers, id});
-  if (!ack.ok()) return ack.status();
-  auto del = client_.Command({"XDEL", key, id});
-  if (!del.ok()) return del.status();
-  auto stops = client_.Command({"HDEL", stops_key_, device_class + ":" + id});
-  return stops.ok() ? Status::OK() : stops.status();
+  auto r = client_.Command({"EVAL", kAckTrial, "2", trials_key(device_class), stops_key_, kWorkers, id,
+                            device_class + ":" + id});
+  return r.ok() ? Status::OK() : r.status();
 }
 
 Result<std::vector<QueueEntry>> Queue::TrialsAfter(const std::string& device_class, const std::string& after_id,
