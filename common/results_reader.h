@@ -26,6 +26,8 @@ struct sqlite3;
 
 namespace sic {
 
+class StmtCache;  // common/sqlite_stmt.h
+
 // Which trials of a sweep, in which order (the trials listing's parameters).
 struct TrialQuery {
   std::string sort = "index";          // a column (index, name, ...) or a metric name
@@ -113,11 +115,12 @@ class ResultsReader {
   Status Ping();
 
  private:
-  explicit ResultsReader(sqlite3* db) : db_(db) {}
+  explicit ResultsReader(sqlite3* db);
   Result<nlohmann::json> LoadSweep(int64_t sweep_id);
   Result<std::vector<std::string>> MetricNames(int64_t sweep_id);
 
   sqlite3* db_;
+  std::unique_ptr<StmtCache> stmts_;  // db_'s prepared statements
 };
 
 // A few readers shared by the HTTP threads: Acquire one, use it, and it goes

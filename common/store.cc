@@ -360,8 +360,11 @@ bool SweepRow::done() const {
   return final_count == total;
 }
 
-Store::Store(sqlite3* db) : db_(db) {}
-Store::~Store() { sqlite3_close_v2(db_); }
+Store::Store(sqlite3* db) : db_(db), stmts_(std::make_unique<StmtCache>(db)) {}
+Store::~Store() {
+  stmts_.reset();  // its statements finalized before the connection closes
+  sqlite3_close_v2(db_);
+}
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   sqlite3* db = nullptr;
@@ -389,7 +392,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
 
 int Store::schema_version() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "PRAGMA user_version");
+  Stmt s(*stmts_, "PRAGMA user_version");
   return s.Step() == SQLITE_ROW ? static_cast<int>(s.Int(0)) : -1;
 }
 
@@ -405,7 +408,7 @@ Status Store::Batch(const std::function<void()>& calls) {
 
 Status Store::AddToGroupStats(int64_t trial_id, int64_t sign) {
   // The SELECT's WHERE keeps SQLite from reading ON CONFLICT as a join clause.
-  Stmt s(db_, "INSERT INTO group_stats (sweep_id, variant, point, name, n, nan, sum, sumsq) "
+  Stmt s(*stmts_, "INSERT INTO group_stats (sweep_id, variant, point, name, n, nan, sum, sumsq) "
               "SELECT t.sweep_id, t.variant, t.point, m.name, ?1 * (m.value IS NOT NULL), "
               "?1 * (m.value IS NULL), ?1 * COALESCE(m.value, 0), ?1 * COALESCE(m.value * m.value, 0) "
               "FROM metrics m JOIN trials t ON t.id = m.trial_id WHERE m.trial_id = ?2 "
@@ -414,7 +417,7 @@ Status Store::AddToGroupStats(int64_t trial_id, int64_t sign) {
   s.Bind(1, sign).Bind(2, trial_id);
   if (Status st = s.Run(); !st.ok()) return st;
   if (sign > 0) return Status::OK();
-  Stmt empty(db_, "DELETE FROM group_stats WHERE n = 0 AND nan = 0 AND sweep_id = "
+  Stmt empty(*stmts_, "DELETE FROM group_stats WHERE n = 0 AND nan = 0 AND sweep_id = "
                   "(SELECT sweep_id FROM trials WHERE id = ?)");
   empty.Bind(1, trial_id);
   return empty.Run();
@@ -472,14 +475,14 @@ Result<int64_t> Store::CreateSweep(const SweepSpec& sweep, double now, const std
   const bool scheduled = sweep.schedule.method != ScheduleSpec::kNone;
   const int64_t planned =
       sweep.has_search ? sweep.search.trials * std::max<int64_t>(1, static_cast<int64_t>(sweep.seeds.size())) : 0;
-  Stmt ins(db_, "INSERT INTO sweeps (name, description, spec, created_at, adaptive, planned, owner, priority, "
+  Stmt ins(*stmts_, "INSERT INTO sweeps (name, description, spec, created_at, adaptive, planned, owner, priority, "
                 "max_running) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   ins.Bind(1, sweep.name).Bind(2, sweep.description).Bind(3, sweep.spec.dump()).Bind(4, now);
   ins.Bind(5, int64_t{scheduled || sweep.has_search}).Bind(6, planned).Bind(7, owner).Bind(8, sweep.priority);
   ins.Bind(9, sweep.max_running);
   if (Status s = ins.Run(); !s.ok()) return s;
   const int64_t sweep_id = sqlite3_last_insert_rowid(db_);
-  Stmt trial(db_, "INSERT INTO trials (sweep_id, idx, name, variant, config, overrides, point, total_steps, status, "
+  Stmt trial(*stmts_, "INSERT INTO trials (sweep_id, idx, name, variant, config, overrides, point, total_steps, status, "
                   "device_class, needs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, json_remove(?6, '$.\"run.seed\"'), ?7, ?8, ?9, ?10)");
   for (const TrialSpec& t : sweep.trials) {
     trial.Reset();
@@ -510,7 +513,7 @@ std::string MoveTrials(TrialEvent event, const std::string& set, const std::stri
 
 Result<std::vector<TrialRow>> Store::PendingTrials(int64_t limit) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, (std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.status IN " +
+  Stmt s(*stmts_, (std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.status IN " +
                FromStatusesSql(TrialEvent::kEnqueue) + " ORDER BY t.id LIMIT ?").c_str());
   s.Bind(1, limit);
   std::vector<TrialRow> out;
@@ -531,8 +534,8 @@ Result<std::vector<TrialRow>> Store::TakePending(int64_t limit, double now) {
 Status Store::IssueTickets(std::vector<TrialRow>& trials, double now) {
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt next(db_, "UPDATE sequences SET value = value + 1 WHERE name = 'ticket' RETURNING value");
-  Stmt issue(db_, "UPDATE trials SET ticket = ?, enqueued_at = ? WHERE id = ?");
+  Stmt next(*stmts_, "UPDATE sequences SET value = value + 1 WHERE name = 'ticket' RETURNING value");
+  Stmt issue(*stmts_, "UPDATE trials SET ticket = ?, enqueued_at = ? WHERE id = ?");
   for (TrialRow& t : trials) {
     next.Reset();
     int64_t ticket = 0;
@@ -558,7 +561,7 @@ Result<std::vector<DispatchSweep>> Store::DispatchCounts(int64_t pending_cap) {
   Transaction tx(db_);  // one snapshot for both reads
   if (!tx.begun().ok()) return tx.begun();
   std::map<std::pair<int64_t, std::string>, DispatchSweep> rows;
-  Stmt active(db_, "SELECT t.sweep_id, t.device_class, s.owner, s.priority, s.max_running, "
+  Stmt active(*stmts_, "SELECT t.sweep_id, t.device_class, s.owner, s.priority, s.max_running, "
                    "SUM(t.status = 'queued'), SUM(t.status = 'running') "
                    "FROM trials t JOIN sweeps s ON s.id = t.sweep_id "
                    "WHERE t.status IN ('queued', 'running') AND t.worker != 'external' "
@@ -575,13 +578,13 @@ Result<std::vector<DispatchSweep>> Store::DispatchCounts(int64_t pending_cap) {
     d.running = active.Int(6);
   }
   if (rc != SQLITE_DONE) return active.Error();
-  Stmt classes(db_, std::string(kEveryClass) +
+  Stmt classes(*stmts_, std::string(kEveryClass) +
                     "SELECT name FROM c WHERE name IS NOT NULL AND "
                     "EXISTS (SELECT 1 FROM trials WHERE device_class = c.name AND status = 'pending')");
   std::vector<std::string> pending_classes;
   while ((rc = classes.Step()) == SQLITE_ROW) pending_classes.push_back(classes.Text(0));
   if (rc != SQLITE_DONE) return classes.Error();
-  Stmt sweeps(db_, "WITH RECURSIVE s(id) AS ("
+  Stmt sweeps(*stmts_, "WITH RECURSIVE s(id) AS ("
                    "  SELECT MIN(sweep_id) FROM trials WHERE device_class = ?1 AND status = 'pending' "
                    "  UNION ALL SELECT (SELECT MIN(sweep_id) FROM trials WHERE device_class = ?1 "
                    "    AND status = 'pending' AND sweep_id > s.id) FROM s WHERE s.id IS NOT NULL) "
@@ -612,7 +615,7 @@ Result<std::vector<DispatchSweep>> Store::DispatchCounts(int64_t pending_cap) {
 Result<std::vector<TrialRow>> Store::TakeFed(int64_t sweep_id, const std::string& device_class, int64_t count,
                                              double now, int64_t after_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, (std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.sweep_id = ? AND t.device_class = ? "
+  Stmt s(*stmts_, (std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.sweep_id = ? AND t.device_class = ? "
                "AND t.status IN " + FromStatusesSql(TrialEvent::kEnqueue) + " AND t.id > ? ORDER BY t.id LIMIT ?").c_str());
   s.Bind(1, sweep_id).Bind(2, device_class).Bind(3, after_id).Bind(4, count);
   std::vector<TrialRow> out;
@@ -628,7 +631,7 @@ Status Store::MarkQueued(const std::vector<int64_t>& trial_ids) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt s(db_, MoveTrials(TrialEvent::kEnqueue, "", "id = ?", " RETURNING sweep_id"));
+  Stmt s(*stmts_, MoveTrials(TrialEvent::kEnqueue, "", "id = ?", " RETURNING sweep_id"));
   for (int64_t id : trial_ids) {
     s.Reset();
     s.Bind(1, id);
@@ -643,13 +646,13 @@ Status Store::RecordStart(const TrialResult& a, double now) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt attempt(db_, "INSERT OR IGNORE INTO attempts (trial_id, round, ticket, delivery, worker, started_at) "
+  Stmt attempt(*stmts_, "INSERT OR IGNORE INTO attempts (trial_id, round, ticket, delivery, worker, started_at) "
                     "SELECT id, ?, ?, ?, ?, ? FROM trials WHERE id = ?");
   attempt.Bind(1, a.round).Bind(2, a.ticket).Bind(3, a.delivery).Bind(4, a.worker).Bind(5, now).Bind(6, a.trial_id);
   if (Status s = attempt.Run(); !s.ok()) return s;
   // Every progress event lands here: the row is written only when it changes,
   // so that readers' caches of the sweep stay valid while trials run.
-  Stmt trial(db_, MoveTrials(TrialEvent::kStart,
+  Stmt trial(*stmts_, MoveTrials(TrialEvent::kStart,
                              "worker = ?1, started_at = CASE WHEN started_at = 0 THEN ?2 ELSE started_at END",
                              "id = ?3 AND round = ?4 AND (status != 'running' OR worker != ?1)",
                              " RETURNING sweep_id"));
@@ -662,7 +665,7 @@ Status Store::RecordStart(const TrialResult& a, double now) {
 
 Status Store::RecordAttemptError(const TrialResult& a) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "INSERT INTO attempts (trial_id, round, ticket, delivery, worker, started_at, finished_at, outcome, error) "
+  Stmt s(*stmts_, "INSERT INTO attempts (trial_id, round, ticket, delivery, worker, started_at, finished_at, outcome, error) "
               "SELECT id, ?1, ?2, ?3, ?4, ?5, ?5, 'error', ?6 FROM trials WHERE id = ?7 "
               "ON CONFLICT (trial_id, round, ticket, delivery) DO UPDATE SET finished_at = excluded.finished_at, "
               "outcome = 'error', error = excluded.error WHERE attempts.outcome IS NULL");
@@ -675,7 +678,7 @@ Result<bool> Store::RecordResult(const TrialResult& r) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt trial(db_, "SELECT status, round, sweep_id FROM trials WHERE id = ?");
+  Stmt trial(*stmts_, "SELECT status, round, sweep_id FROM trials WHERE id = ?");
   trial.Bind(1, r.trial_id);
   const int rc = trial.Step();
   if (rc == SQLITE_DONE) return false;  // unknown trial (e.g. a wiped file): nothing to record
@@ -684,13 +687,13 @@ Result<bool> Store::RecordResult(const TrialResult& r) {
   const int64_t round = trial.Int(1);
   const int64_t sweep_id = trial.Int(2);
 
-  Stmt seen(db_, "SELECT outcome IS NOT NULL AND outcome != 'error' FROM attempts "
+  Stmt seen(*stmts_, "SELECT outcome IS NOT NULL AND outcome != 'error' FROM attempts "
                  "WHERE trial_id = ? AND round = ? AND ticket = ? AND delivery = ?");
   seen.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.ticket).Bind(4, r.delivery);
   if (seen.Step() == SQLITE_ROW && seen.Int(0)) return false;  // this attempt is recorded already
   const TrialEvent event = r.ok ? TrialEvent::kFinish : TrialEvent::kFail;
   const std::string outcome = Transition(event).to;
-  Stmt attempt(db_, "INSERT INTO attempts (trial_id, round, ticket, delivery, worker, started_at, finished_at, outcome, error) "
+  Stmt attempt(*stmts_, "INSERT INTO attempts (trial_id, round, ticket, delivery, worker, started_at, finished_at, outcome, error) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (trial_id, round, ticket, delivery) DO UPDATE SET "
                     "worker = excluded.worker, finished_at = excluded.finished_at, "
                     "outcome = excluded.outcome, error = excluded.error");
@@ -700,7 +703,7 @@ Result<bool> Store::RecordResult(const TrialResult& r) {
 
   const bool applies = TransitionAllowed(event, status) && r.round == round;
   if (applies) {
-    Stmt upd(db_, MoveTrials(event, "worker = ?1, error = ?2, finished_at = ?3, "
+    Stmt upd(*stmts_, MoveTrials(event, "worker = ?1, error = ?2, finished_at = ?3, "
                                     "started_at = CASE WHEN started_at = 0 THEN ?4 ELSE started_at END, "
                                     "steps_done = CASE WHEN ?6 THEN total_steps ELSE steps_done END",
                              "id = ?5"));
@@ -712,17 +715,17 @@ Result<bool> Store::RecordResult(const TrialResult& r) {
     if (Status s = AddToGroupStats(r.trial_id, -1); !s.ok()) return s;
     // (The curve arrives while the trial runs; a retry clears it.)
     for (const char* table : {"metrics", "artifacts"}) {
-      Stmt del(db_, (std::string("DELETE FROM ") + table + " WHERE trial_id = ?").c_str());
+      Stmt del(*stmts_, (std::string("DELETE FROM ") + table + " WHERE trial_id = ?").c_str());
       del.Bind(1, r.trial_id);
       if (Status s = del.Run(); !s.ok()) return s;
     }
-    Stmt metric(db_, "INSERT INTO metrics (trial_id, name, value) VALUES (?, ?, ?)");
+    Stmt metric(*stmts_, "INSERT INTO metrics (trial_id, name, value) VALUES (?, ?, ?)");
     for (const auto& [name, value] : r.metrics) {
       metric.Reset();
       metric.Bind(1, r.trial_id).Bind(2, name).Bind(3, value);
       if (Status s = metric.Run(); !s.ok()) return s;
     }
-    Stmt point(db_, "INSERT OR REPLACE INTO curves (trial_id, step, " + CurveTermsSql() + ") SELECT ?, ?" +
+    Stmt point(*stmts_, "INSERT OR REPLACE INTO curves (trial_id, step, " + CurveTermsSql() + ") SELECT ?, ?" +
                         CurveTermsBinds());
     for (const CurvePoint& p : r.curve) {
       point.Reset();
@@ -730,7 +733,7 @@ Result<bool> Store::RecordResult(const TrialResult& r) {
       BindCurveTerms(point, 3, p);
       if (Status s = point.Run(); !s.ok()) return s;
     }
-    Stmt art(db_, "INSERT OR REPLACE INTO artifacts (trial_id, name, mime, data) VALUES (?, ?, ?, ?)");
+    Stmt art(*stmts_, "INSERT OR REPLACE INTO artifacts (trial_id, name, mime, data) VALUES (?, ?, ?, ?)");
     for (const Artifact& a : r.artifacts) {
       art.Reset();
       art.Bind(1, r.trial_id).Bind(2, a.name).Bind(3, a.mime).BindBlob(4, a.data);
@@ -749,16 +752,16 @@ Result<int64_t> Store::CancelSweep(int64_t sweep_id, double now) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt sweep(db_, "UPDATE sweeps SET canceled = 1 WHERE id = ?");
+  Stmt sweep(*stmts_, "UPDATE sweeps SET canceled = 1 WHERE id = ?");
   sweep.Bind(1, sweep_id);
   if (Status s = sweep.Run(); !s.ok()) return s;
   if (sqlite3_changes(db_) == 0) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
   // Paused trials hold checkpoints that nobody will resume now.
-  Stmt discard(db_, "INSERT OR REPLACE INTO discards (trial_id, round) SELECT id, round FROM trials "
+  Stmt discard(*stmts_, "INSERT OR REPLACE INTO discards (trial_id, round) SELECT id, round FROM trials "
                     "WHERE sweep_id = ? AND status = 'paused'");
   discard.Bind(1, sweep_id);
   if (Status s = discard.Run(); !s.ok()) return s;
-  Stmt trials(db_, MoveTrials(TrialEvent::kCancel, "finished_at = ?", "sweep_id = ?"));
+  Stmt trials(*stmts_, MoveTrials(TrialEvent::kCancel, "finished_at = ?", "sweep_id = ?"));
   trials.Bind(1, now).Bind(2, sweep_id);
   if (Status s = trials.Run(); !s.ok()) return s;
   const int64_t changed = sqlite3_changes(db_);
@@ -770,7 +773,7 @@ Result<int64_t> Store::CancelSweep(int64_t sweep_id, double now) {
 
 Result<int64_t> Store::RequeueUnfinished() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, MoveTrials(TrialEvent::kReconcile, "", "1"));
+  Stmt s(*stmts_, MoveTrials(TrialEvent::kReconcile, "", "1"));
   if (Status st = s.Run(); !st.ok()) return st;
   const int64_t changed = sqlite3_changes(db_);
   {
@@ -782,7 +785,7 @@ Result<int64_t> Store::RequeueUnfinished() {
 
 Result<std::vector<TrialTicket>> Store::EnqueuedBefore(double before, int64_t after_id, int64_t limit) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "SELECT id, ticket, sweep_id FROM trials WHERE status IN " + FromStatusesSql(TrialEvent::kReconcile) +
+  Stmt s(*stmts_, "SELECT id, ticket, sweep_id FROM trials WHERE status IN " + FromStatusesSql(TrialEvent::kReconcile) +
                   " AND enqueued_at < ? AND id > ? ORDER BY id LIMIT ?");
   s.Bind(1, before).Bind(2, after_id).Bind(3, limit);
   std::vector<TrialTicket> out;
@@ -801,7 +804,7 @@ Result<std::vector<std::string>> Store::DeviceClasses() {
   for (const char* status : TrialStatuses()) {
     if (!IsFinalStatus(status)) live += std::string(live.empty() ? "" : ", ") + "'" + status + "'";
   }
-  Stmt s(db_, std::string(kEveryClass) +
+  Stmt s(*stmts_, std::string(kEveryClass) +
               "SELECT 'cpu' UNION SELECT name FROM c WHERE name IS NOT NULL AND EXISTS (SELECT 1 FROM trials "
               "  WHERE device_class = c.name AND status IN (" + live + ")) ORDER BY 1");
   std::vector<std::string> out;
@@ -813,7 +816,7 @@ Result<std::vector<std::string>> Store::DeviceClasses() {
 
 Result<bool> Store::Reconcile(int64_t trial_id, int64_t ticket) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, MoveTrials(TrialEvent::kReconcile, "", "id = ? AND ticket = ?", " RETURNING sweep_id"));
+  Stmt s(*stmts_, MoveTrials(TrialEvent::kReconcile, "", "id = ? AND ticket = ?", " RETURNING sweep_id"));
   s.Bind(1, trial_id).Bind(2, ticket);
   bool moved = false;
   if (Status st = StepReturning(s, [&](int64_t sweep_id) { Touch(sweep_id, /*requested=*/true); moved = true; });
@@ -828,7 +831,7 @@ Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt sweep(db_, "SELECT canceled FROM sweeps WHERE id = ?");
+  Stmt sweep(*stmts_, "SELECT canceled FROM sweeps WHERE id = ?");
   sweep.Bind(1, sweep_id);
   if (sweep.Step() != SQLITE_ROW) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
   // Workers skip every job of a canceled sweep: retried trials would wait as
@@ -842,19 +845,19 @@ Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
   // scheduler's record of what it decided (training is deterministic, so the
   // new round reaches the same values).
   for (const char* table : {"curves", "evals", "artifacts"}) {
-    Stmt del(db_, std::string("DELETE FROM ") + table + " WHERE trial_id IN (SELECT id FROM trials WHERE sweep_id = ? "
+    Stmt del(*stmts_, std::string("DELETE FROM ") + table + " WHERE trial_id IN (SELECT id FROM trials WHERE sweep_id = ? "
                   "AND status IN " + FromStatusesSql(TrialEvent::kRetry) + ")");
     del.Bind(1, sweep_id);
     if (Status st = del.Run(); !st.ok()) return st;
   }
-  Stmt s(db_, MoveTrials(TrialEvent::kRetry, "round = round + 1, error = '', finished_at = 0",
+  Stmt s(*stmts_, MoveTrials(TrialEvent::kRetry, "round = round + 1, error = '', finished_at = 0",
                          "sweep_id = ?1 AND (SELECT canceled FROM sweeps WHERE id = ?1) = 0"));
   s.Bind(1, sweep_id);
   if (Status st = s.Run(); !st.ok()) return st;
   const int64_t changed = sqlite3_changes(db_);
   if (changed > 0) {
     // An adaptive sweep's scheduler takes it up again (a retried trial may pause at a rung).
-    Stmt unsettle(db_, "UPDATE sweeps SET settled = NULL WHERE id = ?");
+    Stmt unsettle(*stmts_, "UPDATE sweeps SET settled = NULL WHERE id = ?");
     unsettle.Bind(1, sweep_id);
     if (Status st = unsettle.Run(); !st.ok()) return st;
   }
@@ -866,7 +869,7 @@ Result<int64_t> Store::RetryFailed(int64_t sweep_id) {
 
 Status Store::RecordDeadLetter(const DeadLetter& d) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "INSERT INTO dead_letters (entry_id, trial_id, sweep_id, error, payload_bytes, at) "
+  Stmt s(*stmts_, "INSERT INTO dead_letters (entry_id, trial_id, sweep_id, error, payload_bytes, at) "
               "VALUES (?1, NULLIF(?2, 0), COALESCE(NULLIF(?3, 0), (SELECT sweep_id FROM trials WHERE id = ?2)), "
               "?4, ?5, ?6) RETURNING COALESCE(sweep_id, 0)");
   s.Bind(1, d.entry_id).Bind(2, d.trial_id).Bind(3, d.sweep_id).Bind(4, d.error.substr(0, 1000));
@@ -880,7 +883,7 @@ Status Store::RecordDeadLetter(const DeadLetter& d) {
 
 Result<std::vector<DeadLetter>> Store::DeadLetters(int64_t sweep_id, int64_t limit) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "SELECT entry_id, COALESCE(trial_id, 0), COALESCE(sweep_id, 0), error, payload_bytes, at "
+  Stmt s(*stmts_, "SELECT entry_id, COALESCE(trial_id, 0), COALESCE(sweep_id, 0), error, payload_bytes, at "
               "FROM dead_letters WHERE (?1 = 0 OR sweep_id = ?1) ORDER BY id DESC LIMIT ?2");
   s.Bind(1, sweep_id).Bind(2, limit);
   std::vector<DeadLetter> out;
@@ -893,7 +896,7 @@ Result<std::vector<DeadLetter>> Store::DeadLetters(int64_t sweep_id, int64_t lim
 }
 
 Result<SweepRow> Store::LoadSweep(int64_t sweep_id) {
-  Stmt s(db_, "SELECT id, name, description, spec, created_at, canceled, planned, settled, owner, priority, "
+  Stmt s(*stmts_, "SELECT id, name, description, spec, created_at, canceled, planned, settled, owner, priority, "
               "max_running FROM sweeps WHERE id = ?");
   s.Bind(1, sweep_id);
   if (s.Step() != SQLITE_ROW) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
@@ -907,7 +910,7 @@ Result<SweepRow> Store::LoadSweep(int64_t sweep_id) {
   row.owner = s.Text(8);
   row.priority = s.Int(9);
   row.max_running = s.Int(10);
-  Stmt counts(db_, "SELECT status, COUNT(*) FROM trials WHERE sweep_id = ? GROUP BY status");
+  Stmt counts(*stmts_, "SELECT status, COUNT(*) FROM trials WHERE sweep_id = ? GROUP BY status");
   counts.Bind(1, sweep_id);
   while (counts.Step() == SQLITE_ROW) {
     row.counts[counts.Text(0)] = counts.Int(1);
@@ -938,14 +941,14 @@ Result<SweepRow> Store::GetSweep(int64_t sweep_id) {
 
 Result<std::vector<SweepRow>> Store::ListSweeps(int64_t offset, int64_t limit) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "SELECT id FROM sweeps ORDER BY id DESC LIMIT ? OFFSET ?");
+  Stmt s(*stmts_, "SELECT id FROM sweeps ORDER BY id DESC LIMIT ? OFFSET ?");
   s.Bind(1, limit).Bind(2, offset);
   return LoadSweeps(s);
 }
 
 Result<std::vector<TrialRow>> Store::ListTrials(int64_t sweep_id, int64_t offset, int64_t limit) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, (std::string("SELECT ") + kTrialColumns +
+  Stmt s(*stmts_, (std::string("SELECT ") + kTrialColumns +
                " FROM trials t WHERE t.sweep_id = ? ORDER BY t.idx LIMIT ? OFFSET ?").c_str());
   s.Bind(1, sweep_id).Bind(2, limit).Bind(3, offset);
   std::vector<TrialRow> out;
@@ -957,7 +960,7 @@ Result<std::vector<TrialRow>> Store::ListTrials(int64_t sweep_id, int64_t offset
 
 Result<TrialRow> Store::GetTrial(int64_t trial_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, (std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.id = ?").c_str());
+  Stmt s(*stmts_, (std::string("SELECT ") + kTrialColumns + " FROM trials t WHERE t.id = ?").c_str());
   s.Bind(1, trial_id);
   if (s.Step() != SQLITE_ROW) return Status::NotFound("trial " + std::to_string(trial_id) + ": no such trial");
   return ReadTrial(s);
@@ -965,7 +968,7 @@ Result<TrialRow> Store::GetTrial(int64_t trial_id) {
 
 Result<std::map<std::string, double>> Store::Metrics(int64_t trial_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "SELECT name, value FROM metrics WHERE trial_id = ? ORDER BY name");
+  Stmt s(*stmts_, "SELECT name, value FROM metrics WHERE trial_id = ? ORDER BY name");
   s.Bind(1, trial_id);
   std::map<std::string, double> out;
   while (s.Step() == SQLITE_ROW) out[s.Text(0)] = s.Real(1);
@@ -974,7 +977,7 @@ Result<std::map<std::string, double>> Store::Metrics(int64_t trial_id) {
 
 Result<std::vector<CurvePoint>> Store::Curve(int64_t trial_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "SELECT step, " + CurveTermsSql() + " FROM curves WHERE trial_id = ? ORDER BY step");
+  Stmt s(*stmts_, "SELECT step, " + CurveTermsSql() + " FROM curves WHERE trial_id = ? ORDER BY step");
   s.Bind(1, trial_id);
   std::vector<CurvePoint> out;
   while (s.Step() == SQLITE_ROW) {
@@ -989,7 +992,7 @@ Result<std::vector<CurvePoint>> Store::Curve(int64_t trial_id) {
 
 Result<std::vector<Artifact>> Store::Artifacts(int64_t trial_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "SELECT name, mime, data FROM artifacts WHERE trial_id = ? ORDER BY name");
+  Stmt s(*stmts_, "SELECT name, mime, data FROM artifacts WHERE trial_id = ? ORDER BY name");
   s.Bind(1, trial_id);
   std::vector<Artifact> out;
   while (s.Step() == SQLITE_ROW) out.push_back({s.Text(0), s.Text(1), s.Text(2)});
@@ -998,7 +1001,7 @@ Result<std::vector<Artifact>> Store::Artifacts(int64_t trial_id) {
 
 Result<int64_t> Store::CountFinishedAttempts(int64_t trial_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "SELECT COUNT(*) FROM attempts WHERE trial_id = ? AND outcome IS NOT NULL");
+  Stmt s(*stmts_, "SELECT COUNT(*) FROM attempts WHERE trial_id = ? AND outcome IS NOT NULL");
   s.Bind(1, trial_id);
   if (s.Step() != SQLITE_ROW) return s.Error();
   return s.Int(0);
@@ -1011,7 +1014,7 @@ Status Store::RecordEvaluation(int64_t trial_id, int64_t step, const std::map<st
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt ins(db_, "INSERT OR IGNORE INTO evals (trial_id, step, name, value) SELECT id, ?, ?, ? FROM trials WHERE id = ?");
+  Stmt ins(*stmts_, "INSERT OR IGNORE INTO evals (trial_id, step, name, value) SELECT id, ?, ?, ? FROM trials WHERE id = ?");
   int64_t added = 0;
   for (const auto& [name, value] : metrics) {
     ins.Reset();
@@ -1022,7 +1025,7 @@ Status Store::RecordEvaluation(int64_t trial_id, int64_t step, const std::map<st
   // The latest evaluation's pictures replace an earlier one's (an event of
   // an earlier step, delivered again after a resume, changes nothing), and
   // none replaces the final evaluation's.
-  Stmt pic(db_,
+  Stmt pic(*stmts_,
            "INSERT INTO artifacts (trial_id, name, mime, data, step) SELECT ?1, ?2, ?3, ?4, ?5 "
            "WHERE EXISTS (SELECT 1 FROM trials WHERE id = ?1) "
            "AND NOT EXISTS (SELECT 1 FROM artifacts WHERE trial_id = ?1 AND step IS NULL) "
@@ -1035,7 +1038,7 @@ Status Store::RecordEvaluation(int64_t trial_id, int64_t step, const std::map<st
     added += sqlite3_changes(db_);
   }
   if (added > 0) {
-    Stmt sweep(db_, "SELECT sweep_id FROM trials WHERE id = ?");
+    Stmt sweep(*stmts_, "SELECT sweep_id FROM trials WHERE id = ?");
     sweep.Bind(1, trial_id);
     if (sweep.Step() == SQLITE_ROW) Touch(sweep.Int(0));
   }
@@ -1050,7 +1053,7 @@ Status Store::RecordCurvePoints(int64_t trial_id, int64_t round, const std::vect
   if (!tx.begun().ok()) return tx.begun();
   // Only the current round's points: a late event of a retried round adds nothing.
   constexpr int kTerms = static_cast<int>(std::size(kCurveTerms));
-  Stmt ins(db_, "INSERT OR IGNORE INTO curves (trial_id, step, " + CurveTermsSql() + ") SELECT id, ?" +
+  Stmt ins(*stmts_, "INSERT OR IGNORE INTO curves (trial_id, step, " + CurveTermsSql() + ") SELECT id, ?" +
                     CurveTermsBinds() + " FROM trials WHERE id = ? AND round = ?");
   for (const CurvePoint& p : points) {
     ins.Reset();
@@ -1066,7 +1069,7 @@ Result<bool> Store::RecordPause(const TrialResult& r, int64_t step, int64_t rung
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt trial(db_, "SELECT status, round, ticket, sweep_id FROM trials WHERE id = ?");
+  Stmt trial(*stmts_, "SELECT status, round, ticket, sweep_id FROM trials WHERE id = ?");
   trial.Bind(1, r.trial_id);
   const int rc = trial.Step();
   if (rc == SQLITE_DONE) return false;
@@ -1075,11 +1078,11 @@ Result<bool> Store::RecordPause(const TrialResult& r, int64_t step, int64_t rung
   const bool current = trial.Int(1) == r.round && trial.Int(2) == r.ticket;
   const int64_t sweep_id = trial.Int(3);
 
-  Stmt seen(db_, "SELECT outcome IS NOT NULL AND outcome != 'error' FROM attempts "
+  Stmt seen(*stmts_, "SELECT outcome IS NOT NULL AND outcome != 'error' FROM attempts "
                  "WHERE trial_id = ? AND round = ? AND ticket = ? AND delivery = ?");
   seen.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.ticket).Bind(4, r.delivery);
   if (seen.Step() == SQLITE_ROW && seen.Int(0)) return false;  // this attempt is recorded already
-  Stmt attempt(db_, "INSERT INTO attempts (trial_id, round, ticket, delivery, worker, started_at, finished_at, outcome, error) "
+  Stmt attempt(*stmts_, "INSERT INTO attempts (trial_id, round, ticket, delivery, worker, started_at, finished_at, outcome, error) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, 'paused', '') ON CONFLICT (trial_id, round, ticket, delivery) DO UPDATE SET "
                     "worker = excluded.worker, finished_at = excluded.finished_at, outcome = 'paused', error = ''");
   attempt.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.ticket).Bind(4, r.delivery).Bind(5, r.worker);
@@ -1089,11 +1092,11 @@ Result<bool> Store::RecordPause(const TrialResult& r, int64_t step, int64_t rung
   if (Status s = RecordCurvePoints(r.trial_id, r.round, r.curve); !s.ok()) return s;
   bool moved = false;
   if (current && TransitionAllowed(TrialEvent::kPause, status)) {
-    Stmt upd(db_, MoveTrials(TrialEvent::kPause, "steps_done = ?, worker = ''", "id = ? AND round = ? AND ticket = ?"));
+    Stmt upd(*stmts_, MoveTrials(TrialEvent::kPause, "steps_done = ?, worker = ''", "id = ? AND round = ? AND ticket = ?"));
     upd.Bind(1, step).Bind(2, r.trial_id).Bind(3, r.round).Bind(4, r.ticket);
     if (Status s = upd.Run(); !s.ok()) return s;
     moved = sqlite3_changes(db_) > 0;
-    Stmt ins(db_, "INSERT OR IGNORE INTO rungs (trial_id, rung, step, value, at) VALUES (?, ?, ?, ?, ?)");
+    Stmt ins(*stmts_, "INSERT OR IGNORE INTO rungs (trial_id, rung, step, value, at) VALUES (?, ?, ?, ?, ?)");
     ins.Bind(1, r.trial_id).Bind(2, rung).Bind(3, step).Bind(4, value).Bind(5, r.finished_at);
     if (Status s = ins.Run(); !s.ok()) return s;
   }
@@ -1108,7 +1111,7 @@ namespace {
 // One scheduler move of one trial (an UPDATE from the state table), with the
 // sweep noted for readers; returns whether it moved.
 template <typename BindFn>
-Result<bool> MoveOne(sqlite3* db, TrialEvent event, const std::string& set, BindFn bind, int64_t trial_id,
+Result<bool> MoveOne(StmtCache& db, TrialEvent event, const std::string& set, BindFn bind, int64_t trial_id,
                      const std::function<void(int64_t)>& touched) {
   Stmt s(db, MoveTrials(event, set, "id = ?1", " RETURNING sweep_id"));
   s.Bind(1, trial_id);
@@ -1122,7 +1125,7 @@ Result<bool> MoveOne(sqlite3* db, TrialEvent event, const std::string& set, Bind
 
 Result<bool> Store::Release(int64_t trial_id, int64_t target_steps) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  auto moved = MoveOne(db_, TrialEvent::kRelease, "target_steps = ?2", [&](Stmt& s) { s.Bind(2, target_steps); },
+  auto moved = MoveOne(*stmts_, TrialEvent::kRelease, "target_steps = ?2", [&](Stmt& s) { s.Bind(2, target_steps); },
                        trial_id, [&](int64_t sweep) { Touch(sweep); });
   Publish();
   return moved;
@@ -1132,10 +1135,10 @@ Result<bool> Store::Promote(int64_t trial_id, int64_t from_rung, int64_t target_
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  auto moved = MoveOne(db_, TrialEvent::kPromote, "target_steps = ?2", [&](Stmt& s) { s.Bind(2, target_steps); },
+  auto moved = MoveOne(*stmts_, TrialEvent::kPromote, "target_steps = ?2", [&](Stmt& s) { s.Bind(2, target_steps); },
                        trial_id, [&](int64_t sweep) { Touch(sweep); });
   if (!moved.ok() || !moved.value()) return moved;
-  Stmt mark(db_, "UPDATE rungs SET promoted = ? WHERE trial_id = ? AND rung = ? AND promoted IS NULL");
+  Stmt mark(*stmts_, "UPDATE rungs SET promoted = ? WHERE trial_id = ? AND rung = ? AND promoted IS NULL");
   mark.Bind(1, now).Bind(2, trial_id).Bind(3, from_rung);
   if (Status s = mark.Run(); !s.ok()) return s;
   if (Status s = tx.Commit(); !s.ok()) return s;
@@ -1147,11 +1150,11 @@ Result<bool> Store::StopPaused(int64_t trial_id, double now) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  auto moved = MoveOne(db_, TrialEvent::kStop, "finished_at = ?2", [&](Stmt& s) { s.Bind(2, now); }, trial_id,
+  auto moved = MoveOne(*stmts_, TrialEvent::kStop, "finished_at = ?2", [&](Stmt& s) { s.Bind(2, now); }, trial_id,
                        [&](int64_t sweep) { Touch(sweep); });
   if (!moved.ok() || !moved.value()) return moved;
   // It never resumes: its checkpoint can go.
-  Stmt discard(db_, "INSERT OR REPLACE INTO discards (trial_id, round) SELECT id, round FROM trials WHERE id = ?");
+  Stmt discard(*stmts_, "INSERT OR REPLACE INTO discards (trial_id, round) SELECT id, round FROM trials WHERE id = ?");
   discard.Bind(1, trial_id);
   if (Status s = discard.Run(); !s.ok()) return s;
   if (Status s = tx.Commit(); !s.ok()) return s;
@@ -1161,7 +1164,7 @@ Result<bool> Store::StopPaused(int64_t trial_id, double now) {
 
 Result<std::vector<std::pair<TrialRow, int64_t>>> Store::Discards(int64_t limit) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, std::string("SELECT ") + kTrialColumns + ", d.round FROM discards d JOIN trials t ON t.id = d.trial_id "
+  Stmt s(*stmts_, std::string("SELECT ") + kTrialColumns + ", d.round FROM discards d JOIN trials t ON t.id = d.trial_id "
               "ORDER BY d.trial_id LIMIT ?");
   s.Bind(1, limit);
   std::vector<std::pair<TrialRow, int64_t>> out;
@@ -1175,7 +1178,7 @@ Status Store::DropDiscards(const std::vector<int64_t>& trial_ids) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt del(db_, "DELETE FROM discards WHERE trial_id = ?");
+  Stmt del(*stmts_, "DELETE FROM discards WHERE trial_id = ?");
   for (int64_t id : trial_ids) {
     del.Reset();
     del.Bind(1, id);
@@ -1189,7 +1192,7 @@ Result<std::vector<int64_t>> Store::AddSearchTrials(int64_t sweep_id, const std:
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt trial(db_, "INSERT INTO trials (sweep_id, idx, name, variant, config, overrides, point, total_steps, status, "
+  Stmt trial(*stmts_, "INSERT INTO trials (sweep_id, idx, name, variant, config, overrides, point, total_steps, status, "
                   "worker, started_at, device_class, needs) "
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, json_remove(?6, '$.\"run.seed\"'), ?7, ?8, ?9, ?10, ?11, ?12)");
   std::vector<int64_t> ids;
@@ -1213,7 +1216,7 @@ Result<std::vector<int64_t>> Store::AddSearchTrials(int64_t sweep_id, const std:
 Status Store::Tell(int64_t sweep_id, int64_t trial_id, const std::string& metric, double value, bool failed,
                    double now) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt t(db_, "SELECT status, round FROM trials WHERE id = ? AND sweep_id = ?");
+  Stmt t(*stmts_, "SELECT status, round FROM trials WHERE id = ? AND sweep_id = ?");
   t.Bind(1, trial_id).Bind(2, sweep_id);
   if (t.Step() != SQLITE_ROW) {
     return Status::NotFound("trial " + std::to_string(trial_id) + " is not a trial of sweep " +
@@ -1238,7 +1241,7 @@ Status Store::Tell(int64_t sweep_id, int64_t trial_id, const std::string& metric
 
 Status Store::Settle(int64_t sweep_id, double now) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "UPDATE sweeps SET settled = ? WHERE id = ? AND settled IS NULL");
+  Stmt s(*stmts_, "UPDATE sweeps SET settled = ? WHERE id = ? AND settled IS NULL");
   s.Bind(1, now).Bind(2, sweep_id);
   if (Status st = s.Run(); !st.ok()) return st;
   Touch(sweep_id);
@@ -1248,13 +1251,13 @@ Status Store::Settle(int64_t sweep_id, double now) {
 
 Result<std::vector<SweepRow>> Store::UnsettledSweeps() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "SELECT id FROM sweeps WHERE adaptive = 1 AND canceled = 0 AND settled IS NULL ORDER BY id");
+  Stmt s(*stmts_, "SELECT id FROM sweeps WHERE adaptive = 1 AND canceled = 0 AND settled IS NULL ORDER BY id");
   return LoadSweeps(s);
 }
 
 Result<std::vector<ScheduledTrial>> Store::Scheduled(int64_t sweep_id, const std::string& objective) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "SELECT t.id, t.idx, t.status, t.overrides, t.target_steps, t.steps_done, "
+  Stmt s(*stmts_, "SELECT t.id, t.idx, t.status, t.overrides, t.target_steps, t.steps_done, "
               "(SELECT m.value FROM metrics m WHERE m.trial_id = t.id AND m.name = ?2), "
               "(SELECT m.value IS NULL FROM metrics m WHERE m.trial_id = t.id AND m.name = ?2) "
               "FROM trials t WHERE t.sweep_id = ?1 ORDER BY t.idx, t.id");
@@ -1272,7 +1275,7 @@ Result<std::vector<ScheduledTrial>> Store::Scheduled(int64_t sweep_id, const std
     out.push_back(std::move(t));
   }
   if (rc != SQLITE_DONE) return s.Error();
-  Stmt r(db_, "SELECT r.trial_id, r.rung, r.value, r.promoted IS NOT NULL FROM rungs r JOIN trials t ON t.id = r.trial_id "
+  Stmt r(*stmts_, "SELECT r.trial_id, r.rung, r.value, r.promoted IS NOT NULL FROM rungs r JOIN trials t ON t.id = r.trial_id "
               "WHERE t.sweep_id = ? ORDER BY r.trial_id, r.rung");
   r.Bind(1, sweep_id);
   while ((rc = r.Step()) == SQLITE_ROW) {
@@ -1298,7 +1301,7 @@ Result<Store::TrialDemand> Store::Demand(const std::string& queue, double gpu_me
   };
   // A search's suggestions not made yet have no row: they count in the queue
   // of the sweep's first trial (its "resources" and base config), else cpu.
-  Stmt s(db_, "SELECT "
+  Stmt s(*stmts_, "SELECT "
               "(SELECT COUNT(*) FROM trials WHERE status IN ('queued', 'running') AND worker != 'external' "
               "  AND " + asked("device_class") + "), "
               "(SELECT COUNT(*) FROM trials WHERE status IN ('pending', 'waiting') AND " + asked("device_class") + "), "
@@ -1314,7 +1317,7 @@ Result<Store::TrialDemand> Store::Demand(const std::string& queue, double gpu_me
 
 Result<std::vector<std::pair<int64_t, std::map<std::string, double>>>> Store::Evaluations(int64_t trial_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "SELECT step, name, value FROM evals WHERE trial_id = ? ORDER BY step, name");
+  Stmt s(*stmts_, "SELECT step, name, value FROM evals WHERE trial_id = ? ORDER BY step, name");
   s.Bind(1, trial_id);
   std::vector<std::pair<int64_t, std::map<std::string, double>>> out;
   int rc;
@@ -1332,7 +1335,7 @@ Status Store::SetPriority(int64_t sweep_id, int64_t priority) {
                                    std::to_string(kMaxPriority) + ", " + std::to_string(kMaxPriority) + "]");
   }
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "UPDATE sweeps SET priority = ? WHERE id = ?");
+  Stmt s(*stmts_, "UPDATE sweeps SET priority = ? WHERE id = ?");
   s.Bind(1, priority).Bind(2, sweep_id);
   if (Status st = s.Run(); !st.ok()) return st;
   if (sqlite3_changes(db_) == 0) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
@@ -1362,7 +1365,7 @@ constexpr const char* kTokenColumns = "id, user, role, digest, created_at, creat
 Result<int64_t> Store::CreateToken(const std::string& user, const std::string& role, const std::string& digest,
                                    const std::string& created_by, double now) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "INSERT INTO tokens (user, role, digest, created_at, created_by) VALUES (?, ?, ?, ?, ?)");
+  Stmt s(*stmts_, "INSERT INTO tokens (user, role, digest, created_at, created_by) VALUES (?, ?, ?, ?, ?)");
   s.Bind(1, user).Bind(2, role).BindBlob(3, digest).Bind(4, now).Bind(5, created_by);
   const int rc = s.Step();
   if (rc == SQLITE_CONSTRAINT) {
@@ -1378,7 +1381,7 @@ Result<int64_t> Store::CreateToken(const std::string& user, const std::string& r
 
 Result<TokenRow> Store::FindToken(const std::string& digest) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, std::string("SELECT ") + kTokenColumns + " FROM tokens WHERE digest = ?");
+  Stmt s(*stmts_, std::string("SELECT ") + kTokenColumns + " FROM tokens WHERE digest = ?");
   s.BindBlob(1, digest);
   const int rc = s.Step();
   if (rc == SQLITE_DONE) return Status::NotFound("no such token");
@@ -1388,7 +1391,7 @@ Result<TokenRow> Store::FindToken(const std::string& digest) {
 
 Result<std::vector<TokenRow>> Store::ListTokens() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, std::string("SELECT ") + kTokenColumns + " FROM tokens ORDER BY id");
+  Stmt s(*stmts_, std::string("SELECT ") + kTokenColumns + " FROM tokens ORDER BY id");
   std::vector<TokenRow> out;
   int rc;
   while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadToken(s));
@@ -1398,11 +1401,11 @@ Result<std::vector<TokenRow>> Store::ListTokens() {
 
 Status Store::RevokeToken(int64_t id, double now) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+  Stmt s(*stmts_, "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
   s.Bind(1, now).Bind(2, id);
   if (Status st = s.Run(); !st.ok()) return st;
   if (sqlite3_changes(db_) == 1) return Status::OK();
-  Stmt exists(db_, "SELECT 1 FROM tokens WHERE id = ?");
+  Stmt exists(*stmts_, "SELECT 1 FROM tokens WHERE id = ?");
   exists.Bind(1, id);
   const int rc = exists.Step();
   if (rc == SQLITE_ROW) return Status::FailedPrecondition("token " + std::to_string(id) + " is revoked already");
@@ -1412,7 +1415,7 @@ Status Store::RevokeToken(int64_t id, double now) {
 
 Result<int64_t> Store::AppendAudit(const AuditRow& row) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "INSERT INTO audit (at, user, role, action, target, source, code, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  Stmt s(*stmts_, "INSERT INTO audit (at, user, role, action, target, source, code, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   s.Bind(1, row.at).Bind(2, row.user).Bind(3, row.role).Bind(4, row.action).Bind(5, row.target);
   s.Bind(6, row.source).Bind(7, row.code).Bind(8, row.detail);
   if (Status st = s.Run(); !st.ok()) return st;
@@ -1421,7 +1424,7 @@ Result<int64_t> Store::AppendAudit(const AuditRow& row) {
 
 Result<std::vector<AuditRow>> Store::ListAudit(int64_t offset, int64_t limit, const std::string& user) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(db_, "SELECT id, at, user, role, action, target, source, code, detail FROM audit "
+  Stmt s(*stmts_, "SELECT id, at, user, role, action, target, source, code, detail FROM audit "
               "WHERE ?1 = '' OR user = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3");
   s.Bind(1, user).Bind(2, limit).Bind(3, offset);
   std::vector<AuditRow> out;

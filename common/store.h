@@ -46,6 +46,8 @@ struct sqlite3;
 
 namespace sic {
 
+class StmtCache;  // common/sqlite_stmt.h
+
 class Stmt;
 
 struct SweepRow {
@@ -355,6 +357,7 @@ class Store {
 
   std::recursive_mutex mu_;
   sqlite3* db_;
+  std::unique_ptr<StmtCache> stmts_;  // db_'s prepared statements; guarded by mu_
   std::map<int64_t, bool> touched_;  // sweep -> requested change; guarded by mu_
   mutable std::mutex generations_mu_;
   std::map<int64_t, SweepGeneration> generations_;  // guarded by generations_mu_
