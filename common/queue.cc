@@ -193,6 +193,29 @@ Status Queue::AckResult(const std::string& id) {
   return del.ok() ? Status::OK() : del.status();
 }
 
+bool IdLess(const std::string& a, const std::string& b) {
+  auto parse = [](const std::string& id) {
+    char* end = nullptr;
+    const unsigned long long ms = std::strtoull(id.c_str(), &end, 10);
+    const unsigned long long seq = *end == '-' ? std::strtoull(end + 1, nullptr, 10) : 0;
+    return std::make_pair(ms, seq);
+  };
+  return parse(a) < parse(b);
+}
+
+Result<std::pair<std::string, std::string>> Queue::ResultsBounds() {
+  std::pair<std::string, std::string> out;
+  for (const auto& argv : {std::vector<std::string>{"XRANGE", results_key_, "-", "+", "COUNT", "1"},
+                           std::vector<std::string>{"XREVRANGE", results_key_, "+", "-", "COUNT", "1"}}) {
+    auto r = client_.Command(argv);
+    if (!r.ok()) return r.status();
+    // [[id, [field, value]]] or []
+    std::string id = r->elements.empty() || r->elements[0].elements.empty() ? "" : r->elements[0].elements[0].str;
+    (argv[0] == "XRANGE" ? out.first : out.second) = id;
+  }
+  return out;
+}
+
 Result<int64_t> Queue::Deliveries(const std::string& stream, const std::string& group, const std::string& id) {
   auto r = client_.Command({"XPENDING", stream, group, id, id, "1"});
   if (!r.ok()) return r.status();

@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/redis.h"
@@ -52,6 +53,9 @@ struct QueueEntry {
   int64_t stops = 0;       // deliveries of it that a stopping worker gave back (ReleaseStopped)
   std::string device_class;  // a trial entry's class (its stream); "" for results
 };
+
+// Stream ids "ms-seq" in time order (a malformed id sorts first).
+bool IdLess(const std::string& a, const std::string& b);
 
 class Queue {
  public:
@@ -75,6 +79,10 @@ class Queue {
   Result<std::vector<QueueEntry>> ReadResults(const std::string& consumer, int64_t count,
                                               int64_t block_ms);
   Status AckResult(const std::string& id);
+  // The id of the oldest and of the newest entry in <prefix>:results ("" when
+  // it is empty). Entries are deleted once recorded, so every result added up
+  // to an id X has been recorded once the oldest left is past X (IdLess).
+  Result<std::pair<std::string, std::string>> ResultsBounds();
 
   // ---- Worker side.
   // One trial of one of `classes` (1 or more): an entry whose lease

@@ -345,7 +345,7 @@ Status Pumps::Record(const DecodedEvent& event) {
 void Pumps::ReconcileLoop() {
   Queue queue(redis_, prefix_);
   Outage outage("reconcile");
-  std::map<int64_t, int64_t> suspects;
+  std::map<int64_t, Suspect> suspects;
   const auto period = std::chrono::duration<double>(options_.reconcile_s);
   while (!stop_) {
     const auto next = std::chrono::steady_clock::now() + period;
@@ -360,7 +360,7 @@ void Pumps::ReconcileLoop() {
   }
 }
 
-Status Pumps::ReconcileOnce(Queue& queue, std::map<int64_t, int64_t>& suspects) {
+Status Pumps::ReconcileOnce(Queue& queue, std::map<int64_t, Suspect>& suspects) {
   // Which jobs Redis holds: every entry of every class's trials stream (the
   // classes of the trials not yet final; a trial's job is only ever in its
   // class's stream). A claimed entry stays in the stream until acknowledged
@@ -386,12 +386,21 @@ Status Pumps::ReconcileOnce(Queue& queue, std::map<int64_t, int64_t>& suspects) 
       after = page->back().id;
     }
   }
+  // A job gone from its stream may be a finished trial whose result waits in
+  // sic:results: it was added before the job went, so before `bounds.second`
+  // read now, and it is recorded once the oldest result left is past that.
+  // Read before SQLite, so that what was recorded shows there.
+  auto bounds = queue.ResultsBounds();
+  if (!bounds.ok()) return bounds.status();
+  const std::string& oldest_result = bounds->first;
+  auto recorded = [&](const std::string& mark) {
+    return mark.empty() || oldest_result.empty() || IdLess(mark, oldest_result);
+  };
   // Which queued or running trials have no job there, now and at the last
-  // pass too (a result on its way through sic:results has been ingested by
-  // then), with a ticket older than the period (a job being enqueued now is
-  // left alone).
+  // pass too, with every result before the first pass recorded, and with a
+  // ticket older than the period (a job being enqueued now is left alone).
   const double before = NowSeconds() - options_.reconcile_s;
-  std::map<int64_t, int64_t> missing;
+  std::map<int64_t, Suspect> missing;
   int64_t requeued = 0;
   for (int64_t after_id = 0;;) {
     auto page = store_.EnqueuedBefore(before, after_id, 1000);
@@ -399,8 +408,12 @@ Status Pumps::ReconcileOnce(Queue& queue, std::map<int64_t, int64_t>& suspects) 
     for (const TrialTicket& t : page.value()) {
       if (live.count({t.trial_id, t.ticket})) continue;
       auto it = suspects.find(t.trial_id);
-      if (it == suspects.end() || it->second != t.ticket) {
-        missing[t.trial_id] = t.ticket;
+      if (it == suspects.end() || it->second.ticket != t.ticket) {
+        missing[t.trial_id] = Suspect{t.ticket, bounds->second};
+        continue;
+      }
+      if (!recorded(it->second.results_mark)) {
+        missing[t.trial_id] = it->second;  // results still on their way: ask again next pass
         continue;
       }
       auto moved = store_.Reconcile(t.trial_id, t.ticket);

@@ -15,7 +15,12 @@
 //              the jobs in every class's sic:trials:<class>: a trial whose current ticket has no job
 //              there at two passes in a row, and whose ticket is older than
 //              reconcile_s, goes back to pending and is enqueued again (Redis
-//              lost it: a stale snapshot, a trimmed stream, wiped data).
+//              lost it: a stale snapshot, a trimmed stream, wiped data) -
+//              once every result that was in sic:results at the first of
+//              the two passes has been recorded: a worker acknowledges its
+//              job right after sending the result, so under a backlog of
+//              results a finished trial's job is gone while SQLite still
+//              says running (seen: 50 of 10,000 zero-step trials run twice).
 // All retry forever when Redis is down, logging once per outage.
 // Live progress (latest step of running trials) is kept in memory only.
 //
@@ -79,6 +84,16 @@ class Pumps {
   void SetSlots(LiveWorkers workers) { slots_ = std::move(workers); }
   void Start();
   void Stop();
+  // A trial whose job was missing from its stream at one reconciler pass:
+  // its ticket then, and the newest entry of <prefix>:results then (its
+  // result, if it was on its way, is at or before it).
+  struct Suspect {
+    int64_t ticket = 0;
+    std::string results_mark;
+  };
+  // One reconciler pass (the reconciler thread's; public for its tests);
+  // `suspects` carries over to the next pass.
+  Status ReconcileOnce(Queue& queue, std::map<int64_t, Suspect>& suspects);
   // New pending trials exist (a submit or a retry): enqueue without waiting.
   void Wake();
   std::map<int64_t, LiveProgress> Progress();
@@ -94,9 +109,7 @@ class Pumps {
   Status EnqueueDiscards(Queue& queue);
   void IngestLoop();
   void ReconcileLoop();
-  // One reconciler pass; `suspects` (trial -> ticket missing at the last
-  // pass) carries over to the next.
-  Status ReconcileOnce(Queue& queue, std::map<int64_t, int64_t>& suspects);
+
   // Records one decoded event (inside the caller's Store::Batch).
   Status Record(const DecodedEvent& event);
   void Wait(int64_t ms);
