@@ -176,15 +176,27 @@ Result<std::vector<TrialRow>> Pumps::TakeNext() {
   // A plan can pick one sweep again after another's turn (A, B, A): its
   // trials taken so far are still pending, so take on after the last one.
   std::map<std::pair<int64_t, std::string>, int64_t> last_taken;
-  for (const DispatchPick& pick : PlanDispatch(counts.value(), slots, options_.dispatch)) {
-    int64_t& last = last_taken[{pick.sweep_id, pick.device_class}];
-    auto taken = store_.TakeFed(pick.sweep_id, pick.device_class, pick.count, now, last);
-    if (!taken.ok()) return taken.status();
-    for (TrialRow& t : taken.value()) {
-      last = std::max(last, t.id);
-      out.push_back(std::move(t));
+  const std::vector<DispatchPick> plan = PlanDispatch(counts.value(), slots, options_.dispatch);
+  if (plan.empty()) return out;
+  // Every pick in one commit: the commits were most of the fair feed's cost
+  // (one per sweep picked).
+  Status failed;
+  Status batch = store_.Batch([&] {
+    for (const DispatchPick& pick : plan) {
+      int64_t& last = last_taken[{pick.sweep_id, pick.device_class}];
+      auto taken = store_.TakeFed(pick.sweep_id, pick.device_class, pick.count, now, last);
+      if (!taken.ok()) {
+        failed = taken.status();
+        return;
+      }
+      for (TrialRow& t : taken.value()) {
+        last = std::max(last, t.id);
+        out.push_back(std::move(t));
+      }
     }
-  }
+  });
+  if (!failed.ok()) return failed;
+  if (!batch.ok()) return batch;
   return out;
 }
 
