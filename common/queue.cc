@@ -204,16 +204,17 @@ bool IdLess(const std::string& a, const std::string& b) {
 }
 
 Result<std::pair<std::string, std::string>> Queue::ResultsBounds() {
-  std::pair<std::string, std::string> out;
-  for (const auto& argv : {std::vector<std::string>{"XRANGE", results_key_, "-", "+", "COUNT", "1"},
-                           std::vector<std::string>{"XREVRANGE", results_key_, "+", "-", "COUNT", "1"}}) {
-    auto r = client_.Command(argv);
+  // The id of the one entry a COUNT 1 range returns: [[id, [field, value]]], or "" for [].
+  auto end_id = [this](const char* command, const char* from, const char* to) -> Result<std::string> {
+    auto r = client_.Command({command, results_key_, from, to, "COUNT", "1"});
     if (!r.ok()) return r.status();
-    // [[id, [field, value]]] or []
-    std::string id = r->elements.empty() || r->elements[0].elements.empty() ? "" : r->elements[0].elements[0].str;
-    (argv[0] == "XRANGE" ? out.first : out.second) = id;
-  }
-  return out;
+    return r->elements.empty() || r->elements[0].elements.empty() ? "" : r->elements[0].elements[0].str;
+  };
+  auto oldest = end_id("XRANGE", "-", "+");
+  if (!oldest.ok()) return oldest.status();
+  auto newest = end_id("XREVRANGE", "+", "-");
+  if (!newest.ok()) return newest.status();
+  return std::make_pair(oldest.value(), newest.value());
 }
 
 Result<int64_t> Queue::Deliveries(const std::string& stream, const std::string& group, const std::string& id) {

@@ -99,7 +99,7 @@ std::vector<std::string> ClaimOrder(const std::vector<std::string>& classes, dou
     std::vector<std::pair<int64_t, std::string>> tiers;
     for (const std::string& e : existing) {
       const auto q = ParseQueueName(e);
-      if (q && q->device_class == c && q->gpu_memory_gb > 0 && Serves({c}, gpu_memory_gb, e)) {
+      if (q && q->device_class == c && q->gpu_memory_gb > 0 && static_cast<double>(q->gpu_memory_gb) <= gpu_memory_gb) {
         tiers.push_back({q->gpu_memory_gb, e});
       }
     }

@@ -1,10 +1,10 @@
 #include "coordinator/dispatch.h"
 
-#include "common/resources.h"
-
 #include <algorithm>
 #include <set>
 #include <tuple>
+
+#include "common/resources.h"
 
 namespace sic {
 

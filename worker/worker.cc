@@ -217,7 +217,8 @@ class SlotLoop {
     if (queues_.empty() || now - queues_listed_ > std::chrono::seconds(10)) {
       auto existing = queue_.TrialClasses();
       // Redis down: the claim itself will say so; until then the plain classes.
-      queues_ = ClaimOrder(o_.classes, o_.gpu_memory_gb, existing.ok() ? existing.value() : std::vector<std::string>());
+      queues_ = ClaimOrder(o_.classes, o_.gpu_memory_gb,
+                           existing.ok() ? existing.value() : std::vector<std::string>());
       queues_listed_ = now;
     }
     return queues_;

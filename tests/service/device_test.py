@@ -137,8 +137,9 @@ class DeviceTest(ClusterTestCase):
         self.assertEqual(get("/api/v1/demand?class=cuda&gpu_memory_gb=24")["demand"], 0)
         self.assertEqual(get("/api/v1/demand?class=cuda&gpu_memory_gb=80")["demand"], 2)
         self.assertEqual(get("/api/v1/demand?class=cuda@40")["demand"], 2)
-        for bad in ("class=cuda@040", "class=cuda&gpu_memory_gb=x", "class=cuda@40&gpu_memory_gb=80",
-                    "gpu_memory_gb=80"):
+        for bad in ("class=cuda@040", "class=cuda@1000000", "class=cuda%40x", "class=cuda&gpu_memory_gb=x",
+                    "class=cuda&gpu_memory_gb=-1", "class=cuda&gpu_memory_gb=nan", "class=cuda&gpu_memory_gb=1e300",
+                    "class=cuda&gpu_memory_gb=", "class=cuda@40&gpu_memory_gb=80", "gpu_memory_gb=80"):
             with self.assertRaises(urllib.error.HTTPError) as e:
                 get("/api/v1/demand?" + bad)
             self.assertEqual(e.exception.code, 400, bad)
