@@ -105,7 +105,8 @@ Queue::Queue(RedisOptions options, std::string prefix)
       results_key_(prefix + ":results"),
       canceled_key_(prefix + ":canceled"),
       workers_key_(prefix + ":workers"),
-      stops_key_(prefix + ":stops") {}
+      stops_key_(prefix + ":stops"),
+      preempt_key_(prefix + ":preempt") {}
 
 Status Queue::MarkCanceled(int64_t sweep_id) {
   auto r = client_.Command({"SADD", canceled_key_, std::to_string(sweep_id)});
@@ -116,6 +117,40 @@ Result<bool> Queue::IsCanceled(int64_t sweep_id) {
   auto r = client_.Command({"SISMEMBER", canceled_key_, std::to_string(sweep_id)});
   if (!r.ok()) return r.status();
   return r->integer == 1;
+}
+
+Status Queue::RequestPreempt(int64_t trial_id, int64_t ticket) {
+  auto r = client_.Command({"HSET", preempt_key_, std::to_string(trial_id), std::to_string(ticket)});
+  return r.ok() ? Status::OK() : r.status();
+}
+
+Result<bool> Queue::PreemptRequested(int64_t trial_id, int64_t ticket) {
+  auto r = client_.Command({"HGET", preempt_key_, std::to_string(trial_id)});
+  if (!r.ok()) return r.status();
+  return !r->is_nil() && r->str == std::to_string(ticket);
+}
+
+Result<std::vector<std::pair<int64_t, int64_t>>> Queue::PreemptRequests() {
+  auto r = client_.Command({"HGETALL", preempt_key_});
+  if (!r.ok()) return r.status();
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+    char* end = nullptr;
+    const long long trial = std::strtoll(r->elements[i].str.c_str(), &end, 10);
+    if (*end != '\0' || trial <= 0) continue;
+    const long long ticket = std::strtoll(r->elements[i + 1].str.c_str(), &end, 10);
+    if (*end != '\0') continue;
+    out.push_back({trial, ticket});
+  }
+  return out;
+}
+
+Status Queue::ClearPreempt(const std::vector<int64_t>& trial_ids) {
+  if (trial_ids.empty()) return Status::OK();
+  std::vector<std::string> cmd = {"HDEL", preempt_key_};
+  for (int64_t id : trial_ids) cmd.push_back(std::to_string(id));
+  auto r = client_.Command(cmd);
+  return r.ok() ? Status::OK() : r.status();
 }
 
 Status Queue::PutWorker(const std::string& name, const std::string& payload) {

@@ -12,6 +12,12 @@
 //                     is in <prefix>:results. A worker never sees the streams
 //                     of classes it does not serve.
 //   <prefix>:canceled set of canceled sweep ids; workers skip and stop their trials.
+//   <prefix>:preempt  hash trial id -> ticket: the coordinator asks the worker
+//                     running that job to checkpoint and give it back
+//                     (coordinator/dispatch.h: PlanPreemption); the worker
+//                     answers with a Preempted event. The coordinator removes
+//                     a request once its job no longer runs; losing the hash
+//                     loses only requests, which it makes again.
 //   <prefix>:workers  hash worker name -> its latest heartbeat (a serialized
 //                     message), for `sicctl workers`.
 //   <prefix>:results  progress events and results; consumer group "coordinator".
@@ -114,6 +120,13 @@ class Queue {
   // ---- Cancellation and the worker registry.
   Status MarkCanceled(int64_t sweep_id);
   Result<bool> IsCanceled(int64_t sweep_id);
+  // ---- Preemption requests (<prefix>:preempt).
+  Status RequestPreempt(int64_t trial_id, int64_t ticket);
+  // Whether the job (trial, ticket) is asked to give its worker back.
+  Result<bool> PreemptRequested(int64_t trial_id, int64_t ticket);
+  // Every request: (trial id, ticket); fields that do not parse are left out.
+  Result<std::vector<std::pair<int64_t, int64_t>>> PreemptRequests();
+  Status ClearPreempt(const std::vector<int64_t>& trial_ids);
   Status PutWorker(const std::string& name, const std::string& payload);
   Status RemoveWorker(const std::string& name);
   Result<std::vector<std::string>> Workers();
@@ -146,6 +159,7 @@ class Queue {
   RedisClient client_;
   std::string trials_prefix_, results_key_, canceled_key_, workers_key_;
   std::string stops_key_;  // hash "<class>:<entry id>" -> ReleaseStopped count
+  std::string preempt_key_;
 };
 
 }  // namespace sic

@@ -122,8 +122,8 @@ Result<std::pair<int64_t, std::vector<int64_t>>> ResultsReader::SweepIds(int64_t
 }
 
 Result<json> ResultsReader::LoadSweep(int64_t sweep_id) {
-  Stmt s(*stmts_, "SELECT id, name, description, created_at, canceled, planned, settled, owner, priority, max_running "
-              "FROM sweeps WHERE id = ?");
+  Stmt s(*stmts_, "SELECT id, name, description, created_at, canceled, planned, settled, owner, priority, max_running, "
+              "preempt FROM sweeps WHERE id = ?");
   s.Bind(1, sweep_id);
   const int rc = s.Step();
   if (rc == SQLITE_DONE) return NoSweep(sweep_id);
@@ -144,7 +144,7 @@ Result<json> ResultsReader::LoadSweep(int64_t sweep_id) {
   return json{{"id", s.Int(0)}, {"name", s.Text(1)}, {"description", s.Text(2)}, {"created_at", s.Real(3)},
               {"canceled", row.canceled}, {"total", row.total}, {"counts", counts},
               {"done", final_count == row.total}, {"owner", s.Text(7)}, {"priority", s.Int(8)},
-              {"max_running", s.Int(9)}};
+              {"max_running", s.Int(9)}, {"preempt", s.Int(10) != 0}};
 }
 
 Result<std::vector<std::string>> ResultsReader::MetricNames(int64_t sweep_id) {

@@ -243,6 +243,11 @@ UPDATE trials SET device_class = device_class || '@' ||
 WHERE json_extract(needs, '$.gpu_memory_gb') > 0 AND instr(device_class, '@') = 0
   AND status NOT IN ('queued', 'running');
 )sql",
+    // 10: a sweep may preempt running trials of lower priority when asked
+    // (coordinator/dispatch.h: PlanPreemption).
+    R"sql(
+ALTER TABLE sweeps ADD COLUMN preempt INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kNumMigrations == Store::kSchemaVersion, "one migration per schema version");
@@ -476,10 +481,10 @@ Result<int64_t> Store::CreateSweep(const SweepSpec& sweep, double now, const std
   const int64_t planned =
       sweep.has_search ? sweep.search.trials * std::max<int64_t>(1, static_cast<int64_t>(sweep.seeds.size())) : 0;
   Stmt ins(*stmts_, "INSERT INTO sweeps (name, description, spec, created_at, adaptive, planned, owner, priority, "
-                "max_running) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                "max_running, preempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   ins.Bind(1, sweep.name).Bind(2, sweep.description).Bind(3, sweep.spec.dump()).Bind(4, now);
   ins.Bind(5, int64_t{scheduled || sweep.has_search}).Bind(6, planned).Bind(7, owner).Bind(8, sweep.priority);
-  ins.Bind(9, sweep.max_running);
+  ins.Bind(9, sweep.max_running).Bind(10, int64_t{sweep.preempt});
   if (Status s = ins.Run(); !s.ok()) return s;
   const int64_t sweep_id = sqlite3_last_insert_rowid(db_);
   Stmt trial(*stmts_, "INSERT INTO trials (sweep_id, idx, name, variant, config, overrides, point, total_steps, status, "
@@ -562,7 +567,7 @@ Result<std::vector<DispatchSweep>> Store::DispatchCounts(int64_t pending_cap) {
   if (!tx.begun().ok()) return tx.begun();
   std::map<std::pair<int64_t, std::string>, DispatchSweep> rows;
   Stmt active(*stmts_, "SELECT t.sweep_id, t.device_class, s.owner, s.priority, s.max_running, "
-                   "SUM(t.status = 'queued'), SUM(t.status = 'running') "
+                   "SUM(t.status = 'queued'), SUM(t.status = 'running'), s.preempt "
                    "FROM trials t JOIN sweeps s ON s.id = t.sweep_id "
                    "WHERE t.status IN ('queued', 'running') AND t.worker != 'external' "
                    "GROUP BY t.sweep_id, t.device_class");
@@ -576,6 +581,7 @@ Result<std::vector<DispatchSweep>> Store::DispatchCounts(int64_t pending_cap) {
     d.max_running = active.Int(4);
     d.queued = active.Int(5);
     d.running = active.Int(6);
+    d.preempt = active.Int(7) != 0;
   }
   if (rc != SQLITE_DONE) return active.Error();
   Stmt classes(*stmts_, std::string(kEveryClass) +
@@ -589,7 +595,7 @@ Result<std::vector<DispatchSweep>> Store::DispatchCounts(int64_t pending_cap) {
                    "  UNION ALL SELECT (SELECT MIN(sweep_id) FROM trials WHERE device_class = ?1 "
                    "    AND status = 'pending' AND sweep_id > s.id) FROM s WHERE s.id IS NOT NULL) "
                    "SELECT sw.id, sw.owner, sw.priority, sw.max_running, (SELECT COUNT(*) FROM (SELECT 1 FROM trials "
-                   "  WHERE device_class = ?1 AND status = 'pending' AND sweep_id = sw.id LIMIT ?2)) "
+                   "  WHERE device_class = ?1 AND status = 'pending' AND sweep_id = sw.id LIMIT ?2)), sw.preempt "
                    "FROM s JOIN sweeps sw ON sw.id = s.id");
   for (const std::string& c : pending_classes) {
     sweeps.Reset();
@@ -602,6 +608,7 @@ Result<std::vector<DispatchSweep>> Store::DispatchCounts(int64_t pending_cap) {
       d.priority = sweeps.Int(2);
       d.max_running = sweeps.Int(3);
       d.pending = sweeps.Int(4);
+      d.preempt = sweeps.Int(5) != 0;
     }
     if (rc != SQLITE_DONE) return sweeps.Error();
   }
@@ -897,7 +904,7 @@ Result<std::vector<DeadLetter>> Store::DeadLetters(int64_t sweep_id, int64_t lim
 
 Result<SweepRow> Store::LoadSweep(int64_t sweep_id) {
   Stmt s(*stmts_, "SELECT id, name, description, spec, created_at, canceled, planned, settled, owner, priority, "
-              "max_running FROM sweeps WHERE id = ?");
+              "max_running, preempt FROM sweeps WHERE id = ?");
   s.Bind(1, sweep_id);
   if (s.Step() != SQLITE_ROW) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
   SweepRow row;
@@ -910,6 +917,7 @@ Result<SweepRow> Store::LoadSweep(int64_t sweep_id) {
   row.owner = s.Text(8);
   row.priority = s.Int(9);
   row.max_running = s.Int(10);
+  row.preempt = s.Int(11) != 0;
   Stmt counts(*stmts_, "SELECT status, COUNT(*) FROM trials WHERE sweep_id = ? GROUP BY status");
   counts.Bind(1, sweep_id);
   while (counts.Step() == SQLITE_ROW) {
@@ -1104,6 +1112,62 @@ Result<bool> Store::RecordPause(const TrialResult& r, int64_t step, int64_t rung
   Touch(sweep_id);
   Publish();
   return moved;
+}
+
+Result<bool> Store::RecordPreempted(const TrialResult& r, int64_t step) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Transaction tx(db_);
+  if (!tx.begun().ok()) return tx.begun();
+  Stmt trial(*stmts_, "SELECT status, round, ticket, sweep_id FROM trials WHERE id = ?");
+  trial.Bind(1, r.trial_id);
+  const int rc = trial.Step();
+  if (rc == SQLITE_DONE) return false;
+  if (rc != SQLITE_ROW) return trial.Error();
+  const std::string status = trial.Text(0);
+  const bool current = trial.Int(1) == r.round && trial.Int(2) == r.ticket;
+  const int64_t sweep_id = trial.Int(3);
+
+  // The same event delivered again (the trial is pending now, which the
+  // state table's preempt may start from): recorded once.
+  Stmt seen(*stmts_, "SELECT outcome IS NOT NULL AND outcome != 'error' FROM attempts "
+                 "WHERE trial_id = ? AND round = ? AND ticket = ? AND delivery = ?");
+  seen.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.ticket).Bind(4, r.delivery);
+  if (seen.Step() == SQLITE_ROW && seen.Int(0)) return false;
+  Stmt attempt(*stmts_, "INSERT INTO attempts (trial_id, round, ticket, delivery, worker, started_at, finished_at, outcome, error) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, 'preempted', '') ON CONFLICT (trial_id, round, ticket, delivery) DO UPDATE SET "
+                    "worker = excluded.worker, finished_at = excluded.finished_at, outcome = 'preempted', error = ''");
+  attempt.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.ticket).Bind(4, r.delivery).Bind(5, r.worker);
+  attempt.Bind(6, r.started_at).Bind(7, r.finished_at);
+  if (Status s = attempt.Run(); !s.ok()) return s;
+  if (Status s = RecordCurvePoints(r.trial_id, r.round, r.curve); !s.ok()) return s;
+  bool moved = false;
+  if (current && TransitionAllowed(TrialEvent::kPreempt, status)) {
+    Stmt upd(*stmts_, MoveTrials(TrialEvent::kPreempt, "steps_done = MAX(steps_done, ?), worker = ''",
+                                 "id = ? AND round = ? AND ticket = ?"));
+    upd.Bind(1, step).Bind(2, r.trial_id).Bind(3, r.round).Bind(4, r.ticket);
+    if (Status s = upd.Run(); !s.ok()) return s;
+    moved = sqlite3_changes(db_) > 0;
+  }
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  Touch(sweep_id);
+  Publish();
+  return moved;
+}
+
+Result<std::vector<RunningTrial>> Store::RunningTrials() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(*stmts_, "SELECT t.id, t.ticket, t.sweep_id, t.device_class, sw.priority, "
+              "  COALESCE((SELECT MAX(a.started_at) FROM attempts a WHERE a.trial_id = t.id AND a.round = t.round "
+              "            AND a.ticket = t.ticket), t.started_at, 0) "
+              "FROM trials t JOIN sweeps sw ON sw.id = t.sweep_id "
+              "WHERE t.status = 'running' AND t.worker != 'external'");
+  std::vector<RunningTrial> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    out.push_back({s.Int(0), s.Int(1), s.Int(2), s.Text(3), s.Int(4), s.Real(5)});
+  }
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
 }
 
 namespace {
@@ -1329,14 +1393,16 @@ Result<std::vector<std::pair<int64_t, std::map<std::string, double>>>> Store::Ev
   return out;
 }
 
-Status Store::SetPriority(int64_t sweep_id, int64_t priority) {
+Status Store::SetPriority(int64_t sweep_id, int64_t priority, std::optional<bool> preempt) {
   if (priority < -kMaxPriority || priority > kMaxPriority) {
     return Status::InvalidArgument("priority: " + std::to_string(priority) + " is outside [-" +
                                    std::to_string(kMaxPriority) + ", " + std::to_string(kMaxPriority) + "]");
   }
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Stmt s(*stmts_, "UPDATE sweeps SET priority = ? WHERE id = ?");
+  // ?3 NULL: preempt stays as it is.
+  Stmt s(*stmts_, "UPDATE sweeps SET priority = ?1, preempt = COALESCE(?3, preempt) WHERE id = ?2");
   s.Bind(1, priority).Bind(2, sweep_id);
+  if (preempt) s.Bind(3, int64_t{*preempt});
   if (Status st = s.Run(); !st.ok()) return st;
   if (sqlite3_changes(db_) == 0) return Status::NotFound("sweep " + std::to_string(sweep_id) + ": no such sweep");
   Touch(sweep_id, /*requested=*/true);

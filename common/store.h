@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -61,6 +62,7 @@ struct SweepRow {
   std::string owner;    // who submitted it ("" before users existed)
   int64_t priority = 0; // higher is fed first
   int64_t max_running = 0;  // cap on its queued + running trials (0: none)
+  bool preempt = false;     // may preempt running trials of lower priority
   bool done() const;  // every trial final
 };
 // A search makes its trials one suggestion at a time: until it is canceled or
@@ -93,6 +95,15 @@ struct DispatchSweep {
   int64_t max_running = 0;  // 0: no cap
   int64_t pending = 0;      // of this class: not yet fed
   int64_t queued = 0, running = 0;  // of this class
+  bool preempt = false;     // may preempt running trials of lower priority
+};
+
+// A running trial as preemption sees it (Store::RunningTrials).
+struct RunningTrial {
+  int64_t trial_id = 0, ticket = 0, sweep_id = 0;
+  std::string device_class;
+  int64_t priority = 0;     // its sweep's
+  double started_at = 0;    // its current attempt's start
 };
 
 // A queued or running trial and its current ticket, for the reconciler.
@@ -163,7 +174,7 @@ void ConfigureSqliteProcess();
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 9;
+  static constexpr int kSchemaVersion = 10;
 
   // Opens (creating if needed) and migrates the file.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
@@ -304,7 +315,20 @@ class Store {
   // A sweep's priority (common/sweep_spec.h: [-kMaxPriority, kMaxPriority];
   // InvalidArgument outside). NotFound for no such sweep. Readers see it at
   // once (a requested change); the caller wakes the feed.
-  Status SetPriority(int64_t sweep_id, int64_t priority);
+  // `preempt`, when given, sets whether the sweep may preempt running trials
+  // of lower priority.
+  Status SetPriority(int64_t sweep_id, int64_t priority, std::optional<bool> preempt = std::nullopt);
+  // Every running trial fed by the dispatcher (not an external search's),
+  // with its sweep's priority: what preemption chooses from. Few rows (about
+  // the workers' slots), read by the status index.
+  Result<std::vector<RunningTrial>> RunningTrials();
+  // A worker stopped the attempt at `step` because the coordinator asked it
+  // to make room (checkpointed, worker released): the attempt gets outcome
+  // "preempted", the curve points are stored, and, when the attempt is the
+  // trial's current job (round and ticket), the trial goes back to pending
+  // (state table: preempt) to be fed again and resume from its checkpoint.
+  // Returns whether the trial moved (false for duplicates and stale jobs).
+  Result<bool> RecordPreempted(const TrialResult& attempt, int64_t step);
 
   // ---- users: tokens (kept as digests) and the audit log.
   // A new token row; AlreadyExists when the digest is stored already.

@@ -680,11 +680,17 @@ Result<SweepSpec> FromJson(json spec, const SpecLimits& limits) {
       } else {
         out.max_running = v.get<int64_t>();
       }
+    } else if (k == "preempt") {
+      if (!v.is_boolean()) {
+        s = Err("preempt", "must be true or false (whether its trials may preempt running trials of lower priority)");
+      } else {
+        out.preempt = v.get<bool>();
+      }
     } else if (k == "resources") {
       s = ParseResources(v, out.resources);
     } else {
       s = Err(k, "unknown key (name, description, base, ablations, grid, random, seeds, objective, search, schedule, "
-                 "priority, max_running, resources)");
+                 "priority, max_running, preempt, resources)");
     }
     if (!s.ok()) return s;
   }

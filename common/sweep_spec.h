@@ -157,6 +157,7 @@ struct SweepSpec {
   std::vector<int64_t> seeds;   // the seeds list (empty: base run.seed)
   int64_t priority = 0;         // higher is fed first
   int64_t max_running = 0;      // cap on its queued + running trials (0: none)
+  bool preempt = false;         // may preempt running trials of lower priority (coordinator/dispatch.h)
   ResourceSpec resources;       // what "resources" overrides
 };
 

@@ -146,6 +146,13 @@ Result<DecodedEvent> DecodeWorkerEvent(std::string_view bytes) {
       if (Status s = DecodeLiveCurve(e.paused().curve(), r.curve); !s.ok()) return s;
       r.finished_at = e.paused().finished_at();
       return out;
+    case v1::WorkerEvent::kPreempted:
+      out.kind = EventKind::kPreempted;
+      out.step = e.preempted().step();
+      if (out.step < 0) return Invalid("step " + std::to_string(out.step) + " is negative");
+      if (Status s = DecodeLiveCurve(e.preempted().curve(), r.curve); !s.ok()) return s;
+      r.finished_at = e.preempted().finished_at();
+      return out;
     case v1::WorkerEvent::kEvaluation:
       out.kind = EventKind::kEvaluation;
       out.step = e.evaluation().step();
@@ -168,7 +175,7 @@ Result<DecodedEvent> DecodeWorkerEvent(std::string_view bytes) {
     case v1::WorkerEvent::KIND_NOT_SET:
       break;
   }
-  return Invalid("unknown kind (none of progress, outcome, attempt_error, paused, evaluation)");
+  return Invalid("unknown kind (none of progress, outcome, attempt_error, paused, evaluation, preempted)");
 }
 
 int64_t PeekTrialId(std::string_view bytes) {
@@ -200,6 +207,12 @@ void EncodePaused(int64_t step, const std::map<std::string, double>& metrics, co
                   double finished_at, v1::Paused* out) {
   out->set_step(step);
   for (const auto& [k, v] : metrics) (*out->mutable_metrics())[k] = v;
+  FillCurve(curve, out->mutable_curve());
+  out->set_finished_at(finished_at);
+}
+
+void EncodePreempted(int64_t step, const std::vector<CurvePoint>& curve, double finished_at, v1::Preempted* out) {
+  out->set_step(step);
   FillCurve(curve, out->mutable_curve());
   out->set_finished_at(finished_at);
 }
@@ -238,6 +251,9 @@ std::string EncodeEvent(const DecodedEvent& d) {
       break;
     case EventKind::kEvaluation:
       EncodeEvaluation(d.step, r.metrics, r.artifacts, e.mutable_evaluation());
+      break;
+    case EventKind::kPreempted:
+      EncodePreempted(d.step, r.curve, r.finished_at, e.mutable_preempted());
       break;
   }
   return e.SerializeAsString();

@@ -27,6 +27,7 @@ namespace sic {
 namespace v1 {
 class Evaluation;
 class Paused;
+class Preempted;
 class Progress;
 class TrialOutcome;
 class WorkerEvent;
@@ -92,6 +93,7 @@ enum class EventKind {
   kOutcome,       // the attempt's final result (ok or failed)
   kPaused,        // reached TrialJob.stop_at_step: checkpointed, worker released
   kEvaluation,    // a periodic quick evaluation (config probe.every)
+  kPreempted,     // asked to make room (<prefix>:preempt): checkpointed, worker released
 };
 
 // One validated results-stream event. `report` always carries the attempt
@@ -104,13 +106,15 @@ enum class EventKind {
 //                  report.finished_at
 //   kEvaluation:   step (> 0); report.metrics ("eval.<L>m.*"), report.artifacts
 //                  (its pictures; maybe none)
-// Curve points of kProgress and kPaused have steps > 0. A point may come
+//   kPreempted:    step (>= 0: where its checkpoint is); report.curve (points
+//                  not yet sent), report.finished_at
+// Curve points of kProgress, kPaused and kPreempted have steps > 0. A point may come
 // again, with the same values, after a resume: its step identifies it.
 struct DecodedEvent {
   EventKind kind = EventKind::kProgress;
   double time = 0;                    // when the worker sent it
   TrialResult report;
-  int64_t step = 0, total_steps = 0;  // kProgress; step also kPaused, kEvaluation
+  int64_t step = 0, total_steps = 0;  // kProgress; step also kPaused, kEvaluation, kPreempted
 };
 
 Result<DecodedEvent> DecodeWorkerEvent(std::string_view bytes);
@@ -133,6 +137,7 @@ std::string EncodeOutcomeEvent(const TrialResult& result, double time);
 void EncodeCurve(const std::vector<CurvePoint>& curve, v1::Progress* out);  // appends
 void EncodePaused(int64_t step, const std::map<std::string, double>& metrics, const std::vector<CurvePoint>& curve,
                   double finished_at, v1::Paused* out);
+void EncodePreempted(int64_t step, const std::vector<CurvePoint>& curve, double finished_at, v1::Preempted* out);
 void EncodeEvaluation(int64_t step, const std::map<std::string, double>& metrics,
                       const std::vector<Artifact>& pictures, v1::Evaluation* out);
 // Any event as DecodeWorkerEvent would return it, encoded back (the fields

@@ -40,6 +40,7 @@ const std::vector<TrialTransition>& TrialTransitions() {
       {TrialEvent::kPause, "pause", {"pending", "queued", "running"}, "paused"},
       {TrialEvent::kPromote, "promote", {"paused"}, "pending"},
       {TrialEvent::kStop, "stop", {"paused"}, "stopped"},
+      {TrialEvent::kPreempt, "preempt", {"pending", "queued", "running"}, "pending"},
       {TrialEvent::kFinish, "finish", {"pending", "queued", "running"}, "succeeded"},
       {TrialEvent::kFail, "fail", {"pending", "queued", "running"}, "failed"},
       {TrialEvent::kCancel, "cancel", {"waiting", "pending", "queued", "running", "paused"}, "canceled"},

@@ -16,6 +16,9 @@
 //   promote    paused                      pending    the scheduler: on to the next rung
 //   stop       paused                      stopped    the scheduler: cut at its rung (median rule),
 //                                                     or never promoted when the schedule ended
+//   preempt    pending, queued, running    pending    a worker's Preempted event (the current ticket):
+//                                                     checkpointed when the coordinator asked it to
+//                                                     make room for a preempting sweep; fed again later
 //   finish     pending, queued, running    succeeded  a worker's ok outcome (first of the round), or Tell
 //   fail       pending, queued, running    failed     a failed outcome (past the delivery limit), or Tell
 //   cancel     waiting, pending, queued,   canceled   Cancel
@@ -36,7 +39,8 @@
 namespace sic {
 
 enum class TrialEvent {
-  kSubmit, kHold, kAsk, kRelease, kEnqueue, kStart, kPause, kPromote, kStop, kFinish, kFail, kCancel, kRetry, kReconcile
+  kSubmit, kHold, kAsk, kRelease, kEnqueue, kStart, kPause, kPromote, kStop, kPreempt, kFinish, kFail, kCancel, kRetry,
+  kReconcile
 };
 
 struct TrialTransition {

@@ -74,4 +74,73 @@ std::vector<DispatchPick> PlanDispatch(const std::vector<DispatchSweep>& sweeps,
   return out;
 }
 
+std::vector<PreemptPick> PlanPreemption(const std::vector<DispatchSweep>& sweeps,
+                                        const std::vector<RunningTrial>& running,
+                                        const std::map<std::string, int64_t>& slots,
+                                        const std::set<std::pair<int64_t, int64_t>>& asked,
+                                        const DispatchPolicy& policy) {
+  std::vector<PreemptPick> out;
+  // Running trials per sweep and per user (over every class): the caps.
+  std::map<int64_t, int64_t> sweep_running;
+  std::map<std::string, int64_t> user_running;
+  for (const DispatchSweep& s : sweeps) {
+    sweep_running[s.sweep_id] += s.running;
+    user_running[s.owner] += s.running;
+  }
+  std::set<std::string> queues;
+  for (const DispatchSweep& s : sweeps) {
+    if (s.preempt && s.pending + s.queued > 0) queues.insert(s.device_class);
+  }
+  for (const std::string& q : queues) {
+    std::vector<const DispatchSweep*> preempting;
+    for (const DispatchSweep& s : sweeps) {
+      if (s.device_class == q && s.preempt && s.pending + s.queued > 0) preempting.push_back(&s);
+    }
+    std::stable_sort(preempting.begin(), preempting.end(), [](const DispatchSweep* a, const DispatchSweep* b) {
+      return a->priority > b->priority || (a->priority == b->priority && a->sweep_id < b->sweep_id);
+    });
+    int64_t running_here = 0, yielding = 0;
+    std::vector<const RunningTrial*> victims;
+    for (const RunningTrial& t : running) {
+      if (t.device_class != q) continue;
+      ++running_here;
+      if (asked.count({t.trial_id, t.ticket})) {
+        ++yielding;
+      } else {
+        victims.push_back(&t);
+      }
+    }
+    // Lowest priority first, then the youngest attempt, then the newest trial.
+    std::sort(victims.begin(), victims.end(), [](const RunningTrial* a, const RunningTrial* b) {
+      return std::make_tuple(a->priority, -a->started_at, -a->trial_id) <
+             std::make_tuple(b->priority, -b->started_at, -b->trial_id);
+    });
+    auto slot = slots.find(q);
+    int64_t free = std::max<int64_t>(0, (slot == slots.end() ? 0 : slot->second) - running_here) + yielding;
+    std::vector<char> taken(victims.size(), 0);
+    for (const DispatchSweep* p : preempting) {
+      int64_t want = p->pending + p->queued;
+      if (p->max_running > 0) want = std::min(want, p->max_running - sweep_running[p->sweep_id]);
+      if (policy.max_running_per_user > 0) {
+        want = std::min(want, policy.max_running_per_user - user_running[p->owner]);
+      }
+      const int64_t from_free = std::clamp<int64_t>(want, 0, free);
+      free -= from_free;
+      want -= from_free;
+      sweep_running[p->sweep_id] += from_free;
+      user_running[p->owner] += from_free;
+      for (size_t i = 0; want > 0 && i < victims.size(); ++i) {
+        if (taken[i] || victims[i]->priority >= p->priority) continue;
+        taken[i] = 1;
+        out.push_back({victims[i]->trial_id, victims[i]->ticket});
+        --want;
+        // The slot it frees runs one of this sweep's trials: it counts for the caps.
+        ++sweep_running[p->sweep_id];
+        ++user_running[p->owner];
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace sic

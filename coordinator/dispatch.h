@@ -14,7 +14,7 @@
 // skipping a sweep at its own cap (max_running) and a user at the per-user
 // cap: they wait without blocking anyone else. Caps count queued + running
 // trials of every class, so a user at the cap never has more running.
-// Running trials are never preempted.
+// Running trials are not preempted unless a sweep asks (PlanPreemption).
 //
 // PlanDispatch is a pure function of the counts (Store::DispatchCounts,
 // taken from SQLite in one snapshot), so a restarted
@@ -25,7 +25,9 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/store.h"  // DispatchSweep
@@ -64,5 +66,30 @@ struct DispatchPick {
 };
 std::vector<DispatchPick> PlanDispatch(const std::vector<DispatchSweep>& sweeps,
                                        const std::map<std::string, int64_t>& slots, const DispatchPolicy& policy);
+
+// Preemption, for sweeps that ask for it (spec "preempt": true, set by an
+// admin). Per queue, the trials of preempting sweeps that could run now
+// (pending + queued, within their caps) first take the queue's idle slots
+// (slots - running) and the slots of jobs already asked to give way
+// (`asked`, still running); for the rest, running jobs of the same queue
+// whose sweep has a strictly lower priority are asked to give their worker
+// back: lowest priority first, then the most recently started attempt (an
+// asked job checkpoints before it goes, so no step is lost; the youngest
+// attempt has spent the least on loading and warming up), one per trial that
+// wants a slot. Higher-priority preempting sweeps choose first. A job of the same
+// or a higher priority is never asked, so two preempting sweeps cannot take
+// turns evicting each other. Only the same queue is looked at: a trial of
+// "cuda@40" never evicts a "cuda" trial, even where one 80 GB worker serves
+// both.
+// Pure function of the counts, the running jobs and the outstanding
+// requests, so a restarted coordinator asks for what the old one would have.
+struct PreemptPick {
+  int64_t trial_id = 0, ticket = 0;
+};
+std::vector<PreemptPick> PlanPreemption(const std::vector<DispatchSweep>& sweeps,
+                                        const std::vector<RunningTrial>& running,
+                                        const std::map<std::string, int64_t>& slots,
+                                        const std::set<std::pair<int64_t, int64_t>>& asked,
+                                        const DispatchPolicy& policy);
 
 }  // namespace sic

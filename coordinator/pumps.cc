@@ -115,6 +115,11 @@ void Pumps::EnqueueLoop() {
       Wait(1000);
       continue;
     }
+    if (Status s = Preempt(queue); !s.ok()) {
+      outage.Failed(s);
+      Wait(1000);
+      continue;
+    }
     if (pending->empty()) {
       // Until a worker frees a slot (ingest wakes us) or something is submitted.
       Wait(1000);
@@ -172,6 +177,8 @@ Result<std::vector<TrialRow>> Pumps::TakeNext() {
   std::vector<std::string> queues;
   for (const DispatchSweep& s : counts.value()) queues.push_back(s.device_class);
   const std::map<std::string, int64_t> slots = SlotsByQueue(slots_cache_, queues);
+  counts_ = counts.value();
+  queue_slots_ = slots;
   std::vector<TrialRow> out;
   // A plan can pick one sweep again after another's turn (A, B, A): its
   // trials taken so far are still pending, so take on after the last one.
@@ -198,6 +205,38 @@ Result<std::vector<TrialRow>> Pumps::TakeNext() {
   if (!failed.ok()) return failed;
   if (!batch.ok()) return batch;
   return out;
+}
+
+Status Pumps::Preempt(Queue& queue) {
+  if (!options_.fair) return Status::OK();
+  bool wanted = false;
+  for (const DispatchSweep& s : counts_) wanted = wanted || (s.preempt && s.pending + s.queued > 0);
+  // Nothing to ask and nothing to clear: no Redis or SQLite read (most rounds).
+  if (!wanted && preempt_requests_ == 0) return Status::OK();
+  auto requests = queue.PreemptRequests();
+  if (!requests.ok()) return requests.status();
+  auto running = store_.RunningTrials();
+  if (!running.ok()) return running.status();
+  std::set<std::pair<int64_t, int64_t>> live, asked;
+  for (const RunningTrial& t : running.value()) live.insert({t.trial_id, t.ticket});
+  std::vector<int64_t> stale;
+  for (const auto& r : requests.value()) {
+    if (live.count(r)) {
+      asked.insert(r);
+    } else {
+      stale.push_back(r.first);  // answered (preempted), finished, or enqueued again since
+    }
+  }
+  if (Status s = queue.ClearPreempt(stale); !s.ok()) return s;
+  std::vector<PreemptPick> picks;
+  if (wanted) picks = PlanPreemption(counts_, running.value(), queue_slots_, asked, options_.dispatch);
+  for (const PreemptPick& p : picks) {
+    if (Status s = queue.RequestPreempt(p.trial_id, p.ticket); !s.ok()) return s;
+    Log("preempt: asked trial " + std::to_string(p.trial_id) + " (ticket " + std::to_string(p.ticket) +
+        ") to make room for a sweep of higher priority");
+  }
+  preempt_requests_ = static_cast<int64_t>(asked.size() + picks.size());
+  return Status::OK();
 }
 
 Status Pumps::EnqueueDiscards(Queue& queue) {
@@ -334,6 +373,13 @@ Status Pumps::Record(const DecodedEvent& event) {
     }
     case EventKind::kEvaluation:
       return store_.RecordEvaluation(r.trial_id, event.step, r.metrics, r.artifacts);
+    case EventKind::kPreempted: {
+      auto moved = store_.RecordPreempted(r, event.step);
+      if (!moved.ok()) return moved.status();
+      std::lock_guard<std::mutex> lock(mu_);
+      progress_.erase(r.trial_id);
+      return Status::OK();
+    }
     case EventKind::kPaused: {
       auto trial = store_.GetTrial(r.trial_id);
       if (!trial.ok()) return trial.status().IsNotFound() ? Status::OK() : trial.status();  // a wiped file

@@ -3,11 +3,15 @@
 //              class), each with a new ticket (and the
 //              step to pause at), then marked queued (a crash between the two
 //              enqueues them again with new tickets; duplicates are harmless);
-//              and a discard job per checkpoint no trial will resume.
+//              and a discard job per checkpoint no trial will resume; and,
+//              for sweeps that may preempt, requests in <prefix>:preempt for
+//              the running jobs that must make room (dispatch.h:
+//              PlanPreemption), removed once their job no longer runs.
 //   ingest:    sic:results -> SQLite, each entry acknowledged only after the
 //              transaction that records it has committed: results, progress
 //              with the live curve, evaluations during training, pauses at
-//              rungs (coordinator/feed.h decides what follows a pause). An entry that can
+//              rungs (coordinator/feed.h decides what follows a pause),
+//              preempted jobs (the trial goes back to pending). An entry that can
 //              never be recorded (malformed, unknown kind) or whose recording
 //              failed kMaxRecordTries times in a row becomes a dead letter
 //              (stored, then acknowledged), so it never holds up other results.
@@ -107,6 +111,9 @@ class Pumps {
   Result<std::vector<TrialRow>> TakeNext();
   // Discard jobs for checkpoints no trial will resume (Store::Discards).
   Status EnqueueDiscards(Queue& queue);
+  // Asks running jobs to make room for preempting sweeps, from the counts
+  // TakeNext read; clears requests whose job no longer runs.
+  Status Preempt(Queue& queue);
   void IngestLoop();
   void ReconcileLoop();
 
@@ -136,6 +143,9 @@ class Pumps {
   LiveWorkers slots_;
   std::vector<WorkerSlots> slots_cache_;                 // enqueue thread only
   std::chrono::steady_clock::time_point slots_read_;     // when slots_cache_ was read
+  std::vector<DispatchSweep> counts_;                    // enqueue thread only: TakeNext's last read
+  std::map<std::string, int64_t> queue_slots_;           // enqueue thread only: and its slots per queue
+  int64_t preempt_requests_ = -1;                        // enqueue thread only: in Redis (-1: not read yet)
   std::function<void()> on_paused_;
   bool paused_in_batch_ = false;  // ingest thread only
 };

@@ -490,7 +490,10 @@ Result<HttpResponse> RestApi::Submit(const Call& call) {
     if (!error.empty()) return Status::InvalidArgument(error);
   }
   v1::SubmitResponse resp;
-  if (Status s = service_.SubmitSpec(call.req.body, dry_run, &resp, call.who.user, priority); !s.ok()) return s;
+  if (Status s = service_.SubmitSpec(call.req.body, dry_run, &resp, call.who, priority, Truthy(call.req, "preempt"));
+      !s.ok()) {
+    return s;
+  }
   if (!dry_run) call.target = "sweep " + std::to_string(resp.sweep_id());
   json trials = json::array();
   for (const auto& name : resp.trials()) trials.push_back(name);
@@ -509,7 +512,8 @@ Result<HttpResponse> RestApi::Retry(const Call& call) {
   return Json(200, {{"retried", resp.count()}}, call.route);
 }
 
-// Body: {"priority": N}, N in [-1000, 1000].
+// Body: {"priority": N}, N in [-1000, 1000], and optionally "preempt": true
+// or false (true needs an admin).
 Result<HttpResponse> RestApi::Priority(const Call& call) {
   JsonLimits limits;
   limits.max_bytes = 1024;
@@ -517,16 +521,23 @@ Result<HttpResponse> RestApi::Priority(const Call& call) {
   auto body = ParseJson(call.req.body, limits, "priority");
   if (!body.ok()) return body.status();
   const json& b = body.value();
-  if (!b.is_object() || b.size() != 1 || !b.contains("priority") || !b["priority"].is_number_integer()) {
+  const bool has_preempt = b.is_object() && b.contains("preempt");
+  if (!b.is_object() || b.size() != 1 + has_preempt || !b.contains("priority") || !b["priority"].is_number_integer() ||
+      (has_preempt && !b["preempt"].is_boolean())) {
     return Status::InvalidArgument("priority: give {\"priority\": N}, N an integer in [-" +
-                                   std::to_string(kMaxPriority) + ", " + std::to_string(kMaxPriority) + "]");
+                                   std::to_string(kMaxPriority) + ", " + std::to_string(kMaxPriority) +
+                                   "], and optionally \"preempt\": true or false");
   }
+  std::optional<bool> preempt;
+  if (has_preempt) preempt = b["preempt"].get<bool>();
   // An unsigned integer past int64 reads as a huge number, refused by the range check.
   const json& n = b["priority"];
   const int64_t p = n.is_number_unsigned() && n.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX
                                                                                                    : n.get<int64_t>();
-  if (Status s = service_.SetSweepPriority(call.id, p); !s.ok()) return s;
-  return Json(200, {{"sweep", call.id}, {"priority", p}}, call.route);
+  if (Status s = service_.SetSweepPriority(call.id, p, preempt, call.who); !s.ok()) return s;
+  json out = {{"sweep", call.id}, {"priority", p}};
+  if (preempt) out["preempt"] = *preempt;
+  return Json(200, out, call.route);
 }
 
 // Body: {"user": NAME, "role": "viewer" | "member" | "admin"}. The answer

@@ -30,6 +30,7 @@ void ToProto(const nlohmann::json& row, v1::Sweep* out) {
   out->set_done(row["done"].get<bool>());
   out->set_owner(row["owner"].get<std::string>());
   out->set_priority(row["priority"].get<int64_t>());
+  out->set_preempt(row.value("preempt", false));
   out->set_max_running(row["max_running"].get<int64_t>());
 }
 
@@ -125,14 +126,15 @@ grpc::Status SweepServiceImpl::Submit(grpc::ServerContext* ctx, const v1::Submit
                  [&](const Principal& who, std::string* target) {
                    std::optional<int64_t> priority;
                    if (req->has_priority()) priority = req->priority();
-                   Status s = SubmitSpec(req->spec_json(), req->dry_run(), resp, who.user, priority);
+                   Status s = SubmitSpec(req->spec_json(), req->dry_run(), resp, who, priority, req->preempt());
                    if (s.ok() && !req->dry_run()) *target = SweepTarget(resp->sweep_id());
                    return s;
                  });
 }
 
 Status SweepServiceImpl::SubmitSpec(const std::string& spec_json, bool dry_run, v1::SubmitResponse* resp,
-                                    const std::string& owner, std::optional<int64_t> priority) {
+                                    const Principal& who, std::optional<int64_t> priority, bool preempt) {
+  const std::string& owner = who.user;
   if (priority && (*priority < -kMaxPriority || *priority > kMaxPriority)) {
     return Status::InvalidArgument("priority: " + std::to_string(*priority) + " must be an integer in [-" +
                                    std::to_string(kMaxPriority) + ", " + std::to_string(kMaxPriority) +
@@ -148,6 +150,11 @@ Status SweepServiceImpl::SubmitSpec(const std::string& spec_json, bool dry_run, 
   }
   for (const auto& t : sweep->trials) resp->add_trials(t.name);
   if (priority) sweep->priority = *priority;
+  if (preempt) sweep->preempt = true;
+  // Preemption stops other users' running trials: an admin's decision.
+  if (sweep->preempt) {
+    if (Status s = Authorize(who, Access::kAdmin, "a sweep with preempt"); !s.ok()) return s;
+  }
   if (dry_run) return Status::OK();
   auto id = store_.CreateSweep(sweep.value(), NowSeconds(), owner);
   if (!id.ok()) return id.status();
@@ -305,16 +312,23 @@ Status SweepServiceImpl::RetrySweep(int64_t sweep_id, v1::CountResponse* resp) {
 grpc::Status SweepServiceImpl::SetPriority(grpc::ServerContext* ctx, const v1::PriorityRequest* req,
                                            v1::CountResponse* resp) {
   return Audited(ctx, Access::kOwnSweep, "SetPriority", req->sweep_id(), SweepTarget(req->sweep_id()),
-                 [&](const Principal&, std::string*) {
-                   Status s = SetSweepPriority(req->sweep_id(), req->priority());
+                 [&](const Principal& who, std::string*) {
+                   std::optional<bool> preempt;
+                   if (req->has_preempt()) preempt = req->preempt();
+                   Status s = SetSweepPriority(req->sweep_id(), req->priority(), preempt, who);
                    if (s.ok()) resp->set_count(1);
                    return s;
                  });
 }
 
-Status SweepServiceImpl::SetSweepPriority(int64_t sweep_id, int64_t priority) {
-  if (Status s = store_.SetPriority(sweep_id, priority); !s.ok()) return s;
-  Log("sweep " + std::to_string(sweep_id) + ": priority " + std::to_string(priority));
+Status SweepServiceImpl::SetSweepPriority(int64_t sweep_id, int64_t priority, std::optional<bool> preempt,
+                                          const Principal& who) {
+  if (preempt && *preempt) {
+    if (Status s = Authorize(who, Access::kAdmin, "preempt for sweep " + std::to_string(sweep_id)); !s.ok()) return s;
+  }
+  if (Status s = store_.SetPriority(sweep_id, priority, preempt); !s.ok()) return s;
+  Log("sweep " + std::to_string(sweep_id) + ": priority " + std::to_string(priority) +
+      (preempt ? (*preempt ? ", may preempt" : ", no preemption") : ""));
   // The feed orders what it feeds next by priority: let it look again.
   pumps_.Wake();
   feed_.Wake();

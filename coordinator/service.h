@@ -96,13 +96,16 @@ class SweepServiceImpl final : public v1::SweepService::Service {
   // The calls' work without the checks above, shared with the REST API
   // (which admits its callers the same way). Errors carry their code
   // (status_map.h). `priority`, when set, overrides the spec's.
-  Status SubmitSpec(const std::string& spec_json, bool dry_run, v1::SubmitResponse* resp,
-                    const std::string& owner = "", std::optional<int64_t> priority = std::nullopt);
+  // `preempt` (sicctl sweep --preempt) sets the spec's "preempt"; a sweep
+  // that may preempt needs an admin (`who` is its owner).
+  Status SubmitSpec(const std::string& spec_json, bool dry_run, v1::SubmitResponse* resp, const Principal& who,
+                    std::optional<int64_t> priority = std::nullopt, bool preempt = false);
   Status CancelSweep(int64_t sweep_id, v1::CountResponse* resp);
   Status RetrySweep(int64_t sweep_id, v1::CountResponse* resp);
   Status AskSweep(int64_t sweep_id, v1::AskResponse* resp);
   Status TellTrial(const v1::TellRequest& req);
-  Status SetSweepPriority(int64_t sweep_id, int64_t priority);
+  // `preempt`, when given, sets whether the sweep may preempt (true needs an admin).
+  Status SetSweepPriority(int64_t sweep_id, int64_t priority, std::optional<bool> preempt, const Principal& who);
   Status NewUserToken(const std::string& user, const std::string& role, const std::string& created_by,
                       v1::CreateTokenResponse* resp);
   Status RevokeUserToken(int64_t token_id);

@@ -337,7 +337,8 @@ int Show(SweepService::Stub& stub, const Globals& g, int64_t sweep_id) {
   const std::set<std::string>* served_if_known = workers_known ? &served : nullptr;
   if (g.format == "table") {
     std::cout << "sweep " << sweep.id() << " " << sweep.name() << " " << Bar(sweep) << " " << Summary(sweep) << "\n";
-    std::cout << "owner " << (sweep.owner().empty() ? "-" : sweep.owner()) << ", priority " << sweep.priority() << "\n";
+    std::cout << "owner " << (sweep.owner().empty() ? "-" : sweep.owner()) << ", priority " << sweep.priority()
+              << (sweep.preempt() ? " (may preempt running trials of lower priority)" : "") << "\n";
     if (steps.adaptive && steps.full > 0) {
       const int64_t saved = steps.full - steps.trained;
       std::cout << "steps: " << steps.trained << " trained of " << steps.full
@@ -414,6 +415,9 @@ int main(int argc, char** argv) {
   int64_t priority = 0;
   auto* priority_opt = sweep_cmd->add_option("--priority", priority, "higher is fed first (overrides the spec's)")
                            ->check(CLI::Range(int64_t{-1000}, int64_t{1000}));
+  bool preempt = false;
+  sweep_cmd->add_flag("--preempt", preempt,
+                      "its trials may preempt running trials of lower priority (admin; sets the spec's \"preempt\")");
   std::string owner;
   auto* list_cmd = app.add_subcommand("list", "list sweeps");
   list_cmd->add_option("--owner", owner, "only the sweeps of this user");
@@ -421,6 +425,9 @@ int main(int argc, char** argv) {
   set_priority_cmd->add_option("SWEEP", sweep_id)->required();
   set_priority_cmd->add_option("N", priority, "in [-1000, 1000]")->required()
       ->check(CLI::Range(int64_t{-1000}, int64_t{1000}));
+  auto* preempt_flag = set_priority_cmd->add_flag(
+      "--preempt,!--no-preempt", preempt,
+      "whether its trials may preempt running trials of lower priority (--preempt: admin); default: unchanged");
   // Tokens and the audit log (admin).
   std::string user, role;
   int64_t token_id = 0, limit = 100, offset = 0;
@@ -484,6 +491,7 @@ int main(int argc, char** argv) {
       req.set_has_priority(true);
       req.set_priority(priority);
     }
+    req.set_preempt(preempt);
     sic::v1::SubmitResponse resp;
     if (auto st = stub->Submit(Context(g).get(), req, &resp); !st.ok()) {
       // The file's content is at fault (a key, a limit): name the file.
@@ -590,13 +598,16 @@ int main(int argc, char** argv) {
     sic::v1::PriorityRequest req;
     req.set_sweep_id(sweep_id);
     req.set_priority(priority);
+    if (preempt_flag->count() > 0) req.set_preempt(preempt);
     sic::v1::CountResponse resp;
     if (auto st = stub->SetPriority(Context(g).get(), req, &resp); !st.ok()) return FailRpc(st, g);
+    const std::string preempt_word = preempt_flag->count() == 0 ? "" : preempt ? "yes" : "no";
     if (g.format == "table") {
-      std::cout << "sweep " << sweep_id << ": priority " << priority << "\n";
+      std::cout << "sweep " << sweep_id << ": priority " << priority
+                << (preempt_word.empty() ? "" : preempt ? ", may preempt" : ", no preemption") << "\n";
     } else {
-      sic::Table table({"sweep", "priority"});
-      table.Add({std::to_string(sweep_id), std::to_string(priority)});
+      sic::Table table({"sweep", "priority", "preempt"});
+      table.Add({std::to_string(sweep_id), std::to_string(priority), preempt_word});
       table.Print(std::cout, g.format == "json" ? "jsonl" : g.format);
     }
     return 0;

@@ -31,14 +31,16 @@ std::string ErrorField(const v1::TrialJob& job) {
   return std::to_string(job.trial_id()) + ":" + std::to_string(job.round());
 }
 
-// Keeps one claimed entry's lease alive and watches for a cancel, on its own
-// thread and Redis connection, until destroyed.
+// Keeps one claimed entry's lease alive and watches for a cancel of its sweep
+// and a preemption request for its job (<prefix>:preempt), on its own thread
+// and Redis connection, once per heartbeat, until destroyed.
 class Lease {
  public:
-  Lease(const WorkerOptions& o, const std::string& consumer, const QueueEntry& entry, int64_t sweep_id)
+  Lease(const WorkerOptions& o, const std::string& consumer, const QueueEntry& entry, const v1::TrialJob& job)
       : queue_(o.redis, o.prefix) {
     const int64_t every = o.heartbeat_ms > 0 ? o.heartbeat_ms : std::max<int64_t>(1, o.lease_ms / 3);
-    thread_ = std::thread([this, consumer, device_class = entry.device_class, id = entry.id, sweep_id, every] {
+    thread_ = std::thread([this, consumer, device_class = entry.device_class, id = entry.id, sweep_id = job.sweep_id(),
+                           trial_id = job.trial_id(), ticket = job.ticket(), every] {
       std::unique_lock<std::mutex> lock(mu_);
       bool failing = false;
       while (!cv_.wait_for(lock, std::chrono::milliseconds(every), [this] { return done_; })) {
@@ -50,6 +52,8 @@ class Lease {
         failing = !held.ok();
         auto canceled = queue_.IsCanceled(sweep_id);
         if (canceled.ok() && canceled.value()) canceled_ = true;
+        auto preempted = queue_.PreemptRequested(trial_id, ticket);
+        if (preempted.ok() && preempted.value()) preempted_ = true;
         lock.lock();
       }
     });
@@ -64,13 +68,14 @@ class Lease {
   }
   bool lost() const { return lost_; }
   bool canceled() const { return canceled_; }
+  bool preempted() const { return preempted_; }
 
  private:
   Queue queue_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool done_ = false;
-  std::atomic<bool> lost_{false}, canceled_{false};
+  std::atomic<bool> lost_{false}, canceled_{false}, preempted_{false};
   std::thread thread_;
 };
 
@@ -84,6 +89,7 @@ struct Attempted {
     kStopped,   // stopped for SIGTERM, checkpointed
     kLost,      // stopped: its lease was taken over by another worker
     kCanceled,  // stopped: its sweep was canceled
+    kPreempted, // stopped: the coordinator asked for its worker; checkpointed at run.step
   };
   Kind kind = kError;
   TrialRun run;
@@ -307,7 +313,7 @@ class SlotLoop {
       config.run.threads = o_.threads_per_trial > 0 ? o_.threads_per_trial : std::max(1, cores / o_.concurrency);
     }
     Running running(running_, job.job.trial_id());
-    Lease lease(o_, consumer_, entry, job.job.sweep_id());
+    Lease lease(o_, consumer_, entry, job.job);
     v1::WorkerEvent first = Event(job.job, entry.deliveries);
     first.mutable_progress()->set_total_steps(config.optim.steps);
     (void)queue_.AddResult(first.SerializeAsString());  // "running"; losing it is harmless
@@ -315,7 +321,7 @@ class SlotLoop {
     LiveReport live(queue_, [&] { return Event(job.job, entry.deliveries); }, o_.progress_ms);
     TrialHooks hooks;
     hooks.stop_at_step = job.pause_at;
-    hooks.should_stop = [&] { return stop_ || lease.lost() || lease.canceled(); };
+    hooks.should_stop = [&] { return stop_ || lease.lost() || lease.canceled() || lease.preempted(); };
     hooks.on_progress = [&](const TrialProgress& p) { live.Progress(p); };
     hooks.on_curve = [&](const CurvePoint& p) { live.Curve(p); };
     hooks.on_evaluation = [&](int64_t step, const std::map<std::string, double>& m, const std::vector<Artifact>& p) {
@@ -327,7 +333,11 @@ class SlotLoop {
       a.kind = Attempted::kError;
       a.error = run.status().message();
     } else if (run->stopped) {
-      a.kind = lease.lost() ? Attempted::kLost : lease.canceled() ? Attempted::kCanceled : Attempted::kStopped;
+      a.kind = lease.lost()        ? Attempted::kLost
+               : lease.canceled()  ? Attempted::kCanceled
+               : lease.preempted() ? Attempted::kPreempted
+                                   : Attempted::kStopped;
+      a.run = std::move(run.value());
     } else {
       a.kind = run->stale ? Attempted::kStale : run->paused ? Attempted::kPaused : Attempted::kFinished;
       a.run = std::move(run.value());
@@ -371,6 +381,8 @@ class SlotLoop {
         Log(label + ": sweep canceled; stopped");
         if (queue_.AckTrial(entry.device_class, entry.id).ok()) RemoveDir(TrialDir(job));
         return;
+      case Attempted::kPreempted:
+        return ReportPreempted(entry, job, label, a);
       case Attempted::kStopped:
         Log(label + ": stopped; checkpoint kept and trial released");
         (void)queue_.ReleaseStopped(consumer_, entry.device_class, entry.id, o_.lease_ms);
@@ -399,6 +411,16 @@ class SlotLoop {
     EncodePaused(a.run.step, a.run.metrics, a.unsent, NowSeconds(), e.mutable_paused());
     const std::string at = ": paused at step " + std::to_string(a.run.step);
     Log(label + (Deliver(entry, e) ? at + "; checkpoint kept" : at + ", but the event is not in Redis; checkpoint kept"));
+  }
+
+  // As a pause without a rung: the coordinator puts the trial back to
+  // pending, and whichever worker it is fed to next resumes the checkpoint.
+  void ReportPreempted(const QueueEntry& entry, const v1::TrialJob& job, const std::string& label, Attempted& a) {
+    v1::WorkerEvent e = Event(job, entry.deliveries);
+    EncodePreempted(a.run.step, a.unsent, NowSeconds(), e.mutable_preempted());
+    const std::string at = ": preempted at step " + std::to_string(a.run.step);
+    Log(label + (Deliver(entry, e) ? at + "; checkpoint kept, worker free for a sweep of higher priority"
+                                   : at + ", but the event is not in Redis; checkpoint kept"));
   }
 
   void ReportError(const QueueEntry& entry, const v1::TrialJob& job, const std::string& label, Attempted& a) {

@@ -31,6 +31,9 @@
 //       stale (the checkpoint is past stop_at_step): acknowledged, no event.
 //       error:    recorded as the last error; released for another delivery.
 //                 Anything the TrialFn throws is such an error.
+//       preempted (the coordinator asked, <prefix>:preempt, seen at a
+//                 heartbeat): checkpointed, Preempted sent, then acknowledged;
+//                 the directory is kept, the trial resumes wherever it is fed next.
 //       stop (SIGTERM): checkpointed and released at once for another worker.
 //       lease lost (another worker owns it now): dropped quietly.
 // A checkpoint directory is removed only once the trial's final result is in

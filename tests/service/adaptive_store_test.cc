@@ -204,3 +204,70 @@ TEST_F(AdaptiveStoreTest, StoppedAndCanceledPausedTrialsAreDiscardedOnce) {
 
 }  // namespace
 }  // namespace sic
+
+namespace sic {
+namespace {
+
+// Preemption (schema 10): a sweep's "preempt" reaches the dispatcher's
+// counts and the running trials carry their sweep's priority; a Preempted
+// event of the current job puts the trial back to pending once, keeps its
+// curve and steps, and the next job resumes it under a new ticket.
+TEST_F(AdaptiveStoreTest, APreemptedTrialGoesBackToPendingOnceAndIsFedAgain) {
+  const int64_t low = Submit(R"({"name": "low", "seeds": 2})");
+  const int64_t high = Submit(R"({"name": "high", "priority": 5, "preempt": true})");
+  auto trials = store_->ListTrials(low, 0, 10).value();
+  const int64_t id = trials[0].id;
+  TrialRow job = Enqueue(id);
+  ASSERT_TRUE(store_->RecordStart(Attempt(job, 1, 2.0), 201).ok());
+
+  auto counts = store_->DispatchCounts(10).value();
+  bool seen_high = false;
+  for (const DispatchSweep& d : counts) {
+    EXPECT_EQ(d.preempt, d.sweep_id == high) << d.sweep_id;
+    seen_high = seen_high || d.sweep_id == high;
+  }
+  EXPECT_TRUE(seen_high);
+  auto running = store_->RunningTrials().value();
+  ASSERT_EQ(running.size(), 1u);
+  EXPECT_EQ(running[0].trial_id, id);
+  EXPECT_EQ(running[0].ticket, job.ticket);
+  EXPECT_EQ(running[0].priority, 0);
+  EXPECT_DOUBLE_EQ(running[0].started_at, 201);
+
+  // A stale ticket (an older job) moves nothing.
+  TrialResult stale = Attempt(job, 1, 2.0);
+  stale.ticket = job.ticket + 1000;
+  EXPECT_FALSE(store_->RecordPreempted(stale, 100).value());
+  EXPECT_EQ(store_->GetTrial(id)->status, "running");
+
+  EXPECT_TRUE(store_->RecordPreempted(Attempt(job, 1, 2.0), 100).value());
+  EXPECT_FALSE(store_->RecordPreempted(Attempt(job, 1, 2.0), 100).value());  // redelivered event
+  TrialRow back = store_->GetTrial(id).value();
+  EXPECT_EQ(back.status, "pending");
+  EXPECT_EQ(back.steps_done, 100);
+  EXPECT_EQ(back.worker, "");
+  EXPECT_EQ(store_->Curve(id)->size(), 2u);
+  EXPECT_TRUE(store_->RunningTrials()->empty());
+
+  // Fed again: a new ticket, and a late Preempted of the old job changes nothing.
+  TrialRow again = Enqueue(id);
+  EXPECT_GT(again.ticket, job.ticket);
+  EXPECT_FALSE(store_->RecordPreempted(Attempt(job, 2, 2.0), 100).value());
+  EXPECT_EQ(store_->GetTrial(id)->status, "queued");
+  // It finishes normally; its attempts say what happened.
+  TrialResult done = Attempt(again, 1, 1.0);
+  done.ok = true;
+  EXPECT_TRUE(store_->RecordResult(done).value());
+  EXPECT_EQ(store_->GetTrial(id)->status, "succeeded");
+
+  // The flag can be changed with the priority, and left alone.
+  ASSERT_TRUE(store_->SetPriority(high, 6, false).ok());
+  EXPECT_FALSE(store_->GetSweep(high)->preempt);
+  ASSERT_TRUE(store_->SetPriority(high, 7, true).ok());
+  ASSERT_TRUE(store_->SetPriority(high, 8).ok());
+  EXPECT_TRUE(store_->GetSweep(high)->preempt);
+  EXPECT_EQ(store_->GetSweep(high)->priority, 8);
+}
+
+}  // namespace
+}  // namespace sic

@@ -138,5 +138,98 @@ TEST(Dispatch, NothingPendingNothingFed) {
   EXPECT_TRUE(PlanDispatch({S(1, "ann", 0, 1, 0)}, {{"cpu", 8}}, DispatchPolicy()).empty());
 }
 
+// ---- preemption (PlanPreemption)
+
+RunningTrial Job(int64_t trial, int64_t sweep, int64_t priority, double started, const std::string& cls = "cpu") {
+  RunningTrial t;
+  t.trial_id = trial;
+  t.ticket = trial * 10;
+  t.sweep_id = sweep;
+  t.priority = priority;
+  t.started_at = started;
+  t.device_class = cls;
+  return t;
+}
+
+std::vector<int64_t> Asked(const std::vector<PreemptPick>& picks) {
+  std::vector<int64_t> out;
+  for (const PreemptPick& p : picks) out.push_back(p.trial_id);
+  return out;
+}
+
+TEST(Dispatch, APreemptingSweepAsksLowerPriorityJobsYoungestFirstOnePerTrialItWants) {
+  DispatchPolicy policy;
+  // Two slots, both busy with sweep 1 (priority 0); sweep 3 (priority 1)
+  // runs nothing; sweep 2 (priority 5, preempt) wants 1 trial.
+  DispatchSweep low = S(1, "ann", 4, 2, 1);
+  DispatchSweep high = S(2, "bob", 1);
+  high.priority = 5;
+  high.preempt = true;
+  std::vector<RunningTrial> running = {Job(11, 1, 0, 100), Job(12, 1, 0, 200)};
+  auto picks = PlanPreemption({low, high}, running, {{"cpu", 2}}, {}, policy);
+  ASSERT_EQ(Asked(picks), (std::vector<int64_t>{12}));  // the younger attempt
+  EXPECT_EQ(picks[0].ticket, 120);
+  // Asked already (and still running): nothing more.
+  EXPECT_TRUE(PlanPreemption({low, high}, running, {{"cpu", 2}}, {{12, 120}}, policy).empty());
+  // An answered request of an older ticket does not count: asked again.
+  EXPECT_EQ(Asked(PlanPreemption({low, high}, running, {{"cpu", 2}}, {{12, 99}}, policy)), (std::vector<int64_t>{12}));
+  // A free slot serves it without asking anyone.
+  EXPECT_TRUE(PlanPreemption({low, high}, running, {{"cpu", 3}}, {}, policy).empty());
+  // Queued trials want slots too: 1 pending + 2 queued = 3 jobs asked.
+  high.queued = 2;
+  running.push_back(Job(13, 1, 0, 50));
+  EXPECT_EQ(Asked(PlanPreemption({low, high}, running, {{"cpu", 3}}, {}, policy)), (std::vector<int64_t>{12, 11, 13}));
+}
+
+TEST(Dispatch, PreemptionNeedsTheSweepToAskAndAStrictlyLowerPriority) {
+  DispatchPolicy policy;
+  DispatchSweep low = S(1, "ann", 0, 2);
+  DispatchSweep high = S(2, "bob", 3);
+  high.priority = 5;
+  std::vector<RunningTrial> running = {Job(11, 1, 0, 100), Job(12, 1, 5, 200)};
+  // Not asked for: a higher priority waits for free slots.
+  EXPECT_TRUE(PlanPreemption({low, high}, running, {{"cpu", 2}}, {}, policy).empty());
+  high.preempt = true;
+  // Job 12 is of priority 5 (its sweep's priority was raised): equal, never asked.
+  EXPECT_EQ(Asked(PlanPreemption({low, high}, running, {{"cpu", 2}}, {}, policy)), (std::vector<int64_t>{11}));
+  // The lowest priority goes first, whatever its age.
+  running.push_back(Job(13, 3, -2, 10));
+  EXPECT_EQ(Asked(PlanPreemption({low, high}, running, {{"cpu", 3}}, {}, policy)), (std::vector<int64_t>{13, 11}));
+}
+
+TEST(Dispatch, PreemptionStaysInItsQueueAndWithinTheCaps) {
+  DispatchPolicy policy;
+  DispatchSweep high = S(2, "bob", 5, 0, 0, "cuda");
+  high.priority = 5;
+  high.preempt = true;
+  high.max_running = 2;
+  // A cpu job is no room for a cuda trial.
+  std::vector<RunningTrial> running = {Job(11, 1, 0, 100, "cpu"), Job(21, 3, 0, 100, "cuda"),
+                                       Job(22, 3, 0, 200, "cuda"), Job(23, 3, 0, 300, "cuda")};
+  DispatchSweep other = S(3, "ann", 0, 3, 0, "cuda");
+  // 5 wanted, capped at 2 by max_running.
+  EXPECT_EQ(Asked(PlanPreemption({high, other}, running, {{"cpu", 1}, {"cuda", 3}}, {}, policy)),
+            (std::vector<int64_t>{23, 22}));
+  // The per-user cap: bob runs 1 elsewhere, cap 2: one more.
+  policy.max_running_per_user = 2;
+  DispatchSweep bob_elsewhere = S(4, "bob", 0, 1, 0, "cpu");
+  EXPECT_EQ(Asked(PlanPreemption({high, other, bob_elsewhere}, running, {{"cpu", 1}, {"cuda", 3}}, {}, policy)),
+            (std::vector<int64_t>{23}));
+}
+
+TEST(Dispatch, TheHigherPreemptingSweepChoosesFirst) {
+  DispatchPolicy policy;
+  DispatchSweep mid = S(2, "bob", 1);
+  mid.priority = 3;
+  mid.preempt = true;
+  DispatchSweep top = S(3, "cat", 1);
+  top.priority = 9;
+  top.preempt = true;
+  // One job of priority 0 and one of priority 3 (a running trial of sweep 2).
+  std::vector<RunningTrial> running = {Job(11, 1, 0, 100), Job(21, 2, 3, 300)};
+  // top takes the lowest (11); mid can take only priority < 3, none left.
+  EXPECT_EQ(Asked(PlanPreemption({mid, top}, running, {{"cpu", 2}}, {}, policy)), (std::vector<int64_t>{11}));
+}
+
 }  // namespace
 }  // namespace sic

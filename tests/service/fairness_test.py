@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Who runs next on a shared cluster, end to end with real processes
 (coordinator/dispatch.h): a small sweep of another user is not starved by a
-big one, priorities go first, and per-user and per-sweep caps hold across
-coordinator restarts.
+big one, priorities go first, per-user and per-sweep caps hold across
+coordinator restarts, and a sweep that may preempt (admin only) takes a
+running trial's worker, which resumes later exactly where it stopped.
 
 usage: fairness_test.py BUILD_DIR [unittest args]"""
 
@@ -22,6 +23,11 @@ ZERO = {"model": {"n_units": 8, "mlp_hidden": 8}, "data": {"batch_size": 2, "seq
 SHORT = {"model": {"n_units": 16, "mlp_hidden": 16}, "data": {"batch_size": 8, "seq_len": 10},
          "optim": {"steps": 60}, "run": {"threads": 1, "checkpoint_every": 0, "log_every": 10},
          "eval": {"enabled": False}}
+
+# A trial long enough (a few seconds) to be preempted mid-way.
+LONG = {"model": {"n_units": 16, "mlp_hidden": 16}, "data": {"batch_size": 8, "seq_len": 10},
+        "optim": {"steps": 1500}, "run": {"threads": 1, "checkpoint_every": 0, "log_every": 50},
+        "eval": {"enabled": False}}
 
 
 def spec(name, base, seeds, **extra):
@@ -149,6 +155,63 @@ class FairnessTest(ClusterTestCase):
         self.assertLessEqual(peak["bob"], 1, peak)
         self.assertGreaterEqual(peak["ann"], 1, peak)
         self.assertEqual(c.query("SELECT COUNT(*) FROM attempts WHERE outcome = 'succeeded'")[0][0], 12)
+
+    def test_a_sweep_that_may_preempt_takes_a_running_trials_worker_which_resumes_exactly(self):
+        c = self.cluster()  # lease 3 s: a worker sees a request at its next heartbeat, within 1 s
+        ann, bob = self.token(c, "ann"), self.token(c, "bob", "member")
+        c.start_worker("w")
+        c.wait_workers(["w"])
+        low = self.submit_as(c, ann, spec("low", LONG, 1))
+        self.wait_for("the low trial trains", lambda: c.query(
+            "SELECT COUNT(*) FROM curves cv JOIN trials t ON t.id = cv.trial_id WHERE t.sweep_id = ? "
+            "AND t.status = 'running'", low)[0][0] >= 2, timeout=60)
+        # Only an admin may let a sweep preempt: refused, nothing stored, whether asked by flag or spec.
+        path = os.path.join(c.dir, "high.json")
+        with open(path, "w") as f:
+            json.dump(spec("high", SHORT, 1), f)
+        sweeps_before = c.query("SELECT COUNT(*) FROM sweeps")[0][0]
+        r = c.sicctl("sweep", path, "--preempt", "--priority", "5", token=bob)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("admin", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        r = c.sicctl("priority", str(low), "3", "--preempt", token=ann)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("admin", r.stderr)
+        self.assertEqual(c.query("SELECT COUNT(*) FROM sweeps")[0][0], sweeps_before)
+        self.assertEqual(c.query("SELECT priority, preempt FROM sweeps WHERE id = ?", low)[0], (0, 0))
+        # Without preempt, a higher priority waits for the running trial.
+        r = c.sicctl("sweep", path, "--priority", "5", token=bob)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        waiting = int(r.stdout.split()[1].rstrip(":"))
+        time.sleep(2)
+        self.assertEqual(c.query("SELECT status FROM trials WHERE sweep_id = ?", low)[0][0], "running")
+        # The admin lets it preempt: the low trial gives its worker back.
+        r = c.sicctl("priority", str(waiting), "5", "--preempt")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        c.wait_done(waiting, timeout=60)
+        low_status = c.query("SELECT status FROM trials WHERE sweep_id = ?", low)[0][0]
+        self.assertIn(low_status, ("pending", "queued", "running"), "the low trial ran to its end first")
+        c.wait_done(low, timeout=120)
+        (trial,) = c.query("SELECT id FROM trials WHERE sweep_id = ?", low)[0]
+        outcomes = [o for (o,) in c.query("SELECT outcome FROM attempts WHERE trial_id = ? ORDER BY started_at", trial)]
+        self.assertEqual(outcomes, ["preempted", "succeeded"], outcomes)
+        (preempted_at,) = c.query("SELECT finished_at FROM attempts WHERE trial_id = ? AND outcome = 'preempted'",
+                                  trial)[0]
+        (high_started,) = c.query("SELECT MIN(a.started_at) FROM attempts a JOIN trials t ON t.id = a.trial_id "
+                                  "WHERE t.sweep_id = ?", waiting)[0]
+        self.assertGreaterEqual(high_started, preempted_at, "the preempting trial ran on the freed worker")
+        resumed = c.query("SELECT value FROM metrics WHERE trial_id = ? AND name = 'resumed_from_step'", trial)[0][0]
+        self.assertGreater(resumed, 0, "the second attempt resumed from the preemption's checkpoint")
+        self.assertIn("preempted at step %d" % resumed, c.log("worker-w"))
+        # Exactly: the same training without preemption ends with the same losses.
+        straight = self.submit_as(c, ann, spec("straight", LONG, 1))
+        c.wait_done(straight, timeout=120)
+        final = "SELECT m.name, m.value FROM metrics m JOIN trials t ON t.id = m.trial_id WHERE t.sweep_id = ? " \
+                "AND m.name LIKE 'loss.%' ORDER BY m.name"
+        self.assertEqual(c.query(final, low), c.query(final, straight))
+        self.assertGreater(len(c.query(final, low)), 0)
+        # The request was answered and cleared.
+        self.wait_for("the request cleared", lambda: c.redis_command("HLEN", "sic:preempt") == 0, timeout=10)
 
 
 if __name__ == "__main__":

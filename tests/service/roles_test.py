@@ -267,6 +267,41 @@ class RestRolesTest(Base):
                 self.attempt(who, code, user, "POST", "/api/v1/tokens/{id}/revoke",
                              "/api/v1/tokens/%d/revoke" % self.ids["vic"], target="token %d" % self.ids["vic"])
 
+    def test_only_an_admin_lets_a_sweep_preempt(self):
+        # Preemption stops other users' running trials: admin only, even for the sweep's owner.
+        for who, code, user in ADMIN_ONLY:
+            sweep = self.submit("alice")
+            self.attempt(who, code, user, "POST", "/api/v1/sweeps/{id}/priority", "/api/v1/sweeps/%d/priority" % sweep,
+                         {"priority": 2, "preempt": True}, target="sweep %d" % sweep)
+            want = (2, 1) if code == "OK" else (0, 0)
+            self.assertEqual(self.c.query("SELECT priority, preempt FROM sweeps WHERE id = ?", sweep)[0], want, who)
+        # The owner may take it back, and a priority alone leaves it as it is.
+        status, answer = call(self.c, "POST", "/api/v1/sweeps/%d/priority" % sweep, self.tokens["alice"],
+                              {"priority": 3})
+        self.assertEqual((status, self.c.query("SELECT preempt FROM sweeps WHERE id = ?", sweep)[0][0]), (200, 1))
+        status, answer = call(self.c, "POST", "/api/v1/sweeps/%d/priority" % sweep, self.tokens["alice"],
+                              {"priority": 3, "preempt": False})
+        self.assertEqual((status, answer), (200, {"sweep": sweep, "priority": 3, "preempt": False}))
+        self.assertEqual(self.c.query("SELECT preempt FROM sweeps WHERE id = ?", sweep)[0][0], 0)
+        # At submit, by query or by spec key.
+        preempting = dict(SPEC, preempt=True)
+        for who, code, user in ADMIN_ONLY:
+            if code == "UNAUTHENTICATED":
+                continue
+            n = self.c.query("SELECT COUNT(*) FROM sweeps")[0][0]
+            for path, body in (("/api/v1/sweeps?preempt=1", SPEC), ("/api/v1/sweeps", preempting)):
+                status, answer = self.attempt(who, code, user, "POST", "/api/v1/sweeps", path, body)
+                if code == "OK":
+                    self.assertEqual(self.c.query("SELECT preempt FROM sweeps WHERE id = ?", answer["sweep_id"])[0][0], 1)
+                else:
+                    self.assertIn("admin", answer["error"])
+            if code != "OK":
+                self.assertEqual(self.c.query("SELECT COUNT(*) FROM sweeps")[0][0], n, "a refusal stored a sweep")
+        for body in ({"priority": 1, "preempt": "yes"}, {"priority": 1, "preempt": 1},
+                     {"priority": 1, "preempt": True, "x": 2}, {"preempt": True}):
+            status, answer = call(self.c, "POST", "/api/v1/sweeps/%d/priority" % sweep, self.tokens["root"], body)
+            self.assertEqual(status, 400, (body, answer))
+
     def test_admin_reads_and_the_audit_route(self):
         self.submit("alice")
         call(self.c, "POST", "/api/v1/sweeps/1/cancel", self.tokens["bob"], {})

@@ -16,9 +16,10 @@
 
 namespace sic {
 
-// SQL that takes a current file back to schema 3 (what migrations 4 to 8
+// SQL that takes a current file back to schema 3 (what migrations 4 to 10
 // added, taken out again; attempts keyed as before), for migration tests.
 inline const char* const kBackToSchema3 = R"sql(
+ALTER TABLE sweeps DROP COLUMN preempt;
 ALTER TABLE artifacts DROP COLUMN step;
 DROP TABLE audit;
 DROP TABLE tokens;

@@ -470,8 +470,8 @@ TEST_F(StoreTest, Schema9MovesUnfedMemoryTrialsToTheirQueue) {
   // Back to schema 8: every trial in the class's queue, as schema 8 fed them.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE trials SET device_class = 'cuda'; PRAGMA user_version = 8;", nullptr, nullptr,
-                         nullptr),
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE trials SET device_class = 'cuda'; ALTER TABLE sweeps DROP COLUMN preempt; "
+                         "PRAGMA user_version = 8;", nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   Reopen();

@@ -329,6 +329,72 @@ TEST_F(WorkerTest, PausedTrialSendsPausedAcknowledgesAndKeepsItsCheckpointForThe
   EXPECT_FALSE(std::filesystem::exists(TrialDir(40))) << "a finished trial's checkpoint is removed";
 }
 
+// ---- Preemption: a job named in <prefix>:preempt (with its ticket)
+// checkpoints at its next heartbeat, sends Preempted with its step, is
+// acknowledged and keeps the checkpoint; the next job resumes it. A request
+// for another ticket of the trial stops nothing.
+TEST_F(WorkerTest, AJobAskedToMakeRoomCheckpointsSendsPreemptedAndTheNextJobResumesIt) {
+  v1::TrialJob job = Job(50);
+  job.set_ticket(7);
+  EnqueueBytes(job.SerializeAsString());
+  WorkerOptions o = Options("a");
+  o.one_shot = true;
+  o.heartbeat_ms = 20;
+  std::atomic<int64_t> step{0};
+  std::vector<int64_t> resumed_at;  // the checkpoint's step each call found (0: none)
+  auto trial = [&](const Config&, const std::string& dir, const TrialHooks& hooks) -> Result<TrialRun> {
+    std::filesystem::create_directories(dir);
+    int64_t at = 0;
+    std::ifstream(dir + "/checkpoint.pt") >> at;
+    resumed_at.push_back(at);
+    TrialRun run;
+    for (step = at; step < 20000; ++step) {
+      if (step % 100 == 0) hooks.on_curve({step + 1, 1.0, 0, 0, 0, 0, 1e-3});
+      if (hooks.should_stop()) {
+        std::ofstream(dir + "/checkpoint.pt") << step.load();
+        run.stopped = true;
+        run.step = step;
+        return run;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    run.step = step;
+    run.metrics = {{"loss.total", 0.25}};
+    return run;
+  };
+  Worker first(o, trial);
+  std::thread t([&] { first.Run(); });
+  ASSERT_TRUE(WaitFor([&] { return step.load() > 50; }));
+  // Another ticket of the trial (an answered request): nothing happens.
+  ASSERT_TRUE(coord_.RequestPreempt(50, 6).ok());
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_TRUE(Events(v1::WorkerEvent::kPreempted).empty());
+  ASSERT_TRUE(coord_.RequestPreempt(50, 7).ok());
+  t.join();  // one-shot: the slot ends with the job
+  auto preempted = Events(v1::WorkerEvent::kPreempted);
+  ASSERT_EQ(preempted.size(), 1u);
+  EXPECT_TRUE(Outcomes().empty()) << "a preempted trial has no outcome";
+  EXPECT_EQ(preempted[0].ticket(), 7);
+  const int64_t stopped_at = preempted[0].preempted().step();
+  EXPECT_GT(stopped_at, 50);
+  EXPECT_GT(preempted[0].preempted().finished_at(), 0);
+  EXPECT_EQ(coord_.TrialsLength().value(), 0) << "the job is acknowledged: its worker is free";
+  EXPECT_TRUE(std::filesystem::exists(TrialDir(50) + "/checkpoint.pt")) << "the checkpoint is kept";
+
+  // Fed again with a new ticket (the request names the old one): it resumes and finishes.
+  job.set_ticket(8);
+  EnqueueBytes(job.SerializeAsString());
+  Worker second(o, trial);
+  EXPECT_EQ(second.Run(), 0);
+  ASSERT_EQ(resumed_at.size(), 2u);
+  EXPECT_EQ(resumed_at[0], 0);
+  EXPECT_EQ(resumed_at[1], stopped_at) << "the next job resumes where the preempted one stopped";
+  auto outcomes = Outcomes();
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].ticket(), 8);
+  EXPECT_TRUE(outcomes[0].outcome().ok());
+}
+
 TEST_F(WorkerTest, PauseJobBehindTheCheckpointIsAcknowledgedWithoutAnEvent) {
   v1::TrialJob stale = Job(41);
   stale.set_stop_at_step(300);

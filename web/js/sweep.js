@@ -107,12 +107,13 @@ function drawHeader() {
   const c = s.counts || {};
   const done = FINAL.reduce((n, k) => n + (c[k] || 0), 0);
   const dead = s.dead_letters || { count: 0, latest: [] };
-  renderIfChanged(state.header, JSON.stringify([s.counts, s.canceled, dead.count, s.owner, s.priority, s.max_running]), () => [
+  renderIfChanged(state.header, JSON.stringify([s.counts, s.canceled, dead.count, s.owner, s.priority, s.max_running, s.preempt]), () => [
     h('h1', null, s.name || 'sweep ' + s.id, s.canceled ? h('span', { class: 'badge s-canceled' }, 'canceled') : null),
     s.description ? h('p', { class: 'muted' }, s.description) : null,
     h('p', { class: 'muted small', id: 'sweep-owner' },
       'owner ', s.owner ? h('a', { href: '#/sweeps?owner=' + encodeURIComponent(s.owner) }, s.owner) : '–',
-      ` · priority ${s.priority ?? 0}`, s.max_running ? ` · at most ${s.max_running} running` : ''),
+      ` · priority ${s.priority ?? 0}`, s.preempt ? ' (may preempt lower priorities)' : '',
+      s.max_running ? ` · at most ${s.max_running} running` : ''),
     h('div', { class: 'head-row' },
       h('div', { class: 'head-progress' }, progressBar(c, s.total)),
       h('span', { id: 'sweep-counts' }, `${done}/${s.total} done · `,
