@@ -45,6 +45,7 @@ struct ClassSweepCount {
   int64_t count = 0;
   std::string name, owner;
   int64_t priority = 0, max_running = 0;
+  int64_t owner_cap = -1;  // the owner's quota (-1: none)
 };
 
 class ResultsReader {

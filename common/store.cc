@@ -244,9 +244,16 @@ WHERE json_extract(needs, '$.gpu_memory_gb') > 0 AND instr(device_class, '@') = 
   AND status NOT IN ('queued', 'running');
 )sql",
     // 10: a sweep may preempt running trials of lower priority when asked
-    // (coordinator/dispatch.h: PlanPreemption).
+    // (coordinator/dispatch.h: PlanPreemption); a user's own cap on queued +
+    // running trials, overriding --max-running-per-user (0: none for them).
     R"sql(
 ALTER TABLE sweeps ADD COLUMN preempt INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE quotas (
+  user        TEXT PRIMARY KEY,
+  max_running INTEGER NOT NULL CHECK (max_running >= 0),
+  set_by      TEXT NOT NULL,
+  set_at      REAL NOT NULL
+);
 )sql",
 };
 constexpr int kNumMigrations = sizeof(kMigrations) / sizeof(kMigrations[0]);
@@ -567,7 +574,8 @@ Result<std::vector<DispatchSweep>> Store::DispatchCounts(int64_t pending_cap) {
   if (!tx.begun().ok()) return tx.begun();
   std::map<std::pair<int64_t, std::string>, DispatchSweep> rows;
   Stmt active(*stmts_, "SELECT t.sweep_id, t.device_class, s.owner, s.priority, s.max_running, "
-                   "SUM(t.status = 'queued'), SUM(t.status = 'running'), s.preempt "
+                   "SUM(t.status = 'queued'), SUM(t.status = 'running'), s.preempt, "
+                   "COALESCE((SELECT q.max_running FROM quotas q WHERE q.user = s.owner), -1) "
                    "FROM trials t JOIN sweeps s ON s.id = t.sweep_id "
                    "WHERE t.status IN ('queued', 'running') AND t.worker != 'external' "
                    "GROUP BY t.sweep_id, t.device_class");
@@ -582,6 +590,7 @@ Result<std::vector<DispatchSweep>> Store::DispatchCounts(int64_t pending_cap) {
     d.queued = active.Int(5);
     d.running = active.Int(6);
     d.preempt = active.Int(7) != 0;
+    d.user_cap = active.Int(8);
   }
   if (rc != SQLITE_DONE) return active.Error();
   Stmt classes(*stmts_, std::string(kEveryClass) +
@@ -595,7 +604,8 @@ Result<std::vector<DispatchSweep>> Store::DispatchCounts(int64_t pending_cap) {
                    "  UNION ALL SELECT (SELECT MIN(sweep_id) FROM trials WHERE device_class = ?1 "
                    "    AND status = 'pending' AND sweep_id > s.id) FROM s WHERE s.id IS NOT NULL) "
                    "SELECT sw.id, sw.owner, sw.priority, sw.max_running, (SELECT COUNT(*) FROM (SELECT 1 FROM trials "
-                   "  WHERE device_class = ?1 AND status = 'pending' AND sweep_id = sw.id LIMIT ?2)), sw.preempt "
+                   "  WHERE device_class = ?1 AND status = 'pending' AND sweep_id = sw.id LIMIT ?2)), sw.preempt, "
+                   "  COALESCE((SELECT q.max_running FROM quotas q WHERE q.user = sw.owner), -1) "
                    "FROM s JOIN sweeps sw ON sw.id = s.id");
   for (const std::string& c : pending_classes) {
     sweeps.Reset();
@@ -609,6 +619,7 @@ Result<std::vector<DispatchSweep>> Store::DispatchCounts(int64_t pending_cap) {
       d.max_running = sweeps.Int(3);
       d.pending = sweeps.Int(4);
       d.preempt = sweeps.Int(5) != 0;
+      d.user_cap = sweeps.Int(6);
     }
     if (rc != SQLITE_DONE) return sweeps.Error();
   }
@@ -1152,6 +1163,39 @@ Result<bool> Store::RecordPreempted(const TrialResult& r, int64_t step) {
   Touch(sweep_id);
   Publish();
   return moved;
+}
+
+Status Store::SetQuota(const std::string& user, std::optional<int64_t> max_running, const std::string& set_by,
+                       double now) {
+  if (max_running && (*max_running < 0 || *max_running > kMaxQuota)) {
+    return Status::InvalidArgument("max_running: " + std::to_string(*max_running) + " is outside [0, " +
+                                   std::to_string(kMaxQuota) + "] (0: no cap for this user)");
+  }
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  if (!max_running) {
+    Stmt del(*stmts_, "DELETE FROM quotas WHERE user = ?");
+    del.Bind(1, user);
+    if (Status s = del.Run(); !s.ok()) return s;
+    if (sqlite3_changes(db_) == 0) return Status::NotFound("quota: " + user + " has none (the default applies)");
+  } else {
+    Stmt put(*stmts_, "INSERT INTO quotas (user, max_running, set_by, set_at) VALUES (?, ?, ?, ?) "
+                  "ON CONFLICT (user) DO UPDATE SET max_running = excluded.max_running, set_by = excluded.set_by, "
+                  "set_at = excluded.set_at");
+    put.Bind(1, user).Bind(2, *max_running).Bind(3, set_by).Bind(4, now);
+    if (Status s = put.Run(); !s.ok()) return s;
+  }
+  Publish();
+  return Status::OK();
+}
+
+Result<std::vector<QuotaRow>> Store::Quotas() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(*stmts_, "SELECT user, max_running, set_by, set_at FROM quotas ORDER BY user");
+  std::vector<QuotaRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back({s.Text(0), s.Int(1), s.Text(2), s.Real(3)});
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
 }
 
 Result<std::vector<RunningTrial>> Store::RunningTrials() {

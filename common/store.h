@@ -96,6 +96,15 @@ struct DispatchSweep {
   int64_t pending = 0;      // of this class: not yet fed
   int64_t queued = 0, running = 0;  // of this class
   bool preempt = false;     // may preempt running trials of lower priority
+  int64_t user_cap = -1;    // the owner's quota (Store::SetQuota); -1: none, the default cap applies
+};
+
+// A user's own cap on queued + running trials (Store::SetQuota).
+struct QuotaRow {
+  std::string user;
+  int64_t max_running = 0;  // 0: no cap for this user
+  std::string set_by;
+  double set_at = 0;
 };
 
 // A running trial as preemption sees it (Store::RunningTrials).
@@ -322,6 +331,14 @@ class Store {
   // with its sweep's priority: what preemption chooses from. Few rows (about
   // the workers' slots), read by the status index.
   Result<std::vector<RunningTrial>> RunningTrials();
+
+  // ---- quotas: a user's own cap on queued + running trials, overriding the
+  // coordinator's --max-running-per-user for that user (0: no cap for them;
+  // in [0, kMaxQuota], InvalidArgument outside). nullopt removes it (NotFound
+  // when there was none). The dispatcher reads it with DispatchCounts.
+  static constexpr int64_t kMaxQuota = 1000000;
+  Status SetQuota(const std::string& user, std::optional<int64_t> max_running, const std::string& set_by, double now);
+  Result<std::vector<QuotaRow>> Quotas();  // by user
   // A worker stopped the attempt at `step` because the coordinator asked it
   // to make room (checkpointed, worker released): the attempt gets outcome
   // "preempted", the curve points are stored, and, when the attempt is the

@@ -24,6 +24,10 @@ std::map<std::string, int64_t> SlotsByQueue(const std::vector<WorkerSlots>& work
   return slots;
 }
 
+int64_t UserCap(const DispatchSweep& sweep, const DispatchPolicy& policy) {
+  return sweep.user_cap >= 0 ? sweep.user_cap : policy.max_running_per_user;
+}
+
 std::vector<DispatchPick> PlanDispatch(const std::vector<DispatchSweep>& sweeps,
                                        const std::map<std::string, int64_t>& slots, const DispatchPolicy& policy) {
   // In flight (queued + running), counted over every class: caps and fair
@@ -55,7 +59,8 @@ std::vector<DispatchPick> PlanDispatch(const std::vector<DispatchSweep>& sweeps,
       for (const DispatchSweep* s : candidates) {
         if (picked[s] >= s->pending) continue;
         if (s->max_running > 0 && sweep_active[s->sweep_id] >= s->max_running) continue;
-        if (policy.max_running_per_user > 0 && user_active[s->owner] >= policy.max_running_per_user) continue;
+        const int64_t user_cap = UserCap(*s, policy);
+        if (user_cap > 0 && user_active[s->owner] >= user_cap) continue;
         if (!best || key(s) < key(best)) best = s;
       }
       if (!best) break;
@@ -121,8 +126,8 @@ std::vector<PreemptPick> PlanPreemption(const std::vector<DispatchSweep>& sweeps
     for (const DispatchSweep* p : preempting) {
       int64_t want = p->pending + p->queued;
       if (p->max_running > 0) want = std::min(want, p->max_running - sweep_running[p->sweep_id]);
-      if (policy.max_running_per_user > 0) {
-        want = std::min(want, policy.max_running_per_user - user_running[p->owner]);
+      if (const int64_t user_cap = UserCap(*p, policy); user_cap > 0) {
+        want = std::min(want, user_cap - user_running[p->owner]);
       }
       const int64_t from_free = std::clamp<int64_t>(want, 0, free);
       free -= from_free;

@@ -11,9 +11,10 @@
 //      share: a user with one trial in flight goes before one with forty);
 //   3. among that user's sweeps, the one with the fewest in flight, then the
 //      oldest;
-// skipping a sweep at its own cap (max_running) and a user at the per-user
-// cap: they wait without blocking anyone else. Caps count queued + running
-// trials of every class, so a user at the cap never has more running.
+// skipping a sweep at its own cap (max_running) and a user at their cap (their
+// quota, else the per-user default): they wait without blocking anyone else.
+// Caps count queued + running trials of every class, so a user at the cap
+// never has more running.
 // Running trials are not preempted unless a sweep asks (PlanPreemption).
 //
 // PlanDispatch is a pure function of the counts (Store::DispatchCounts,
@@ -52,8 +53,11 @@ std::map<std::string, int64_t> SlotsByQueue(const std::vector<WorkerSlots>& work
 
 struct DispatchPolicy {
   int64_t ahead = 1;                 // trials fed beyond a class's worker slots
-  int64_t max_running_per_user = 0;  // 0: no cap
+  int64_t max_running_per_user = 0;  // 0: no cap; a user's quota overrides it (DispatchSweep::user_cap)
 };
+// The cap on the queued + running trials of `sweep`'s owner: their quota, or
+// the policy's default (0: none).
+int64_t UserCap(const DispatchSweep& sweep, const DispatchPolicy& policy);
 
 // The picks, in the order they go into the queues (consecutive picks of one
 // sweep merged). `slots`: concurrency of the live workers serving each class (a class

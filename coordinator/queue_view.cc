@@ -30,6 +30,7 @@ struct SweepInClass {
   int64_t sweep_id = 0;
   std::string name, owner;
   int64_t priority = 0, max_running = 0;
+  int64_t owner_cap = 0;  // the owner's quota, else the per-user default (0: none)
   int64_t pending = 0, queued = 0, running = 0;
 };
 
@@ -72,6 +73,7 @@ json BuildQueueView(const std::vector<QueueCount>& counts, const std::vector<Wor
     s.owner = q.owner;
     s.priority = q.priority;
     s.max_running = q.max_running;
+    s.owner_cap = q.owner_cap >= 0 ? q.owner_cap : max_running_per_user;
     (q.status == "pending" ? s.pending : q.status == "queued" ? s.queued : s.running) += q.count;
     if (q.status != "pending") {
       sweep_active[q.sweep_id] += q.count;
@@ -80,7 +82,7 @@ json BuildQueueView(const std::vector<QueueCount>& counts, const std::vector<Wor
   }
   auto capped = [&](const SweepInClass& s) {
     return (s.max_running > 0 && sweep_active[s.sweep_id] >= s.max_running) ||
-           (max_running_per_user > 0 && owner_active[s.owner] >= max_running_per_user);
+           (s.owner_cap > 0 && owner_active[s.owner] >= s.owner_cap);
   };
 
   json out = json::array();
@@ -106,7 +108,7 @@ json BuildQueueView(const std::vector<QueueCount>& counts, const std::vector<Wor
       f.sweep_active = sweep_active[s->sweep_id];
       f.max_running = s->max_running;
       f.owner_active = owner_active[s->owner];
-      f.max_running_per_user = max_running_per_user;
+      f.max_running_per_user = s->owner_cap;
       // In priority order, every sweep of a higher priority came before this one.
       f.behind_higher_priority = any_feedable && top_feedable > s->priority;
       if (s->pending > 0 && !capped(*s) && !any_feedable) {
@@ -115,7 +117,8 @@ json BuildQueueView(const std::vector<QueueCount>& counts, const std::vector<Wor
       }
       sweeps.push_back({{"sweep_id", s->sweep_id}, {"name", s->name}, {"owner", s->owner},
                         {"priority", s->priority}, {"pending", s->pending}, {"queued", s->queued},
-                        {"running", s->running}, {"max_running", s->max_running}, {"reason", WaitReason(f)}});
+                        {"running", s->running}, {"max_running", s->max_running}, {"owner_cap", s->owner_cap},
+                        {"reason", WaitReason(f)}});
     }
     out.push_back({{"class", name}, {"workers", c.workers}, {"slots", c.slots}, {"idle", c.idle},
                    {"pending", pending}, {"queued", queued}, {"running", running}, {"sweeps", std::move(sweeps)}});

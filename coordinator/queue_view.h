@@ -15,7 +15,8 @@
 //   ("... class cuda with 40 GB per GPU"      for a memory queue, cuda@40)
 //   "queued, waiting for a free slot"         all of them are already in Redis
 //   "at its cap (max_running 2)"              the sweep's queued + running reached its max_running
-//   "owner at the per-user cap (4)"           its owner's queued + running reached the per-user cap
+//   "owner at the per-user cap (4)"           its owner's queued + running reached their cap (their
+//                                             quota, else the coordinator's per-user default)
 //   "behind higher-priority sweeps"           a sweep of higher priority has trials to feed in
 //                                             the class and is not held back by a cap itself
 //   "waiting for a free slot (fair share)"    otherwise: its turn comes with a free slot
@@ -46,7 +47,7 @@ struct WaitFacts {
   int64_t sweep_active = 0;          // the sweep's queued + running trials, every class
   int64_t max_running = 0;           // the sweep's cap (0: none)
   int64_t owner_active = 0;          // the owner's queued + running trials, every class
-  int64_t max_running_per_user = 0;  // 0: none
+  int64_t max_running_per_user = 0;  // the owner's cap: their quota, else the default (0: none)
   bool behind_higher_priority = false;
 };
 
@@ -63,12 +64,14 @@ struct QueueCount {
   std::string owner;
   int64_t priority = 0;
   int64_t max_running = 0;
+  int64_t owner_cap = -1;  // the owner's quota (-1: none; the default applies)
 };
 
 
 // {"classes": [{"class", "workers", "slots", "idle", "pending", "queued",
 // "running", "sweeps": [{"sweep_id", "name", "owner", "priority", "pending",
-// "queued", "running", "max_running", "reason"}]}], "max_running_per_user"}.
+// "queued", "running", "max_running", "owner_cap", "reason"}]}], "max_running_per_user"}
+// (owner_cap: the owner's quota, else the default max_running_per_user; 0: none).
 // Classes by name: those of the trials and those the workers serve. Sweeps of
 // a class by priority (highest first), then id.
 nlohmann::json BuildQueueView(const std::vector<QueueCount>& counts, const std::vector<WorkerSlots>& workers,

@@ -155,6 +155,8 @@ const std::vector<RestApi::Route>& RestApi::Routes() {
       {"POST", "/api/v1/tokens", A::kAdmin, nullptr, &RestApi::CreateToken},
       {"POST", "/api/v1/tokens/{id}/revoke", A::kAdmin, "token", &RestApi::RevokeToken},
       {"GET", "/api/v1/audit", A::kAdmin, nullptr, &RestApi::Audit},
+      {"GET", "/api/v1/quotas", A::kRead, nullptr, &RestApi::ListQuotas},
+      {"POST", "/api/v1/quotas", A::kAdmin, nullptr, &RestApi::SetQuota},
       {"GET", "/api/v1/demand", A::kRead, nullptr, &RestApi::Demand},
       {"GET", "/api/v1/queue", A::kRead, nullptr, &RestApi::QueueView},
       {"GET", "/api/v1/trials/{id}", A::kRead, "trial", &RestApi::GetTrial},
@@ -579,6 +581,43 @@ Result<HttpResponse> RestApi::RevokeToken(const Call& call) {
   return Json(200, {{"revoked", call.id}}, call.route);
 }
 
+Result<HttpResponse> RestApi::ListQuotas(const Call& call) {
+  v1::ListQuotasResponse resp;
+  if (Status s = service_.FillQuotas(&resp); !s.ok()) return s;
+  json quotas = json::array();
+  for (const auto& q : resp.quotas()) {
+    quotas.push_back({{"user", q.user()}, {"max_running", q.max_running()}, {"set_by", q.set_by()},
+                      {"set_at", q.set_at()}});
+  }
+  return Json(200, {{"quotas", quotas}, {"default_max_running", resp.default_max_running()}}, call.route);
+}
+
+// Body: {"user": NAME, "max_running": N}, N in [0, 1000000] (0: no cap for
+// them), or "max_running": null to remove the user's quota.
+Result<HttpResponse> RestApi::SetQuota(const Call& call) {
+  JsonLimits limits;
+  limits.max_bytes = 1024;
+  limits.max_depth = 2;
+  auto body = ParseJson(call.req.body, limits, "quota");
+  if (!body.ok()) return body.status();
+  const json& b = body.value();
+  if (!b.is_object() || b.size() != 2 || !b.contains("user") || !b["user"].is_string() || !b.contains("max_running") ||
+      !(b["max_running"].is_null() || b["max_running"].is_number_integer())) {
+    return Status::InvalidArgument("quota: give {\"user\": NAME, \"max_running\": N}, N an integer in [0, " +
+                                   std::to_string(Store::kMaxQuota) + "] (0: no cap), or null to remove it");
+  }
+  const std::string user = b["user"].get<std::string>();
+  call.target = "quota of " + user.substr(0, 64);
+  std::optional<int64_t> max_running;
+  if (!b["max_running"].is_null()) {
+    const json& n = b["max_running"];
+    max_running = n.is_number_unsigned() && n.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX
+                                                                                               : n.get<int64_t>();
+  }
+  if (Status s = service_.SetUserQuota(user, max_running, call.who.user); !s.ok()) return s;
+  return Json(200, {{"user", user}, {"max_running", max_running ? json(*max_running) : json()}}, call.route);
+}
+
 // ?offset=&limit=&user=: newest first.
 Result<HttpResponse> RestApi::Audit(const Call& call) {
   std::string error;
@@ -681,7 +720,8 @@ Result<HttpResponse> RestApi::QueueView(const Call& call) {
   std::vector<QueueCount> counts;
   counts.reserve(rows->size());
   for (const ClassSweepCount& r : rows.value()) {
-    counts.push_back({r.device_class, r.sweep_id, r.status, r.count, r.name, r.owner, r.priority, r.max_running});
+    counts.push_back({r.device_class, r.sweep_id, r.status, r.count, r.name, r.owner, r.priority, r.max_running,
+                      r.owner_cap});
   }
   return Json(200, BuildQueueView(counts, workers.value(), service_.options().max_running_per_user), call.route);
 }

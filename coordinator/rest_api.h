@@ -93,6 +93,8 @@ class RestApi {
   Result<HttpResponse> Priority(const Call& call);
   Result<HttpResponse> CreateToken(const Call& call);
   Result<HttpResponse> ListTokens(const Call& call);
+  Result<HttpResponse> ListQuotas(const Call& call);
+  Result<HttpResponse> SetQuota(const Call& call);
   Result<HttpResponse> RevokeToken(const Call& call);
   Result<HttpResponse> Audit(const Call& call);
   Result<HttpResponse> Demand(const Call& call);

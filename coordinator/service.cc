@@ -378,6 +378,47 @@ Status SweepServiceImpl::RevokeUserToken(int64_t token_id) {
   return s;
 }
 
+grpc::Status SweepServiceImpl::SetQuota(grpc::ServerContext* ctx, const v1::QuotaRequest* req, v1::CountResponse* resp) {
+  return Audited(ctx, Access::kAdmin, "SetQuota", 0, "quota of " + req->user().substr(0, 64),
+                 [&](const Principal& who, std::string*) {
+                   std::optional<int64_t> max_running;
+                   if (req->has_max_running()) max_running = req->max_running();
+                   Status s = SetUserQuota(req->user(), max_running, who.user);
+                   if (s.ok()) resp->set_count(1);
+                   return s;
+                 });
+}
+
+Status SweepServiceImpl::SetUserQuota(const std::string& user, std::optional<int64_t> max_running,
+                                      const std::string& set_by) {
+  if (Status s = CheckUserName(user); !s.ok()) return s;
+  if (Status s = store_.SetQuota(user, max_running, set_by, NowSeconds()); !s.ok()) return s;
+  Log("quota of " + user + (max_running ? ": " + std::to_string(*max_running) + " trials in flight" : " removed") +
+      " by " + set_by);
+  pumps_.Wake();  // a raised cap frees what waits for it
+  return Status::OK();
+}
+
+grpc::Status SweepServiceImpl::ListQuotas(grpc::ServerContext* ctx, const v1::ListQuotasRequest*,
+                                          v1::ListQuotasResponse* resp) {
+  if (grpc::Status s = CheckRead(ctx); !s.ok()) return s;
+  return ToGrpc(FillQuotas(resp));
+}
+
+Status SweepServiceImpl::FillQuotas(v1::ListQuotasResponse* resp) {
+  auto quotas = store_.Quotas();
+  if (!quotas.ok()) return quotas.status();
+  for (const QuotaRow& q : quotas.value()) {
+    v1::QuotaInfo* out = resp->add_quotas();
+    out->set_user(q.user);
+    out->set_max_running(q.max_running);
+    out->set_set_by(q.set_by);
+    out->set_set_at(q.set_at);
+  }
+  resp->set_default_max_running(options_.max_running_per_user);
+  return Status::OK();
+}
+
 grpc::Status SweepServiceImpl::ListTokens(grpc::ServerContext* ctx, const v1::ListTokensRequest*,
                                           v1::ListTokensResponse* resp) {
   Principal who;

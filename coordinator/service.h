@@ -12,7 +12,7 @@
 //     sweep's owner is the caller;
 //   Cancel, RetryFailed, SetPriority, Ask, Tell: the sweep's owner (a member)
 //     or an admin;
-//   CreateToken, ListTokens, RevokeToken, ListAudit: admin.
+//   CreateToken, ListTokens, RevokeToken, ListAudit, SetQuota: admin.
 // A wrong role is PERMISSION_DENIED, naming the role needed; an unknown or
 // revoked token UNAUTHENTICATED. Every state-changing call (Submit, dry runs
 // included, Cancel, RetryFailed, SetPriority, Ask, Tell, CreateToken,
@@ -78,6 +78,9 @@ class SweepServiceImpl final : public v1::SweepService::Service {
   grpc::Status ListTokens(grpc::ServerContext* ctx, const v1::ListTokensRequest* req,
                           v1::ListTokensResponse* resp) override;
   grpc::Status RevokeToken(grpc::ServerContext* ctx, const v1::TokenRef* req, v1::CountResponse* resp) override;
+  grpc::Status SetQuota(grpc::ServerContext* ctx, const v1::QuotaRequest* req, v1::CountResponse* resp) override;
+  grpc::Status ListQuotas(grpc::ServerContext* ctx, const v1::ListQuotasRequest* req,
+                          v1::ListQuotasResponse* resp) override;
   grpc::Status ListAudit(grpc::ServerContext* ctx, const v1::ListAuditRequest* req,
                          v1::ListAuditResponse* resp) override;
 
@@ -111,6 +114,8 @@ class SweepServiceImpl final : public v1::SweepService::Service {
   Status RevokeUserToken(int64_t token_id);
   Status FillTokens(v1::ListTokensResponse* resp);
   Status FillAudit(int64_t offset, int64_t limit, const std::string& user, v1::ListAuditResponse* resp);
+  Status SetUserQuota(const std::string& user, std::optional<int64_t> max_running, const std::string& set_by);
+  Status FillQuotas(v1::ListQuotasResponse* resp);
   Feed& feed() { return feed_; }
   // The workers whose heartbeat is recent, read through `queue` (forgets the others).
   Status AliveWorkers(Queue& queue, v1::ListWorkersResponse* resp);

@@ -446,6 +446,16 @@ int main(int argc, char** argv) {
   audit_cmd->add_option("--limit", limit, "rows at most")->check(CLI::Range(int64_t{1}, int64_t{1000}))
       ->capture_default_str();
   audit_cmd->add_option("--offset", offset, "skip this many newest rows")->check(CLI::NonNegativeNumber);
+  int64_t quota = 0;
+  auto* quota_cmd = app.add_subcommand("quota", "a user's own cap on trials in flight, over --max-running-per-user");
+  quota_cmd->require_subcommand(1);
+  auto* quota_set_cmd = quota_cmd->add_subcommand("set", "USER may have at most N trials queued or running (admin)");
+  quota_set_cmd->add_option("USER", user)->required();
+  quota_set_cmd->add_option("N", quota, "in [0, 1000000]; 0: no cap for this user")->required()
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
+  auto* quota_unset_cmd = quota_cmd->add_subcommand("unset", "USER's quota removed: the default applies (admin)");
+  quota_unset_cmd->add_option("USER", user)->required();
+  auto* quota_list_cmd = quota_cmd->add_subcommand("list", "every quota, and the default");
   auto* show_cmd = app.add_subcommand("show", "a sweep and its trials");
   show_cmd->add_option("SWEEP", sweep_id)->required();
   auto* watch_cmd = app.add_subcommand("watch", "a live progress bar until the sweep is done");
@@ -653,6 +663,38 @@ int main(int argc, char** argv) {
       table.Add({std::to_string(token_id), "yes"});
       table.Print(std::cout, g.format == "json" ? "jsonl" : g.format);
     }
+    return 0;
+  }
+  if (quota_set_cmd->parsed() || quota_unset_cmd->parsed()) {
+    sic::v1::QuotaRequest req;
+    req.set_user(user);
+    if (quota_set_cmd->parsed()) req.set_max_running(quota);
+    sic::v1::CountResponse resp;
+    if (auto st = stub->SetQuota(Context(g).get(), req, &resp); !st.ok()) return FailRpc(st, g);
+    const std::string value = quota_set_cmd->parsed() ? std::to_string(quota) : "";
+    if (g.format == "table") {
+      std::cout << "quota of " << user << ": "
+                << (quota_unset_cmd->parsed() ? "removed (the default applies)"
+                    : quota == 0               ? "no cap"
+                                               : value + " trials queued or running at most")
+                << "\n";
+    } else {
+      sic::Table table({"user", "max_running"});
+      table.Add({user, value});
+      table.Print(std::cout, g.format == "json" ? "jsonl" : g.format);
+    }
+    return 0;
+  }
+  if (quota_list_cmd->parsed()) {
+    sic::v1::ListQuotasResponse resp;
+    if (auto st = stub->ListQuotas(Context(g).get(), {}, &resp); !st.ok()) return FailRpc(st, g);
+    sic::Table table({"user", "max_running", "set_by", "set_at"});
+    for (const auto& q : resp.quotas()) {
+      table.Add({q.user(), std::to_string(q.max_running()), q.set_by(), Time(q.set_at())});
+    }
+    // The default, as the row of user "*".
+    table.Add({"*", std::to_string(resp.default_max_running()), "--max-running-per-user", ""});
+    table.Print(std::cout, g.format);
     return 0;
   }
   if (audit_cmd->parsed()) {

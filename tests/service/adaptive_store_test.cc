@@ -3,6 +3,7 @@
 // move recorded once; evaluations once per step; live curve points; a
 // search's trials made one suggestion at a time, and ask/tell.
 #include <cmath>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -267,6 +268,41 @@ TEST_F(AdaptiveStoreTest, APreemptedTrialGoesBackToPendingOnceAndIsFedAgain) {
   ASSERT_TRUE(store_->SetPriority(high, 8).ok());
   EXPECT_TRUE(store_->GetSweep(high)->preempt);
   EXPECT_EQ(store_->GetSweep(high)->priority, 8);
+}
+
+// A user's quota (schema 10) reaches the dispatcher's counts of each of
+// their sweeps; removing it brings the default back.
+TEST_F(AdaptiveStoreTest, AUsersQuotaIsStoredListedAndReadWithTheCounts) {
+  auto spec = ParseSweepSpec(R"({"seeds": 2})");
+  ASSERT_TRUE(spec.ok());
+  const int64_t a = store_->CreateSweep(spec.value(), 100.0, "ann").value();
+  const int64_t b = store_->CreateSweep(spec.value(), 100.0, "bob").value();
+  ASSERT_TRUE(store_->SetQuota("ann", 3, "root", 200).ok());
+  ASSERT_TRUE(store_->SetQuota("ann", 4, "root", 201).ok());  // replaced
+  ASSERT_TRUE(store_->SetQuota("cat", 0, "root", 202).ok());
+  EXPECT_EQ(store_->SetQuota("bob", -1, "root", 203).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(store_->SetQuota("bob", Store::kMaxQuota + 1, "root", 203).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(store_->SetQuota("bob", std::nullopt, "root", 203).code(), Status::Code::kNotFound);
+  auto quotas = store_->Quotas().value();
+  ASSERT_EQ(quotas.size(), 2u);
+  EXPECT_EQ(quotas[0].user, "ann");
+  EXPECT_EQ(quotas[0].max_running, 4);
+  EXPECT_EQ(quotas[0].set_by, "root");
+  EXPECT_DOUBLE_EQ(quotas[0].set_at, 201);
+  EXPECT_EQ(quotas[1].user, "cat");
+  auto caps = [&] {
+    std::map<int64_t, int64_t> out;
+    const std::vector<DispatchSweep> counts = store_->DispatchCounts(10).value();
+    for (const DispatchSweep& d : counts) out[d.sweep_id] = d.user_cap;
+    return out;
+  };
+  EXPECT_EQ(caps(), (std::map<int64_t, int64_t>{{a, 4}, {b, -1}}));
+  // In flight too (the first query of DispatchCounts).
+  Enqueue(store_->ListTrials(a, 0, 10)->at(0).id);
+  EXPECT_EQ(caps()[a], 4);
+  ASSERT_TRUE(store_->SetQuota("ann", std::nullopt, "root", 204).ok());
+  EXPECT_EQ(caps()[a], -1);
+  EXPECT_EQ(store_->Quotas()->size(), 1u);
 }
 
 }  // namespace

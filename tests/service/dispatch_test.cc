@@ -2,6 +2,8 @@
 // budgets per class, priority first, fair share by user then sweep, caps.
 #include "coordinator/dispatch.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 namespace sic {
@@ -136,6 +138,24 @@ TEST(Dispatch, AUserAtTheCapWaitsAcrossClassesAndSweeps) {
 TEST(Dispatch, NothingPendingNothingFed) {
   EXPECT_TRUE(PlanDispatch({}, {{"cpu", 8}}, DispatchPolicy()).empty());
   EXPECT_TRUE(PlanDispatch({S(1, "ann", 0, 1, 0)}, {{"cpu", 8}}, DispatchPolicy()).empty());
+}
+
+TEST(Dispatch, AUsersQuotaOverridesTheDefaultCap) {
+  DispatchPolicy policy;
+  policy.ahead = 0;
+  policy.max_running_per_user = 1;
+  DispatchSweep ann = S(1, "ann", 10);
+  ann.user_cap = 3;  // her quota: 3, over the default 1
+  DispatchSweep bob = S(2, "bob", 10);
+  DispatchSweep cat = S(3, "cat", 10);
+  cat.user_cap = 0;  // no cap for her at all
+  std::vector<int64_t> order = Order(PlanDispatch({ann, bob, cat}, {{"cpu", 10}}, policy));
+  EXPECT_EQ(std::count(order.begin(), order.end(), 1), 3);
+  EXPECT_EQ(std::count(order.begin(), order.end(), 2), 1);
+  EXPECT_EQ(std::count(order.begin(), order.end(), 3), 6);
+  EXPECT_EQ(UserCap(ann, policy), 3);
+  EXPECT_EQ(UserCap(bob, policy), 1);
+  EXPECT_EQ(UserCap(cat, policy), 0);
 }
 
 // ---- preemption (PlanPreemption)

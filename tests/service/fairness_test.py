@@ -115,9 +115,12 @@ class FairnessTest(ClusterTestCase):
         return dict(rows)
 
     def test_caps_hold_across_coordinator_restarts(self):
-        # 2 workers x 2 slots, ann may have 2 trials in flight, bob's sweep 1.
-        c = self.cluster(lease_ms=30000, coordinator_args=["--max-running-per-user", "2"])
+        # 2 workers x 2 slots; the default per-user cap is 3, ann's quota 2 (an admin's
+        # `sicctl quota set`, kept in SQLite), bob's sweep may have 1 in flight.
+        c = self.cluster(lease_ms=30000, coordinator_args=["--max-running-per-user", "3"])
         ann, bob = self.token(c, "ann"), self.token(c, "bob")
+        r = c.sicctl("quota", "set", "ann", "2")
+        self.assertEqual(r.returncode, 0, r.stderr)
         c.start_worker("a", "--concurrency", "2")
         c.start_worker("b", "--concurrency", "2")
         c.wait_workers(["a", "b"])

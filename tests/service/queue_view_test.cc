@@ -166,6 +166,12 @@ TEST(BuildQueueView, CapsCountQueuedAndRunningOverEveryClass) {
   EXPECT_EQ(ClassOf(view, "cpu")["sweeps"][0]["reason"], "owner at the per-user cap (2)");
   EXPECT_EQ(ClassOf(view, "cpu")["sweeps"][1]["reason"], "waiting for a free slot (fair share)");
   EXPECT_EQ(view["max_running_per_user"], 2);
+  // A quota overrides the default: ann's 5 frees her, bob's 1 holds him.
+  for (QueueCount& q : counts) q.owner_cap = q.owner == "ann" ? 5 : 1;
+  view = BuildQueueView(counts, workers, 2);
+  EXPECT_EQ(ClassOf(view, "cpu")["sweeps"][0]["reason"], "waiting for a free slot (fair share)");
+  EXPECT_EQ(ClassOf(view, "cpu")["sweeps"][0]["owner_cap"], 5);
+  EXPECT_EQ(ClassOf(view, "cpu")["sweeps"][1]["reason"], "owner at the per-user cap (1)");
 }
 
 TEST(BuildQueueView, HigherPriorityHoldsBackOnlyWhenItCanBeFed) {

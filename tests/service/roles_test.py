@@ -302,6 +302,36 @@ class RestRolesTest(Base):
             status, answer = call(self.c, "POST", "/api/v1/sweeps/%d/priority" % sweep, self.tokens["root"], body)
             self.assertEqual(status, 400, (body, answer))
 
+    def test_quotas_are_set_by_admins_and_read_by_anyone(self):
+        for who, code, user in ADMIN_ONLY:
+            self.attempt(who, code, user, "POST", "/api/v1/quotas", "/api/v1/quotas",
+                         {"user": "alice", "max_running": 3}, target="quota of alice" if code == "OK" else None)
+        status, answer = call(self.c, "GET", "/api/v1/quotas", self.tokens["vic"])
+        self.assertEqual(status, 200, answer)
+        self.assertEqual([(q["user"], q["max_running"], q["set_by"]) for q in answer["quotas"]], [("alice", 3, "admin")])
+        self.assertEqual(answer["default_max_running"], 0)
+        for body in ({"user": "alice"}, {"user": "alice", "max_running": -1}, {"user": "alice", "max_running": "3"},
+                     {"user": "alice", "max_running": 1000001}, {"user": "a b", "max_running": 1},
+                     {"user": "alice", "max_running": 1, "x": 1}, {"user": "admin", "max_running": 1},
+                     {"max_running": 1}, b"{not json"):
+            status, answer = call(self.c, "POST", "/api/v1/quotas", self.tokens["root"], body)
+            self.assertEqual(status, 400, (body, answer))
+        self.assertEqual(self.c.query("SELECT user, max_running FROM quotas"), [("alice", 3)])
+        status, answer = call(self.c, "POST", "/api/v1/quotas", self.tokens["root"], {"user": "alice", "max_running": None})
+        self.assertEqual((status, answer), (200, {"user": "alice", "max_running": None}))
+        self.assertEqual(call(self.c, "POST", "/api/v1/quotas", self.tokens["root"],
+                              {"user": "alice", "max_running": None})[0], 404)
+        self.assertEqual(self.c.query("SELECT COUNT(*) FROM quotas")[0][0], 0)
+        # sicctl, as an admin and as a member.
+        r = self.as_user("root", "quota", "set", "bob", "2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.as_user("alice", "quota", "set", "alice", "50")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("admin", r.stderr)
+        r = self.as_user("vic", "--format", "csv", "quota", "list")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines()[1].split(",")[:3], ["bob", "2", "root"])
+
     def test_admin_reads_and_the_audit_route(self):
         self.submit("alice")
         call(self.c, "POST", "/api/v1/sweeps/1/cancel", self.tokens["bob"], {})

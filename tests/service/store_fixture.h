@@ -20,6 +20,7 @@ namespace sic {
 // added, taken out again; attempts keyed as before), for migration tests.
 inline const char* const kBackToSchema3 = R"sql(
 ALTER TABLE sweeps DROP COLUMN preempt;
+DROP TABLE quotas;
 ALTER TABLE artifacts DROP COLUMN step;
 DROP TABLE audit;
 DROP TABLE tokens;

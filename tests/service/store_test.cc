@@ -471,7 +471,7 @@ TEST_F(StoreTest, Schema9MovesUnfedMemoryTrialsToTheirQueue) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "UPDATE trials SET device_class = 'cuda'; ALTER TABLE sweeps DROP COLUMN preempt; "
-                         "PRAGMA user_version = 8;", nullptr, nullptr, nullptr),
+                         "DROP TABLE quotas; PRAGMA user_version = 8;", nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   Reopen();
