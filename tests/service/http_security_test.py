@@ -351,8 +351,13 @@ class LimitsTest(Base):
                 time.sleep(0.1)
         self.assertEqual(status, 200)
         log = c.log("coordinator")
-        self.assertEqual(log.count("cannot accept connections"), 1, log)
-        self.assertIn("accepting connections again", log)
+        # Logged once per episode, not once per retry (30 retries in these 3 s). A descriptor
+        # the coordinator frees meanwhile (seen on a loaded machine) lets one accept through,
+        # which ends an episode and may start another: a few, each ended.
+        episodes = log.count("cannot accept connections")
+        self.assertGreaterEqual(episodes, 1, log)
+        self.assertLessEqual(episodes, 3, log)
+        self.assertEqual(log.count("accepting connections again"), episodes, log)
 
     def test_metrics_and_readyz_share_one_redis_connection(self):
         c = Cluster(BIN)
