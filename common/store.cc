@@ -1084,31 +1084,41 @@ Status Store::RecordCurvePoints(int64_t trial_id, int64_t round, const std::vect
   return tx.Commit();
 }
 
+Result<std::optional<Store::AttemptEnd>> Store::EndAttempt(const TrialResult& r, const char* outcome) {
+  Stmt trial(*stmts_, "SELECT status, round, ticket, sweep_id FROM trials WHERE id = ?");
+  trial.Bind(1, r.trial_id);
+  const int rc = trial.Step();
+  if (rc == SQLITE_DONE) return std::optional<AttemptEnd>();  // unknown trial (e.g. a wiped file)
+  if (rc != SQLITE_ROW) return trial.Error();
+  AttemptEnd end;
+  end.status = trial.Text(0);
+  end.current = trial.Int(1) == r.round && trial.Int(2) == r.ticket;
+  end.sweep_id = trial.Int(3);
+  // The same event delivered again (after a pause or a preemption the trial
+  // may be in a state its event starts from again): recorded once.
+  Stmt seen(*stmts_, "SELECT outcome IS NOT NULL AND outcome != 'error' FROM attempts "
+                 "WHERE trial_id = ? AND round = ? AND ticket = ? AND delivery = ?");
+  seen.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.ticket).Bind(4, r.delivery);
+  if (seen.Step() == SQLITE_ROW && seen.Int(0)) return std::optional<AttemptEnd>();
+  Stmt attempt(*stmts_, "INSERT INTO attempts (trial_id, round, ticket, delivery, worker, started_at, finished_at, outcome, error) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '') ON CONFLICT (trial_id, round, ticket, delivery) DO UPDATE SET "
+                    "worker = excluded.worker, finished_at = excluded.finished_at, outcome = excluded.outcome, error = ''");
+  attempt.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.ticket).Bind(4, r.delivery).Bind(5, r.worker);
+  attempt.Bind(6, r.started_at).Bind(7, r.finished_at).Bind(8, std::string(outcome));
+  if (Status s = attempt.Run(); !s.ok()) return s;
+  if (Status s = RecordCurvePoints(r.trial_id, r.round, r.curve); !s.ok()) return s;
+  return std::optional<AttemptEnd>(std::move(end));
+}
+
 Result<bool> Store::RecordPause(const TrialResult& r, int64_t step, int64_t rung, double value) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt trial(*stmts_, "SELECT status, round, ticket, sweep_id FROM trials WHERE id = ?");
-  trial.Bind(1, r.trial_id);
-  const int rc = trial.Step();
-  if (rc == SQLITE_DONE) return false;
-  if (rc != SQLITE_ROW) return trial.Error();
-  const std::string status = trial.Text(0);
-  const bool current = trial.Int(1) == r.round && trial.Int(2) == r.ticket;
-  const int64_t sweep_id = trial.Int(3);
-
-  Stmt seen(*stmts_, "SELECT outcome IS NOT NULL AND outcome != 'error' FROM attempts "
-                 "WHERE trial_id = ? AND round = ? AND ticket = ? AND delivery = ?");
-  seen.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.ticket).Bind(4, r.delivery);
-  if (seen.Step() == SQLITE_ROW && seen.Int(0)) return false;  // this attempt is recorded already
-  Stmt attempt(*stmts_, "INSERT INTO attempts (trial_id, round, ticket, delivery, worker, started_at, finished_at, outcome, error) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, 'paused', '') ON CONFLICT (trial_id, round, ticket, delivery) DO UPDATE SET "
-                    "worker = excluded.worker, finished_at = excluded.finished_at, outcome = 'paused', error = ''");
-  attempt.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.ticket).Bind(4, r.delivery).Bind(5, r.worker);
-  attempt.Bind(6, r.started_at).Bind(7, r.finished_at);
-  if (Status s = attempt.Run(); !s.ok()) return s;
+  auto end = EndAttempt(r, "paused");
+  if (!end.ok()) return end.status();
+  if (!end.value()) return false;
+  const auto& [status, current, sweep_id] = *end.value();
   if (Status s = RecordEvaluation(r.trial_id, step, r.metrics); !s.ok()) return s;
-  if (Status s = RecordCurvePoints(r.trial_id, r.round, r.curve); !s.ok()) return s;
   bool moved = false;
   if (current && TransitionAllowed(TrialEvent::kPause, status)) {
     Stmt upd(*stmts_, MoveTrials(TrialEvent::kPause, "steps_done = ?, worker = ''", "id = ? AND round = ? AND ticket = ?"));
@@ -1129,28 +1139,10 @@ Result<bool> Store::RecordPreempted(const TrialResult& r, int64_t step) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(db_);
   if (!tx.begun().ok()) return tx.begun();
-  Stmt trial(*stmts_, "SELECT status, round, ticket, sweep_id FROM trials WHERE id = ?");
-  trial.Bind(1, r.trial_id);
-  const int rc = trial.Step();
-  if (rc == SQLITE_DONE) return false;
-  if (rc != SQLITE_ROW) return trial.Error();
-  const std::string status = trial.Text(0);
-  const bool current = trial.Int(1) == r.round && trial.Int(2) == r.ticket;
-  const int64_t sweep_id = trial.Int(3);
-
-  // The same event delivered again (the trial is pending now, which the
-  // state table's preempt may start from): recorded once.
-  Stmt seen(*stmts_, "SELECT outcome IS NOT NULL AND outcome != 'error' FROM attempts "
-                 "WHERE trial_id = ? AND round = ? AND ticket = ? AND delivery = ?");
-  seen.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.ticket).Bind(4, r.delivery);
-  if (seen.Step() == SQLITE_ROW && seen.Int(0)) return false;
-  Stmt attempt(*stmts_, "INSERT INTO attempts (trial_id, round, ticket, delivery, worker, started_at, finished_at, outcome, error) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, 'preempted', '') ON CONFLICT (trial_id, round, ticket, delivery) DO UPDATE SET "
-                    "worker = excluded.worker, finished_at = excluded.finished_at, outcome = 'preempted', error = ''");
-  attempt.Bind(1, r.trial_id).Bind(2, r.round).Bind(3, r.ticket).Bind(4, r.delivery).Bind(5, r.worker);
-  attempt.Bind(6, r.started_at).Bind(7, r.finished_at);
-  if (Status s = attempt.Run(); !s.ok()) return s;
-  if (Status s = RecordCurvePoints(r.trial_id, r.round, r.curve); !s.ok()) return s;
+  auto end = EndAttempt(r, "preempted");
+  if (!end.ok()) return end.status();
+  if (!end.value()) return false;
+  const auto& [status, current, sweep_id] = *end.value();
   bool moved = false;
   if (current && TransitionAllowed(TrialEvent::kPreempt, status)) {
     Stmt upd(*stmts_, MoveTrials(TrialEvent::kPreempt, "steps_done = MAX(steps_done, ?), worker = ''",

@@ -385,6 +385,17 @@ class Store {
   explicit Store(sqlite3* db);
   Status Migrate();
   Result<SweepRow> LoadSweep(int64_t sweep_id);  // caller holds mu_
+  // What a Paused and a Preempted event both record, inside the caller's
+  // transaction (caller holds mu_): the attempt's row with `outcome` and its
+  // curve points. Returns the trial's status, whether the attempt is its
+  // current job (round and ticket) and its sweep; nullopt (nothing written)
+  // for an unknown trial or an attempt recorded already.
+  struct AttemptEnd {
+    std::string status;
+    bool current = false;
+    int64_t sweep_id = 0;
+  };
+  Result<std::optional<AttemptEnd>> EndAttempt(const TrialResult& attempt, const char* outcome);
   // Gives each trial a new ticket and enqueue time, in one transaction (caller holds mu_).
   Status IssueTickets(std::vector<TrialRow>& trials, double now);
   // The sweeps whose ids a statement selects, in its order; caller holds mu_.

@@ -111,6 +111,21 @@ bool Truthy(const HttpRequest& req, const std::string& key) {
   return it != req.query.end() && (it->second == "1" || it->second == "true" || it->second.empty());
 }
 
+// The body of a small command (priority, token, quota): a flat JSON object
+// of at most 1 KiB, depth 2.
+Result<json> SmallBody(const HttpRequest& req, const char* what) {
+  JsonLimits limits;
+  limits.max_bytes = 1024;
+  limits.max_depth = 2;
+  return ParseJson(req.body, limits, what);
+}
+
+// A JSON integer as int64; an unsigned one past int64 reads as INT64_MAX, so
+// that a range check refuses it rather than a wrap-around accepting it.
+int64_t ClampedInt64(const json& n) {
+  return n.is_number_unsigned() && n.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : n.get<int64_t>();
+}
+
 std::vector<std::string> Split(const std::string& text, char sep) {
   std::vector<std::string> out;
   std::string part;
@@ -517,10 +532,7 @@ Result<HttpResponse> RestApi::Retry(const Call& call) {
 // Body: {"priority": N}, N in [-1000, 1000], and optionally "preempt": true
 // or false (true needs an admin).
 Result<HttpResponse> RestApi::Priority(const Call& call) {
-  JsonLimits limits;
-  limits.max_bytes = 1024;
-  limits.max_depth = 2;
-  auto body = ParseJson(call.req.body, limits, "priority");
+  auto body = SmallBody(call.req, "priority");
   if (!body.ok()) return body.status();
   const json& b = body.value();
   const bool has_preempt = b.is_object() && b.contains("preempt");
@@ -532,10 +544,7 @@ Result<HttpResponse> RestApi::Priority(const Call& call) {
   }
   std::optional<bool> preempt;
   if (has_preempt) preempt = b["preempt"].get<bool>();
-  // An unsigned integer past int64 reads as a huge number, refused by the range check.
-  const json& n = b["priority"];
-  const int64_t p = n.is_number_unsigned() && n.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX
-                                                                                                   : n.get<int64_t>();
+  const int64_t p = ClampedInt64(b["priority"]);
   if (Status s = service_.SetSweepPriority(call.id, p, preempt, call.who); !s.ok()) return s;
   json out = {{"sweep", call.id}, {"priority", p}};
   if (preempt) out["preempt"] = *preempt;
@@ -545,10 +554,7 @@ Result<HttpResponse> RestApi::Priority(const Call& call) {
 // Body: {"user": NAME, "role": "viewer" | "member" | "admin"}. The answer
 // carries the token, this once.
 Result<HttpResponse> RestApi::CreateToken(const Call& call) {
-  JsonLimits limits;
-  limits.max_bytes = 1024;
-  limits.max_depth = 2;
-  auto body = ParseJson(call.req.body, limits, "token");
+  auto body = SmallBody(call.req, "token");
   if (!body.ok()) return body.status();
   const json& b = body.value();
   if (!b.is_object() || !b.contains("user") || !b["user"].is_string() || !b.contains("role") || !b["role"].is_string() ||
@@ -595,10 +601,7 @@ Result<HttpResponse> RestApi::ListQuotas(const Call& call) {
 // Body: {"user": NAME, "max_running": N}, N in [0, 1000000] (0: no cap for
 // them), or "max_running": null to remove the user's quota.
 Result<HttpResponse> RestApi::SetQuota(const Call& call) {
-  JsonLimits limits;
-  limits.max_bytes = 1024;
-  limits.max_depth = 2;
-  auto body = ParseJson(call.req.body, limits, "quota");
+  auto body = SmallBody(call.req, "quota");
   if (!body.ok()) return body.status();
   const json& b = body.value();
   if (!b.is_object() || b.size() != 2 || !b.contains("user") || !b["user"].is_string() || !b.contains("max_running") ||
@@ -609,11 +612,7 @@ Result<HttpResponse> RestApi::SetQuota(const Call& call) {
   const std::string user = b["user"].get<std::string>();
   call.target = "quota of " + user.substr(0, 64);
   std::optional<int64_t> max_running;
-  if (!b["max_running"].is_null()) {
-    const json& n = b["max_running"];
-    max_running = n.is_number_unsigned() && n.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX
-                                                                                               : n.get<int64_t>();
-  }
+  if (!b["max_running"].is_null()) max_running = ClampedInt64(b["max_running"]);
   if (Status s = service_.SetUserQuota(user, max_running, call.who.user); !s.ok()) return s;
   return Json(200, {{"user", user}, {"max_running", max_running ? json(*max_running) : json()}}, call.route);
 }
