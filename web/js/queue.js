@@ -29,8 +29,8 @@ export async function render(app) {
     const cap = data.max_running_per_user;
     renderIfChanged(info, JSON.stringify([data.classes.length, cap]), () => [
       data.classes.length ? '' : 'Nothing waits and no worker has reported lately. ',
-      cap ? `Each user may have at most ${cap} trials queued or running (--max-running-per-user).`
-        : 'No per-user cap on running trials.',
+      cap ? `Each user may have at most ${cap} trials queued or running (--max-running-per-user), unless an admin gave them a quota (sicctl quota).`
+        : 'No per-user cap on running trials, except the quotas an admin set (sicctl quota).',
     ]);
   };
   return poll(refresh, 2000);
@@ -50,7 +50,9 @@ function classCard(c) {
       h('thead', null, h('tr', null,
         h('th', { class: 'num' }, 'sweep'), h('th', null, 'name'), h('th', null, 'owner'),
         h('th', { class: 'num' }, 'priority'), h('th', { class: 'num' }, 'not yet fed'), h('th', { class: 'num' }, 'queued'),
-        h('th', { class: 'num' }, 'running'), h('th', { class: 'num' }, 'cap'), h('th', { class: 'wide' }, 'why it waits'))),
+        h('th', { class: 'num' }, 'running'), h('th', { class: 'num' }, 'cap'),
+        h('th', { class: 'num', title: "the owner's quota (sicctl quota), else the per-user default" }, "owner's cap"),
+        h('th', { class: 'wide' }, 'why it waits'))),
       h('tbody', null, c.sweeps.map((s) => h('tr', { dataset: { sweep: s.sweep_id } },
         h('td', { class: 'num' }, s.sweep_id),
         h('td', null, h('a', { href: '#/sweeps/' + s.sweep_id }, s.name || '(unnamed)')),
@@ -60,6 +62,7 @@ function classCard(c) {
         h('td', { class: 'num' }, s.queued),
         h('td', { class: 'num' }, s.running),
         h('td', { class: 'num' }, s.max_running || '–'),
+        h('td', { class: 'num', dataset: { col: 'owner_cap' } }, s.owner_cap || '–'),
         h('td', { class: 'wide' + (/no live worker/.test(s.reason) ? ' bad' : ''), dataset: { col: 'reason' } },
           s.reason || h('span', { class: 'muted' }, 'nothing waits')))))) : h('p', { class: 'muted' }, 'Nothing of this class waits or runs.'),
   ];
