@@ -630,12 +630,13 @@ Result<std::vector<ClassSweepCount>> ResultsReader::QueueCounts() {
          "  UNION ALL SELECT device_class, sweep_id, status, COUNT(*) FROM trials"
          "  WHERE status = 'running' AND worker != 'external' GROUP BY device_class, sweep_id) "
          "SELECT g.device_class, g.sweep_id, g.status, g.n, s.name, s.owner, s.priority, s.max_running, "
-         "  COALESCE((SELECT q.max_running FROM quotas q WHERE q.user = s.owner), -1) "
+         "  COALESCE((SELECT q.max_running FROM quotas q WHERE q.user = s.owner), -1), s.preempt "
          "FROM g JOIN sweeps s ON s.id = g.sweep_id ORDER BY g.device_class, g.sweep_id, g.status");
   std::vector<ClassSweepCount> out;
   int rc;
   while ((rc = s.Step()) == SQLITE_ROW) {
-    out.push_back({s.Text(0), s.Int(1), s.Text(2), s.Int(3), s.Text(4), s.Text(5), s.Int(6), s.Int(7), s.Int(8)});
+    out.push_back(
+        {s.Text(0), s.Int(1), s.Text(2), s.Int(3), s.Text(4), s.Text(5), s.Int(6), s.Int(7), s.Int(8), s.Int(9) != 0});
   }
   if (rc != SQLITE_DONE) return s.Error();
   return out;

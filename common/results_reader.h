@@ -46,6 +46,7 @@ struct ClassSweepCount {
   std::string name, owner;
   int64_t priority = 0, max_running = 0;
   int64_t owner_cap = -1;  // the owner's quota (-1: none)
+  bool preempt = false;
 };
 
 class ResultsReader {

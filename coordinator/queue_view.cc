@@ -13,13 +13,16 @@ using nlohmann::json;
 std::string WaitReason(const WaitFacts& f) {
   if (f.pending + f.queued <= 0) return "";
   if (f.class_workers <= 0) return "no live worker serves " + DescribeQueue(f.device_class);
-  if (f.pending <= 0) return "queued, waiting for a free slot";
+  if (f.pending <= 0) {
+    return f.preempting ? "queued; lower-priority trials are asked to make room" : "queued, waiting for a free slot";
+  }
   if (f.max_running > 0 && f.sweep_active >= f.max_running) {
     return "at its cap (max_running " + std::to_string(f.max_running) + ")";
   }
   if (f.max_running_per_user > 0 && f.owner_active >= f.max_running_per_user) {
     return "owner at the per-user cap (" + std::to_string(f.max_running_per_user) + ")";
   }
+  if (f.preempting) return "lower-priority trials are asked to make room";
   if (f.behind_higher_priority) return "behind higher-priority sweeps";
   return "waiting for a free slot (fair share)";
 }
@@ -31,6 +34,7 @@ struct SweepInClass {
   std::string name, owner;
   int64_t priority = 0, max_running = 0;
   int64_t owner_cap = 0;  // the owner's quota, else the per-user default (0: none)
+  bool preempt = false;
   int64_t pending = 0, queued = 0, running = 0;
 };
 
@@ -74,6 +78,7 @@ json BuildQueueView(const std::vector<QueueCount>& counts, const std::vector<Wor
     s.priority = q.priority;
     s.max_running = q.max_running;
     s.owner_cap = q.owner_cap >= 0 ? q.owner_cap : max_running_per_user;
+    s.preempt = q.preempt;
     (q.status == "pending" ? s.pending : q.status == "queued" ? s.queued : s.running) += q.count;
     if (q.status != "pending") {
       sweep_active[q.sweep_id] += q.count;
@@ -111,6 +116,11 @@ json BuildQueueView(const std::vector<QueueCount>& counts, const std::vector<Wor
       f.max_running_per_user = s->owner_cap;
       // In priority order, every sweep of a higher priority came before this one.
       f.behind_higher_priority = any_feedable && top_feedable > s->priority;
+      // Preemption asks for room when every slot is taken and a lower priority runs here.
+      f.preempting = s->preempt && c.idle <= 0 &&
+                     std::any_of(order.begin(), order.end(), [&](const SweepInClass* o) {
+                       return o->priority < s->priority && o->running > 0;
+                     });
       if (s->pending > 0 && !capped(*s) && !any_feedable) {
         any_feedable = true;
         top_feedable = s->priority;

@@ -14,9 +14,13 @@
 //   "no live worker serves class cuda"        no live worker claims from the class
 //   ("... class cuda with 40 GB per GPU"      for a memory queue, cuda@40)
 //   "queued, waiting for a free slot"         all of them are already in Redis
+//   ("queued; lower-priority trials are asked to make room"   the same, for a
+//                                             preempting sweep, when lower priorities run here)
 //   "at its cap (max_running 2)"              the sweep's queued + running reached its max_running
 //   "owner at the per-user cap (4)"           its owner's queued + running reached their cap (their
 //                                             quota, else the coordinator's per-user default)
+//   "lower-priority trials are asked to make room"   a preempting sweep (dispatch.h:
+//                                             PlanPreemption), no idle slot, lower priorities run here
 //   "behind higher-priority sweeps"           a sweep of higher priority has trials to feed in
 //                                             the class and is not held back by a cap itself
 //   "waiting for a free slot (fair share)"    otherwise: its turn comes with a free slot
@@ -49,6 +53,9 @@ struct WaitFacts {
   int64_t owner_active = 0;          // the owner's queued + running trials, every class
   int64_t max_running_per_user = 0;  // the owner's cap: their quota, else the default (0: none)
   bool behind_higher_priority = false;
+  // The sweep may preempt (spec "preempt"), no slot of the class is idle and
+  // trials of a lower priority run in it: the coordinator asks them to go.
+  bool preempting = false;
 };
 
 std::string WaitReason(const WaitFacts& facts);
@@ -65,6 +72,7 @@ struct QueueCount {
   int64_t priority = 0;
   int64_t max_running = 0;
   int64_t owner_cap = -1;  // the owner's quota (-1: none; the default applies)
+  bool preempt = false;    // the sweep may preempt running trials of lower priority
 };
 
 

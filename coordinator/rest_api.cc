@@ -720,7 +720,7 @@ Result<HttpResponse> RestApi::QueueView(const Call& call) {
   counts.reserve(rows->size());
   for (const ClassSweepCount& r : rows.value()) {
     counts.push_back({r.device_class, r.sweep_id, r.status, r.count, r.name, r.owner, r.priority, r.max_running,
-                      r.owner_cap});
+                      r.owner_cap, r.preempt});
   }
   return Json(200, BuildQueueView(counts, workers.value(), service_.options().max_running_per_user), call.route);
 }

@@ -174,6 +174,27 @@ TEST(BuildQueueView, CapsCountQueuedAndRunningOverEveryClass) {
   EXPECT_EQ(ClassOf(view, "cpu")["sweeps"][1]["reason"], "owner at the per-user cap (1)");
 }
 
+TEST(BuildQueueView, APreemptingSweepSaysLowerPrioritiesAreAskedToMakeRoom) {
+  // One worker with one slot, busy with ann's trial (priority 0).
+  std::vector<WorkerSlots> workers = {{{"cpu"}, 1, 1}};
+  std::vector<QueueCount> counts = {Row("cpu", 1, "running", 1, "ann", 0), Row("cpu", 2, "pending", 1, "bob", 5)};
+  auto reason_of_bob = [&] {
+    const json view = BuildQueueView(counts, workers, 0);
+    for (const json& s : ClassOf(view, "cpu")["sweeps"]) {
+      if (s["sweep_id"] == 2) return s["reason"].get<std::string>();
+    }
+    return std::string("(not listed)");
+  };
+  EXPECT_EQ(reason_of_bob(), "waiting for a free slot (fair share)");
+  counts[1].preempt = true;
+  EXPECT_EQ(reason_of_bob(), "lower-priority trials are asked to make room");
+  counts[1].status = "queued";
+  EXPECT_EQ(reason_of_bob(), "queued; lower-priority trials are asked to make room");
+  // Nothing of a lower priority runs (the same priority does): it waits like anyone.
+  counts[0].priority = 5;
+  EXPECT_EQ(reason_of_bob(), "queued, waiting for a free slot");
+}
+
 TEST(BuildQueueView, HigherPriorityHoldsBackOnlyWhenItCanBeFed) {
   std::vector<WorkerSlots> workers = {{{"cpu"}, 1, 1}};
   std::vector<QueueCount> counts = {
