@@ -169,6 +169,42 @@ TEST(QueueEventCodec, RefusesPausedAndEvaluationOutsideTheLimits) {
   }
 }
 
+// A Preempted event: its step is where its checkpoint is (0 when preempted
+// before the first step); a negative step, a curve point at step 0, too many
+// points or a missing trial are refused like any other kind's.
+TEST(QueueEventCodec, PreemptedRoundTripsAndIsRefusedOutsideTheLimits) {
+  DecodedEvent preempted = Event(EventKind::kPreempted);
+  preempted.step = 959;
+  preempted.report.curve = {{950, 0.8, 1, 1, 1, 1, 1e-3}};
+  preempted.report.finished_at = 105;
+  auto p = DecodeWorkerEvent(EncodeEvent(preempted));
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->kind, EventKind::kPreempted);
+  EXPECT_EQ(p->step, 959);
+  EXPECT_EQ(p->report.ticket, 41);
+  ASSERT_EQ(p->report.curve.size(), 1u);
+  EXPECT_EQ(p->report.finished_at, 105);
+  EXPECT_EQ(EncodeEvent(p.value()), EncodeEvent(preempted));
+
+  auto refused = [](const DecodedEvent& d) {
+    auto e = DecodeWorkerEvent(EncodeEvent(d));
+    return !e.ok() && e.status().IsInvalidArgument();
+  };
+  DecodedEvent c = preempted;
+  c.step = 0;
+  EXPECT_FALSE(refused(c)) << "preempted before its first step";
+  c.step = -1;
+  EXPECT_TRUE(refused(c)) << "negative step";
+  c = preempted;
+  c.report.curve = {{0, 1, 1, 1, 1, 1, 1}};
+  EXPECT_TRUE(refused(c)) << "a curve point at step 0";
+  c.report.curve.assign(ReportLimits::kMaxCurvePoints + 1, CurvePoint{5});
+  EXPECT_TRUE(refused(c)) << "too many curve points";
+  c = preempted;
+  c.report.trial_id = 0;
+  EXPECT_TRUE(refused(c)) << "no trial";
+}
+
 TEST(QueueEventCodec, RefusesWhatNoWorkerSends) {
   auto refused = [](const std::string& bytes) {
     auto e = DecodeWorkerEvent(bytes);
