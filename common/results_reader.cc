@@ -630,7 +630,7 @@ Result<std::vector<ClassSweepCount>> ResultsReader::QueueCounts() {
          "  UNION ALL SELECT device_class, sweep_id, status, COUNT(*) FROM trials"
          "  WHERE status = 'running' AND worker != 'external' GROUP BY device_class, sweep_id) "
          "SELECT g.device_class, g.sweep_id, g.status, g.n, s.name, s.owner, s.priority, s.max_running, "
-         "  COALESCE((SELECT q.max_running FROM quotas q WHERE q.user = s.owner), -1), s.preempt "
+         "  " + sic::OwnerQuotaSql("s.owner") + ", s.preempt "
          "FROM g JOIN sweeps s ON s.id = g.sweep_id ORDER BY g.device_class, g.sweep_id, g.status");
   std::vector<ClassSweepCount> out;
   int rc;

@@ -574,9 +574,8 @@ Result<std::vector<DispatchSweep>> Store::DispatchCounts(int64_t pending_cap) {
   if (!tx.begun().ok()) return tx.begun();
   std::map<std::pair<int64_t, std::string>, DispatchSweep> rows;
   Stmt active(*stmts_, "SELECT t.sweep_id, t.device_class, s.owner, s.priority, s.max_running, "
-                   "SUM(t.status = 'queued'), SUM(t.status = 'running'), s.preempt, "
-                   "COALESCE((SELECT q.max_running FROM quotas q WHERE q.user = s.owner), -1) "
-                   "FROM trials t JOIN sweeps s ON s.id = t.sweep_id "
+                   "SUM(t.status = 'queued'), SUM(t.status = 'running'), s.preempt, " + OwnerQuotaSql("s.owner") +
+                   " FROM trials t JOIN sweeps s ON s.id = t.sweep_id "
                    "WHERE t.status IN ('queued', 'running') AND t.worker != 'external' "
                    "GROUP BY t.sweep_id, t.device_class");
   int rc;
@@ -604,9 +603,8 @@ Result<std::vector<DispatchSweep>> Store::DispatchCounts(int64_t pending_cap) {
                    "  UNION ALL SELECT (SELECT MIN(sweep_id) FROM trials WHERE device_class = ?1 "
                    "    AND status = 'pending' AND sweep_id > s.id) FROM s WHERE s.id IS NOT NULL) "
                    "SELECT sw.id, sw.owner, sw.priority, sw.max_running, (SELECT COUNT(*) FROM (SELECT 1 FROM trials "
-                   "  WHERE device_class = ?1 AND status = 'pending' AND sweep_id = sw.id LIMIT ?2)), sw.preempt, "
-                   "  COALESCE((SELECT q.max_running FROM quotas q WHERE q.user = sw.owner), -1) "
-                   "FROM s JOIN sweeps sw ON sw.id = s.id");
+                   "  WHERE device_class = ?1 AND status = 'pending' AND sweep_id = sw.id LIMIT ?2)), sw.preempt, " +
+                   OwnerQuotaSql("sw.owner") + " FROM s JOIN sweeps sw ON sw.id = s.id");
   for (const std::string& c : pending_classes) {
     sweeps.Reset();
     sweeps.Bind(1, c).Bind(2, std::max<int64_t>(1, pending_cap));
@@ -1178,6 +1176,10 @@ Status Store::SetQuota(const std::string& user, std::optional<int64_t> max_runni
   }
   Publish();
   return Status::OK();
+}
+
+std::string OwnerQuotaSql(const std::string& owner) {
+  return "COALESCE((SELECT q.max_running FROM quotas q WHERE q.user = " + owner + "), -1)";
 }
 
 Result<std::vector<QuotaRow>> Store::Quotas() {

@@ -99,6 +99,10 @@ struct DispatchSweep {
   int64_t user_cap = -1;    // the owner's quota (Store::SetQuota); -1: none, the default cap applies
 };
 
+// SQL for the quota of the user in column `owner` (e.g. "s.owner"), -1 when
+// they have none: the dispatcher's counts and the queue view read it alike.
+std::string OwnerQuotaSql(const std::string& owner);
+
 // A user's own cap on queued + running trials (Store::SetQuota).
 struct QuotaRow {
   std::string user;

@@ -25,7 +25,7 @@ std::map<std::string, int64_t> SlotsByQueue(const std::vector<WorkerSlots>& work
 }
 
 int64_t UserCap(const DispatchSweep& sweep, const DispatchPolicy& policy) {
-  return sweep.user_cap >= 0 ? sweep.user_cap : policy.max_running_per_user;
+  return OwnerCap(sweep.user_cap, policy.max_running_per_user);
 }
 
 std::vector<DispatchPick> PlanDispatch(const std::vector<DispatchSweep>& sweeps,

@@ -55,8 +55,11 @@ struct DispatchPolicy {
   int64_t ahead = 1;                 // trials fed beyond a class's worker slots
   int64_t max_running_per_user = 0;  // 0: no cap; a user's quota overrides it (DispatchSweep::user_cap)
 };
-// The cap on the queued + running trials of `sweep`'s owner: their quota, or
-// the policy's default (0: none).
+// A user's cap on queued + running trials: their quota (Store::SetQuota;
+// -1: none), else `default_cap` (--max-running-per-user). 0: no cap.
+// Inline: the queue view (sic_queue_view) uses it without the dispatcher.
+inline int64_t OwnerCap(int64_t quota, int64_t default_cap) { return quota >= 0 ? quota : default_cap; }
+// The same for `sweep`'s owner under `policy`.
 int64_t UserCap(const DispatchSweep& sweep, const DispatchPolicy& policy);
 
 // The picks, in the order they go into the queues (consecutive picks of one

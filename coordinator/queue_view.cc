@@ -77,7 +77,7 @@ json BuildQueueView(const std::vector<QueueCount>& counts, const std::vector<Wor
     s.owner = q.owner;
     s.priority = q.priority;
     s.max_running = q.max_running;
-    s.owner_cap = q.owner_cap >= 0 ? q.owner_cap : max_running_per_user;
+    s.owner_cap = OwnerCap(q.owner_cap, max_running_per_user);
     s.preempt = q.preempt;
     (q.status == "pending" ? s.pending : q.status == "queued" ? s.queued : s.running) += q.count;
     if (q.status != "pending") {
