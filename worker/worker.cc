@@ -16,6 +16,7 @@
 #include "common/resources.h"
 #include "common/trial_report.h"
 #include "proto/sweep.pb.h"
+#include "worker/folder_lock.h"
 #include "worker/job.h"
 
 namespace sic {
@@ -96,6 +97,9 @@ struct Attempted {
   std::string error;
   double started = 0;
   std::vector<CurvePoint> unsent;  // curve points no progress event carried
+  // The trial folder, held until the attempt is reported (which may remove
+  // it); null when the attempt ended while another delivery held it.
+  std::unique_ptr<FolderLock> folder;
 };
 
 // The most curve points one event carries (the newest, when more were logged).
@@ -243,13 +247,13 @@ class SlotLoop {
     const std::string label = "trial " + std::to_string(job.job.trial_id()) + " (" + job.job.name() +
                               ", delivery " + std::to_string(entry.deliveries) + ")";
     if (job.job.discard()) {
-      RemoveDir(TrialDir(job.job));
+      RemoveIfFree(TrialDir(job.job));
       if (Persist("ack", [&] { return queue_.AckTrial(entry.device_class, entry.id); })) Log(label + ": checkpoint discarded");
       return false;
     }
     if (auto canceled = queue_.IsCanceled(job.job.sweep_id()); canceled.ok() && canceled.value()) {
       Log(label + ": sweep canceled, skipped");
-      if (queue_.AckTrial(entry.device_class, entry.id).ok()) RemoveDir(TrialDir(job.job));
+      if (queue_.AckTrial(entry.device_class, entry.id).ok()) RemoveIfFree(TrialDir(job.job));
       return false;
     }
     // Deliveries a stopping worker gave back (a scale-in, a rollout) are no
@@ -297,7 +301,7 @@ class SlotLoop {
     Log(label + ": " + o->error());
     // A retry runs as a new round in a folder of its own: this one is done
     // with, once the failure is in Redis.
-    if (Deliver(entry, e)) RemoveDir(TrialDir(job));
+    if (Deliver(entry, e)) RemoveIfFree(TrialDir(job));
   }
 
   // Runs the trial under a Lease: progress and evaluation events while it
@@ -314,6 +318,33 @@ class SlotLoop {
     }
     Running running(running_, job.job.trial_id());
     Lease lease(o_, consumer_, entry, job.job);
+    const auto ended = [&] { return stop_ || lease.lost() || lease.canceled() || lease.preempted(); };
+    const auto ended_as = [&] {
+      return lease.lost()        ? Attempted::kLost
+             : lease.canceled()  ? Attempted::kCanceled
+             : lease.preempted() ? Attempted::kPreempted
+                                 : Attempted::kStopped;
+    };
+    bool waited = false;
+    auto folder = LockFolder(TrialDir(job.job), label, ended, &waited);
+    if (!folder.ok()) {
+      a.error = folder.status().message();
+      return a;
+    }
+    a.folder = std::move(folder.value());
+    if (!a.folder) {
+      a.kind = ended_as();
+      return a;
+    }
+    // The other delivery may have finished the trial and acknowledged the
+    // entry just now, before this lease's next heartbeat: ask at once.
+    if (waited) {
+      auto held = queue_.Heartbeat(consumer_, entry.device_class, entry.id);
+      if (held.ok() && !held.value()) {
+        a.kind = Attempted::kLost;
+        return a;
+      }
+    }
     v1::WorkerEvent first = Event(job.job, entry.deliveries);
     first.mutable_progress()->set_total_steps(config.optim.steps);
     (void)queue_.AddResult(first.SerializeAsString());  // "running"; losing it is harmless
@@ -321,7 +352,7 @@ class SlotLoop {
     LiveReport live(queue_, [&] { return Event(job.job, entry.deliveries); }, o_.progress_ms);
     TrialHooks hooks;
     hooks.stop_at_step = job.pause_at;
-    hooks.should_stop = [&] { return stop_ || lease.lost() || lease.canceled() || lease.preempted(); };
+    hooks.should_stop = ended;
     hooks.on_progress = [&](const TrialProgress& p) { live.Progress(p); };
     hooks.on_curve = [&](const CurvePoint& p) { live.Curve(p); };
     hooks.on_evaluation = [&](int64_t step, const std::map<std::string, double>& m, const std::vector<Artifact>& p) {
@@ -333,16 +364,29 @@ class SlotLoop {
       a.kind = Attempted::kError;
       a.error = run.status().message();
     } else if (run->stopped) {
-      a.kind = lease.lost()        ? Attempted::kLost
-               : lease.canceled()  ? Attempted::kCanceled
-               : lease.preempted() ? Attempted::kPreempted
-                                   : Attempted::kStopped;
+      a.kind = ended_as();
       a.run = std::move(run.value());
     } else {
       a.kind = run->stale ? Attempted::kStale : run->paused ? Attempted::kPaused : Attempted::kFinished;
       a.run = std::move(run.value());
     }
     return a;
+  }
+
+  // The trial folder's lock. Another delivery of this job may still work in
+  // the folder (its lease ran out while Redis was away, and it cannot know
+  // yet): this one waits, its own lease kept alive, until that one stops
+  // (then this one resumes its checkpoint) or finishes (then this lease is
+  // found lost). Null when `ended` said so first.
+  Result<std::unique_ptr<FolderLock>> LockFolder(const std::string& dir, const std::string& label,
+                                                 const std::function<bool()>& ended, bool* waited) {
+    for (;; *waited = true) {
+      auto lock = FolderLock::TryLock(dir);
+      if (!lock.ok() || lock.value()) return lock;
+      if (!*waited) Log(label + ": another delivery works in its folder; waiting for it to end");
+      if (ended()) return std::unique_ptr<FolderLock>();
+      SleepMs(100);
+    }
   }
 
   // The TrialFn, with whatever it throws (a filesystem error, c10::Error from
@@ -379,7 +423,8 @@ class SlotLoop {
         return;
       case Attempted::kCanceled:
         Log(label + ": sweep canceled; stopped");
-        if (queue_.AckTrial(entry.device_class, entry.id).ok()) RemoveDir(TrialDir(job));
+        // Without the folder, the delivery that holds it removes it.
+        if (queue_.AckTrial(entry.device_class, entry.id).ok() && a.folder) RemoveDir(TrialDir(job));
         return;
       case Attempted::kPreempted:
         return ReportPreempted(entry, job, label, a);
@@ -483,10 +528,24 @@ class SlotLoop {
     return o_.checkpoint_dir + "/trial-" + std::to_string(job.trial_id()) + "-r" + std::to_string(job.round());
   }
 
+  // Call with the folder's lock held.
   static void RemoveDir(const std::string& dir) {
     std::error_code ec;
     fs::remove_all(dir, ec);
     if (ec) Log(dir + ": cannot remove: " + ec.message());
+  }
+  // Removes a folder no attempt of this worker holds, unless another
+  // delivery works in it; that one removes it when it ends (or leaves its
+  // checkpoint to a later job, which then finds its sweep's verdict).
+  static void RemoveIfFree(const std::string& dir) {
+    auto lock = FolderLock::TryLock(dir);
+    if (!lock.ok()) {
+      Log(lock.status().message());
+    } else if (!lock.value()) {
+      Log(dir + ": another delivery works in it; left to that one");
+    } else {
+      RemoveDir(dir);
+    }
   }
 
   const WorkerOptions& o_;
