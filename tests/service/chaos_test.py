@@ -12,7 +12,9 @@ a worker of another class:
   - its metrics rows exactly once (one set, one row per name, `steps` equal to
     the configured steps, a curve without repeated steps);
   - the per-group running sums (group_stats) equal the sums recomputed from
-    the metrics rows, so no outcome was added twice or taken out wrongly.
+    the metrics rows, so no outcome was added twice or taken out wrongly;
+  - no worker failed to write or read a checkpoint: two deliveries of one
+    job never work in its folder at once.
 The faults come in a fixed order at fixed pauses (a seeded random picks the
 workers); waits are bounded and generous, and nothing asserts on timing.
 
@@ -91,6 +93,11 @@ class ChaosTest(ClusterTestCase):
             trials = c.wait_done(sweeps[name], timeout=400)
             self.assertEqual([t["status"] for t in trials], ["succeeded"] * n, trials)
             self.assert_exactly_once(c, sweeps[name], n)
+        # No two deliveries of one job worked in its folder at once (worker/folder_lock.h):
+        # when they did, one renamed the other's checkpoint.pt.tmp or read it half written.
+        for w in WORKERS:
+            for bad in ("cannot rename into place", "cannot read checkpoint"):
+                self.assertNotIn(bad, c.log("worker-" + w), "worker %s" % w)
         # Each trial ran only on workers of its class.
         for device_class, worker in c.query("SELECT DISTINCT t.device_class, a.worker FROM attempts a "
                                             "JOIN trials t ON t.id = a.trial_id"):
