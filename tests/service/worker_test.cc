@@ -1,6 +1,7 @@
 // The worker's queue logic against a real redis-server, with stand-in trial
 // functions instead of LibTorch: result then acknowledgement, errors retried
-// up to the delivery limit, a lost lease dropped without a result, canceled
+// up to the delivery limit, a lost lease dropped without a result (the taker
+// alone in the trial folder), canceled
 // sweeps skipped; trials that throw, malformed jobs and a Redis outage at
 // SIGTERM, none of which may end the worker or lose a checkpoint; pauses at
 // a rung (checkpoint kept), discards, live curves and evaluation events.
@@ -221,42 +222,6 @@ TEST_F(WorkerTest, StoppingWorkersDoNotUseUpTheTrialsDeliveries) {
   EXPECT_TRUE(coord_.client().Command({"HLEN", "w:stops"})->integer == 0) << "forgotten once acknowledged";
 }
 
-TEST_F(WorkerTest, WorkerThatLostItsLeaseDropsTheTrialWithoutAResult) {
-  Enqueue(9);
-  // a renews too rarely for its lease, so b takes the trial over.
-  WorkerOptions slow = Options("a");
-  slow.lease_ms = 300;
-  slow.heartbeat_ms = 1500;
-  std::atomic<bool> a_started{false}, a_stopped{false};
-  Worker a(slow, [&](const Config&, const std::string&, const TrialHooks& hooks) -> Result<TrialRun> {
-    a_started = true;
-    while (!hooks.should_stop()) std::this_thread::sleep_for(milliseconds(5));
-    a_stopped = true;
-    TrialRun run;
-    run.stopped = true;
-    return run;
-  });
-  std::thread ta([&] { a.Run(); });
-  ASSERT_TRUE(WaitFor([&] { return a_started.load(); }));
-  WorkerOptions fast = Options("b");
-  fast.lease_ms = 300;
-  fast.one_shot = true;
-  Worker b(fast, [&](const Config&, const std::string&, const TrialHooks&) -> Result<TrialRun> {
-    TrialRun run;
-    run.metrics["by"] = 2;
-    return run;
-  });
-  EXPECT_EQ(b.Run(), 0);
-  EXPECT_TRUE(WaitFor([&] { return a_stopped.load(); }));  // a's next heartbeat finds it lost
-  a.RequestStop();
-  ta.join();
-  auto outcomes = Outcomes();
-  ASSERT_EQ(outcomes.size(), 1u);
-  EXPECT_EQ(outcomes[0].worker(), "b");
-  EXPECT_EQ(outcomes[0].delivery(), 2);
-  EXPECT_EQ(coord_.PendingTrials().value(), 0);
-}
-
 TEST_F(WorkerTest, AFolderLockExcludesOthersUntilReleasedAndLeavesNoFileBehind) {
   const std::string folder = dir_ + "/deeper/trial-1-r1";  // the parent is created
   auto first = FolderLock::TryLock(folder);
@@ -284,7 +249,9 @@ TEST_F(WorkerTest, AFolderLockExcludesOthersUntilReleasedAndLeavesNoFileBehind) 
 // ---- Two deliveries of one job at once (a lease taken over while the first
 // worker trains on, as when Redis is away): one works in the folder at a time.
 
-TEST_F(WorkerTest, ADeliveryWhoseFolderIsInUseWaitsAndThenResumesWhatTheOtherLeft) {
+// A worker that lost its lease stops without a result; the delivery that
+// took the trial over waits for the folder, then resumes what it left.
+TEST_F(WorkerTest, WorkerThatLostItsLeaseStopsAndTheTakerResumesItsFolderAlone) {
   Enqueue(9);
   // a renews too rarely for its lease, so b takes the trial over while a
   // still trains; a learns it at its next heartbeat and stops.
@@ -330,7 +297,9 @@ TEST_F(WorkerTest, ADeliveryWhoseFolderIsInUseWaitsAndThenResumesWhatTheOtherLef
   auto outcomes = Outcomes();
   ASSERT_EQ(outcomes.size(), 1u);
   EXPECT_EQ(outcomes[0].worker(), "b");
+  EXPECT_EQ(outcomes[0].delivery(), 2);
   EXPECT_TRUE(outcomes[0].outcome().ok());
+  EXPECT_EQ(coord_.PendingTrials().value(), 0);
   EXPECT_FALSE(std::filesystem::exists(TrialDir(9)));  // removed once the result was in
   EXPECT_FALSE(std::filesystem::exists(TrialDir(9) + ".lock"));
 }
