@@ -1,8 +1,7 @@
 // The worker's queue logic against a real redis-server, with stand-in trial
 // functions instead of LibTorch: result then acknowledgement, errors retried
 // up to the delivery limit, a lost lease dropped without a result (the taker
-// alone in the trial folder), canceled
-// sweeps skipped; trials that throw, malformed jobs and a Redis outage at
+// alone in the trial folder), canceled sweeps skipped; trials that throw, malformed jobs and a Redis outage at
 // SIGTERM, none of which may end the worker or lose a checkpoint; pauses at
 // a rung (checkpoint kept), discards, live curves and evaluation events.
 #include <atomic>
