@@ -8,6 +8,9 @@
 
 #include <cstring>
 #include <filesystem>
+#include <mutex>
+
+#include "common/log.h"
 
 namespace sic {
 namespace {
@@ -44,6 +47,17 @@ Result<std::unique_ptr<FolderLock>> FolderLock::TryLock(const std::string& folde
     } while (rc != 0 && errno == EINTR);
     if (rc != 0) {
       const int err = errno;
+      if (err == ENOLCK || err == EOPNOTSUPP || err == ENOSYS) {
+        // A volume without locks (NFSv3 with no lock daemon): refusing every
+        // trial would stop the lab's work, so the folder is used without the
+        // exclusion, as before the lock existed, and the log says so once.
+        static std::once_flag said;
+        std::call_once(said, [&] {
+          Log(path + ": cannot lock: " + std::strerror(err) +
+              "; trial folders are used without excluding a second delivery");
+        });
+        return std::unique_ptr<FolderLock>(new FolderLock(path, fd));
+      }
       ::close(fd);
       if (err == EWOULDBLOCK) return std::unique_ptr<FolderLock>();
       return LockError(path, "cannot lock", err);

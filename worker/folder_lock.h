@@ -8,6 +8,10 @@
 // the folder: the kernel drops it when its holder dies, however it dies, so
 // no stale lock outlives a killed worker (NFSv4 carries flock too).
 //
+// On a volume that has no locks at all (flock fails with ENOLCK, as NFSv3
+// without a lock daemon does) the folder is used without the exclusion, and
+// the log says so once: refusing every trial would be worse.
+//
 // The file is unlinked on release, so locks do not pile up beside the
 // folders; TryLock therefore checks that the file it locked is still the one
 // at the path (a holder may have released it in between) and tries again if
