@@ -390,13 +390,17 @@ Result<TrainOutcome> Trainer::Run(const TrainHooks& hooks) {
     trained = true;
 
     const double rate = meter.Tick();
+    if (hooks.on_progress) hooks.on_progress(Progress{s.step, end, losses.value(), s.lr, rate});
+    // The probe before the same step's checkpoint: a kill during the probe
+    // then resumes before this step and probes it again (the store keeps one
+    // evaluation per step), where the other order would resume at this step
+    // and never probe it. The probe changes nothing the checkpoint holds.
+    if (probe_every > 0 && s.step % probe_every == 0 && s.step < end && s.step != pause) {
+      if (Status st = probe(); !st.ok()) return st;
+    }
     const int64_t every = s.config.run.checkpoint_every;
     if (every > 0 && s.step % every == 0 && s.step < end && s.step != pause) {
       if (Status st = SaveCheckpoint(); !st.ok()) return st;
-    }
-    if (hooks.on_progress) hooks.on_progress(Progress{s.step, end, losses.value(), s.lr, rate});
-    if (probe_every > 0 && s.step % probe_every == 0 && s.step < end && s.step != pause) {
-      if (Status st = probe(); !st.ok()) return st;
     }
   }
   if (Status st = SaveCheckpoint(); !st.ok()) return st;

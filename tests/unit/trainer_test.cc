@@ -166,6 +166,32 @@ TEST_F(TrainerTest, PausedAtAStepAndResumedIsBitIdenticalToUninterrupted) {
   EXPECT_EQ(ReadFile(Dir("straight") + "/curve.jsonl"), ReadFile(Dir("paused") + "/curve.jsonl"));
 }
 
+// A worker killed during a probe: the run resumes from a checkpoint before
+// the probe's step and probes that step again, so no evaluation is lost.
+TEST_F(TrainerTest, AProbeInterruptedAtItsStepIsRunAgainByTheResumedRun) {
+  Config c = TinyConfig(8);
+  c.probe.every = 3;  // the same steps as the checkpoints (checkpoint_every 3)
+  std::vector<int64_t> probes;
+  TrainHooks killed;
+  killed.on_probe = [&](int64_t step, SicNet&) -> Status {
+    probes.push_back(step);
+    return step == 6 ? Status::Unavailable("killed during the probe") : Status::OK();
+  };
+  {
+    auto first = MustOpen(c, Dir("run"), false);
+    EXPECT_FALSE(first->Run(killed).ok());
+  }
+  auto resumed = MustOpen(c, Dir("run"), true);
+  EXPECT_LT(resumed->step(), 6) << "the checkpoint of step 6 was written before its probe";
+  TrainHooks rest;
+  rest.on_probe = [&](int64_t step, SicNet&) {
+    probes.push_back(step);
+    return Status::OK();
+  };
+  ASSERT_TRUE(resumed->Run(rest).ok());
+  EXPECT_EQ(probes, (std::vector<int64_t>{3, 6, 6}));
+}
+
 TEST_F(TrainerTest, ResumeCanExtendTheStepCount) {
   ASSERT_TRUE(MustOpen(TinyConfig(3), Dir("run"), false)->Run().ok());
   auto more = MustOpen(TinyConfig(5), Dir("run"), true);
