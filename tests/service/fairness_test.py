@@ -9,6 +9,7 @@ usage: fairness_test.py BUILD_DIR [unittest args]"""
 
 import json
 import os
+import signal
 import sys
 import time
 import unittest
@@ -168,6 +169,12 @@ class FairnessTest(ClusterTestCase):
         self.wait_for("the low trial trains", lambda: c.query(
             "SELECT COUNT(*) FROM curves cv JOIN trials t ON t.id = cv.trial_id WHERE t.sweep_id = ? "
             "AND t.status = 'running'", low)[0][0] >= 2, timeout=60)
+        # The worker is held (SIGSTOP) until the preemption is asked, so that a fast
+        # machine cannot finish the low trial first; its lease thread, whose timed
+        # wait ran out meanwhile, reads the request as soon as it runs again.
+        worker = c.workers["w"]
+        os.kill(worker.pid, signal.SIGSTOP)
+        self.addCleanup(lambda: worker.poll() is None and os.kill(worker.pid, signal.SIGCONT))
         # Only an admin may let a sweep preempt: refused, nothing stored, whether asked by flag or spec.
         path = os.path.join(c.dir, "high.json")
         with open(path, "w") as f:
@@ -191,6 +198,8 @@ class FairnessTest(ClusterTestCase):
         # The admin lets it preempt: the low trial gives its worker back.
         r = c.sicctl("priority", str(waiting), "5", "--preempt")
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_for("the request", lambda: c.redis_command("HLEN", "sic:preempt") == 1, timeout=30)
+        os.kill(worker.pid, signal.SIGCONT)
         c.wait_done(waiting, timeout=60)
         low_status = c.query("SELECT status FROM trials WHERE sweep_id = ?", low)[0][0]
         self.assertIn(low_status, ("pending", "queued", "running"), "the low trial ran to its end first")
