@@ -88,6 +88,13 @@ DecodedEvent Event(EventKind kind) {
   return d;
 }
 
+// Whether the decoder refuses an event as invalid (not merely fails).
+bool Refused(const std::string& bytes) {
+  auto e = DecodeWorkerEvent(bytes);
+  return !e.ok() && e.status().IsInvalidArgument();
+}
+bool Refused(const DecodedEvent& d) { return Refused(EncodeEvent(d)); }
+
 TEST(QueueEventCodec, PausedEvaluationAndProgressCurveRoundTrip) {
   DecodedEvent paused = Event(EventKind::kPaused);
   paused.step = 3000;
@@ -130,42 +137,38 @@ TEST(QueueEventCodec, PausedEvaluationAndProgressCurveRoundTrip) {
 }
 
 TEST(QueueEventCodec, RefusesPausedAndEvaluationOutsideTheLimits) {
-  auto refused = [](const DecodedEvent& d) {
-    auto e = DecodeWorkerEvent(EncodeEvent(d));
-    return !e.ok() && e.status().IsInvalidArgument();
-  };
   for (EventKind kind : {EventKind::kPaused, EventKind::kEvaluation}) {
     DecodedEvent good = Event(kind);
     good.step = 10;
     good.report.metrics = {{"loss.total", 1}};
-    EXPECT_FALSE(refused(good));
+    EXPECT_FALSE(Refused(good));
     DecodedEvent c = good;
     c.step = 0;
-    EXPECT_TRUE(refused(c)) << "no step";
+    EXPECT_TRUE(Refused(c)) << "no step";
     c.step = -5;
-    EXPECT_TRUE(refused(c)) << "negative step";
+    EXPECT_TRUE(Refused(c)) << "negative step";
     c = good;
     c.report.metrics[""] = 1;
-    EXPECT_TRUE(refused(c)) << "empty metric name";
+    EXPECT_TRUE(Refused(c)) << "empty metric name";
     c = good;
     c.report.metrics[std::string(ReportLimits::kMaxNameBytes + 1, 'm')] = 1;
-    EXPECT_TRUE(refused(c)) << "long metric name";
+    EXPECT_TRUE(Refused(c)) << "long metric name";
     c = good;
     for (size_t i = 0; i <= ReportLimits::kMaxMetrics; ++i) c.report.metrics["m" + std::to_string(i)] = 1;
-    EXPECT_TRUE(refused(c)) << "too many metrics";
+    EXPECT_TRUE(Refused(c)) << "too many metrics";
     c = good;
     c.report.trial_id = 0;
-    EXPECT_TRUE(refused(c)) << "no trial";
+    EXPECT_TRUE(Refused(c)) << "no trial";
   }
   for (EventKind kind : {EventKind::kPaused, EventKind::kProgress}) {
     DecodedEvent c = Event(kind);
     c.step = 10;
     c.report.curve.assign(ReportLimits::kMaxCurvePoints + 1, CurvePoint{5});
-    EXPECT_TRUE(refused(c)) << "too many curve points";
+    EXPECT_TRUE(Refused(c)) << "too many curve points";
     c.report.curve = {{0, 1, 1, 1, 1, 1, 1}};
-    EXPECT_TRUE(refused(c)) << "a curve point at step 0";
+    EXPECT_TRUE(Refused(c)) << "a curve point at step 0";
     c.report.curve = {{5, 1, 1, 1, 1, 1, 1}};
-    EXPECT_FALSE(refused(c));
+    EXPECT_FALSE(Refused(c));
   }
 }
 
@@ -186,57 +189,49 @@ TEST(QueueEventCodec, PreemptedRoundTripsAndIsRefusedOutsideTheLimits) {
   EXPECT_EQ(p->report.finished_at, 105);
   EXPECT_EQ(EncodeEvent(p.value()), EncodeEvent(preempted));
 
-  auto refused = [](const DecodedEvent& d) {
-    auto e = DecodeWorkerEvent(EncodeEvent(d));
-    return !e.ok() && e.status().IsInvalidArgument();
-  };
   DecodedEvent c = preempted;
   c.step = 0;
-  EXPECT_FALSE(refused(c)) << "preempted before its first step";
+  EXPECT_FALSE(Refused(c)) << "preempted before its first step";
   c.step = -1;
-  EXPECT_TRUE(refused(c)) << "negative step";
+  EXPECT_TRUE(Refused(c)) << "negative step";
   c = preempted;
   c.report.curve = {{0, 1, 1, 1, 1, 1, 1}};
-  EXPECT_TRUE(refused(c)) << "a curve point at step 0";
+  EXPECT_TRUE(Refused(c)) << "a curve point at step 0";
   c.report.curve.assign(ReportLimits::kMaxCurvePoints + 1, CurvePoint{5});
-  EXPECT_TRUE(refused(c)) << "too many curve points";
+  EXPECT_TRUE(Refused(c)) << "too many curve points";
   c = preempted;
   c.report.trial_id = 0;
-  EXPECT_TRUE(refused(c)) << "no trial";
+  EXPECT_TRUE(Refused(c)) << "no trial";
 }
 
 TEST(QueueEventCodec, RefusesWhatNoWorkerSends) {
-  auto refused = [](const std::string& bytes) {
-    auto e = DecodeWorkerEvent(bytes);
-    return !e.ok() && e.status().IsInvalidArgument();
-  };
-  EXPECT_TRUE(refused("garbage \xff\xff"));
+  EXPECT_TRUE(Refused("garbage \xff\xff"));
   v1::WorkerEvent no_kind;
   no_kind.set_trial_id(1);
   no_kind.set_round(1);
   no_kind.set_delivery(1);
   no_kind.set_worker("w");
-  EXPECT_TRUE(refused(no_kind.SerializeAsString()));  // unknown kind
+  EXPECT_TRUE(Refused(no_kind.SerializeAsString()));  // unknown kind
   auto with = [&](auto change) {
     TrialResult c = Sample();
     change(c);
     return EncodeOutcomeEvent(c, 1);
   };
-  EXPECT_FALSE(refused(with([](TrialResult&) {})));
-  EXPECT_TRUE(refused(with([](TrialResult& c) { c.trial_id = 0; })));
-  EXPECT_TRUE(refused(with([](TrialResult& c) { c.round = -1; })));
-  EXPECT_TRUE(refused(with([](TrialResult& c) { c.delivery = 0; })));
-  EXPECT_TRUE(refused(with([](TrialResult& c) { c.ticket = -2; })));
-  EXPECT_TRUE(refused(with([](TrialResult& c) { c.worker = ""; })));
-  EXPECT_TRUE(refused(with([](TrialResult& c) { c.worker = std::string(257, 'w'); })));
-  EXPECT_TRUE(refused(with([](TrialResult& c) { c.metrics[""] = 1; })));
-  EXPECT_TRUE(refused(with([](TrialResult& c) { c.error = std::string(ReportLimits::kMaxErrorBytes + 1, 'e'); })));
-  EXPECT_TRUE(refused(with([](TrialResult& c) {
+  EXPECT_FALSE(Refused(with([](TrialResult&) {})));
+  EXPECT_TRUE(Refused(with([](TrialResult& c) { c.trial_id = 0; })));
+  EXPECT_TRUE(Refused(with([](TrialResult& c) { c.round = -1; })));
+  EXPECT_TRUE(Refused(with([](TrialResult& c) { c.delivery = 0; })));
+  EXPECT_TRUE(Refused(with([](TrialResult& c) { c.ticket = -2; })));
+  EXPECT_TRUE(Refused(with([](TrialResult& c) { c.worker = ""; })));
+  EXPECT_TRUE(Refused(with([](TrialResult& c) { c.worker = std::string(257, 'w'); })));
+  EXPECT_TRUE(Refused(with([](TrialResult& c) { c.metrics[""] = 1; })));
+  EXPECT_TRUE(Refused(with([](TrialResult& c) { c.error = std::string(ReportLimits::kMaxErrorBytes + 1, 'e'); })));
+  EXPECT_TRUE(Refused(with([](TrialResult& c) {
     for (size_t i = 0; i <= ReportLimits::kMaxMetrics; ++i) c.metrics["m" + std::to_string(i)] = 1;
   })));
-  EXPECT_TRUE(refused(with([](TrialResult& c) { c.curve.resize(ReportLimits::kMaxCurvePoints + 1); })));
-  EXPECT_TRUE(refused(with([](TrialResult& c) { c.artifacts.resize(ReportLimits::kMaxArtifacts + 1, {"a", "b", ""}); })));
-  EXPECT_TRUE(refused(with([](TrialResult& c) { c.artifacts[0].data.resize(ReportLimits::kMaxArtifactBytes + 1); })));
+  EXPECT_TRUE(Refused(with([](TrialResult& c) { c.curve.resize(ReportLimits::kMaxCurvePoints + 1); })));
+  EXPECT_TRUE(Refused(with([](TrialResult& c) { c.artifacts.resize(ReportLimits::kMaxArtifacts + 1, {"a", "b", ""}); })));
+  EXPECT_TRUE(Refused(with([](TrialResult& c) { c.artifacts[0].data.resize(ReportLimits::kMaxArtifactBytes + 1); })));
 }
 
 }  // namespace
