@@ -17,6 +17,25 @@ Status WriteError(const std::string& path, const char* what, int err) {
                                                         : Status::Unavailable(std::move(m));
 }
 
+// The rename into a folder reaches the disk with the folder's own fsync.
+Status SyncFolderOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  int fd;
+  do {
+    fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return WriteError(folder, "cannot open the folder to sync it", errno);
+  int rc;
+  do {
+    rc = ::fsync(fd);
+  } while (rc != 0 && errno == EINTR);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0 && err != EINVAL) return WriteError(folder, "cannot sync the folder", err);
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<FileWriter>> FileWriter::Open(const std::string& path, Mode mode) {
@@ -45,6 +64,17 @@ Status FileWriter::Write(std::string_view bytes) {
   return Status::OK();
 }
 
+Status FileWriter::Sync() {
+  if (!error_.ok()) return error_;
+  if (fd_ < 0) return error_ = Status::Internal(path_ + ": synced after close");
+  int rc;
+  do {
+    rc = ::fsync(fd_);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0 && errno != EINVAL) return error_ = WriteError(path_, "cannot write", errno);
+  return Status::OK();
+}
+
 Status FileWriter::Close() {
   if (fd_ < 0) return error_;
   // Some file systems (NFS, a full disk's delayed allocation) report a failed
@@ -66,10 +96,13 @@ Status WriteFileAtomically(const std::string& path, const std::function<Status(F
     st = out.status();
   } else {
     st = fill(*out.value());
+    if (st.ok()) st = out.value()->Sync();
     Status closed = out.value()->Close();
     if (st.ok()) st = closed;
     if (st.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) st = WriteError(tmp, "cannot rename into place", errno);
     if (!st.ok()) std::remove(tmp.c_str());
+    // Renamed: the new file is in place whatever the folder's sync says.
+    if (st.ok()) st = SyncFolderOf(path);
   }
   if (st.ok()) return st;
   // Name the file the caller knows, not its temporary.

@@ -32,8 +32,14 @@ class FileWriter {
   // All of `bytes`, unbuffered, or an error. After an error, every later
   // Write and Close returns the first one.
   Status Write(std::string_view bytes);
+  // Asks the kernel to put what was written on the disk (fsync(2)); the first
+  // error, as Write. A file that cannot be synced (EINVAL: a pipe, /dev/null)
+  // is not an error.
+  Status Sync();
   // Closes the file; its error, or the first Write's.
   Status Close();
+  // The first error of a Write, Sync or Close; OK while there is none.
+  const Status& status() const { return error_; }
   const std::string& path() const { return path_; }
 
  private:
@@ -43,12 +49,17 @@ class FileWriter {
   Status error_;
 };
 
-// Writes `path` whole, atomically: to `path`.tmp, closed, then renamed over
-// `path`. On error `path` is left as it was and the .tmp file removed. Errors
-// name `path`.
+// Writes `path` whole, atomically: to `path`.tmp, synced and closed, then
+// renamed over `path`, and the rename synced (the folder). A crash of the
+// process or of the machine at any moment leaves the old file or the new
+// one, never a torn file under `path`: without the syncs a machine that lost
+// power could keep the rename and not the bytes (a checkpoint that no later
+// delivery can read). On error `path` is left as it was and the .tmp file
+// removed. Errors name `path`.
 Status WriteFileAtomically(const std::string& path, std::string_view bytes);
-// The same with the bytes produced by `fill` (e.g. a serializer that streams);
-// `fill`'s error, or the first write error, fails it.
+// The same with the bytes produced by `fill` (e.g. a serializer that streams),
+// which writes and leaves the file open; `fill`'s error, or the first write
+// error, fails it.
 Status WriteFileAtomically(const std::string& path, const std::function<Status(FileWriter&)>& fill);
 
 }  // namespace sic

@@ -269,7 +269,7 @@ Status Trainer::SaveCheckpoint() {
     } catch (const std::exception& e) {
       return Status::Error(path + ": cannot write checkpoint: " + FirstLine(e.what()));
     }
-    return out.Close();  // the first write error, if any
+    return out.status();  // the first write error, if any
   });
 }
 
