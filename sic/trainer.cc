@@ -107,6 +107,7 @@ struct Trainer::State {
   // leaves the directory as it found it.
   std::unique_ptr<FileWriter> curve;
   int64_t opened_at_step = 0;
+  std::string set_aside;  // Unreadable::kRestart: why the checkpoint was set aside
   std::function<void(const CurveLine&)> on_curve;  // TrainHooks::on_curve during Run
 
   int64_t step = 0;
@@ -123,7 +124,9 @@ struct Trainer::State {
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(value);
     }
   }
-  Status LoadCheckpoint(const std::string& path);
+  // *unreadable: the archive itself could not be read (not a format or config
+  // that differs), so a fresh start is the only way on.
+  Status LoadCheckpoint(const std::string& path, bool* unreadable);
   Status OpenCurve();
   Status RecordStep(const StepLosses& l);
 };
@@ -131,7 +134,8 @@ struct Trainer::State {
 Trainer::Trainer(std::unique_ptr<State> state) : s_(std::move(state)) {}
 Trainer::~Trainer() = default;
 
-Result<std::unique_ptr<Trainer>> Trainer::Open(const Config& config, const std::string& out_dir, bool resume) {
+Result<std::unique_ptr<Trainer>> Trainer::Open(const Config& config, const std::string& out_dir, bool resume,
+                                               Unreadable unreadable) {
   auto device = ParseDevice(config.run.device);
   if (!device.ok()) return device.status();
   auto s = std::make_unique<State>();
@@ -171,7 +175,19 @@ Result<std::unique_ptr<Trainer>> Trainer::Open(const Config& config, const std::
         return Status::Error(out_dir + " already holds a run (" + ckpt +
                              "); pass --resume to continue it or choose another --out");
       }
-      if (Status st = s->LoadCheckpoint(ckpt); !st.ok()) return st;
+      bool torn = false;
+      if (Status st = s->LoadCheckpoint(ckpt, &torn); !st.ok()) {
+        if (!torn || unreadable == Unreadable::kFail) return st;
+        // The model and optimizer may hold part of it: build them again, from
+        // step 0. The same config and seed retrace the same run (on the same
+        // threads and BLAS), so nothing but the time is lost.
+        std::error_code rc;
+        fs::rename(ckpt, ckpt + ".unreadable", rc);
+        if (rc) return Status::Error(st.message() + "; cannot set it aside: " + rc.message());
+        auto fresh = Open(config, out_dir, /*resume=*/false, Unreadable::kFail);
+        if (fresh.ok()) fresh.value()->s_->set_aside = st.message();
+        return fresh;
+      }
     }
     s->opened_at_step = s->step;
     const std::string config_path = (fs::path(out_dir) / "config.json").string();
@@ -191,7 +207,7 @@ Status Trainer::State::OpenCurve() {
   return Status::OK();
 }
 
-Status Trainer::State::LoadCheckpoint(const std::string& path) {
+Status Trainer::State::LoadCheckpoint(const std::string& path, bool* unreadable) {
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path, device);
@@ -228,6 +244,7 @@ Status Trainer::State::LoadCheckpoint(const std::string& path) {
     curve_sum = StepLosses{d[3], d[4], d[5], d[6], d[7], d[8]};
     SetLr(d[0]);
   } catch (const std::exception& e) {
+    *unreadable = true;
     return Status::Error(path + ": cannot read checkpoint: " + FirstLine(e.what()));
   }
   return Status::OK();
@@ -411,6 +428,7 @@ int64_t Trainer::step() const { return s_->step; }
 double Trainer::lr() const { return s_->lr; }
 const Config& Trainer::config() const { return s_->config; }
 const RuntimeInfo& Trainer::runtime() const { return s_->runtime; }
+const std::string& Trainer::set_aside() const { return s_->set_aside; }
 SicNet& Trainer::model() { return s_->model; }
 
 }  // namespace sic

@@ -54,7 +54,8 @@ struct TrainHooks {
   // with resume) to continue: the continuation is bit-identical (CPU).
   int64_t stop_at_step = 0;
   // With the model and the step: every config.probe.every steps before the
-  // last, and at stop_at_step (once per step, after any checkpoint there).
+  // last, and at stop_at_step; once per step, before that step's periodic
+  // checkpoint (a kill during a probe is resumed before it) and after a rung's.
   // The model must be left as found (an evaluation only reads it). An error
   // ends the run with that error.
   std::function<Status(int64_t step, SicNet& model)> on_probe;
@@ -65,11 +66,18 @@ enum class TrainOutcome { kFinished, kStopped, kPaused };
 
 class Trainer {
  public:
+  // What Open does with a checkpoint it cannot read (torn or corrupted: a bad
+  // disk, a file copied in half). One of another format or another config is
+  // an error either way.
+  enum class Unreadable {
+    kFail,     // an error naming the file; `sic train --resume` leaves it to the user
+    kRestart,  // renamed to checkpoint.pt.unreadable, and the run starts at step 0
+  };
   // Builds model, optimizer and data for `config`. With an `out_dir`, writes its
   // files there; `resume` continues from out_dir/checkpoint.pt, and without it an
   // existing checkpoint is an error (nothing is overwritten).
   static Result<std::unique_ptr<Trainer>> Open(const Config& config, const std::string& out_dir,
-                                               bool resume);
+                                               bool resume, Unreadable unreadable = Unreadable::kFail);
   ~Trainer();
 
   // Trains until config.optim.steps, hooks.stop_at_step, a hook asks to stop,
@@ -85,6 +93,9 @@ class Trainer {
   double lr() const;
   const Config& config() const;
   const RuntimeInfo& runtime() const;
+  // Unreadable::kRestart: why Open set a checkpoint aside and started at step
+  // 0 ("PATH: cannot read checkpoint: ..."); empty when it did not.
+  const std::string& set_aside() const;
   SicNet& model();
 
  private:

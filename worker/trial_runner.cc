@@ -168,9 +168,14 @@ Result<TrialRun> TrainAndEvaluate(const Config& config, const std::string& dir, 
   fs::create_directories(dir, ec);
   if (ec) return Status::Error(dir + ": cannot create: " + ec.message());
   const bool resume = fs::exists(CheckpointPath(dir));
-  auto trainer = Trainer::Open(config, dir, resume);
+  // A torn checkpoint would fail every later delivery of the trial alike: it
+  // is set aside and the trial trains again (the queue heals itself).
+  auto trainer = Trainer::Open(config, dir, resume, Trainer::Unreadable::kRestart);
   if (!trainer.ok()) return trainer.status();
   Trainer& t = *trainer.value();
+  if (!t.set_aside().empty() && hooks.on_notice) {
+    hooks.on_notice(t.set_aside() + "; set aside as checkpoint.pt.unreadable, training again from step 0");
+  }
   const int64_t resumed_from = resume ? t.step() : 0;
   TrialRun run;
   const bool rung = hooks.stop_at_step > 0 && hooks.stop_at_step < config.optim.steps;

@@ -47,6 +47,9 @@ struct TrialHooks {
   std::function<void(int64_t step, const std::map<std::string, double>& metrics,
                      const std::vector<Artifact>& pictures)>
       on_evaluation;
+  // A fault the trial got past, in one line for the worker's log (a checkpoint
+  // that could not be read, set aside: the trial trained again from step 0).
+  std::function<void(const std::string&)> on_notice;
 };
 
 struct TrialRun {

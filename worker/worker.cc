@@ -355,6 +355,7 @@ class SlotLoop {
     hooks.should_stop = ended;
     hooks.on_progress = [&](const TrialProgress& p) { live.Progress(p); };
     hooks.on_curve = [&](const CurvePoint& p) { live.Curve(p); };
+    hooks.on_notice = [&](const std::string& m) { Log(label + ": " + m); };
     hooks.on_evaluation = [&](int64_t step, const std::map<std::string, double>& m, const std::vector<Artifact>& p) {
       live.Evaluation(step, m, p);
     };

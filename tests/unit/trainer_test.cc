@@ -1,6 +1,6 @@
 // The trainer: exact resume, refusal to overwrite, config checks on resume,
-// non-finite losses, the hooks, the plateau scheduler, and files that cannot
-// be written (a full disk fails the run; it is never reported as trained).
+// torn checkpoints, non-finite losses, the hooks, the plateau scheduler, and
+// files that cannot be written (a full disk fails the run; it is never reported as trained).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -216,6 +216,42 @@ TEST_F(TrainerTest, ResumeWithADifferentConfigNamesTheKey) {
   auto t = Trainer::Open(changed, Dir("run"), true);
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.status().message().find("loss.lambda_cap"), std::string::npos) << t.status().message();
+}
+
+// Torn: what a machine that lost power may leave. `sic train --resume`
+// (kFail) names the file and leaves it; the worker (kRestart) sets it aside
+// and starts again at step 0. A checkpoint that reads but belongs to another
+// config is an error either way: restarting would throw away a good run.
+TEST_F(TrainerTest, ATornCheckpointFailsOpenOrIsSetAsideWhenAskedAndTheRunStartsAgain) {
+  ASSERT_TRUE(MustOpen(TinyConfig(6), Dir("run"), false)->Run().ok());
+  const std::string ckpt = CheckpointPath(Dir("run"));
+  fs::resize_file(ckpt, fs::file_size(ckpt) / 2);
+  const std::string torn = ReadFile(ckpt);
+
+  auto fail = Trainer::Open(TinyConfig(6), Dir("run"), true);
+  ASSERT_FALSE(fail.ok());
+  EXPECT_EQ(fail.status().message().rfind(ckpt + ": cannot read checkpoint: ", 0), 0u) << fail.status().message();
+  EXPECT_EQ(ReadFile(ckpt), torn) << "kFail leaves the file to the user";
+
+  Config other = TinyConfig(6);
+  other.loss.lambda_cap = 0;
+  ASSERT_TRUE(MustOpen(other, Dir("other"), false)->Run().ok());
+  auto differs = Trainer::Open(TinyConfig(6), Dir("other"), true, Trainer::Unreadable::kRestart);
+  ASSERT_FALSE(differs.ok()) << "a readable checkpoint of another config is not torn";
+  EXPECT_TRUE(fs::exists(CheckpointPath(Dir("other"))));
+  EXPECT_FALSE(fs::exists(CheckpointPath(Dir("other")) + ".unreadable"));
+
+  auto restarted = Trainer::Open(TinyConfig(6), Dir("run"), true, Trainer::Unreadable::kRestart);
+  ASSERT_TRUE(restarted.ok()) << restarted.status().message();
+  EXPECT_EQ(restarted.value()->step(), 0);
+  EXPECT_EQ(restarted.value()->set_aside(), fail.status().message());
+  EXPECT_FALSE(fs::exists(ckpt));
+  EXPECT_EQ(ReadFile(ckpt + ".unreadable"), torn);
+  ASSERT_TRUE(restarted.value()->Run().ok());
+  auto straight = MustOpen(TinyConfig(6), Dir("straight"), false);
+  ASSERT_TRUE(straight->Run().ok());
+  ExpectSameParameters(*straight, *restarted.value());
+  EXPECT_EQ(ReadFile(Dir("run") + "/curve.jsonl"), ReadFile(Dir("straight") + "/curve.jsonl"));
 }
 
 TEST_F(TrainerTest, NonFiniteLossStopsWithAClearError) {

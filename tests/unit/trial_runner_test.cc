@@ -2,7 +2,8 @@
 // pauses with the quick evaluation's metrics, a redelivered pause job reports
 // the same rung again, a stale one is recognised, and the promotion ends
 // exactly as a trial that never paused (metrics, curve); periodic probes are
-// reported with the final evaluation's metric names.
+// reported with the final evaluation's metric names; a torn checkpoint is set
+// aside and the trial trains again.
 #include "worker/trial_runner.h"
 
 #include <gtest/gtest.h>
@@ -132,6 +133,38 @@ TEST_F(TrialRunnerTest, RungThenPromotionEndsAsAnUninterruptedTrial) {
   for (size_t i = 0; i < straight->curve.size(); ++i) {
     EXPECT_EQ(straight->curve[i].step, promoted->curve[i].step);
     EXPECT_EQ(straight->curve[i].total, promoted->curve[i].total) << "step " << straight->curve[i].step;
+  }
+}
+
+// A checkpoint torn on the disk would fail every delivery of its trial; the
+// worker's trial sets it aside and trains again from step 0, which retraces
+// the same run: the same metrics and curve as a trial that was never torn.
+TEST_F(TrialRunnerTest, ATornCheckpointIsSetAsideAndTheTrialTrainsAgainToTheSameResult) {
+  auto straight = RunTrial(Tiny(), Dir("straight"), TrialHooks{});
+  ASSERT_TRUE(straight.ok()) << straight.status().message();
+
+  TrialHooks hooks;
+  hooks.stop_at_step = 5;
+  ASSERT_TRUE(RunTrial(Tiny(), Dir("torn"), hooks).ok());
+  const std::string ckpt = CheckpointPath(Dir("torn"));
+  fs::resize_file(ckpt, fs::file_size(ckpt) / 2);  // what a machine that lost power may leave
+
+  std::vector<std::string> notices;
+  hooks.stop_at_step = 0;
+  hooks.on_notice = [&](const std::string& m) { notices.push_back(m); };
+  auto healed = RunTrial(Tiny(), Dir("torn"), hooks);
+  ASSERT_TRUE(healed.ok()) << healed.status().message();
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices[0].rfind(ckpt + ": cannot read checkpoint: ", 0), 0u) << notices[0];
+  EXPECT_NE(notices[0].find("set aside as checkpoint.pt.unreadable, training again from step 0"), std::string::npos)
+      << notices[0];
+  EXPECT_TRUE(fs::exists(ckpt + ".unreadable"));
+  EXPECT_EQ(healed->metrics.at("resumed_from_step"), 0);
+  ExpectSameMetrics(straight->metrics, healed->metrics);
+  ASSERT_EQ(straight->curve.size(), healed->curve.size()) << "the torn run's curve lines are not kept twice";
+  for (size_t i = 0; i < straight->curve.size(); ++i) {
+    EXPECT_EQ(straight->curve[i].step, healed->curve[i].step);
+    EXPECT_EQ(straight->curve[i].total, healed->curve[i].total) << "step " << straight->curve[i].step;
   }
 }
 
