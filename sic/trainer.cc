@@ -253,6 +253,12 @@ Status Trainer::State::LoadCheckpoint(const std::string& path, bool* unreadable)
 Status Trainer::SaveCheckpoint() {
   if (s_->out_dir.empty()) return Status::OK();
   const std::string path = CheckpointPath(s_->out_dir);
+  // The curve's lines up to this step on the disk before the checkpoint that
+  // says they were written: a machine that loses power resumes with neither
+  // a gap in curve.jsonl nor lines past its checkpoint (those are cut).
+  if (s_->curve) {
+    if (Status st = s_->curve->Sync(); !st.ok()) return st;
+  }
   torch::serialize::OutputArchive archive;
   try {
     torch::serialize::OutputArchive model_archive, optimizer_archive;
