@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -443,8 +444,7 @@ class SlotLoop {
     o->set_started_at(a.started);
     o->set_finished_at(NowSeconds());
     if (Deliver(entry, e)) {
-      Log(label + ": finished");
-      RemoveDir(TrialDir(job));
+      Log(label + ": finished" + Retire(TrialDir(job)));
     } else {
       Log(label + ": finished, but the result is not in Redis; checkpoint kept for the next delivery");
     }
@@ -534,6 +534,37 @@ class SlotLoop {
     std::error_code ec;
     fs::remove_all(dir, ec);
     if (ec) Log(dir + ": cannot remove: " + ec.message());
+  }
+  // A finished trial's folder, with its lock held: moved into finished_dir
+  // (replacing a folder of the same name), else removed. Returns what the log
+  // line adds. A folder that cannot be moved stays where it is: its network
+  // is worth more than the disk it takes.
+  std::string Retire(const std::string& dir) const {
+    if (o_.finished_dir.empty()) {
+      RemoveDir(dir);
+      return "";
+    }
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) return "";  // the trial wrote nothing
+    const std::string to = o_.finished_dir + "/" + fs::path(dir).filename().string();
+    fs::create_directories(o_.finished_dir, ec);
+    if (!ec) fs::remove_all(to, ec);
+    if (!ec) fs::rename(dir, to, ec);
+    if (ec.value() == EXDEV) {  // another file system: copy, then remove
+      ec.clear();
+      const std::string part = to + ".part";
+      fs::remove_all(part, ec);
+      if (!ec) fs::copy(dir, part, fs::copy_options::recursive, ec);
+      if (!ec) fs::rename(part, to, ec);
+      if (!ec) {
+        RemoveDir(dir);
+      } else {
+        std::error_code ignored;
+        fs::remove_all(part, ignored);
+      }
+    }
+    if (ec) return "; its folder stays in place (cannot move it to " + to + ": " + ec.message() + ")";
+    return "; kept in " + to;
   }
   // Removes a folder no attempt of this worker holds, unless another
   // delivery works in it; that one removes it when it ends (or leaves its

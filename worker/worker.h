@@ -25,7 +25,9 @@
 //     last (at most 200, the newest); an evaluation event per periodic probe;
 //     checkpoints go to checkpoint_dir/trial-<id>-r<round>, so a taken-over
 //     trial resumes, and so does a paused one on any worker sharing the dir.
-//       finished: result sent, then acknowledged, then the directory removed.
+//       finished: result sent, then acknowledged, then the directory moved
+//                 to finished_dir (its model can be evaluated again or
+//                 trained further), or removed when there is none.
 //       paused (at the job's stop_at_step): Paused sent, then acknowledged;
 //                 the directory is kept for a later job (a promotion).
 //       stale (the checkpoint is past stop_at_step): acknowledged, no event.
@@ -70,6 +72,10 @@ struct WorkerOptions {
   std::string prefix = "sic";
   std::string name;               // unique per process; consumers are name/slot
   std::string checkpoint_dir = "checkpoints";
+  // Where a finished trial's folder goes (finished_dir/trial-<id>-r<round>:
+  // the final checkpoint, config, curve and evaluation files); empty: removed.
+  // Without it a sweep keeps its metrics and pictures but not its networks.
+  std::string finished_dir;
   int64_t lease_ms = 30000;       // a claim idle this long may be taken over
   int64_t heartbeat_ms = 0;       // 0: lease_ms / 3
   int64_t max_deliveries = 3;

@@ -130,6 +130,32 @@ TEST_F(WorkerTest, FinishedTrialSendsItsResultThenAcknowledges) {
   EXPECT_EQ(coord_.TrialsLength().value(), 0);
 }
 
+// A finished trial's folder (its network) is removed, or kept in
+// --finished-dir with everything the trial wrote.
+TEST_F(WorkerTest, AFinishedTrialsFolderIsRemovedOrKeptInTheFinishedDir) {
+  const TrialFn writes = [](const Config& c, const std::string& dir, const TrialHooks&) -> Result<TrialRun> {
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/checkpoint.pt") << "network of trial " << c.run.seed;
+    return TrialRun{};
+  };
+  Enqueue(7);
+  WorkerOptions o = Options("a");
+  o.one_shot = true;
+  EXPECT_EQ(Worker(o, writes).Run(), 0);
+  EXPECT_FALSE(std::filesystem::exists(TrialDir(7)));
+
+  Enqueue(8);
+  o.finished_dir = dir_ + "/finished";
+  EXPECT_EQ(Worker(o, writes).Run(), 0);
+  ASSERT_EQ(Outcomes().size(), 2u);
+  EXPECT_FALSE(std::filesystem::exists(TrialDir(8)));
+  EXPECT_FALSE(std::filesystem::exists(TrialDir(8) + ".lock"));
+  std::ifstream kept(dir_ + "/finished/trial-8-r1/checkpoint.pt");
+  std::string text;
+  std::getline(kept, text);
+  EXPECT_EQ(text, "network of trial 8");
+}
+
 TEST_F(WorkerTest, IdleWorkerExitsAfterIdleExitSecondsAndABusyOneDoesNot) {
   WorkerOptions o = Options("a");
   o.one_shot = true;
