@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -536,9 +535,11 @@ class SlotLoop {
     if (ec) Log(dir + ": cannot remove: " + ec.message());
   }
   // A finished trial's folder, with its lock held: moved into finished_dir
-  // (replacing a folder of the same name), else removed. Returns what the log
-  // line adds. A folder that cannot be moved stays where it is: its network
-  // is worth more than the disk it takes.
+  // (replacing an earlier folder of the same name), else removed. Returns
+  // what the log line adds. Nothing is deleted before the move: a folder that
+  // cannot be moved stays where it is, since its network is worth more than
+  // the disk it takes. A finished_dir that is the checkpoint folder itself
+  // keeps it in place (renaming a folder onto itself does nothing).
   std::string Retire(const std::string& dir) const {
     if (o_.finished_dir.empty()) {
       RemoveDir(dir);
@@ -546,16 +547,26 @@ class SlotLoop {
     }
     std::error_code ec;
     if (!fs::exists(dir, ec)) return "";  // the trial wrote nothing
-    const std::string to = o_.finished_dir + "/" + fs::path(dir).filename().string();
+    const fs::path to = fs::path(o_.finished_dir) / fs::path(dir).filename();
+    // Renames `from` to `to`; an earlier folder there (the same trial and
+    // round) is replaced, unless `dir` lies inside it.
+    const auto place = [&](const fs::path& from, std::error_code& err) {
+      fs::rename(from, to, err);
+      if (err != std::errc::directory_not_empty && err != std::errc::file_exists) return;
+      std::error_code e1, e2;
+      const fs::path inside = fs::weakly_canonical(dir, e1).lexically_relative(fs::weakly_canonical(to, e2));
+      if (e1 || e2 || (!inside.empty() && *inside.begin() != "..")) return;  // err stays "exists"
+      fs::remove_all(to, err);
+      if (!err) fs::rename(from, to, err);
+    };
     fs::create_directories(o_.finished_dir, ec);
-    if (!ec) fs::remove_all(to, ec);
-    if (!ec) fs::rename(dir, to, ec);
-    if (ec.value() == EXDEV) {  // another file system: copy, then remove
+    if (!ec) place(dir, ec);
+    if (ec == std::errc::cross_device_link) {  // another file system: copy, then remove
       ec.clear();
-      const std::string part = to + ".part";
+      const fs::path part = to.string() + ".part";
       fs::remove_all(part, ec);
       if (!ec) fs::copy(dir, part, fs::copy_options::recursive, ec);
-      if (!ec) fs::rename(part, to, ec);
+      if (!ec) place(part, ec);
       if (!ec) {
         RemoveDir(dir);
       } else {
@@ -563,8 +574,8 @@ class SlotLoop {
         fs::remove_all(part, ignored);
       }
     }
-    if (ec) return "; its folder stays in place (cannot move it to " + to + ": " + ec.message() + ")";
-    return "; kept in " + to;
+    if (ec) return "; its folder stays in place (cannot move it to " + to.string() + ": " + ec.message() + ")";
+    return "; kept in " + to.string();
   }
   // Removes a folder no attempt of this worker holds, unless another
   // delivery works in it; that one removes it when it ends (or leaves its

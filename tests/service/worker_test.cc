@@ -154,6 +154,32 @@ TEST_F(WorkerTest, AFinishedTrialsFolderIsRemovedOrKeptInTheFinishedDir) {
   std::string text;
   std::getline(kept, text);
   EXPECT_EQ(text, "network of trial 8");
+
+  // An earlier folder of the same trial and round is replaced.
+  std::filesystem::create_directories(dir_ + "/finished/trial-11-r1");
+  std::ofstream(dir_ + "/finished/trial-11-r1/old") << "old";
+  Enqueue(11);
+  EXPECT_EQ(Worker(o, writes).Run(), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/finished/trial-11-r1/old"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/finished/trial-11-r1/checkpoint.pt"));
+
+  // Misconfigured: the finished folder is the checkpoint folder itself (the
+  // network stays where it is), or a file (it stays too, and is logged).
+  // Neither may lose the network.
+  Enqueue(9);
+  o.finished_dir = dir_;
+  EXPECT_EQ(Worker(o, writes).Run(), 0);
+  std::ifstream same(TrialDir(9) + "/checkpoint.pt");
+  std::getline(same, text);
+  EXPECT_EQ(text, "network of trial 9");
+  Enqueue(10);
+  o.finished_dir = dir_ + "/a-file";
+  std::ofstream(o.finished_dir) << "not a folder";
+  EXPECT_EQ(Worker(o, writes).Run(), 0);
+  std::ifstream stays(TrialDir(10) + "/checkpoint.pt");
+  std::getline(stays, text);
+  EXPECT_EQ(text, "network of trial 10");
+  EXPECT_EQ(Outcomes().size(), 5u);
 }
 
 TEST_F(WorkerTest, IdleWorkerExitsAfterIdleExitSecondsAndABusyOneDoesNot) {
