@@ -17,6 +17,16 @@ Status WriteError(const std::string& path, const char* what, int err) {
                                                         : Status::Unavailable(std::move(m));
 }
 
+// fsync(2), again after EINTR: 0 or the error. EINVAL (a file that cannot be
+// synced: a pipe, /dev/null) counts as synced.
+int Fsync(int fd) {
+  int rc;
+  do {
+    rc = ::fsync(fd);
+  } while (rc != 0 && errno == EINTR);
+  return rc == 0 || errno == EINVAL ? 0 : errno;
+}
+
 // The rename into a folder reaches the disk with the folder's own fsync.
 Status SyncFolderOf(const std::string& path) {
   const size_t slash = path.rfind('/');
@@ -26,14 +36,9 @@ Status SyncFolderOf(const std::string& path) {
     fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return WriteError(folder, "cannot open the folder to sync it", errno);
-  int rc;
-  do {
-    rc = ::fsync(fd);
-  } while (rc != 0 && errno == EINTR);
-  const int err = errno;
+  const int err = Fsync(fd);
   ::close(fd);
-  if (rc != 0 && err != EINVAL) return WriteError(folder, "cannot sync the folder", err);
-  return Status::OK();
+  return err == 0 ? Status::OK() : WriteError(folder, "cannot sync the folder", err);
 }
 
 }  // namespace
@@ -67,11 +72,7 @@ Status FileWriter::Write(std::string_view bytes) {
 Status FileWriter::Sync() {
   if (!error_.ok()) return error_;
   if (fd_ < 0) return error_ = Status::Internal(path_ + ": synced after close");
-  int rc;
-  do {
-    rc = ::fsync(fd_);
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0 && errno != EINVAL) return error_ = WriteError(path_, "cannot write", errno);
+  if (const int err = Fsync(fd_); err != 0) return error_ = WriteError(path_, "cannot write", err);
   return Status::OK();
 }
 
