@@ -181,11 +181,15 @@ Result<std::unique_ptr<Trainer>> Trainer::Open(const Config& config, const std::
         // The model and optimizer may hold part of it: build them again, from
         // step 0. The same config and seed retrace the same run (on the same
         // threads and BLAS), so nothing but the time is lost.
+        const fs::path aside = ckpt + ".unreadable";
         std::error_code rc;
-        fs::rename(ckpt, ckpt + ".unreadable", rc);
+        fs::rename(ckpt, aside, rc);
         if (rc) return Status::Error(st.message() + "; cannot set it aside: " + rc.message());
         auto fresh = Open(config, out_dir, /*resume=*/false, Unreadable::kFail);
-        if (fresh.ok()) fresh.value()->s_->set_aside = st.message();
+        if (fresh.ok()) {
+          fresh.value()->s_->set_aside =
+              st.message() + "; set aside as " + aside.filename().string() + ", training again from step 0";
+        }
         return fresh;
       }
     }

@@ -93,8 +93,10 @@ class Trainer {
   double lr() const;
   const Config& config() const;
   const RuntimeInfo& runtime() const;
-  // Unreadable::kRestart: why Open set a checkpoint aside and started at step
-  // 0 ("PATH: cannot read checkpoint: ..."); empty when it did not.
+  // Unreadable::kRestart: that Open set a checkpoint aside and started at step
+  // 0, and why, in one line for a log ("PATH: cannot read checkpoint: ...;
+  // set aside as checkpoint.pt.unreadable, training again from step 0");
+  // empty when it did not.
   const std::string& set_aside() const;
   SicNet& model();
 

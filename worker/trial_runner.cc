@@ -173,9 +173,7 @@ Result<TrialRun> TrainAndEvaluate(const Config& config, const std::string& dir, 
   auto trainer = Trainer::Open(config, dir, resume, Trainer::Unreadable::kRestart);
   if (!trainer.ok()) return trainer.status();
   Trainer& t = *trainer.value();
-  if (!t.set_aside().empty() && hooks.on_notice) {
-    hooks.on_notice(t.set_aside() + "; set aside as checkpoint.pt.unreadable, training again from step 0");
-  }
+  if (!t.set_aside().empty() && hooks.on_notice) hooks.on_notice(t.set_aside());
   const int64_t resumed_from = resume ? t.step() : 0;
   TrialRun run;
   const bool rung = hooks.stop_at_step > 0 && hooks.stop_at_step < config.optim.steps;
