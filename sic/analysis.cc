@@ -211,7 +211,7 @@ nlohmann::ordered_json AnalysisToJson(const PopulationAnalysis& a) {
   Json ratios = Json::array();
   for (double r : a.period_ratios) ratios.push_back(Number(r));
   int64_t n_grid = 0;
-  Json patterns = Json{{"grid", 0}, {"partial", 0}, {"square", 0}, {"band", 0}, {"none", 0}};
+  Json patterns = Json{{"grid", 0}, {"partial", 0}, {"square", 0}, {"oblique", 0}, {"band", 0}, {"none", 0}};
   for (const auto& r : a.units) {
     n_grid += r.grid ? 1 : 0;
     patterns[r.fourier.pattern] = patterns[r.fourier.pattern].get<int64_t>() + 1;

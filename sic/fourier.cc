@@ -10,6 +10,12 @@ namespace {
 constexpr double kPartnerPower = 0.2;
 constexpr double kMinNormRatio = 0.8, kMaxNormRatio = 1.25;
 constexpr double kAngleTolerance = 12.0;
+// An oblique partner: any other direction at least this far from k1's, with a
+// norm within this ratio of k1's either way. Below 30 degrees two waves of like
+// norm beat into a modulated band more than they tile the plane, and the window
+// keeps out k1's collinear harmonic (2x) and a hexagon's sums (sqrt(3)x). [INF]
+constexpr double kMinObliqueAngle = 30.0;
+constexpr double kMaxObliqueRatio = 1.6;
 
 // Difference of two directions modulo 180 degrees, in [0, 90].
 double DirectionDifference(double a, double b) {
@@ -105,17 +111,31 @@ FourierPattern FourierAnalyzer::AnalyzePower(const double* power) const {
   if (out.peak_to_mean < kMinPeakToMean || out.contrast < kMinContrast) return out;
   out.wavevectors.push_back(k1);
 
-  const Wavevector *at60 = nullptr, *at120 = nullptr, *at90 = nullptr;
+  const Wavevector *at60 = nullptr, *at120 = nullptr, *at90 = nullptr, *oblique = nullptr;
   for (size_t q = 1; q < peaks.size(); ++q) {
     const Wavevector& k = peaks[q];
     if (k.power < kPartnerPower * k1.power) break;
     const double ratio = k.norm() / k1.norm();
-    if (ratio < kMinNormRatio || ratio > kMaxNormRatio) continue;
-    // Signed direction relative to k1, modulo 180: 60 and 120 are the two partners.
-    double rel = std::fmod(k.angle_deg() - k1.angle_deg() + 360.0, 180.0);
-    if (!at60 && std::abs(rel - 60.0) <= kAngleTolerance) at60 = &k;
-    else if (!at120 && std::abs(rel - 120.0) <= kAngleTolerance) at120 = &k;
-    else if (!at90 && DirectionDifference(k.angle_deg(), k1.angle_deg()) >= 90.0 - kAngleTolerance) at90 = &k;
+    if (ratio >= kMinNormRatio && ratio <= kMaxNormRatio) {
+      // Signed direction relative to k1, modulo 180: 60 and 120 are the two partners.
+      const double rel = std::fmod(k.angle_deg() - k1.angle_deg() + 360.0, 180.0);
+      if (!at60 && std::abs(rel - 60.0) <= kAngleTolerance) {
+        at60 = &k;
+        continue;
+      }
+      if (!at120 && std::abs(rel - 120.0) <= kAngleTolerance) {
+        at120 = &k;
+        continue;
+      }
+      if (!at90 && DirectionDifference(k.angle_deg(), k1.angle_deg()) >= 90.0 - kAngleTolerance) {
+        at90 = &k;
+        continue;
+      }
+    }
+    if (!oblique && ratio >= 1.0 / kMaxObliqueRatio && ratio <= kMaxObliqueRatio &&
+        DirectionDifference(k.angle_deg(), k1.angle_deg()) >= kMinObliqueAngle) {
+      oblique = &k;
+    }
   }
   if (at60) out.wavevectors.push_back(*at60);
   if (at120) out.wavevectors.push_back(*at120);
@@ -126,6 +146,9 @@ FourierPattern FourierAnalyzer::AnalyzePower(const double* power) const {
   } else if (at90) {
     out.wavevectors.push_back(*at90);
     out.pattern = "square";
+  } else if (oblique) {
+    out.wavevectors.push_back(*oblique);
+    out.pattern = "oblique";
   } else {
     out.pattern = "band";
   }

@@ -128,7 +128,8 @@ int ReadFile(const std::string& path, std::string& out) {
 
 // A running trial's latest losses and latest evaluation during training, one
 // line: "trial 7 seed=1  step 12400/60000  loss -0.41 (sep 0.03 inv 0.01 cap
-// -0.65 coniso 0.004)  eval@12000 2m: 6 grid, 12 band, ... max score 0.41".
+// -0.65 coniso 0.004)  eval@12000 2m: 6 grid, 12 band, 3 square, 2 oblique, ...
+// max score 0.41". A pattern an older evaluation did not count shows as "?".
 std::string LiveLine(const sic::v1::Trial& t) {
   const auto& m = t.latest();
   auto get = [&](const std::string& k) { auto it = m.find(k); return it == m.end() ? std::nan("") : it->second; };
@@ -152,7 +153,8 @@ std::string LiveLine(const sic::v1::Trial& t) {
   if (arena.empty()) return out.str();
   auto n = [&](const std::string& k) { double v = get(arena + "." + k); return std::isnan(v) ? std::string("?") : std::to_string(static_cast<int64_t>(v)); };
   out << " " << arena.substr(5) << ": " << n("n_grid") << " grid, " << n("patterns.band") << " band, "
-      << n("patterns.square") << " square, " << n("silent_units") << " silent of " << n("n_units") << "; "
+      << n("patterns.square") << " square, " << n("patterns.oblique") << " oblique, " << n("silent_units")
+      << " silent of " << n("n_units") << "; "
       << n("n_modules") << " module(s); max score " << Fixed(get(arena + ".max_score60"), 3);
   return out.str();
 }

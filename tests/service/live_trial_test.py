@@ -96,7 +96,7 @@ class LiveTrialTest(ClusterTestCase):
         live = [line for line in out.splitlines() if line.startswith("  trial %d " % trial)]
         self.assertTrue(live, out)
         self.assertRegex(live[-1], r"step \d+/%d  loss -?[\d.e-]+ \(sep .* coniso .*\)  eval@\d+ 2m: \d+ grid, "
-                         r"\d+ band, \d+ square, \d+ silent of 16; \d+ module\(s\); max score " % STEPS)
+                         r"\d+ band, \d+ square, \d+ oblique, \d+ silent of 16; \d+ module\(s\); max score " % STEPS)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 // from bands (section 9), and field counts (5.2 step 8), on synthetic maps.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "sic/fields.h"
@@ -18,6 +19,7 @@ using testing::Blob;
 using testing::HexLattice;
 using testing::Noise;
 using testing::OrientationError;
+using testing::PlaneWaves;
 using testing::SquareLattice;
 using testing::Unvisit;
 
@@ -86,6 +88,39 @@ TEST(Fourier, TellsGridsFromBandsAndSquares) {
     EXPECT_EQ(f.Analyze(Noise(n, seed).data()).pattern, "none") << seed;
   }
   EXPECT_NE(f.Analyze(Blob(n, 25, 25, 6).data()).pattern, "grid");
+}
+
+// Sheared lattices, as the CPU runs grow them (docs/science-cpu.md), were called
+// "band" when no partner fell in the 60, 120 or 90 degree windows.
+TEST(Fourier, CallsOtherTwoDimensionalLatticesObliqueAndKeepsBandsBands) {
+  const int64_t n = 50;
+  const FourierAnalyzer f(n);
+  for (double period : {7.0, 11.0}) {
+    // A rhombic lattice: two waves of one period 40 degrees apart.
+    const FourierPattern rhombus = f.Analyze(PlaneWaves(n, {{period, 15}, {period, 55}}).data());
+    EXPECT_EQ(rhombus.pattern, "oblique") << period;
+    ASSERT_EQ(rhombus.n_wavevectors, 2) << period;
+    EXPECT_NEAR(std::abs(rhombus.wavevectors[1].angle_deg() - rhombus.wavevectors[0].angle_deg()), 40.0, 3.0);
+    // A sheared hexagon: k1, k2 40 degrees apart and k2 - k1, whose norm (0.68 |k1|)
+    // is outside the hexagon's window although it lies near 120 degrees.
+    const double shear = period / (2 * std::sin(20 * M_PI / 180));
+    EXPECT_EQ(f.Analyze(PlaneWaves(n, {{period, 0}, {period, 40}, {shear, 110}}).data()).pattern, "oblique") << period;
+    // Unequal norms at 70 degrees (a lattice stretched along one axis).
+    EXPECT_EQ(f.Analyze(PlaneWaves(n, {{period, 10}, {1.35 * period, 80}}).data()).pattern, "oblique") << period;
+    // Still a band: two waves 15 degrees apart (a modulated band), a rectified
+    // band (collinear harmonics) and a band with a weak wave across it.
+    EXPECT_EQ(f.Analyze(PlaneWaves(n, {{period, 30}, {period, 45}}).data()).pattern, "band") << period;
+    auto rectified = PlaneWaves(n, {{period, 25}});
+    for (float& v : rectified) v = std::max(v, 0.0f);
+    EXPECT_EQ(f.Analyze(rectified.data()).pattern, "band") << period;
+    auto faint = PlaneWaves(n, {{period, 25}});
+    const auto across = PlaneWaves(n, {{period, 75}});
+    for (int64_t i = 0; i < n * n; ++i) faint[i] += 0.3f * across[i];  // 9% of k1's power
+    EXPECT_EQ(f.Analyze(faint.data()).pattern, "band") << period;
+    // Lattices of a named shape keep their name.
+    EXPECT_EQ(f.Analyze(HexLattice(n, period, 7).data()).pattern, "grid") << period;
+    EXPECT_EQ(f.Analyze(SquareLattice(n, period, 20).data()).pattern, "square") << period;
+  }
 }
 
 TEST(Fields, CountsBumpsNotBlobs) {

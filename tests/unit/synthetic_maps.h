@@ -45,6 +45,24 @@ inline std::vector<float> SquareLattice(int64_t n, double period, double orienta
   return m;
 }
 
+// A sum of plane waves, each {period in bins, direction in degrees}: oblique and
+// sheared lattices, or beats of two nearly parallel waves.
+struct Wave {
+  double period, direction_deg;
+};
+inline std::vector<float> PlaneWaves(int64_t n, const std::vector<Wave>& waves) {
+  std::vector<float> m(n * n, 0.0f);
+  for (const Wave& w : waves) {
+    const double k = 2 * M_PI / w.period, a = w.direction_deg * M_PI / 180.0;
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        m[i * n + j] += static_cast<float>(std::cos(k * (std::cos(a) * j + std::sin(a) * i)));
+      }
+    }
+  }
+  return m;
+}
+
 // One plane wave: a band cell with stripes `period` bins apart.
 inline std::vector<float> Band(int64_t n, double period, double direction_deg) {
   std::vector<float> m(n * n);
