@@ -187,11 +187,19 @@ async function searchChecks() {
   check(ev.points === e.eval_points && ev.canvas[0] > 0, `evaluations chart: ${ev.points} points (expected ${e.eval_points}, one NaN left out)`);
   const [cv] = await chartPoints('[data-chart="curve"]', 1);
   check(cv.points > 0, `the paused trial's learning curve: ${cv.points} points`);
+  // What the maps are, stacked: only the patterns the evaluations counted.
+  const [pt] = await chartPoints('[data-chart="patterns"]', 1);
+  const drawn = await page.getAttribute('[data-chart="patterns"]', 'data-series');
+  check(pt.points === e.pattern_points && pt.canvas[0] > 0 && drawn === 'grid,square,band,none',
+    `patterns chart: ${pt.points} points (expected ${e.pattern_points}), series ${drawn} (expected grid,square,band,none)`);
   await page.evaluate(() => { window.__notReloaded = true; });
   execFileSync('/usr/bin/python3', [process.env.SIC_FIXTURE, 'add-eval', process.env.SIC_DB, String(SEARCH.live), '400']);
   const grown = await page.waitForFunction((n) => parseInt(document.querySelector('[data-chart="evals"]').dataset.points, 10) === n,
     e.eval_points + 5, { timeout: 20000 }).then(() => true, () => false);
   check(grown && await page.evaluate(() => window.__notReloaded === true), 'a new evaluation appears on the open trial page without a reload');
+  const patternsGrown = await page.waitForFunction((n) => parseInt(document.querySelector('[data-chart="patterns"]').dataset.points, 10) === n,
+    e.pattern_points + e.pattern_series, { timeout: 20000 }).then(() => true, () => false);
+  check(patternsGrown, 'the new evaluation\'s patterns join the patterns chart');
   await shot('trial-evals');
 }
 

@@ -58,6 +58,12 @@ def eval_metrics(step):
         "eval.2m.fraction_grid.0.3": round(0.5 * s, 4),
         "eval.2m.n_grid": int(40 * s),
         "eval.2m.n_modules": 1 if s > 0.3 else 0,
+        # What the 40 units' maps are: bands turning into a lattice (no "oblique"
+        # or "partial" key, as an evaluation from before they were counted).
+        "eval.2m.patterns.grid": int(40 * s),
+        "eval.2m.patterns.square": 5,
+        "eval.2m.patterns.band": 30 - int(30 * s),
+        "eval.2m.patterns.none": 5,
     }
 
 
@@ -112,7 +118,7 @@ def create(db_path):
                          "rungs": {str(r): sum(1 for t in TRIALS if any(x[0] == r for x in t[3])) for r in (0, 1)},
                          "promoted": {str(r): sum(1 for t in TRIALS if any(x[0] == r and x[2] for x in t[3]))
                                       for r in (0, 1)},
-                         "eval_points": 3 * 5 - 1}}
+                         "eval_points": 3 * 5 - 1, "pattern_series": 4, "pattern_points": 3 * 4}}
 
 
 def add_eval(db, trial, step):

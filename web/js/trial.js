@@ -2,6 +2,7 @@
 // sweep; its device class, and "waiting for a worker of class X" while it
 // waits for a class no live worker serves), headline metrics, learning curves (each loss its own series, log or
 // linear), the grid metrics of the evaluations during training against steps,
+// what the units' maps are (grid, square, oblique, band, ...) against steps,
 // the evaluation's pictures per arena, the attempts with worker and error,
 // every metric, and the config. A trial that is not final is polled every
 // 3 s, so its curves grow while it trains; polling stops when it is final.
@@ -30,6 +31,7 @@ export async function render(app, [idText]) {
   const lrEl = h('div', { class: 'chart short', dataset: { chart: 'lr' } });
   const evalNote = h('div', { class: 'controls' });
   const evalEl = h('div', { class: 'chart', dataset: { chart: 'evals' } });
+  const patternEl = h('div', { class: 'chart none', dataset: { chart: 'patterns' } });
   const pictures = h('div', { id: 'pictures' });
   const attempts = h('div', { class: 'table-wrap' });
   const allMetrics = h('div', { class: 'table-wrap' });
@@ -39,7 +41,7 @@ export async function render(app, [idText]) {
       h('a', { href: '#/sweeps/' + t.sweep_id + '?tab=trials', id: 'sweep-link' }, 'sweep ' + t.sweep_id), ' / ', 'trial ' + id),
     head, metrics,
     h('section', { class: 'card' }, h('h2', null, 'Learning curves'), curveControls, curveEl, lrEl),
-    h('section', { class: 'card' }, h('h2', null, 'Grid metrics during training'), evalNote, evalEl),
+    h('section', { class: 'card' }, h('h2', null, 'Grid metrics during training'), evalNote, evalEl, patternEl),
     h('section', null, h('h2', null, 'Evaluation'), pictures),
     h('section', { class: 'card' }, h('h2', null, 'Attempts'), attempts),
     h('div', { class: 'two-col' },
@@ -75,6 +77,7 @@ export async function render(app, [idText]) {
     if (JSON.stringify(e) !== JSON.stringify(evals)) {
       evals = e;
       evalChart(evalEl, evalNote, e, FINAL.includes(trial.status));
+      patternChart(patternEl, e);
     }
   };
   await draw(t);
@@ -220,6 +223,42 @@ function evalChart(el, note, e, final) {
     tooltip: { trigger: 'axis', valueFormatter: (v) => fmtNum(v, 3) },
     xAxis: { type: 'value', name: 'step', nameLocation: 'middle', nameGap: 26, min: 'dataMin', max: 'dataMax' },
     yAxis: [{ type: 'value', name: 'score', scale: true }, { type: 'value', name: 'units', minInterval: 1, splitLine: { show: false } }],
+    series,
+  }, points);
+}
+
+// What the units' maps are at each evaluation, as the Fourier check names them
+// (docs/analysis.md section 3), stacked: a lattice forming shows as band units
+// turning into square, oblique or grid ones before any unit passes the grid
+// score. Only the patterns the evaluations counted are drawn.
+const PATTERNS = [
+  ['grid', 'hexagonal', '#4a9b5b'], ['partial', 'partial hexagon', '#9cc9a4'], ['square', 'square', '#d1613c'],
+  ['oblique', 'oblique', '#c29b2c'], ['band', 'band', '#3b6fb6'], ['none', 'no clear period', '#cfcfcf'],
+];
+
+function patternChart(el, e) {
+  const rows = e.evals || [];
+  const arena = arenasOf([...new Set(rows.flatMap((r) => Object.keys(r.metrics)))])[0];
+  const key = (p) => `eval.${arena}.patterns.${p}`;
+  const present = arena ? PATTERNS.filter(([p]) => rows.some((r) => key(p) in r.metrics)) : [];
+  if (!present.length) {
+    el.classList.add('none');
+    el.dataset.points = '0';
+    return;
+  }
+  el.classList.remove('none');
+  el.dataset.series = present.map(([p]) => p).join(',');
+  const series = present.map(([p, label, color]) => ({
+    name: label, type: 'line', stack: 'units', color, areaStyle: { opacity: 0.85 }, lineStyle: { width: 0 },
+    showSymbol: false, data: rows.map((r) => [r.step, r.metrics[key(p)] ?? null]),
+  }));
+  const points = series.reduce((n, s) => n + s.data.filter(([, v]) => v !== null).length, 0);
+  plot(el, {
+    grid: { left: 60, right: 60, top: 30, bottom: 24 },
+    legend: { top: 0 },
+    tooltip: { trigger: 'axis', valueFormatter: (v) => fmtNum(v, 0) },
+    xAxis: { type: 'value', min: 'dataMin', max: 'dataMax' },
+    yAxis: { type: 'value', name: 'units', minInterval: 1 },
     series,
   }, points);
 }
