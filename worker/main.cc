@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-dir", o.checkpoint_dir, "where trials checkpoint (shared by workers that take over)")
       ->capture_default_str();
   app.add_option("--finished-dir", o.finished_dir,
-                 "where a finished trial's folder goes (final checkpoint, curve, evaluation files); default: removed");
+                 "where the folder of a finished, early-stopped or canceled trial goes (checkpoint, curve, "
+                 "evaluation files); default: removed");
   app.add_option("--lease-ms", o.lease_ms, "a claim idle this long is taken over")->capture_default_str();
   app.add_option("--heartbeat-ms", o.heartbeat_ms, "lease renewal period (0: lease / 3)")->capture_default_str();
   app.add_option("--max-deliveries", o.max_deliveries, "deliveries before a trial is failed")->capture_default_str();

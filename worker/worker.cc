@@ -247,8 +247,12 @@ class SlotLoop {
     const std::string label = "trial " + std::to_string(job.job.trial_id()) + " (" + job.job.name() +
                               ", delivery " + std::to_string(entry.deliveries) + ")";
     if (job.job.discard()) {
-      RemoveIfFree(TrialDir(job.job));
-      if (Persist("ack", [&] { return queue_.AckTrial(entry.device_class, entry.id); })) Log(label + ": checkpoint discarded");
+      // A stopped or canceled trial's folder: kept like a finished one's when
+      // there is a finished_dir (an early-stopped network is still a result).
+      const std::string kept = RetireIfFree(TrialDir(job.job));
+      if (Persist("ack", [&] { return queue_.AckTrial(entry.device_class, entry.id); })) {
+        Log(label + ": checkpoint " + (kept.empty() ? "discarded" : "no longer needed" + kept));
+      }
       return false;
     }
     if (auto canceled = queue_.IsCanceled(job.job.sweep_id()); canceled.ok() && canceled.value()) {
@@ -577,18 +581,31 @@ class SlotLoop {
     if (ec) return "; its folder stays in place (cannot move it to " + to.string() + ": " + ec.message() + ")";
     return "; kept in " + to.string();
   }
-  // Removes a folder no attempt of this worker holds, unless another
-  // delivery works in it; that one removes it when it ends (or leaves its
-  // checkpoint to a later job, which then finds its sweep's verdict).
-  static void RemoveIfFree(const std::string& dir) {
+  // Runs `fn` with the lock of a folder no attempt of this worker holds and
+  // returns its answer. When another delivery works in the folder, `fn` does
+  // not run (""): that one removes or keeps the folder when it ends, or leaves
+  // its checkpoint to a later job, which then finds its sweep's verdict.
+  template <typename Fn>
+  static std::string IfFree(const std::string& dir, Fn&& fn) {
     auto lock = FolderLock::TryLock(dir);
     if (!lock.ok()) {
       Log(lock.status().message());
-    } else if (!lock.value()) {
-      Log(dir + ": another delivery works in it; left to that one");
-    } else {
-      RemoveDir(dir);
+      return "";
     }
+    if (!lock.value()) {
+      Log(dir + ": another delivery works in it; left to that one");
+      return "";
+    }
+    return fn();
+  }
+  static void RemoveIfFree(const std::string& dir) {
+    IfFree(dir, [&] {
+      RemoveDir(dir);
+      return std::string();
+    });
+  }
+  std::string RetireIfFree(const std::string& dir) const {
+    return IfFree(dir, [&] { return Retire(dir); });
   }
 
   const WorkerOptions& o_;

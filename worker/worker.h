@@ -17,7 +17,9 @@
 //     failed result "malformed job: ..." at once (every delivery would be
 //     refused alike), then acknowledged; otherwise acknowledged and dropped
 //     with a log line.
-//   - discard: the trial's checkpoint directory removed, acknowledged; no event.
+//   - discard (a trial stopped early or canceled): the trial's checkpoint
+//     directory moved to finished_dir, or removed when there is none;
+//     acknowledged; no event.
 //   - sweep canceled: acknowledged, skipped (the store has it canceled).
 //   - delivered more than max_deliveries times: a failed result with the last
 //     error any attempt recorded, then acknowledged. Never retried forever.
@@ -73,7 +75,8 @@ struct WorkerOptions {
   std::string name;               // unique per process; consumers are name/slot
   std::string checkpoint_dir = "checkpoints";
   // Where a finished trial's folder goes (finished_dir/trial-<id>-r<round>:
-  // the final checkpoint, config, curve and evaluation files); empty: removed.
+  // the final checkpoint, config, curve and evaluation files), and that of a
+  // trial stopped early or canceled, at its discard job; empty: removed.
   // Without it a sweep keeps its metrics and pictures but not its networks.
   std::string finished_dir;
   int64_t lease_ms = 30000;       // a claim idle this long may be taken over

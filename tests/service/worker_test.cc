@@ -587,6 +587,36 @@ TEST_F(WorkerTest, DiscardRemovesTheCheckpointAndRunsNothing) {
   EXPECT_TRUE(events_.empty()) << "a discard sends nothing";
 }
 
+// An early-stopped or canceled trial's network is a result too: with a
+// finished_dir its discard job keeps the folder there instead of deleting it.
+TEST_F(WorkerTest, ADiscardKeepsTheFolderInTheFinishedDir) {
+  std::filesystem::create_directories(TrialDir(42, 3));
+  std::ofstream(TrialDir(42, 3) + "/checkpoint.pt") << "step 300";
+  v1::TrialJob discard;
+  discard.set_trial_id(42);
+  discard.set_sweep_id(1);
+  discard.set_round(3);
+  discard.set_ticket(9);
+  discard.set_discard(true);
+  EnqueueBytes(discard.SerializeAsString());
+  WorkerOptions o = Options("a");
+  o.finished_dir = dir_ + "/finished";
+  Worker worker(o, [&](const Config&, const std::string&, const TrialHooks&) -> Result<TrialRun> {
+    ADD_FAILURE() << "a discard runs nothing";
+    return TrialRun{};
+  });
+  std::thread t([&] { worker.Run(); });
+  EXPECT_TRUE(WaitFor([&] { return coord_.TrialsLength().value() == 0 && coord_.PendingTrials().value() == 0; }));
+  worker.RequestStop();
+  t.join();
+  EXPECT_FALSE(std::filesystem::exists(TrialDir(42, 3)));
+  EXPECT_FALSE(std::filesystem::exists(TrialDir(42, 3) + ".lock"));
+  std::ifstream kept(o.finished_dir + "/trial-42-r3/checkpoint.pt");
+  std::string text;
+  std::getline(kept, text);
+  EXPECT_EQ(text, "step 300");
+}
+
 TEST_F(WorkerTest, ProgressCarriesTheNewCurvePointsAndProbesSendEvaluations) {
   Enqueue(44);
   WorkerOptions o = Options("a");
