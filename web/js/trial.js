@@ -258,7 +258,7 @@ function patternChart(el, e) {
     legend: { top: 0 },
     tooltip: { trigger: 'axis', valueFormatter: (v) => fmtNum(v, 0) },
     xAxis: { type: 'value', min: 'dataMin', max: 'dataMax' },
-    yAxis: { type: 'value', name: 'units', minInterval: 1 },
+    yAxis: { type: 'value', name: 'units', minInterval: 1, max: 'dataMax' },
     series,
   }, points);
 }
