@@ -13,10 +13,11 @@
 //                     of classes it does not serve.
 //   <prefix>:canceled set of canceled sweep ids; workers skip and stop their trials.
 //   <prefix>:preempt  hash trial id -> ticket: the coordinator asks the worker
-//                     running that job to checkpoint and give it back
-//                     (coordinator/dispatch.h: PlanPreemption); the worker
+//                     running that job to checkpoint and give it back, or
+//                     the one that claims it, if it still waits, not to start
+//                     it (coordinator/dispatch.h: PlanPreemption); the worker
 //                     answers with a Preempted event. The coordinator removes
-//                     a request once its job no longer runs; losing the hash
+//                     a request once its job no longer runs or waits; losing the hash
 //                     loses only requests, which it makes again.
 //   <prefix>:workers  hash worker name -> its latest heartbeat (a serialized
 //                     message), for `sicctl workers`.

@@ -1192,6 +1192,19 @@ Result<std::vector<QuotaRow>> Store::Quotas() {
   return out;
 }
 
+Result<std::vector<RunningTrial>> Store::QueuedTrials() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Stmt s(*stmts_, "SELECT t.id, t.ticket, t.sweep_id, t.device_class, sw.priority "
+              "FROM trials t JOIN sweeps sw ON sw.id = t.sweep_id WHERE t.status = 'queued'");
+  std::vector<RunningTrial> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    out.push_back({s.Int(0), s.Int(1), s.Int(2), s.Text(3), s.Int(4), 0.0, /*queued=*/true});
+  }
+  if (rc != SQLITE_DONE) return s.Error();
+  return out;
+}
+
 Result<std::vector<RunningTrial>> Store::RunningTrials() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Stmt s(*stmts_, "SELECT t.id, t.ticket, t.sweep_id, t.device_class, sw.priority, "

@@ -111,12 +111,14 @@ struct QuotaRow {
   double set_at = 0;
 };
 
-// A running trial as preemption sees it (Store::RunningTrials).
+// A running (or, with `queued`, a queued) trial as preemption sees it
+// (Store::RunningTrials, Store::QueuedTrials).
 struct RunningTrial {
   int64_t trial_id = 0, ticket = 0, sweep_id = 0;
   std::string device_class;
   int64_t priority = 0;     // its sweep's
-  double started_at = 0;    // its current attempt's start
+  double started_at = 0;    // its current attempt's start; 0 while queued
+  bool queued = false;      // its job waits in the stream, unclaimed or not yet started
 };
 
 // A queued or running trial and its current ticket, for the reconciler.
@@ -335,6 +337,8 @@ class Store {
   // with its sweep's priority: what preemption chooses from. Few rows (about
   // the workers' slots), read by the status index.
   Result<std::vector<RunningTrial>> RunningTrials();
+  // The queued trials (status 'queued'), with their current tickets.
+  Result<std::vector<RunningTrial>> QueuedTrials();
 
   // ---- quotas: a user's own cap on queued + running trials, overriding the
   // coordinator's --max-running-per-user for that user (0: no cap for them;

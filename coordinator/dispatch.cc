@@ -1,6 +1,8 @@
 #include "coordinator/dispatch.h"
 
 #include <algorithm>
+#include <limits>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -105,9 +107,15 @@ std::vector<PreemptPick> PlanPreemption(const std::vector<DispatchSweep>& sweeps
       return a->priority > b->priority || (a->priority == b->priority && a->sweep_id < b->sweep_id);
     });
     int64_t running_here = 0, yielding = 0;
-    std::vector<const RunningTrial*> victims;
+    std::vector<const RunningTrial*> victims, waiting;
+    std::map<int64_t, int64_t> newest_queued;  // sweep -> its newest queued ticket
     for (const RunningTrial& t : running) {
       if (t.device_class != q) continue;
+      if (t.queued) {
+        newest_queued[t.sweep_id] = std::max(newest_queued[t.sweep_id], t.ticket);
+        if (!asked.count({t.trial_id, t.ticket})) waiting.push_back(&t);
+        continue;
+      }
       ++running_here;
       if (asked.count({t.trial_id, t.ticket})) {
         ++yielding;
@@ -128,6 +136,16 @@ std::vector<PreemptPick> PlanPreemption(const std::vector<DispatchSweep>& sweeps
       if (p->max_running > 0) want = std::min(want, p->max_running - sweep_running[p->sweep_id]);
       if (const int64_t user_cap = UserCap(*p, policy); user_cap > 0) {
         want = std::min(want, user_cap - user_running[p->owner]);
+      }
+      if (want <= 0) continue;
+      // Lower-priority queued jobs ahead of this sweep's trials (tickets grow
+      // with the stream): asked, so that the next free slot claims this sweep's.
+      const int64_t ahead_of = p->pending > 0 ? std::numeric_limits<int64_t>::max() : newest_queued[p->sweep_id];
+      for (const RunningTrial*& w : waiting) {
+        if (w && w->priority < p->priority && w->ticket < ahead_of) {
+          out.push_back({w->trial_id, w->ticket});
+          w = nullptr;
+        }
       }
       const int64_t from_free = std::clamp<int64_t>(want, 0, free);
       free -= from_free;

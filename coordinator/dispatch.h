@@ -88,6 +88,13 @@ std::vector<DispatchPick> PlanDispatch(const std::vector<DispatchSweep>& sweeps,
 // turns evicting each other. Only the same queue is looked at: a trial of
 // "cuda@40" never evicts a "cuda" trial, even where one 80 GB worker serves
 // both.
+// Queued jobs (`queued` in `running`: in the stream, not started) of a
+// strictly lower priority that stand ahead of a preempting sweep's trials are
+// asked too, whatever the slots: a freed slot claims the stream's oldest entry,
+// so such a job would start in the room made for the sweep and be asked to go
+// a round later. Ahead means an older ticket than one of the sweep's queued
+// jobs, or any ticket while the sweep still has trials to feed. The worker
+// gives an asked job back before it starts.
 // Pure function of the counts, the running jobs and the outstanding
 // requests, so a restarted coordinator asks for what the old one would have.
 struct PreemptPick {

@@ -215,10 +215,15 @@ Status Pumps::Preempt(Queue& queue) {
   if (!wanted && preempt_requests_ == 0) return Status::OK();
   auto requests = queue.PreemptRequests();
   if (!requests.ok()) return requests.status();
-  auto running = store_.RunningTrials();
-  if (!running.ok()) return running.status();
+  auto in_flight = store_.RunningTrials();
+  if (!in_flight.ok()) return in_flight.status();
+  // Queued jobs too: one that stands ahead of a preempting sweep's is asked
+  // before it starts (PlanPreemption).
+  auto queued = store_.QueuedTrials();
+  if (!queued.ok()) return queued.status();
+  in_flight->insert(in_flight->end(), queued->begin(), queued->end());
   std::set<std::pair<int64_t, int64_t>> live, asked;
-  for (const RunningTrial& t : running.value()) live.insert({t.trial_id, t.ticket});
+  for (const RunningTrial& t : in_flight.value()) live.insert({t.trial_id, t.ticket});
   std::vector<int64_t> stale;
   for (const auto& r : requests.value()) {
     if (live.count(r)) {
@@ -229,7 +234,7 @@ Status Pumps::Preempt(Queue& queue) {
   }
   if (Status s = queue.ClearPreempt(stale); !s.ok()) return s;
   std::vector<PreemptPick> picks;
-  if (wanted) picks = PlanPreemption(counts_, running.value(), queue_slots_, asked, options_.dispatch);
+  if (wanted) picks = PlanPreemption(counts_, in_flight.value(), queue_slots_, asked, options_.dispatch);
   for (const PreemptPick& p : picks) {
     if (Status s = queue.RequestPreempt(p.trial_id, p.ticket); !s.ok()) return s;
     Log("preempt: asked trial " + std::to_string(p.trial_id) + " (ticket " + std::to_string(p.ticket) +

@@ -5,8 +5,9 @@
 //              enqueues them again with new tickets; duplicates are harmless);
 //              and a discard job per checkpoint no trial will resume; and,
 //              for sweeps that may preempt, requests in <prefix>:preempt for
-//              the running jobs that must make room (dispatch.h:
-//              PlanPreemption), removed once their job no longer runs.
+//              the running jobs that must make room and the queued ones that
+//              stand ahead of them (dispatch.h: PlanPreemption), removed once
+//              their job no longer runs or waits.
 //   ingest:    sic:results -> SQLite, each entry acknowledged only after the
 //              transaction that records it has committed: results, progress
 //              with the live curve, evaluations during training, pauses at

@@ -260,6 +260,16 @@ class SlotLoop {
       if (queue_.AckTrial(entry.device_class, entry.id).ok()) RemoveIfFree(TrialDir(job.job));
       return false;
     }
+    // Asked to make room while it waited in the stream (it stood ahead of a
+    // preempting sweep's trials): given back before it starts, so that the
+    // slot goes to that sweep. The store puts the trial back to pending.
+    if (auto asked = queue_.PreemptRequested(job.job.trial_id(), job.job.ticket()); asked.ok() && asked.value()) {
+      v1::WorkerEvent e = Event(job.job, entry.deliveries);
+      EncodePreempted(0, {}, NowSeconds(), e.mutable_preempted());
+      Log(label + (Deliver(entry, e) ? ": asked to make room before it started; given back"
+                                     : ": asked to make room before it started, but the event is not in Redis"));
+      return false;
+    }
     // Deliveries a stopping worker gave back (a scale-in, a rollout) are no
     // failures: a long trial may be stopped and resumed any number of times.
     if (entry.deliveries - entry.stops > o_.max_deliveries) {

@@ -21,6 +21,9 @@
 //     directory moved to finished_dir, or removed when there is none;
 //     acknowledged; no event.
 //   - sweep canceled: acknowledged, skipped (the store has it canceled).
+//   - asked to make room already (<prefix>:preempt names its ticket: it was
+//     queued ahead of a preempting sweep's trials): Preempted at step 0 sent,
+//     then acknowledged; nothing runs.
 //   - delivered more than max_deliveries times: a failed result with the last
 //     error any attempt recorded, then acknowledged. Never retried forever.
 //   - run: progress every progress_ms, with the curve points logged since the

@@ -270,6 +270,32 @@ TEST_F(AdaptiveStoreTest, APreemptedTrialGoesBackToPendingOnceAndIsFedAgain) {
   EXPECT_EQ(store_->GetSweep(high)->priority, 8);
 }
 
+// A queued job given back before it started (it stood ahead of a preempting
+// sweep's trials): QueuedTrials lists it, and its Preempted event puts the
+// trial back to pending without touching steps_done.
+TEST_F(AdaptiveStoreTest, AQueuedTrialGivenBackBeforeItStartsGoesBackToPending) {
+  const int64_t low = Submit(R"({"name": "low", "seeds": 2, "priority": 3})");
+  auto trials = store_->ListTrials(low, 0, 10).value();
+  const int64_t id = trials[0].id;
+  TrialRow job = Enqueue(id);
+  auto queued = store_->QueuedTrials().value();
+  ASSERT_EQ(queued.size(), 1u);
+  EXPECT_EQ(queued[0].trial_id, id);
+  EXPECT_EQ(queued[0].ticket, job.ticket);
+  EXPECT_EQ(queued[0].sweep_id, low);
+  EXPECT_EQ(queued[0].priority, 3);
+  EXPECT_TRUE(queued[0].queued);
+  EXPECT_TRUE(store_->RunningTrials()->empty()) << "a queued trial is no running one";
+
+  TrialResult given_back = Attempt(job, 1, 0.0);
+  given_back.curve.clear();  // as the worker sends it: nothing trained
+  EXPECT_TRUE(store_->RecordPreempted(given_back, 0).value());
+  TrialRow back = store_->GetTrial(id).value();
+  EXPECT_EQ(back.status, "pending");
+  EXPECT_EQ(back.steps_done, 0);
+  EXPECT_TRUE(store_->QueuedTrials()->empty());
+}
+
 // A user's quota (schema 10) reaches the dispatcher's counts of each of
 // their sweeps; removing it brings the default back.
 TEST_F(AdaptiveStoreTest, AUsersQuotaIsStoredListedAndReadWithTheCounts) {

@@ -251,5 +251,44 @@ TEST(Dispatch, TheHigherPreemptingSweepChoosesFirst) {
   EXPECT_EQ(Asked(PlanPreemption({mid, top}, running, {{"cpu", 2}}, {}, policy)), (std::vector<int64_t>{11}));
 }
 
+// The cascade this prevents: a lower-priority job queued before the preempting
+// sweep's claims the slot a preemption freed, starts, and is asked a round later.
+TEST(Dispatch, LowerPriorityJobsQueuedAheadOfAPreemptingSweepAreAskedBeforeTheyStart) {
+  DispatchPolicy policy;
+  DispatchSweep low = S(1, "ann", 0, 2, 2);  // 2 running, 2 queued
+  DispatchSweep high = S(2, "bob", 0, 0, 1);  // 1 queued, nothing pending
+  high.priority = 5;
+  high.preempt = true;
+  auto queued = [](int64_t trial, int64_t sweep, int64_t priority, int64_t ticket) {
+    RunningTrial t = Job(trial, sweep, priority, 0);
+    t.ticket = ticket;
+    t.queued = true;
+    return t;
+  };
+  // Stream order (tickets): 13 (low), 14 (low), 21 (high), 15 (low, fed later).
+  std::vector<RunningTrial> jobs = {Job(11, 1, 0, 100), Job(12, 1, 0, 200), queued(13, 1, 0, 130),
+                                    queued(14, 1, 0, 140), queued(21, 2, 5, 150), queued(15, 1, 0, 160)};
+  // The running job 12 makes room; 13 and 14, ahead of 21 in the stream, are
+  // asked too; 15, behind it, is not.
+  EXPECT_EQ(Asked(PlanPreemption({low, high}, jobs, {{"cpu", 2}}, {}, policy)), (std::vector<int64_t>{13, 14, 12}));
+  // With trials still to feed, every lower-priority queued job is ahead of them.
+  high.pending = 1;
+  EXPECT_EQ(Asked(PlanPreemption({low, high}, jobs, {{"cpu", 3}}, {}, policy)), (std::vector<int64_t>{13, 14, 15, 12}));
+  // Asked already: not again. Queued jobs are no slots: they never count as running.
+  EXPECT_EQ(Asked(PlanPreemption({low, high}, jobs, {{"cpu", 3}}, {{13, 130}, {14, 140}, {15, 160}}, policy)),
+            (std::vector<int64_t>{12}));
+  // Equal priorities never give way, queued or running; nor when the sweep may not preempt.
+  jobs[2].priority = 5;
+  EXPECT_EQ(Asked(PlanPreemption({low, high}, jobs, {{"cpu", 3}}, {{14, 140}, {15, 160}}, policy)),
+            (std::vector<int64_t>{12}));
+  high.preempt = false;
+  EXPECT_TRUE(PlanPreemption({low, high}, jobs, {{"cpu", 2}}, {}, policy).empty());
+  // A sweep at its cap wants nothing: the queued jobs run first, as they would.
+  high.preempt = true;
+  high.max_running = 1;
+  high.running = 1;
+  EXPECT_TRUE(PlanPreemption({low, high}, jobs, {{"cpu", 2}}, {}, policy).empty());
+}
+
 }  // namespace
 }  // namespace sic
