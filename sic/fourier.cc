@@ -116,6 +116,7 @@ FourierPattern FourierAnalyzer::AnalyzePower(const double* power) const {
     const Wavevector& k = peaks[q];
     if (k.power < kPartnerPower * k1.power) break;
     const double ratio = k.norm() / k1.norm();
+    const double apart = DirectionDifference(k.angle_deg(), k1.angle_deg());
     if (ratio >= kMinNormRatio && ratio <= kMaxNormRatio) {
       // Signed direction relative to k1, modulo 180: 60 and 120 are the two partners.
       const double rel = std::fmod(k.angle_deg() - k1.angle_deg() + 360.0, 180.0);
@@ -127,13 +128,12 @@ FourierPattern FourierAnalyzer::AnalyzePower(const double* power) const {
         at120 = &k;
         continue;
       }
-      if (!at90 && DirectionDifference(k.angle_deg(), k1.angle_deg()) >= 90.0 - kAngleTolerance) {
+      if (!at90 && apart >= 90.0 - kAngleTolerance) {
         at90 = &k;
         continue;
       }
     }
-    if (!oblique && ratio >= 1.0 / kMaxObliqueRatio && ratio <= kMaxObliqueRatio &&
-        DirectionDifference(k.angle_deg(), k1.angle_deg()) >= kMinObliqueAngle) {
+    if (!oblique && ratio >= 1.0 / kMaxObliqueRatio && ratio <= kMaxObliqueRatio && apart >= kMinObliqueAngle) {
       oblique = &k;
     }
   }

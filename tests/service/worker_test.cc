@@ -477,39 +477,6 @@ TEST_F(WorkerTest, PausedTrialSendsPausedAcknowledgesAndKeepsItsCheckpointForThe
 // checkpoints at its next heartbeat, sends Preempted with its step, is
 // acknowledged and keeps the checkpoint; the next job resumes it. A request
 // for another ticket of the trial stops nothing.
-// A job asked to make room while it waited in the stream (it stood ahead of a
-// preempting sweep's trials) is given back unstarted; a job of the same trial
-// with another ticket runs.
-TEST_F(WorkerTest, AJobAskedToMakeRoomBeforeItStartsIsGivenBackUnstarted) {
-  v1::TrialJob job = Job(51);
-  job.set_ticket(4);
-  EnqueueBytes(job.SerializeAsString());
-  ASSERT_TRUE(coord_.RequestPreempt(51, 4).ok());
-  job.set_ticket(5);
-  EnqueueBytes(job.SerializeAsString());  // fed again later: its request named ticket 4
-  WorkerOptions o = Options("a");
-  std::vector<int64_t> ran;  // the tickets' trials that trained
-  Worker worker(o, [&](const Config&, const std::string&, const TrialHooks&) -> Result<TrialRun> {
-    ran.push_back(51);
-    TrialRun run;
-    run.step = 100;
-    return run;
-  });
-  std::thread t([&] { worker.Run(); });
-  EXPECT_TRUE(WaitFor([&] { return coord_.TrialsLength().value() == 0 && coord_.PendingTrials().value() == 0; }));
-  worker.RequestStop();
-  t.join();
-  auto outcomes = Outcomes();
-  auto preempted = Events(v1::WorkerEvent::kPreempted);
-  ASSERT_EQ(preempted.size(), 1u);
-  EXPECT_EQ(preempted[0].ticket(), 4);
-  EXPECT_EQ(preempted[0].preempted().step(), 0) << "nothing trained: the store keeps steps_done";
-  EXPECT_TRUE(preempted[0].preempted().curve().empty());
-  ASSERT_EQ(outcomes.size(), 1u);
-  EXPECT_EQ(outcomes[0].ticket(), 5);
-  EXPECT_EQ(ran.size(), 1u) << "only the job that was not asked trained";
-}
-
 TEST_F(WorkerTest, AJobAskedToMakeRoomCheckpointsSendsPreemptedAndTheNextJobResumesIt) {
   v1::TrialJob job = Job(50);
   job.set_ticket(7);
@@ -570,6 +537,39 @@ TEST_F(WorkerTest, AJobAskedToMakeRoomCheckpointsSendsPreemptedAndTheNextJobResu
   ASSERT_EQ(outcomes.size(), 1u);
   EXPECT_EQ(outcomes[0].ticket(), 8);
   EXPECT_TRUE(outcomes[0].outcome().ok());
+}
+
+// A job asked to make room while it waited in the stream (it stood ahead of a
+// preempting sweep's trials) is given back unstarted; a job of the same trial
+// with another ticket runs.
+TEST_F(WorkerTest, AJobAskedToMakeRoomBeforeItStartsIsGivenBackUnstarted) {
+  v1::TrialJob job = Job(51);
+  job.set_ticket(4);
+  EnqueueBytes(job.SerializeAsString());
+  ASSERT_TRUE(coord_.RequestPreempt(51, 4).ok());
+  job.set_ticket(5);
+  EnqueueBytes(job.SerializeAsString());  // fed again later: its request named ticket 4
+  WorkerOptions o = Options("a");
+  std::vector<int64_t> ran;  // one entry per job that trained
+  Worker worker(o, [&](const Config&, const std::string&, const TrialHooks&) -> Result<TrialRun> {
+    ran.push_back(51);
+    TrialRun run;
+    run.step = 100;
+    return run;
+  });
+  std::thread t([&] { worker.Run(); });
+  EXPECT_TRUE(WaitFor([&] { return coord_.TrialsLength().value() == 0 && coord_.PendingTrials().value() == 0; }));
+  worker.RequestStop();
+  t.join();
+  auto outcomes = Outcomes();
+  auto preempted = Events(v1::WorkerEvent::kPreempted);
+  ASSERT_EQ(preempted.size(), 1u);
+  EXPECT_EQ(preempted[0].ticket(), 4);
+  EXPECT_EQ(preempted[0].preempted().step(), 0) << "nothing trained: the store keeps steps_done";
+  EXPECT_TRUE(preempted[0].preempted().curve().empty());
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].ticket(), 5);
+  EXPECT_EQ(ran.size(), 1u) << "only the job that was not asked trained";
 }
 
 TEST_F(WorkerTest, PauseJobBehindTheCheckpointIsAcknowledgedWithoutAnEvent) {
