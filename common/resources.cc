@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sic/json_parse.h"
+
 namespace sic {
 
 bool IsDeviceClass(std::string_view name) {
@@ -32,7 +34,7 @@ Status ParseResources(const nlohmann::json& block, ResourceSpec& out) {
       }
       out.gpu_memory_gb = v.get<double>();
     } else {
-      return Status::InvalidArgument("resources." + k + ": unknown key (device, gpu_memory_gb)");
+      return Status::InvalidArgument(ShownText("resources." + k, 64) + ": unknown key (device, gpu_memory_gb)");
     }
   }
   if (out.gpu_memory_gb > 0 && out.device_class == "cpu") {

@@ -21,14 +21,7 @@ constexpr uint64_t kSweepRandomStream = 0x5357454550ULL;  // "SWEEP"
 
 // A key from the spec as errors show it: a key may be any length until it is checked.
 std::string ShownKey(const std::string& key) {
-  constexpr size_t kShown = 2 * kSpecMaxKeyChars;  // "random.params." + any valid dotted key fits
-  return key.size() > kShown ? key.substr(0, kShown) + "..." : key;
-}
-
-// A value as errors show it: its JSON, cut to a line's worth.
-std::string ShownValue(const json& v) {
-  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
-  return s.size() > 64 ? s.substr(0, 60) + "..." : s;
+  return sic::ShownText(key, 2 * kSpecMaxKeyChars);  // "random.params." + any valid dotted key fits
 }
 
 Status Err(const std::string& key, const std::string& reason) {
@@ -573,7 +566,10 @@ Status ResolveAdaptive(const json& spec, const Config& base, const Axes& axes, S
   return Status::OK();
 }
 
-std::string Shown(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+// A grid value as a trial's name shows it ("/key=value").
+std::string Shown(const json& v) {
+  return v.is_string() ? ShownText(v.get_ref<const std::string&>(), kSpecMaxStringChars) : v.dump();
+}
 
 // One override of one trial: the spec key that sets it (for errors), the dotted key, the value.
 struct Setter {

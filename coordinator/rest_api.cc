@@ -656,7 +656,7 @@ Result<HttpResponse> RestApi::Tell(const Call& call) {
   }
   for (auto it = b.begin(); it != b.end(); ++it) {
     if (it.key() != "trial" && it.key() != "value" && it.key() != "failed") {
-      return Status::InvalidArgument("tell." + it.key().substr(0, 64) + ": unknown key (trial, value, failed)");
+      return Status::InvalidArgument(ShownText("tell." + it.key(), 64) + ": unknown key (trial, value, failed)");
     }
   }
   req.set_trial_id(b["trial"].get<int64_t>());

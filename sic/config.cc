@@ -117,16 +117,8 @@ std::vector<Field> Fields(Config& c) {
 }
 
 // A value as errors show it: its JSON, cut to a line's worth.
-std::string ShownValue(const nlohmann::json& value) {
-  std::string s = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (s.size() > 64) s = s.substr(0, 60) + "...";
-  return s;
-}
-
 // A key from the input as errors show it (an unknown key may be any length).
-std::string ShownKey(const std::string& key) {
-  return key.size() > kMaxKeyChars ? key.substr(0, kMaxKeyChars) + "..." : key;
-}
+std::string ShownKey(const std::string& key) { return sic::ShownText(key, kMaxKeyChars); }
 
 std::string FormatNumber(double x) {
   if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
@@ -266,7 +258,7 @@ Status ParseInto(Config& config, const nlohmann::json& json) {
         }
         stack.emplace_back(key, &it.value());
       } else {
-        return Status::InvalidArgument(key + ": unknown key");
+        return Status::InvalidArgument(ShownKey(key) + ": unknown key");
       }
     }
   }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -27,5 +28,14 @@ struct JsonLimits {
 // ResourceExhausted (too large) error whose message starts with `what`.
 Result<nlohmann::json> ParseJson(std::string_view text, const JsonLimits& limits = {},
                                  const std::string& what = "JSON");
+
+// How text from outside appears in an error message, which is one line of
+// valid UTF-8 (it goes to logs, gRPC statuses and JSON bodies):
+// ShownText: a key, a name or a parser's message as given, control
+// characters and bytes that are not UTF-8 escaped (\n, \t, \xHH), cut after
+// `max_bytes` of it at a character boundary and marked "...".
+// ShownValue: a value as its JSON, cut to a line's worth.
+std::string ShownText(std::string_view text, size_t max_bytes);
+std::string ShownValue(const nlohmann::json& value);
 
 }  // namespace sic

@@ -121,6 +121,10 @@ TEST(SweepSpec, ResourcesPriorityAndCap) {
   EXPECT_EQ(ErrorOf(R"({"resources": {"gpu_memory_gb": 1e300}})"),
             "resources.gpu_memory_gb: must be a number in [0, 100000]");
   EXPECT_EQ(ErrorOf(R"({"resources": {"gpus": 2}})"), "resources.gpus: unknown key (device, gpu_memory_gb)");
+  // An unknown key comes back cut and on one line, however long (found by fuzz.sweep_spec).
+  const std::string long_key = ErrorOf(R"({"resources": {"g\n)" + std::string(5000, '9') + R"(": 2}})");
+  EXPECT_EQ(long_key.rfind("resources.g\\n999", 0), 0u) << long_key;
+  EXPECT_LT(long_key.size(), 200u);
   EXPECT_EQ(ErrorOf(R"({"resources": []})"), "resources: must be an object, e.g. {\"device\": \"cuda\"}");
 }
 
@@ -259,11 +263,23 @@ TEST(SweepSpec, BadSpecsNameTheKeyAndTheReason) {
       {R"({"random": {"samples": 2, "extra": 1, "params": {"optim.lr": {"uniform": [0.1, 1]}}}})",
        "random.extra: unknown key"},
       {R"({"name": "has space"})", "name: must be 1-64 characters"},
+      // A key's control characters come back escaped: an error is one line.
+      {R"({"gr\nid": {}})", "gr\\nid: unknown key"},
+      {R"({"base": {"lo\nss": 1}})", "base: lo\\nss: unknown key"},
+      {R"({"grid": {"loss.\tx": [1]}})", "grid.loss.\\tx: loss.\\tx: unknown key"},
+      {R"({"ablations": {"a\nb": {"loss.lambda_cap": 0}}})", "ablations.a\\nb: names must be"},
+      {R"({"random": {"samples": 2, "params": {"optim.lr": {"nor\u0001mal": [0, 1]}}}})",
+       "random.params.optim.lr: unknown distribution \"nor\\x01mal\""},
   };
   for (const Case& c : cases) {
     const std::string error = ErrorOf(c.spec);
     EXPECT_EQ(error.rfind(c.error, 0), 0u) << "spec: " << c.spec << "\n got: " << error;
   }
+  // Bytes that are not UTF-8 come back escaped, so the error is valid UTF-8
+  // (the parser's own message quotes what it last read; found by fuzz.sweep_spec).
+  const std::string error = ErrorOf("{\"grid\": {\"a\xef" "b\": [1]}}");
+  EXPECT_NE(error.find("\\xef"), std::string::npos) << error;
+  EXPECT_NO_THROW((void)json(error).dump()) << error;
 }
 
 TEST(SweepSpec, TrialCountAndSizeLimitsHoldBeforeExpansion) {

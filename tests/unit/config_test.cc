@@ -137,7 +137,8 @@ TEST(Config, ErrorsQuoteBoundedOneLineExcerpts) {
   const std::string huge(1 << 20, 'x');
   for (const json& bad : {json{{"data", {{"velocity", huge}}}}, json{{"model", {{"n_units", huge}}}},
                           json{{"loss", {{huge, 1}}}}, json{{huge, 1}}, json{{"loss", huge}},
-                          json{{"data", {{"velocity", "uni\nform"}}}}, json{{"run", {{"device", "cp\nu"}}}}}) {
+                          json{{"data", {{"velocity", "uni\nform"}}}}, json{{"run", {{"device", "cp\nu"}}}},
+                          json{{"lo\nss", 1}}, json{{"loss", {{"lambda\r\n", 1}}}}}) {
     const std::string error = ErrorOf(bad);
     EXPECT_FALSE(error.empty());
     EXPECT_LT(error.size(), 400u) << error.substr(0, 400);
@@ -145,6 +146,19 @@ TEST(Config, ErrorsQuoteBoundedOneLineExcerpts) {
   }
   EXPECT_EQ(ErrorOf({{"data", {{"velocity", "uni\nform"}}}}),
             "data.velocity: \"uni\\nform\" is not allowed (must be one of \"uniform\", \"walk\")");
+  // A key's control characters are escaped, as a value's are.
+  EXPECT_EQ(ErrorOf({{"loss", {{"lambda\tcap\n", 1}}}}), "loss.lambda\\tcap\\n: unknown key");
+  Config c;
+  EXPECT_EQ(ApplyOverride(c, "loss.x\x01", 1).message(), "loss.x\\x01: unknown key");
+  // A long key or value is cut between characters, never inside one: the
+  // message stays valid UTF-8 for the JSON bodies and logs it goes to.
+  std::string accents;
+  for (int i = 0; i < 300; ++i) accents += "\u00e9";  // two bytes each
+  for (const json& bad : {json{{"loss", {{"x" + accents, 1}}}}, json{{"data", {{"velocity", "x" + accents}}}}}) {
+    const std::string error = ErrorOf(bad);
+    EXPECT_NE(error.find("..."), std::string::npos) << error;
+    EXPECT_NO_THROW((void)json(error).dump()) << error;
+  }
 }
 
 // No field takes a value JSON cannot carry (a sweep's random draw could make one).
