@@ -154,9 +154,10 @@ void Feed::Loop() {
   }
 }
 
-Result<const SweepSpec*> Feed::SpecOf(const SweepRow& row) {
+Result<std::shared_ptr<const SweepSpec>> Feed::SpecOf(const SweepRow& row) {
+  std::lock_guard<std::mutex> lock(specs_mu_);
   auto it = specs_.find(row.id);
-  if (it != specs_.end()) return it->second.get();
+  if (it != specs_.end()) return it->second;
   // The stored spec passed these checks at submit; parsing it again gives the
   // same rungs, params and base (limits as wide as they can be: it is ours).
   SpecLimits wide;
@@ -167,9 +168,14 @@ Result<const SweepSpec*> Feed::SpecOf(const SweepRow& row) {
   if (!spec.ok()) return spec.status().Prefixed("sweep " + std::to_string(row.id) + ": stored spec: ");
   spec->trials.clear();  // the store has them
   spec->trials.shrink_to_fit();
-  auto& slot = specs_[row.id];
-  slot = std::make_unique<SweepSpec>(std::move(spec.value()));
-  return slot.get();
+  auto parsed = std::make_shared<const SweepSpec>(std::move(spec.value()));
+  specs_[row.id] = parsed;
+  return parsed;
+}
+
+void Feed::ForgetSpec(int64_t sweep_id) {
+  std::lock_guard<std::mutex> lock(specs_mu_);
+  specs_.erase(sweep_id);
 }
 
 Status Feed::Pass() {
@@ -268,7 +274,7 @@ Result<bool> Feed::Step(const SweepRow& row, const SweepSpec& spec, bool may_fee
     if (auto s = store_.StopPaused(t.id, now); !s.ok()) return s.status();
   }
   if (Status s = store_.Settle(row.id, now); !s.ok()) return s;
-  specs_.erase(row.id);
+  ForgetSpec(row.id);
   Log("feed: sweep " + std::to_string(row.id) + " settled: nothing left to run or promote");
   return false;
 }
@@ -309,7 +315,6 @@ Result<json> Feed::NextParams(const SweepSpec& spec, const std::vector<Scheduled
 
 Result<std::pair<int64_t, double>> Feed::RungOf(int64_t sweep_id, int64_t step,
                                                 const std::map<std::string, double>& metrics) {
-  std::lock_guard<std::mutex> lock(mu_);
   auto row = store_.GetSweep(sweep_id);
   if (!row.ok()) return row.status();
   auto spec = SpecOf(row.value());
@@ -352,7 +357,7 @@ Result<Suggestion> Feed::Ask(int64_t sweep_id) {
   if (number + 1 == s.search.trials) {
     // Every suggestion is made: the sweep is done once each is told.
     if (Status st = store_.Settle(sweep_id, NowSeconds()); !st.ok()) return st;
-    specs_.erase(sweep_id);
+    ForgetSpec(sweep_id);
   }
   return Suggestion{ids->front(), number, params.value()};
 }

@@ -22,7 +22,7 @@
 // Ask hands out an external search's next suggestion (marked running);
 // Store::Tell records its value.
 //
-// Thread-safety: Start/Stop from one thread; Wake and Ask from any
+// Thread-safety: Start/Stop from one thread; Wake, Ask and RungOf from any
 // (Ask and the loop take one mutex: suggestions are numbered in order).
 #pragma once
 
@@ -66,7 +66,8 @@ class Feed {
   Status Pass();
 
   // The rung of a trial of `sweep_id` that paused at `step`, and the rung
-  // signal among its `metrics` (NaN when absent): for the ingest pump.
+  // signal among its `metrics` (NaN when absent): for the ingest pump, which
+  // calls it inside a store batch (so it takes no lock a pass holds).
   Result<std::pair<int64_t, double>> RungOf(int64_t sweep_id, int64_t step,
                                             const std::map<std::string, double>& metrics);
 
@@ -78,7 +79,10 @@ class Feed {
  private:
   struct Sweep;  // a parsed spec, cached per sweep
   void Loop();
-  Result<const SweepSpec*> SpecOf(const SweepRow& row);
+  // The parsed spec, cached; shared, so a sweep settled by the loop leaves a
+  // caller on another thread with its copy.
+  Result<std::shared_ptr<const SweepSpec>> SpecOf(const SweepRow& row);
+  void ForgetSpec(int64_t sweep_id);
   // One decision for one sweep; returns whether it fed a trial. Without
   // `may_feed` it only stops, and settles a sweep with nothing left.
   Result<bool> Step(const SweepRow& row, const SweepSpec& spec, bool may_feed);
@@ -90,8 +94,13 @@ class Feed {
   std::function<Result<int64_t>()> free_slots_;
   FeedOptions options_;
   std::function<void()> on_fed_;
-  std::mutex mu_;  // one pass or Ask at a time; guards specs_
-  std::map<int64_t, std::unique_ptr<SweepSpec>> specs_;
+  // One pass or Ask at a time. Taken before the store's lock, never after:
+  // RungOf runs inside the ingest pump's store batch, so it must not take it
+  // (it did, and the coordinator deadlocked against a pass).
+  std::mutex mu_;
+  // Guards specs_ alone: held for no store call.
+  std::mutex specs_mu_;
+  std::map<int64_t, std::shared_ptr<const SweepSpec>> specs_;
   std::mutex wake_mu_;
   std::condition_variable cv_;
   bool woken_ = false;
