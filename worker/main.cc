@@ -46,8 +46,13 @@ int main(int argc, char** argv) {
                  "device class to claim trials of (repeatable, in order of preference; default cpu, or cuda with --gpus)")
       ->take_all();
   std::string gpus;
-  app.add_option("--gpus", gpus, "GPUs to run trials on, one trial each: all, or indices like 0,1")
-      ->excludes(concurrency);
+  auto* gpus_option =
+      app.add_option("--gpus", gpus, "GPUs to run trials on (one trial each, or --trials-per-gpu): all, or indices like 0,1")
+          ->excludes(concurrency);
+  app.add_option("--trials-per-gpu", o.trials_per_gpu,
+                 "trials side by side on each GPU (small networks are launch-bound: several share a GPU well); "
+                 "each may claim its share of the GPU's memory")
+      ->check(CLI::Range(1, 64))->needs(gpus_option)->capture_default_str();
   app.add_option("--gpu-memory-gb", o.gpu_memory_gb, "memory of each GPU (default with --gpus: what the driver reports): the worker also claims trials that need up to this much (resources.gpu_memory_gb)")
       ->check(CLI::Range(0.0, sic::kMaxGpuMemoryGb));
   app.add_option("--threads-per-trial", o.threads_per_trial, "run.threads for trials that leave it 0 (0: cores / concurrency)")

@@ -165,6 +165,11 @@ class Running {
 
 // One slot of a Worker: Claim an entry, Attempt its trial under a Lease,
 // Report how it ended. Owns its Redis connection; runs on one thread.
+// The GPU memory one trial may claim: a GPU's, or its share of a shared one.
+double ClaimMemoryGb(const WorkerOptions& o) {
+  return o.gpus.empty() ? o.gpu_memory_gb : o.gpu_memory_gb / o.trials_per_gpu;
+}
+
 class SlotLoop {
  public:
   SlotLoop(const WorkerOptions& options, const TrialFn& run, const std::atomic<bool>& stop,
@@ -174,7 +179,7 @@ class SlotLoop {
         stop_(stop),
         running_(running),
         consumer_(options.name + "/" + std::to_string(slot)),
-        device_(options.gpus.empty() ? "cpu" : "cuda:" + std::to_string(options.gpus[slot])),
+        device_(options.gpus.empty() ? "cpu" : "cuda:" + std::to_string(options.gpus[slot / options.trials_per_gpu])),
         queue_(options.redis, options.prefix) {}
 
   // Until stopped (or one-shot done, or idle past idle_exit_s). Nothing a
@@ -222,12 +227,12 @@ class SlotLoop {
   // declares its GPUs' memory also serves its classes' memory queues, which
   // come and go with the trials that need them: listed again every 10 s.
   const std::vector<std::string>& Queues() {
-    if (o_.gpu_memory_gb <= 0) return o_.classes;
+    if (ClaimMemoryGb(o_) <= 0) return o_.classes;
     const auto now = Clock::now();
     if (queues_.empty() || now - queues_listed_ > std::chrono::seconds(10)) {
       auto existing = queue_.TrialClasses();
       // Redis down: the claim itself will say so; until then the plain classes.
-      queues_ = ClaimOrder(o_.classes, o_.gpu_memory_gb,
+      queues_ = ClaimOrder(o_.classes, ClaimMemoryGb(o_),
                            existing.ok() ? existing.value() : std::vector<std::string>());
       queues_listed_ = now;
     }
@@ -634,7 +639,15 @@ class SlotLoop {
 
 Worker::Worker(WorkerOptions options, TrialFn run) : options_(std::move(options)), run_(std::move(run)) {
   if (options_.gpus.size() > 64) options_.gpus.resize(64);
-  if (!options_.gpus.empty()) options_.concurrency = static_cast<int>(options_.gpus.size());
+  options_.trials_per_gpu = std::max(1, std::min(options_.trials_per_gpu, 64));
+  if (!options_.gpus.empty()) {
+    options_.concurrency = static_cast<int>(options_.gpus.size()) * options_.trials_per_gpu;
+  }
+  // At most 64 slots; with GPUs whole GPUs' worth, so no GPU gets fewer slots than another.
+  if (options_.concurrency > 64 && !options_.gpus.empty()) {
+    options_.gpus.resize(64 / options_.trials_per_gpu);
+    options_.concurrency = static_cast<int>(options_.gpus.size()) * options_.trials_per_gpu;
+  }
   options_.concurrency = std::max(1, std::min(options_.concurrency, 64));
   if (options_.classes.empty()) options_.classes = {"cpu"};
 }
@@ -668,7 +681,7 @@ void Worker::Registry() {
     w.set_last_seen(NowSeconds());
     w.set_concurrency(options_.concurrency);
     for (const auto& c : options_.classes) w.add_classes(c);
-    w.set_gpu_memory_gb(options_.gpu_memory_gb);
+    w.set_gpu_memory_gb(ClaimMemoryGb(options_));  // what one trial may need (a shared GPU's share)
     for (int g : options_.gpus) {
       v1::Gpu* gpu = w.add_gpus();
       gpu->set_index(g);

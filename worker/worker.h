@@ -4,12 +4,14 @@
 //
 // Devices: a worker claims only from the streams of its device classes
 // (`classes`, common/queue.h), so it never sees a trial it cannot run. The
-// worker, not the trial's config, chooses the device: with `gpus`, there is
-// one slot per listed GPU and slot k runs its trials on cuda:<gpus[k]>;
+// worker, not the trial's config, chooses the device: with `gpus`, there are
+// `trials_per_gpu` slots per listed GPU and slot k runs its trials on
+// cuda:<gpus[k / trials_per_gpu]>;
 // without, every trial runs on "cpu" (a worker of class "cuda" without GPUs
 // is a stand-in, e.g. in CI). With `gpu_memory_gb` it also claims from its
 // classes' memory queues up to that size ("cuda@40": trials that need 40 GB
 // per GPU), and only then: a worker that declares nothing never gets them.
+// GPUs shared by several trials each serve up to their share of it.
 // The registry heartbeat carries the classes, the GPUs and the declared memory.
 //
 // Per claimed entry, in this order:
@@ -87,12 +89,16 @@ struct WorkerOptions {
   int64_t max_deliveries = 3;
   int64_t progress_ms = 2000;
   int64_t block_ms = 1000;        // how long one claim waits for work
-  int concurrency = 1;            // with gpus: gpus.size()
+  int concurrency = 1;            // with gpus: gpus.size() * trials_per_gpu
   // The device classes it claims from, in order of preference (--class).
   std::vector<std::string> classes = {"cpu"};
   // The CUDA devices it runs trials on, one slot each (--gpus); empty: CPU.
   std::vector<int> gpus;
   double gpu_memory_gb = 0;       // declared memory per GPU (0: not given): see above
+  // Trials side by side on each GPU (--trials-per-gpu). A small network's
+  // step is launch-bound on a GPU: on an H200, 8 trials of N=64 at once ran
+  // 5.8x one alone (docs/science-core.md, "On a GPU").
+  int trials_per_gpu = 1;
   int threads_per_trial = 0;      // run.threads for trials that leave it 0; 0 = cores / concurrency
   bool one_shot = false;
   // A slot that has had nothing to claim for this long exits (0: never). For

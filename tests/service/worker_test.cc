@@ -12,8 +12,8 @@
 #include <map>
 #include <mutex>
 #include <new>
-#include <stdexcept>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -881,6 +881,65 @@ TEST_F(WorkerTest, EachGpuSlotPlacesItsTrialOnItsOwnDevice) {
   EXPECT_EQ(seen.gpus(1).index(), 5);
   EXPECT_EQ(seen.gpus(1).memory_gb(), 80);
   EXPECT_EQ(seen.gpu_memory_gb(), 80);
+}
+
+// --trials-per-gpu: small networks share a GPU (their steps are launch-bound).
+// Each GPU gets as many slots, and each slot claims only its share of the
+// GPU's memory: 80 GB shared by two serves 40 GB trials, not 60 GB ones.
+TEST_F(WorkerTest, TrialsPerGpuShareEachGpuAndEachClaimsItsShareOfTheMemory) {
+  ASSERT_TRUE(coord_.EnsureGroups({"cuda", "cuda@40", "cuda@60"}).ok());
+  for (int64_t id : {61, 62, 63, 64}) {
+    v1::TrialJob job = Job(id);
+    job.set_device_class("cuda");
+    ASSERT_TRUE(coord_.AddTrial("cuda", job.SerializeAsString()).ok());
+  }
+  for (const auto& [id, queue] : {std::pair<int64_t, const char*>{65, "cuda@40"}, {66, "cuda@60"}}) {
+    v1::TrialJob job = Job(id);
+    job.set_device_class(queue);
+    ASSERT_TRUE(coord_.AddTrial(queue, job.SerializeAsString()).ok());
+  }
+  WorkerOptions o = Options("shared");
+  o.classes = {"cuda"};
+  o.gpus = {2, 5};
+  o.trials_per_gpu = 2;
+  o.gpu_memory_gb = 80;
+  std::mutex mu;
+  std::multiset<std::string> devices;
+  std::set<int64_t> ran;
+  std::atomic<int> started{0};
+  std::atomic<bool> finish{false};
+  Worker w(o, [&](const Config& config, const std::string&, const TrialHooks&) -> Result<TrialRun> {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (started < 4) devices.insert(config.run.device);
+      ran.insert(config.run.seed);
+    }
+    ++started;
+    while (!finish) std::this_thread::sleep_for(milliseconds(5));
+    return TrialRun{};
+  });
+  std::thread t([&] { w.Run(); });
+  const bool four = WaitFor([&] { return started >= 4; });
+  v1::Worker seen;
+  const bool registered = WaitFor([&] {
+    auto all = coord_.Workers();
+    return all.ok() && !all->empty() && seen.ParseFromString(all->front());
+  });
+  finish = true;
+  const bool five = WaitFor([&] { return Outcomes().size() >= 5; });
+  w.RequestStop();
+  t.join();
+  ASSERT_TRUE(four) << "four slots did not run four trials side by side";
+  EXPECT_EQ(devices, (std::multiset<std::string>{"cuda:2", "cuda:2", "cuda:5", "cuda:5"}));
+  ASSERT_TRUE(five);
+  EXPECT_EQ(ran, (std::set<int64_t>{61, 62, 63, 64, 65}));
+  EXPECT_EQ(coord_.PendingTrials("cuda@60").value(), 0) << "a 40 GB share claimed a 60 GB trial";
+  EXPECT_EQ(coord_.TrialsLength("cuda@60").value(), 1);
+  ASSERT_TRUE(registered);
+  EXPECT_EQ(seen.concurrency(), 4);
+  EXPECT_EQ(seen.gpu_memory_gb(), 40);  // what one of its trials may need
+  ASSERT_EQ(seen.gpus_size(), 2);
+  EXPECT_EQ(seen.gpus(0).memory_gb(), 80);  // what each GPU has
 }
 
 TEST_F(WorkerTest, AWorkerWithoutGpusRunsItsTrialsOnTheCpu) {
