@@ -12,6 +12,7 @@ usage: live_trial_test.py BUILD_DIR [unittest args]"""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import unittest
@@ -53,7 +54,12 @@ class LiveTrialTest(ClusterTestCase):
 
         def evaluated():
             return [s for (s,) in c.query("SELECT DISTINCT step FROM evals WHERE trial_id = ? ORDER BY step", trial)]
-        steps = self.wait_for("two evaluations", lambda: (lambda s: s if len(s) >= 2 else None)(evaluated()))
+        steps = self.wait_for("two evaluations", lambda: (lambda s: s if len(s) >= 2 else None)(evaluated()),
+                              every=0.02)
+        # Frozen at once (SIGSTOP), so it is still running while it is looked at
+        # and when it is killed: the whole trial takes about a second, and under
+        # load (ctest -j2) it once finished before the kill.
+        c.workers["a"].send_signal(signal.SIGSTOP)
 
         # While it runs: the latest evaluation's pictures, with its step.
         info = self.get(c, "/api/v1/trials/%d" % trial)
@@ -68,7 +74,8 @@ class LiveTrialTest(ClusterTestCase):
         self.assertGreaterEqual(len(evals["evals"]), len(steps))
         self.assertIn("eval.2m.max_score60", evals["evals"][0]["metrics"])
 
-        # Killed after some evaluations; another worker resumes from the checkpoint.
+        # Killed after some evaluations (SIGKILL ends a stopped process too);
+        # another worker resumes from the checkpoint.
         c.kill_worker("a")
         c.start_worker("b")
         trials = c.wait_done(sweep, timeout=240)
