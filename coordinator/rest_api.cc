@@ -536,8 +536,8 @@ Result<HttpResponse> RestApi::Priority(const Call& call) {
   if (!body.ok()) return body.status();
   const json& b = body.value();
   const bool has_preempt = b.is_object() && b.contains("preempt");
-  if (!b.is_object() || b.size() != 1 + has_preempt || !b.contains("priority") || !b["priority"].is_number_integer() ||
-      (has_preempt && !b["preempt"].is_boolean())) {
+  if (!b.is_object() || b.size() != (has_preempt ? 2u : 1u) || !b.contains("priority") ||
+      !b["priority"].is_number_integer() || (has_preempt && !b["preempt"].is_boolean())) {
     return Status::InvalidArgument("priority: give {\"priority\": N}, N an integer in [-" +
                                    std::to_string(kMaxPriority) + ", " + std::to_string(kMaxPriority) +
                                    "], and optionally \"preempt\": true or false");

@@ -46,9 +46,9 @@ int main(int argc, char** argv) {
                  "device class to claim trials of (repeatable, in order of preference; default cpu, or cuda with --gpus)")
       ->take_all();
   std::string gpus;
-  auto* gpus_option =
-      app.add_option("--gpus", gpus, "GPUs to run trials on (one trial each, or --trials-per-gpu): all, or indices like 0,1")
-          ->excludes(concurrency);
+  auto* gpus_option = app.add_option("--gpus", gpus,
+                                     "GPUs to run trials on (one trial each, or --trials-per-gpu): all, or indices like 0,1")
+                          ->excludes(concurrency);
   app.add_option("--trials-per-gpu", o.trials_per_gpu,
                  "trials side by side on each GPU (small networks are launch-bound: several share a GPU well); "
                  "each may claim its share of the GPU's memory")
