@@ -31,13 +31,14 @@ std::mutex& InitMutex() {
   return mutex;
 }
 
-// The first differing key between two configs, ignoring kResumeMutableKeys.
-std::string FirstDifference(const Config& a, const Config& b) {
+// The first differing key between two configs, ignoring kResumeMutableKeys,
+// or (a branch) every key outside model.*: a branch keeps only the network.
+std::string FirstDifference(const Config& a, const Config& b, bool branch) {
   const auto ja = ConfigToJson(a).flatten(), jb = ConfigToJson(b).flatten();
   for (auto it = ja.begin(); it != ja.end(); ++it) {
     std::string key = it.key().substr(1);
     for (auto& ch : key) ch = ch == '/' ? '.' : ch;
-    bool is_mutable = false;
+    bool is_mutable = branch && key.rfind("model.", 0) != 0;
     for (const char* k : kResumeMutableKeys) is_mutable = is_mutable || key == k;
     if (!is_mutable && (!jb.contains(it.key()) || jb[it.key()] != it.value())) {
       return key + " (" + it.value().dump() + " in the checkpoint, " +
@@ -125,8 +126,8 @@ struct Trainer::State {
     }
   }
   // *unreadable: the archive itself could not be read (not a format or config
-  // that differs), so a fresh start is the only way on.
-  Status LoadCheckpoint(const std::string& path, bool* unreadable);
+  // that differs), so a fresh start is the only way on. `branch`: see Branch.
+  Status LoadCheckpoint(const std::string& path, bool* unreadable, bool branch = false);
   Status OpenCurve();
   Status RecordStep(const StepLosses& l);
 };
@@ -200,6 +201,25 @@ Result<std::unique_ptr<Trainer>> Trainer::Open(const Config& config, const std::
   return std::unique_ptr<Trainer>(new Trainer(std::move(s)));
 }
 
+Result<std::unique_ptr<Trainer>> Trainer::Branch(const Config& config, const std::string& out_dir,
+                                                 const std::string& from) {
+  if (out_dir.empty()) return Status::InvalidArgument("a branch needs a directory of its own");
+  std::error_code ec;
+  const std::string source = fs::is_directory(from, ec) ? CheckpointPath(from) : from;
+  if (!fs::exists(source, ec)) return Status::NotFound(source + ": no checkpoint to branch from");
+  auto opened = Open(config, out_dir, /*resume=*/false);
+  if (!opened.ok()) return opened.status();
+  State& s = *opened.value()->s_;
+  bool unreadable = false;
+  if (Status st = s.LoadCheckpoint(source, &unreadable, /*branch=*/true); !st.ok()) return st;
+  s.opened_at_step = s.step;
+  const nlohmann::json note = {{"from", fs::absolute(source, ec).string()}, {"step", s.step}};
+  if (Status st = WriteFileAtomically((fs::path(out_dir) / "branch.json").string(), note.dump(2) + "\n"); !st.ok()) {
+    return st;
+  }
+  return opened;
+}
+
 Status Trainer::State::OpenCurve() {
   const std::string path = (fs::path(out_dir) / "curve.jsonl").string();
   if (opened_at_step > 0) {
@@ -211,7 +231,7 @@ Status Trainer::State::OpenCurve() {
   return Status::OK();
 }
 
-Status Trainer::State::LoadCheckpoint(const std::string& path, bool* unreadable) {
+Status Trainer::State::LoadCheckpoint(const std::string& path, bool* unreadable, bool branch) {
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path, device);
@@ -223,8 +243,11 @@ Status Trainer::State::LoadCheckpoint(const std::string& path, bool* unreadable)
     archive.read("config", saved_config);
     auto before = ConfigFromJson(nlohmann::json::parse(saved_config.toStringRef()));
     if (!before.ok()) return Status::Error(path + ": stored config: " + before.status().message());
-    const std::string diff = FirstDifference(before.value(), config);
-    if (!diff.empty()) return Status::Error(path + ": config differs from the checkpoint's: " + diff);
+    const std::string diff = FirstDifference(before.value(), config, branch);
+    if (!diff.empty()) {
+      return Status::Error(path + (branch ? ": a branch keeps the network, but its config differs: "
+                                          : ": config differs from the checkpoint's: ") + diff);
+    }
 
     torch::serialize::InputArchive model_archive, optimizer_archive;
     archive.read("model", model_archive);
@@ -246,7 +269,22 @@ Status Trainer::State::LoadCheckpoint(const std::string& path, bool* unreadable)
     plateau.best = d[1];
     plateau_sum = d[2];
     curve_sum = StepLosses{d[3], d[4], d[5], d[6], d[7], d[8]};
-    SetLr(d[0]);
+    if (branch) {
+      // The optimizer's settings are the new config's (load restored the
+      // checkpoint's); its moments stay. The learning rate is the new one only
+      // when optim.lr was changed: otherwise the run's own (the plateau rule
+      // may have cut it), so a branch that changes nothing is a resume.
+      const auto& o = config.optim;
+      for (auto& group : optimizer->param_groups()) {
+        static_cast<torch::optim::AdamWOptions&>(group.options())
+            .betas({o.beta1, o.beta2})
+            .eps(o.adam_eps)
+            .weight_decay(o.weight_decay);
+      }
+      SetLr(o.lr != before->optim.lr ? o.lr : d[0]);
+    } else {
+      SetLr(d[0]);
+    }
   } catch (const std::exception& e) {
     *unreadable = true;
     return Status::Error(path + ": cannot read checkpoint: " + FirstLine(e.what()));

@@ -78,6 +78,17 @@ class Trainer {
   // existing checkpoint is an error (nothing is overwritten).
   static Result<std::unique_ptr<Trainer>> Open(const Config& config, const std::string& out_dir,
                                                bool resume, Unreadable unreadable = Unreadable::kFail);
+  // A new run in `out_dir` (which must hold none) that starts where another
+  // stopped: from its checkpoint `from` (the file, or the run's directory) it
+  // takes the network, the optimizer's moments, the step and the plateau
+  // rule's history. Only model.* must match that run's config; the rest is
+  // `config`'s: a lower learning rate once a lattice has formed, other loss
+  // weights, more steps. The learning rate is config's when optim.lr differs
+  // from that run's, else the run's own (as the plateau rule left it), so a
+  // branch with the same config continues exactly as a resume would (CPU).
+  // Writes out_dir/branch.json: {"from": the checkpoint, "step": N}.
+  static Result<std::unique_ptr<Trainer>> Branch(const Config& config, const std::string& out_dir,
+                                                 const std::string& from);
   ~Trainer();
 
   // Trains until config.optim.steps, hooks.stop_at_step, a hook asks to stop,

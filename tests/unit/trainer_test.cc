@@ -218,6 +218,61 @@ TEST_F(TrainerTest, ResumeWithADifferentConfigNamesTheKey) {
   EXPECT_NE(t.status().message().find("loss.lambda_cap"), std::string::npos) << t.status().message();
 }
 
+// A branch (sic train --from): a new run from another's checkpoint. With the
+// same config it is a resume, bit for bit; with a new learning rate the
+// network, step and optimizer moments carry over and the new rate applies.
+TEST_F(TrainerTest, ABranchWithTheSameConfigContinuesAsTheRunWouldHave) {
+  auto straight = MustOpen(TinyConfig(8), Dir("straight"), false);
+  ASSERT_TRUE(straight->Run().ok());
+  ASSERT_TRUE(MustOpen(TinyConfig(6), Dir("first"), false)->Run().ok());
+  auto branch = Trainer::Branch(TinyConfig(8), Dir("branch"), Dir("first"));
+  ASSERT_TRUE(branch.ok()) << branch.status().message();
+  EXPECT_EQ(branch.value()->step(), 6);
+  ASSERT_TRUE(branch.value()->Run().ok());
+  EXPECT_EQ(branch.value()->step(), 8);
+  EXPECT_EQ(branch.value()->lr(), straight->lr());
+  EXPECT_LT(straight->lr(), 1e-2) << "the plateau rule should have cut the rate, and the branch kept the cut";
+  ExpectSameParameters(*straight, *branch.value());
+  // Its curve holds its own steps: the straight run's lines after step 6.
+  const std::string all = ReadFile(Dir("straight") + "/curve.jsonl");
+  EXPECT_EQ(ReadFile(Dir("branch") + "/curve.jsonl"), all.substr(all.find("{\"cap\"", all.find("\"step\":6"))));
+  const auto note = nlohmann::json::parse(ReadFile(Dir("branch") + "/branch.json"));
+  EXPECT_EQ(note["step"], 6);
+  EXPECT_EQ(note["from"], fs::absolute(CheckpointPath(Dir("first"))).string());
+  // The run it came from is left as it was.
+  auto first = MustOpen(TinyConfig(6), Dir("first"), true);
+  EXPECT_EQ(first->step(), 6);
+}
+
+TEST_F(TrainerTest, ABranchTakesANewLearningRateAndKeepsTheNetwork) {
+  ASSERT_TRUE(MustOpen(TinyConfig(4), Dir("first"), false)->Run().ok());
+  auto at4 = MustOpen(TinyConfig(4), Dir("first"), true);
+  Config slower = TinyConfig(10);
+  slower.optim.lr = 1e-4;
+  slower.optim.weight_decay = 0;
+  slower.optim.plateau.threshold = 0;  // no more cuts: the new rate holds
+  auto branch = Trainer::Branch(slower, Dir("branch"), CheckpointPath(Dir("first")));
+  ASSERT_TRUE(branch.ok()) << branch.status().message();
+  EXPECT_EQ(branch.value()->step(), 4);
+  EXPECT_EQ(branch.value()->lr(), 1e-4);
+  ExpectSameParameters(*at4, *branch.value());
+  ASSERT_TRUE(branch.value()->Run().ok());
+  const std::string curve = ReadFile(Dir("branch") + "/curve.jsonl");
+  EXPECT_NE(curve.find("\"lr\":0.0001"), std::string::npos) << curve;
+  EXPECT_EQ(curve.find("\"step\":4,"), std::string::npos) << "a step of the run it came from: " << curve;
+
+  // The network must match; an existing run is never overwritten; the source must exist.
+  Config wider = TinyConfig(10);
+  wider.model.n_units = 12;
+  auto refused = Trainer::Branch(wider, Dir("wider"), Dir("first"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("model.n_units"), std::string::npos) << refused.status().message();
+  auto again = Trainer::Branch(slower, Dir("branch"), Dir("first"));
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("already holds a run"), std::string::npos) << again.status().message();
+  EXPECT_TRUE(Trainer::Branch(slower, Dir("other"), Dir("nowhere")).status().IsNotFound());
+}
+
 // Torn: what a machine that lost power may leave. `sic train --resume`
 // (kFail) names the file and leaves it; the worker (kRestart) sets it aside
 // and starts again at step 0. A checkpoint that reads but belongs to another

@@ -92,9 +92,12 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int TrainCommand(const std::vector<std::string>& argv) {
-  auto args = Args::Parse(argv, {"--out", "--steps"}, {"--resume"});
+  auto args = Args::Parse(argv, {"--out", "--steps", "--from"}, {"--resume"});
   if (!args.ok()) return Fail(args.status().message());
-  if (args->positional().size() != 1) return Fail("usage: sic train CONFIG.json --out DIR [--steps N] [--resume]");
+  if (args->positional().size() != 1) {
+    return Fail("usage: sic train CONFIG.json --out DIR [--steps N] [--resume | --from RUN_DIR_OR_CHECKPOINT]");
+  }
+  if (args->Has("--from") && args->Has("--resume")) return Fail("--from starts a new run: give --resume or --from");
   const auto out = args->Value("--out");
   if (!out || out->empty()) return Fail("--out DIR is required");
 
@@ -108,12 +111,22 @@ int TrainCommand(const std::vector<std::string>& argv) {
     }
   }
 
-  auto trainer = Trainer::Open(config.value(), *out, args->Has("--resume"));
+  // --from: a branch of another run (Trainer::Branch), e.g. the same network
+  // trained on at a lower learning rate.
+  const auto from = args->Value("--from");
+  auto trainer = from ? Trainer::Branch(config.value(), *out, *from)
+                      : Trainer::Open(config.value(), *out, args->Has("--resume"));
   if (!trainer.ok()) return Fail(trainer.status().message());
   Trainer& t = *trainer.value();
   std::fprintf(stderr, "sic: %s\n", DescribeRuntime(t.runtime()).c_str());
+  if (from) {
+    std::fprintf(stderr, "sic: branched from %s at step %lld, lr %g\n", from->c_str(),
+                 static_cast<long long>(t.step()), t.lr());
+  }
   if (!t.runtime().blas_warning.empty()) std::fprintf(stderr, "sic: warning: %s\n", t.runtime().blas_warning.c_str());
-  if (t.step() > 0) std::fprintf(stderr, "sic: resuming %s at step %lld\n", out->c_str(), static_cast<long long>(t.step()));
+  if (t.step() > 0 && !from) {
+    std::fprintf(stderr, "sic: resuming %s at step %lld\n", out->c_str(), static_cast<long long>(t.step()));
+  }
 
   std::signal(SIGINT, RequestStop);
   std::signal(SIGTERM, RequestStop);
