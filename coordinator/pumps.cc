@@ -215,13 +215,31 @@ Status Pumps::Preempt(Queue& queue) {
   if (!wanted && preempt_requests_ == 0) return Status::OK();
   auto requests = queue.PreemptRequests();
   if (!requests.ok()) return requests.status();
-  auto in_flight = store_.RunningTrials();
+  // The counts and the trials in flight from one snapshot: the store's lock
+  // is held across the three reads, so no ingest batch falls between them.
+  // counts_ was read before this round's take, and an ingest in between (a
+  // preempted trial's worker starting the preempting sweep's trial) once made
+  // the plan see that trial still waiting while its slot already counted as
+  // running, and ask a second victim (seen on the CPU runs: trial 1 preempted
+  // 4 s after trial 2, for a sweep of one trial).
+  int64_t most = 0;
+  for (const auto& [q, n] : queue_slots_) most = std::max(most, n);
+  Result<std::vector<DispatchSweep>> counts = std::vector<DispatchSweep>();
+  Result<std::vector<RunningTrial>> in_flight = std::vector<RunningTrial>(), queued = std::vector<RunningTrial>();
+  if (Status s = store_.Batch([&] {
+        counts = store_.DispatchCounts(most + options_.dispatch.ahead);
+        in_flight = store_.RunningTrials();
+        queued = store_.QueuedTrials();  // one queued ahead of a preempting sweep's is asked too
+      });
+      !s.ok()) {
+    return s;
+  }
+  if (!counts.ok()) return counts.status();
   if (!in_flight.ok()) return in_flight.status();
-  // Queued jobs too: one that stands ahead of a preempting sweep's is asked
-  // before it starts (PlanPreemption).
-  auto queued = store_.QueuedTrials();
   if (!queued.ok()) return queued.status();
   in_flight->insert(in_flight->end(), queued->begin(), queued->end());
+  wanted = false;
+  for (const DispatchSweep& s : counts.value()) wanted = wanted || (s.preempt && s.pending + s.queued > 0);
   std::set<std::pair<int64_t, int64_t>> live, asked;
   for (const RunningTrial& t : in_flight.value()) live.insert({t.trial_id, t.ticket});
   std::vector<int64_t> stale;
@@ -234,7 +252,7 @@ Status Pumps::Preempt(Queue& queue) {
   }
   if (Status s = queue.ClearPreempt(stale); !s.ok()) return s;
   std::vector<PreemptPick> picks;
-  if (wanted) picks = PlanPreemption(counts_, in_flight.value(), queue_slots_, asked, options_.dispatch);
+  if (wanted) picks = PlanPreemption(counts.value(), in_flight.value(), queue_slots_, asked, options_.dispatch);
   for (const PreemptPick& p : picks) {
     if (Status s = queue.RequestPreempt(p.trial_id, p.ticket); !s.ok()) return s;
     Log("preempt: asked trial " + std::to_string(p.trial_id) + " (ticket " + std::to_string(p.ticket) +
