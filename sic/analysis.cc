@@ -105,6 +105,11 @@ Result<PopulationAnalysis> AnalyzeRateMaps(const float* maps, int64_t units, int
     r.lattice = FindLattice(sac.data(), bins);
     r.fourier = fourier.Analyze(map);
     r.n_fields = CountFields(map, bins);
+    // A periodic pattern repeats: a map with one field (a ramp up to a wall or
+    // a corner, a single blob) has no period, although the padded spectrum of
+    // its edge peaks near two cycles per arena. Seen on lambda_coniso 1 runs,
+    // whose corner and edge ramps the classes called square and hexagonal.
+    if (r.n_fields < 2) r.fourier.pattern = "none";
     for (int64_t i = 0; i < area; ++i) r.visited_bins += std::isfinite(map[i]) ? 1 : 0;
     r.grid = r.score > options.grid_threshold && r.lattice.found;
   });

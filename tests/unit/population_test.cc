@@ -99,8 +99,38 @@ TEST(AnalyzeRateMaps, FindsThreeModulesWithTheirPeriods) {
   const int64_t blob = pop.units - 2, band = pop.units - 1;
   EXPECT_FALSE(a.units[blob].grid);
   EXPECT_EQ(a.units[blob].n_fields, 1);
+  EXPECT_EQ(a.units[blob].fourier.pattern, "none");
   EXPECT_EQ(a.units[band].fourier.pattern, "band");
   EXPECT_FALSE(a.units[band].grid);
+}
+
+// Ramps toward a corner or a wall, and a blob in a corner, have one field and
+// no period: their pattern is "none" (the Fourier classes alone called them
+// square or hexagonal, from the spectrum of the map's edge).
+TEST(AnalyzeRateMaps, OneFieldMapsHaveNoPattern) {
+  const int64_t n = 50;
+  std::vector<float> maps;
+  for (int kind = 0; kind < 5; ++kind) {
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        const double y = static_cast<double>(i) / (n - 1), x = static_cast<double>(j) / (n - 1);
+        const double v = kind == 0   ? std::max(0.0, x + y - 1)
+                         : kind == 1 ? std::exp(1.5 * (x + y))
+                         : kind == 2 ? y * y
+                         : kind == 3 ? 1 - x
+                                     : std::exp(-((x - 1) * (x - 1) + (y - 1) * (y - 1)) / 0.3);
+        maps.push_back(static_cast<float>(v));
+      }
+    }
+  }
+  AnalysisOptions options;
+  options.arena_size = 2.0;
+  auto result = AnalyzeRateMaps(maps.data(), 5, n, options);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  for (int64_t u = 0; u < 5; ++u) {
+    EXPECT_EQ(result->units[u].n_fields, 1) << "map " << u;
+    EXPECT_EQ(result->units[u].fourier.pattern, "none") << "map " << u;
+  }
 }
 
 TEST(AnalyzeRateMaps, ThreadCountDoesNotChangeResults) {
