@@ -116,7 +116,6 @@ std::vector<Field> Fields(Config& c) {
   };
 }
 
-// A value as errors show it: its JSON, cut to a line's worth.
 // A key from the input as errors show it (an unknown key may be any length).
 std::string ShownKey(const std::string& key) { return sic::ShownText(key, kMaxKeyChars); }
 

@@ -641,11 +641,8 @@ Worker::Worker(WorkerOptions options, TrialFn run) : options_(std::move(options)
   if (options_.gpus.size() > 64) options_.gpus.resize(64);
   options_.trials_per_gpu = std::max(1, std::min(options_.trials_per_gpu, 64));
   if (!options_.gpus.empty()) {
-    options_.concurrency = static_cast<int>(options_.gpus.size()) * options_.trials_per_gpu;
-  }
-  // At most 64 slots; with GPUs whole GPUs' worth, so no GPU gets fewer slots than another.
-  if (options_.concurrency > 64 && !options_.gpus.empty()) {
-    options_.gpus.resize(64 / options_.trials_per_gpu);
+    // At most 64 slots, whole GPUs' worth, so no GPU gets fewer slots than another.
+    options_.gpus.resize(std::min<size_t>(options_.gpus.size(), 64 / options_.trials_per_gpu));
     options_.concurrency = static_cast<int>(options_.gpus.size()) * options_.trials_per_gpu;
   }
   options_.concurrency = std::max(1, std::min(options_.concurrency, 64));
