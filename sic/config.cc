@@ -72,6 +72,7 @@ std::vector<Field> Fields(Config& c) {
       Real("loss.lambda_coniso", c.loss.lambda_coniso, 0.0),
       Positive("loss.sigma_x", c.loss.sigma_x, 100.0),
       Positive("loss.sigma_g", c.loss.sigma_g, 100.0),
+      Real("loss.coniso_max_step", c.loss.coniso_max_step, 0.0, 100.0),
       Choice("loss.reduction", c.loss.reduction, {"mean", "sum"}),
       Int("loss.pair_block", c.loss.pair_block, 16, 65536),
 

@@ -64,6 +64,10 @@ struct LossConfig {
   double lambda_coniso = 1.0;  // [INF], not in the appendix table
   double sigma_x = 0.05;       // metres [P-src]
   double sigma_g = 0.4;        // [P-src]
+  // The conformal-isometry term pools the steps with 0 < ||v|| < this (metres);
+  // 0: sigma_x, as the paper's notes and the reproduction have it (sic-method 3.4).
+  // Longer steps see the code's shape beyond its local metric [INF].
+  double coniso_max_step = 0;
   // "mean" over masked ordered pairs (i != j), or the raw "sum" (sic-method 3.5).
   std::string reduction = "mean";
   int64_t pair_block = 1024;  // rows per block of the chunked pair losses

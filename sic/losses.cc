@@ -10,13 +10,13 @@ torch::Tensor CapacityLoss(const torch::Tensor& states) {
 }
 
 torch::Tensor ConformalIsometryLoss(const torch::Tensor& g_all, const torch::Tensor& velocities,
-                                    double sigma_x) {
-  // Ratio ||g_t - g_{t-1}|| / ||v_t|| over the steps with 0 < ||v_t|| < sigma_x, pooled
+                                    double max_step) {
+  // Ratio ||g_t - g_{t-1}|| / ||v_t|| over the steps with 0 < ||v_t|| < max_step, pooled
   // over the batch; the loss is the population variance of those ratios (0 if none).
   // Masked sums instead of boolean indexing keep it free of host synchronisation.
   const auto neural = (g_all.slice(1, 1) - g_all.slice(1, 0, -1)).norm(2, {-1});  // [B, T]
   const auto spatial = velocities.norm(2, {-1});                                   // [B, T]
-  const auto keep = ((spatial > 0) & (spatial < sigma_x)).to(g_all.scalar_type());
+  const auto keep = ((spatial > 0) & (spatial < max_step)).to(g_all.scalar_type());
   const auto ratio = neural / torch::where(keep > 0, spatial, torch::ones_like(spatial));
   const auto n = keep.sum().clamp_min(1);
   const auto mean = (ratio * keep).sum() / n;
@@ -33,7 +33,8 @@ LossTerms ComputeLosses(const torch::Tensor& g_all, const torch::Tensor& velocit
   const auto positions = PositionsFromVelocities(velocities).reshape({-1, 2});  // [P, 2]
   const auto pair = PairLosses(states, positions, config, config.lambda_sep, config.lambda_inv);
   const auto cap = CapacityLoss(states);
-  const auto coniso = ConformalIsometryLoss(g_all, velocities, config.sigma_x);
+  const double coniso_max_step = config.coniso_max_step > 0 ? config.coniso_max_step : config.sigma_x;
+  const auto coniso = ConformalIsometryLoss(g_all, velocities, coniso_max_step);
 
   LossTerms out;
   out.sep = pair.sep;

@@ -27,7 +27,9 @@ LossTerms ComputeLosses(const torch::Tensor& g_all, const torch::Tensor& velocit
                         const LossConfig& config);
 
 torch::Tensor CapacityLoss(const torch::Tensor& states);  // states [..., N]
+// Over the steps with 0 < ||v_t|| < max_step (ComputeLosses: loss.coniso_max_step,
+// or sigma_x when that is 0).
 torch::Tensor ConformalIsometryLoss(const torch::Tensor& g_all, const torch::Tensor& velocities,
-                                    double sigma_x);
+                                    double max_step);
 
 }  // namespace sic

@@ -30,6 +30,7 @@ TEST(Config, DefaultsAreThePaperValues) {
   EXPECT_DOUBLE_EQ(c.loss.lambda_inv, 0.1);
   EXPECT_DOUBLE_EQ(c.loss.lambda_cap, 0.5);
   EXPECT_DOUBLE_EQ(c.loss.sigma_x, 0.05);
+  EXPECT_DOUBLE_EQ(c.loss.coniso_max_step, 0.0);  // sigma_x
   EXPECT_DOUBLE_EQ(c.loss.sigma_g, 0.4);
   EXPECT_DOUBLE_EQ(c.optim.lr, 2e-5);
   EXPECT_DOUBLE_EQ(c.optim.grad_clip, 0.1);

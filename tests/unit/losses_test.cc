@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "sic/data.h"
 #include "sic/losses.h"
 #include "tests/unit/brute_force_losses.h"
@@ -144,6 +146,20 @@ TEST(ConformalIsometry, ZeroWhenNoStepIsSmall) {
   auto g = torch::rand({2, 4, 3}, torch::kFloat64);
   auto v = torch::full({2, 3, 2}, 0.1, torch::kFloat64);  // every step longer than sigma_x
   EXPECT_EQ(ConformalIsometryLoss(g, v, 0.05).item<double>(), 0.0);
+}
+
+// loss.coniso_max_step widens the steps the term pools: with every step 0.1 m
+// long, the default (sigma_x, 0.05) pools none, 0.2 pools them all.
+TEST(ConformalIsometry, MaxStepChoosesTheStepsItPools) {
+  torch::manual_seed(3);
+  auto g = torch::rand({2, 4, 3}, torch::kFloat64);
+  auto v = torch::full({2, 3, 2}, 0.1 / std::sqrt(2.0), torch::kFloat64);
+  LossConfig config;
+  EXPECT_EQ(ComputeLosses(g, v, config).coniso.item<double>(), 0.0);
+  config.coniso_max_step = 0.2;
+  const double wide = ComputeLosses(g, v, config).coniso.item<double>();
+  EXPECT_GT(wide, 0.0);
+  EXPECT_DOUBLE_EQ(wide, ConformalIsometryLoss(g, v, 0.2).item<double>());
 }
 
 TEST(ConformalIsometry, ZeroWhenRatiosAreEqual) {
