@@ -104,6 +104,19 @@ TEST(AnalyzeRateMaps, FindsThreeModulesWithTheirPeriods) {
   EXPECT_FALSE(a.units[band].grid);
 }
 
+// Each n x n map of `maps` has one field and no periodic pattern.
+void ExpectOneFieldAndNoPattern(const std::vector<float>& maps, int64_t n) {
+  const int64_t units = static_cast<int64_t>(maps.size()) / (n * n);
+  AnalysisOptions options;
+  options.arena_size = 2.0;
+  auto result = AnalyzeRateMaps(maps.data(), units, n, options);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  for (int64_t u = 0; u < units; ++u) {
+    EXPECT_EQ(result->units[u].n_fields, 1) << "map " << u;
+    EXPECT_EQ(result->units[u].fourier.pattern, "none") << "map " << u;
+  }
+}
+
 // Ramps toward a corner or a wall, and a blob in a corner, have one field and
 // no period: their pattern is "none" (the Fourier classes alone called them
 // square or hexagonal, from the spectrum of the map's edge).
@@ -123,14 +136,7 @@ TEST(AnalyzeRateMaps, OneFieldMapsHaveNoPattern) {
       }
     }
   }
-  AnalysisOptions options;
-  options.arena_size = 2.0;
-  auto result = AnalyzeRateMaps(maps.data(), 5, n, options);
-  ASSERT_TRUE(result.ok()) << result.status().message();
-  for (int64_t u = 0; u < 5; ++u) {
-    EXPECT_EQ(result->units[u].n_fields, 1) << "map " << u;
-    EXPECT_EQ(result->units[u].fourier.pattern, "none") << "map " << u;
-  }
+  ExpectOneFieldAndNoPattern(maps, n);
 }
 
 // The same ramps as a probe sees them (24 samples a bin): noise of a tenth of
@@ -154,14 +160,7 @@ TEST(AnalyzeRateMaps, NoisyRampsHaveOneFieldAndNoPattern) {
       }
     }
   }
-  AnalysisOptions options;
-  options.arena_size = 2.0;
-  auto result = AnalyzeRateMaps(maps.data(), 4, n, options);
-  ASSERT_TRUE(result.ok()) << result.status().message();
-  for (int64_t u = 0; u < 4; ++u) {
-    EXPECT_EQ(result->units[u].n_fields, 1) << "map " << u;
-    EXPECT_EQ(result->units[u].fourier.pattern, "none") << "map " << u;
-  }
+  ExpectOneFieldAndNoPattern(maps, n);
 }
 
 TEST(AnalyzeRateMaps, ThreadCountDoesNotChangeResults) {
