@@ -77,6 +77,8 @@ TEST(Config, RejectsWrongTypes) {
 TEST(Config, RejectsOutOfRangeValuesNamingTheRange) {
   EXPECT_EQ(ErrorOf({{"loss", {{"lambda_cap", -0.5}}}}), "loss.lambda_cap: -0.5 is out of range (must be >= 0)");
   EXPECT_EQ(ErrorOf({{"loss", {{"sigma_g", 0}}}}), "loss.sigma_g: 0 is out of range (must be in (0, 100])");
+  EXPECT_EQ(ErrorOf({{"loss", {{"coniso_max_step", -0.1}}}}),
+            "loss.coniso_max_step: -0.1 is out of range (must be in [0, 100])");
   EXPECT_EQ(ErrorOf({{"data", {{"batch_size", 0}}}}), "data.batch_size: 0 is out of range (must be in [1, 100000])");
   EXPECT_EQ(ErrorOf({{"optim", {{"beta1", 1.0}}}}), "optim.beta1: 1.0 is out of range (must be in [0, 1))");
   EXPECT_EQ(ErrorOf({{"data", {{"trajectories", "shuffled"}}}}),
