@@ -170,6 +170,18 @@ class TrainCommand(TempDirTest):
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("unknown command", proc.stderr)
 
+    def test_help_names_every_command_and_option(self):
+        # The usage text comes from the same table that runs the commands, so a
+        # command or option cannot be missing from it (--from once was).
+        text = run("--help").stdout
+        for command in ("config", "train", "losses", "eval", "analyze"):
+            self.assertIn("\n  %s " % command, text)
+        for option in ("--keys", "--resume", "--from", "--steps", "--reduction", "--arena", "--arena-size"):
+            self.assertIn(option, text)
+        proc = run(check=False)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("usage: sic", proc.stderr)
+
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,4 @@
-// sic train CONFIG.json --out DIR [--steps N] [--resume]
+// sic train CONFIG.json --out DIR [--steps N] [--resume | --from RUN_DIR_OR_CHECKPOINT]
 #include <unistd.h>
 
 #include <atomic>
