@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "sic/fields.h"
+#include "sic/phases.h"
 
 namespace sic {
 namespace {
@@ -152,6 +153,12 @@ Result<PopulationAnalysis> AnalyzeRateMaps(const float* maps, int64_t units, int
     mod.period_bins = Median(ps);
     mod.orientation_deg = MeanOrientation60(os);
     mod.fourier = fourier.AnalyzePower(power.data());
+    if (mod.fourier.wavevectors.size() >= 2) {  // each unit is in one module: no two writers
+      const PhaseTiling tiling = ModulePhases(maps, bins, mod.units, mod.fourier.wavevectors[0], mod.fourier.wavevectors[1]);
+      for (size_t i = 0; i < mod.units.size(); ++i) out.units[mod.units[i]].phase = tiling.phases[i];
+      mod.phase_tiling = tiling.ratio;
+      mod.phase_tiling_z = tiling.z;
+    }
     mod.mean_power.resize(p * p);
     for (int64_t i = 0; i < p; ++i) {  // shift k = 0 to the centre for display
       for (int64_t j = 0; j < p; ++j) {
@@ -188,6 +195,9 @@ nlohmann::ordered_json AnalysisToJson(const PopulationAnalysis& a) {
                          {"n_wavevectors", r.fourier.n_wavevectors},
                          {"pattern", r.fourier.pattern},
                          {"wave_period_m", k1},
+                         {"phase", std::isfinite(r.phase[0]) && std::isfinite(r.phase[1])
+                                       ? Json::array({r.phase[0], r.phase[1]})
+                                       : Json(nullptr)},
                          {"visited_bins", r.visited_bins}});
   }
   Json modules = Json::array();
@@ -207,7 +217,9 @@ nlohmann::ordered_json AnalysisToJson(const PopulationAnalysis& a) {
                            {"pattern", m.fourier.pattern},
                            {"wavevectors_per_m", ks},
                            {"period_from_k_m", mean_norm > 0 ? Number(2.0 / (std::sqrt(3.0) * mean_norm) * bin)
-                                                              : Json(nullptr)}});
+                                                              : Json(nullptr)},
+                           {"phase_tiling", Number(m.phase_tiling)},
+                           {"phase_tiling_z", Number(m.phase_tiling_z)}});
   }
   Json fractions = Json::object();
   for (size_t t = 0; t < a.fraction_grid.size(); ++t) {
@@ -272,8 +284,8 @@ std::string AnalysisTable(const PopulationAnalysis& a) {
   }
   add("modules: %zu\n", a.modules.size());
   for (const ModuleSummary& m : a.modules) {
-    add("  module %d: %zu units, period %.3f m, orientation %.1f deg\n", m.id, m.units.size(),
-        m.period_bins * a.bin_size, m.orientation_deg);
+    add("  module %d: %zu units, period %.3f m, orientation %.1f deg, phase tiling %.2f (z %.1f)\n", m.id,
+        m.units.size(), m.period_bins * a.bin_size, m.orientation_deg, m.phase_tiling, m.phase_tiling_z);
   }
   if (!a.period_ratios.empty()) {
     out += "period ratios:";

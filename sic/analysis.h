@@ -3,8 +3,9 @@
 // orientation (sic/lattice.h), Fourier pattern (sic/fourier.h) and field count
 // (sic/fields.h); then the grid units, their modules (sic/modules.h) with median
 // period, orientation, mean Fourier power and three lattice wavevectors, the
-// ratios of successive module periods, and the fraction of grid units at the
-// 0.3, 0.8 and 1.15 thresholds.
+// ratios of successive module periods, the units' phases on their module's
+// lattice and how evenly they tile its unit cell (sic/phases.h), and the
+// fraction of grid units at the 0.3, 0.8 and 1.15 thresholds.
 //
 // A unit is a grid unit at threshold t when its S60 (min-max form by default,
 // options.min_max) exceeds t AND its autocorrelogram shows a ring of six peaks:
@@ -23,7 +24,9 @@
 // options.threads worker threads itself (0 = one per core).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -59,6 +62,10 @@ struct UnitAnalysis {
   int64_t visited_bins = 0;
   bool grid = false;  // score > grid_threshold and lattice.found
   int module = -1;
+  // Its place in its module's unit cell, fractions of the lattice basis
+  // (sic/phases.h); NaN outside a module or when the module has no 2-D cell.
+  std::array<double, 2> phase = {std::numeric_limits<double>::quiet_NaN(),
+                                 std::numeric_limits<double>::quiet_NaN()};
 };
 
 struct ModuleSummary {
@@ -68,6 +75,10 @@ struct ModuleSummary {
   double orientation_deg = 0;  // circular mean modulo 60
   FourierPattern fourier;      // of mean_power; wavevectors in cycles per bin
   std::vector<float> mean_power;  // [size, size], k = 0 at (size/2, size/2)
+  // How evenly the units' phases tile the unit cell: the Clark-Evans ratio
+  // (1 random, 2.15 a perfect triangular tiling) and its z (sic/phases.h).
+  double phase_tiling = std::numeric_limits<double>::quiet_NaN();
+  double phase_tiling_z = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct PopulationAnalysis {

@@ -69,7 +69,14 @@ Json ArenaSummaryJson(const ArenaReport& r) {
   Json modules = Json::array();
   for (const auto& m : scores["modules"]) {
     modules.push_back(Json{{"id", m["id"]}, {"period_m", m["period_m"]}, {"orientation_deg", m["orientation_deg"]},
-                           {"units", m["units"]}, {"wavevectors_per_m", m["wavevectors_per_m"]}});
+                           {"units", m["units"]}, {"wavevectors_per_m", m["wavevectors_per_m"]},
+                           {"phase_tiling", m["phase_tiling"]}, {"phase_tiling_z", m["phase_tiling_z"]}});
+  }
+  // The largest module's phase tiling, as one number a sweep can compare.
+  Json phase_tiling = nullptr;
+  size_t largest = 0;
+  for (const ModuleSummary& m : a.modules) {
+    if (m.units.size() > largest) largest = m.units.size(), phase_tiling = Number(m.phase_tiling);
   }
   // The plateau of the distance curve: mean over spatial distances beyond 0.5 m.
   double far_sum = 0, far_n = 0;
@@ -102,6 +109,7 @@ Json ArenaSummaryJson(const ArenaReport& r) {
       {"patterns", scores["patterns"]},
       {"n_modules", scores["n_modules"]},
       {"modules", modules},
+      {"phase_tiling", phase_tiling},
       {"period_ratios", scores["period_ratios"]},
       {"distance_near_m", r.distance.mean.empty() ? Json(nullptr) : Number(r.distance.mean[0])},
       {"distance_plateau", far_n > 0 ? Number(far_sum / far_n) : Json(nullptr)},

@@ -4,6 +4,7 @@
 //   periods.png           histogram of unit periods, coloured by module
 //   distance.png          neural distance from g0 against distance from the start
 //   module_power.png      mean Fourier power per module, lattice wavevectors marked
+//   phases.png            per module, its unit cell with each unit's phase (sic/phases.h)
 // Maps are drawn with y upward (row 0 at the bottom), NaN bins grey.
 //
 // Drawn with Cairo when the build found it (sic_pictures); otherwise

@@ -10,6 +10,7 @@
 #include "sic/gridscore.h"
 #include "sic/pictures.h"
 #include "sic/pictures_canvas.h"
+#include "sic/phases.h"
 
 namespace sic {
 namespace {
@@ -235,6 +236,69 @@ Status DrawModulePower(const ArenaReport& r, const std::string& path) {
   return c.Write(path);
 }
 
+// Per module, its unit cell (the basis dual to its first two wavevectors, y
+// upward) with a dot at each unit's phase and its copies in the neighbouring
+// cells drawn faint, so that the spread across the cell's edges shows.
+Status DrawPhases(const ArenaReport& r, const std::string& path) {
+  const auto& a = r.analysis;
+  const int panel = 220, pad = 16, header = 30, title = 22;
+  const int shown = static_cast<int>(std::min<size_t>(a.modules.size(), 4));
+  Canvas c(std::max(640, pad + shown * (panel + pad)), header + title + panel + pad);
+  c.Text(pad, 20,
+         Format("arena %g m: units' phases in their module's unit cell (tiling: 1 random, 2.15 even)", r.arena_size),
+         14);
+  for (int m = 0; m < shown; ++m) {
+    const ModuleSummary& mod = a.modules[m];
+    const double x0 = pad + m * (panel + pad), y0 = header + title;
+    c.Text(x0, header + 14,
+           "module " + std::to_string(mod.id) + Format(": tiling %.2f", mod.phase_tiling) +
+               Format(" (z %.1f)", mod.phase_tiling_z),
+           12);
+    if (mod.fourier.wavevectors.size() < 2) continue;
+    const LatticeBasis b = DualBasis(mod.fourier.wavevectors[0], mod.fourier.wavevectors[1]);
+    if (!b.ok) continue;
+    // The cell's corners are 0, a1, a1 + a2 and a2; scale its bounding box, with
+    // half a cell's margin for the neighbouring copies, into the panel.
+    const double xs[] = {0, b.a1x, b.a1x + b.a2x, b.a2x}, ys[] = {0, b.a1y, b.a1y + b.a2y, b.a2y};
+    const double lo_x = *std::min_element(xs, xs + 4), hi_x = *std::max_element(xs, xs + 4);
+    const double lo_y = *std::min_element(ys, ys + 4), hi_y = *std::max_element(ys, ys + 4);
+    const double span = std::max(hi_x - lo_x, hi_y - lo_y);
+    const double scale = panel / (1.5 * span), mx = (lo_x + hi_x) / 2, my = (lo_y + hi_y) / 2;
+    auto at = [&](double f1, double f2, double* px, double* py) {
+      *px = x0 + panel / 2.0 + (f1 * b.a1x + f2 * b.a2x - mx) * scale;
+      *py = y0 + panel / 2.0 - (f1 * b.a1y + f2 * b.a2y - my) * scale;
+    };
+    cairo_save(c.cr());
+    cairo_rectangle(c.cr(), x0, y0, panel, panel);
+    cairo_clip(c.cr());
+    double px, py;
+    c.Colour({0.3, 0.3, 0.3});
+    cairo_set_line_width(c.cr(), 1);
+    const double corners[][2] = {{0, 0}, {1, 0}, {1, 1}, {0, 1}};
+    for (int i = 0; i < 4; ++i) {
+      at(corners[i][0], corners[i][1], &px, &py);
+      i == 0 ? cairo_move_to(c.cr(), px, py) : cairo_line_to(c.cr(), px, py);
+    }
+    cairo_close_path(c.cr());
+    cairo_stroke(c.cr());
+    for (int64_t u : mod.units) {
+      const auto& f = a.units[u].phase;
+      if (!std::isfinite(f[0]) || !std::isfinite(f[1])) continue;
+      for (int s1 = -1; s1 <= 1; ++s1) {
+        for (int s2 = -1; s2 <= 1; ++s2) {
+          at(f[0] + s1, f[1] + s2, &px, &py);
+          c.Colour(ModuleColour(mod.id), s1 == 0 && s2 == 0 ? 1.0 : 0.25);
+          cairo_new_sub_path(c.cr());
+          cairo_arc(c.cr(), px, py, 3.5, 0, 2 * M_PI);
+          cairo_fill(c.cr());
+        }
+      }
+    }
+    cairo_restore(c.cr());
+  }
+  return c.Write(path);
+}
+
 }  // namespace
 
 bool PicturesAvailable() { return true; }
@@ -259,11 +323,14 @@ Result<std::vector<std::string>> DrawArenaPictures(const ArenaReport& report, co
   }
   if (Status s = draw("periods.png", DrawPeriods); !s.ok()) return s;
   if (Status s = draw("distance.png", DrawDistance); !s.ok()) return s;
-  std::error_code ec;
-  if (report.analysis.modules.empty()) {
-    fs::remove(fs::path(dir) / "module_power.png", ec);
-  } else if (Status s = draw("module_power.png", DrawModulePower); !s.ok()) {
-    return s;
+  // The module pictures: none without a module (and none left from an earlier evaluation).
+  for (const auto& [name, fn] : {std::pair{"module_power.png", &DrawModulePower}, std::pair{"phases.png", &DrawPhases}}) {
+    std::error_code ec;
+    if (report.analysis.modules.empty()) {
+      fs::remove(fs::path(dir) / name, ec);
+    } else if (Status s = draw(name, fn); !s.ok()) {
+      return s;
+    }
   }
   return written;
 }

@@ -19,6 +19,7 @@ const PICTURES = [
   ['periods.png', 'Period histogram by module'],
   ['distance.png', 'Distance curve (generalisation)'],
   ['module_power.png', 'Fourier power per module'],
+  ['phases.png', "Units' phases in their module's unit cell"],
 ];
 
 export async function render(app, [idText]) {
