@@ -184,7 +184,7 @@ async function searchChecks() {
   });
   check((await page.textContent('#trial-state')).includes('paused at rung 1 (300 steps)'), 'the trial page says "paused at rung 1 (300 steps)"');
   const [ev] = await chartPoints('[data-chart="evals"]', 1);
-  check(ev.points === e.eval_points && ev.canvas[0] > 0, `evaluations chart: ${ev.points} points (expected ${e.eval_points}, one NaN left out)`);
+  check(ev.points === e.eval_points && ev.canvas[0] > 0, `evaluations chart: ${ev.points} points (expected ${e.eval_points}, NaNs left out)`);
   const [cv] = await chartPoints('[data-chart="curve"]', 1);
   check(cv.points > 0, `the paused trial's learning curve: ${cv.points} points`);
   // What the maps are, stacked: only the patterns the evaluations counted.
@@ -195,7 +195,7 @@ async function searchChecks() {
   await page.evaluate(() => { window.__notReloaded = true; });
   execFileSync('/usr/bin/python3', [process.env.SIC_FIXTURE, 'add-eval', process.env.SIC_DB, String(SEARCH.live), '400']);
   const grown = await page.waitForFunction((n) => parseInt(document.querySelector('[data-chart="evals"]').dataset.points, 10) === n,
-    e.eval_points + 5, { timeout: 20000 }).then(() => true, () => false);
+    e.eval_points + e.eval_series, { timeout: 20000 }).then(() => true, () => false);
   check(grown && await page.evaluate(() => window.__notReloaded === true), 'a new evaluation appears on the open trial page without a reload');
   const patternsGrown = await page.waitForFunction((n) => parseInt(document.querySelector('[data-chart="patterns"]').dataset.points, 10) === n,
     e.pattern_points + e.pattern_series, { timeout: 20000 }).then(() => true, () => false);

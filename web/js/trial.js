@@ -206,7 +206,10 @@ function evalChart(el, note, e, final) {
   }
   el.classList.remove('none');
   const thr = rows[rows.length - 1].metrics['eval.' + arena + '.grid_score.threshold'];
-  const scores = headlineMetrics(names, arena, thr).filter((m) => !m.endsWith('.n_modules'));
+  // Phase tiling (1 random, 2.15 even) shares the score axis: it shows a module's
+  // phases spreading over its cell after the lattice has formed.
+  const scores = [...headlineMetrics(names, arena, thr).filter((m) => !m.endsWith('.n_modules')),
+    ...[`eval.${arena}.phase_tiling`].filter((m) => names.includes(m))];
   const counts = ['n_grid', 'n_modules'].map((m) => `eval.${arena}.${m}`).filter((m) => names.includes(m));
   const series = [...scores, ...counts].map((m) => ({
     name: metricLabel(m, false), type: 'line', yAxisIndex: counts.includes(m) ? 1 : 0,

@@ -293,6 +293,7 @@ export const METRIC_LABELS = {
   median_score60: 'median grid score',
   n_modules: 'modules',
   n_grid: 'grid units',
+  phase_tiling: 'phase tiling',
 };
 
 // "eval.2m.max_score60" -> "max grid score (2m)"; withArena false drops "(2m)"
