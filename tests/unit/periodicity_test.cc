@@ -90,7 +90,7 @@ TEST(Fourier, TellsGridsFromBandsAndSquares) {
   EXPECT_NE(f.Analyze(Blob(n, 25, 25, 6).data()).pattern, "grid");
 }
 
-// Sheared lattices, as the CPU runs grow them (docs/science-cpu.md), were called
+// Sheared lattices, as the CPU runs grow them (docs/science-cpu-history.md), were called
 // "band" when no partner fell in the 60, 120 or 90 degree windows.
 TEST(Fourier, CallsOtherTwoDimensionalLatticesObliqueAndKeepsBandsBands) {
   const int64_t n = 50;
