@@ -8,26 +8,31 @@ namespace {
 
 constexpr double kTwoPi = 6.283185307179586;
 
-// The phase of `map` along k (cycles per bin), as a fraction of a cycle in [0, 1).
-double Phase(const float* map, int64_t n, const Wavevector& k) {
+// The phases of `map` along k1 and k2 (cycles per bin), as fractions of a cycle
+// in [0, 1): one pass for the mean and one for both Fourier coefficients.
+std::array<double, 2> Phases(const float* map, int64_t n, const Wavevector& k1, const Wavevector& k2) {
   double sum = 0;
   int64_t visited = 0;
   for (int64_t i = 0; i < n * n; ++i) {
     if (std::isfinite(map[i])) sum += map[i], ++visited;
   }
-  if (visited == 0) return std::nan("");
+  if (visited == 0) return {std::nan(""), std::nan("")};
   const double mean = sum / static_cast<double>(visited), centre = (static_cast<double>(n) - 1) / 2;
-  std::complex<double> c = 0;
+  std::complex<double> c1 = 0, c2 = 0;
   for (int64_t row = 0; row < n; ++row) {
     for (int64_t col = 0; col < n; ++col) {
       const float v = map[row * n + col];
       if (!std::isfinite(v)) continue;
-      const double arg = -kTwoPi * (k.kx * (static_cast<double>(col) - centre) + k.ky * (static_cast<double>(row) - centre));
-      c += (v - mean) * std::complex<double>(std::cos(arg), std::sin(arg));
+      const double x = static_cast<double>(col) - centre, y = static_cast<double>(row) - centre;
+      c1 += (v - mean) * std::polar(1.0, -kTwoPi * (k1.kx * x + k1.ky * y));
+      c2 += (v - mean) * std::polar(1.0, -kTwoPi * (k2.kx * x + k2.ky * y));
     }
   }
-  const double f = std::arg(c) / kTwoPi, wrapped = f - std::floor(f);
-  return wrapped < 1.0 ? wrapped : 0.0;  // f a hair below 0 rounds to 1
+  auto fraction = [](const std::complex<double>& c) {
+    const double f = std::arg(c) / kTwoPi, wrapped = f - std::floor(f);
+    return wrapped < 1.0 ? wrapped : 0.0;  // f a hair below 0 rounds to 1
+  };
+  return {fraction(c1), fraction(c2)};
 }
 
 }  // namespace
@@ -53,8 +58,7 @@ PhaseTiling ModulePhases(const float* maps, int64_t n, const std::vector<int64_t
   const LatticeBasis b = DualBasis(k1, k2);
   for (int64_t u : members) {
     const float* map = maps + u * n * n;
-    out.phases.push_back(b.ok ? std::array<double, 2>{Phase(map, n, k1), Phase(map, n, k2)}
-                              : std::array<double, 2>{nan, nan});
+    out.phases.push_back(b.ok ? Phases(map, n, k1, k2) : std::array<double, 2>{nan, nan});
   }
   if (!b.ok || members.size() < 3) return out;
   const double area = b.area();
