@@ -72,12 +72,22 @@ Json ArenaSummaryJson(const ArenaReport& r) {
                            {"units", m["units"]}, {"wavevectors_per_m", m["wavevectors_per_m"]},
                            {"phase_tiling", m["phase_tiling"]}, {"phase_tiling_z", m["phase_tiling_z"]}});
   }
-  // The largest module's phase tiling, as one number a sweep can compare.
-  Json phase_tiling = nullptr;
-  size_t largest = 0;
+  // The two largest modules (by units; a tie goes to the shorter period), so a
+  // sweep can compare networks on single numbers: the largest one's period and
+  // phase tiling, and the ratio of the two periods, longer over shorter.
+  const ModuleSummary *first = nullptr, *second = nullptr;
   for (const ModuleSummary& m : a.modules) {
-    if (m.units.size() > largest) largest = m.units.size(), phase_tiling = Number(m.phase_tiling);
+    if (!first || m.units.size() > first->units.size()) {
+      second = first, first = &m;
+    } else if (!second || m.units.size() > second->units.size()) {
+      second = &m;
+    }
   }
+  const Json period = first ? Number(first->period_bins * a.bin_size) : Json(nullptr);
+  const Json phase_tiling = first ? Number(first->phase_tiling) : Json(nullptr);
+  const Json period_ratio = second ? Number(std::max(first->period_bins, second->period_bins) /
+                                            std::min(first->period_bins, second->period_bins))
+                                   : Json(nullptr);
   // The plateau of the distance curve: mean over spatial distances beyond 0.5 m.
   double far_sum = 0, far_n = 0;
   for (size_t b = 0; b < r.distance.mean.size(); ++b) {
@@ -109,7 +119,9 @@ Json ArenaSummaryJson(const ArenaReport& r) {
       {"patterns", scores["patterns"]},
       {"n_modules", scores["n_modules"]},
       {"modules", modules},
+      {"period_m", period},
       {"phase_tiling", phase_tiling},
+      {"period_ratio", period_ratio},
       {"period_ratios", scores["period_ratios"]},
       {"distance_near_m", r.distance.mean.empty() ? Json(nullptr) : Number(r.distance.mean[0])},
       {"distance_plateau", far_n > 0 ? Number(far_sum / far_n) : Json(nullptr)},

@@ -129,7 +129,7 @@ int ReadFile(const std::string& path, std::string& out) {
 // A running trial's latest losses and latest evaluation during training, one
 // line: "trial 7 seed=1  step 12400/60000  loss -0.41 (sep 0.03 inv 0.01 cap
 // -0.65 coniso 0.004)  eval@12000 2m: 6 grid, 12 band, 3 square, 2 oblique, ...
-// max score 0.41". A pattern an older evaluation did not count shows as "?".
+// 1 module(s), largest 0.917 m (tiling 1.53); max score 0.41". A pattern an older evaluation did not count shows as "?".
 std::string LiveLine(const sic::v1::Trial& t) {
   const auto& m = t.latest();
   auto get = [&](const std::string& k) { auto it = m.find(k); return it == m.end() ? std::nan("") : it->second; };
@@ -155,7 +155,14 @@ std::string LiveLine(const sic::v1::Trial& t) {
   out << " " << arena.substr(5) << ": " << n("n_grid") << " grid, " << n("patterns.band") << " band, "
       << n("patterns.square") << " square, " << n("patterns.oblique") << " oblique, " << n("silent_units")
       << " silent of " << n("n_units") << "; "
-      << n("n_modules") << " module(s); max score " << Fixed(get(arena + ".max_score60"), 3);
+      << n("n_modules") << " module(s)";
+  // The largest module, and the period ratio of the two largest (evaluations
+  // before these metrics existed have neither).
+  if (const double period = get(arena + ".period_m"); !std::isnan(period)) {
+    out << ", largest " << Fixed(period, 3) << " m (tiling " << Fixed(get(arena + ".phase_tiling"), 3) << ")";
+  }
+  if (const double ratio = get(arena + ".period_ratio"); !std::isnan(ratio)) out << ", period ratio " << Fixed(ratio, 3);
+  out << "; max score " << Fixed(get(arena + ".max_score60"), 3);
   return out.str();
 }
 

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "sic/distance_curve.h"
+#include "sic/eval_report.h"
 #include "sic/modules.h"
 #include "sic/ratemap.h"
 #include "tests/unit/synthetic_maps.h"
@@ -204,6 +205,47 @@ TEST(AnalyzeRateMaps, JsonFollowsTheFixedSchema) {
   for (auto it = j["fraction_grid"].begin(); it != j["fraction_grid"].end(); ++it) got.insert(it.key());
   EXPECT_EQ(got, keys);
   EXPECT_NE(AnalysisTable(a.value()).find("modules: 3"), std::string::npos);
+}
+
+// An arena summary's single numbers for a sweep: the largest module's period,
+// and the ratio of the two largest modules' periods (longer over shorter),
+// whichever of the two is the longer.
+TEST(ArenaSummary, LargestModulePeriodAndTheRatioOfTheTwoLargest) {
+  for (const bool short_is_larger : {true, false}) {
+    const int64_t n = 50;
+    std::vector<float> maps;
+    int64_t units = 0;
+    std::mt19937 gen(5);
+    std::uniform_real_distribution<double> phase(0.0, 10.0);
+    auto add = [&](double period, double orientation, int count) {
+      for (int i = 0; i < count; ++i, ++units) {
+        const auto m = HexLattice(n, period, orientation + i * 0.3, phase(gen), phase(gen));
+        maps.insert(maps.end(), m.begin(), m.end());
+      }
+    };
+    add(7.0, 5.0, short_is_larger ? 10 : 6);
+    add(11.0, 25.0, short_is_larger ? 6 : 10);
+    AnalysisOptions options;
+    options.arena_size = 2.0;  // 4 cm bins
+    ArenaReport report;
+    report.arena_size = 2.0;
+    report.bins = n;
+    auto a = AnalyzeRateMaps(maps.data(), units, n, options);
+    ASSERT_TRUE(a.ok()) << a.status().message();
+    report.analysis = a.value();
+    ASSERT_EQ(report.analysis.modules.size(), 2u);
+    const auto j = ArenaSummaryJson(report);
+    EXPECT_NEAR(j["period_m"].get<double>(), (short_is_larger ? 7.0 : 11.0) * 0.04, 0.02 * 0.44);
+    EXPECT_NEAR(j["period_ratio"].get<double>(), 11.0 / 7.0, 0.05);
+    EXPECT_TRUE(j["phase_tiling"].is_number());
+
+    // One module: no ratio.
+    report.analysis.modules.resize(1);
+    EXPECT_TRUE(ArenaSummaryJson(report)["period_ratio"].is_null());
+    EXPECT_TRUE(ArenaSummaryJson(report)["period_m"].is_number());
+    report.analysis.modules.clear();
+    EXPECT_TRUE(ArenaSummaryJson(report)["period_m"].is_null());
+  }
 }
 
 // Issue 11: a silent unit (constant map) used to score exactly 0, so 3 dead
