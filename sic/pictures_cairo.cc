@@ -196,15 +196,32 @@ Status DrawDistance(const ArenaReport& r, const std::string& path) {
   return c.Write(path);
 }
 
+// The module pictures' layout: a title over up to four square panels, one per
+// module, each under its caption. draw(m, x, y) fills module m's panel at (x, y).
+constexpr int kPanel = 220;
+template <typename Caption, typename Draw>
+Status DrawModulePanels(const ArenaReport& r, const std::string& path, const std::string& title, Caption caption,
+                        Draw draw) {
+  const int pad = 16, header = 30, caption_height = 22;
+  const int shown = static_cast<int>(std::min<size_t>(r.analysis.modules.size(), 4));
+  Canvas c(std::max(640, pad + shown * (kPanel + pad)), header + caption_height + kPanel + pad);
+  c.Text(pad, 20, Format("arena %g m: ", r.arena_size) + title, 14);
+  for (int m = 0; m < shown; ++m) {
+    const double x = pad + m * (kPanel + pad), y = header + caption_height;
+    c.Text(x, header + 14, caption(r.analysis.modules[m]), 12);
+    draw(c, r.analysis.modules[m], x, y);
+  }
+  return c.Write(path);
+}
+
 Status DrawModulePower(const ArenaReport& r, const std::string& path) {
   const auto& a = r.analysis;
   const int64_t p = a.power_size;
-  const int panel = 220, pad = 16, header = 30, title = 22;
-  const int shown = static_cast<int>(std::min<size_t>(a.modules.size(), 4));
-  Canvas c(std::max(640, pad + shown * (panel + pad)), header + title + panel + pad);
-  c.Text(pad, 20, Format("arena %g m: mean Fourier power per module (lattice wavevectors circled)", r.arena_size), 14);
-  for (int m = 0; m < shown; ++m) {
-    const ModuleSummary& mod = a.modules[m];
+  auto caption = [&](const ModuleSummary& mod) {
+    return "module " + std::to_string(mod.id) + ": " + Format("%.3f m", mod.period_bins * a.bin_size) + ", " +
+           std::to_string(mod.units.size()) + " units";
+  };
+  auto draw = [&](Canvas& c, const ModuleSummary& mod, double x, double y) {
     double kmax = 0;
     for (const auto& k : mod.fourier.wavevectors) kmax = std::max(kmax, k.norm() * p);
     const int64_t half = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(2.5 * std::max(kmax, 2.0))), 4, p / 2);
@@ -213,16 +230,11 @@ Status DrawModulePower(const ArenaReport& r, const std::string& path) {
     for (int64_t i = 0; i < side; ++i) {
       for (int64_t j = 0; j < side; ++j) hi = std::max(hi, static_cast<double>(mod.mean_power[(c0 + i) * p + c0 + j]));
     }
-    const double x = pad + m * (panel + pad), y = header + title;
-    c.Text(x, header + 14,
-           "module " + std::to_string(mod.id) + ": " + Format("%.3f m", mod.period_bins * a.bin_size) + ", " +
-               std::to_string(mod.units.size()) + " units",
-           12);
-    c.Image(x, y, panel, side, side, [&](int64_t i) {
+    c.Image(x, y, kPanel, side, side, [&](int64_t i) {
       const int64_t row = i / side, col = i % side;
       return Viridis(hi > 0 ? std::sqrt(mod.mean_power[(c0 + row) * p + c0 + col] / hi) : 0);
     });
-    const double scale = panel / static_cast<double>(side), cx = x + panel / 2.0, cy = y + panel / 2.0;
+    const double scale = kPanel / static_cast<double>(side), cx = x + kPanel / 2.0, cy = y + kPanel / 2.0;
     cairo_set_line_width(c.cr(), 1.5);
     c.Colour({1, 0.3, 0.3});
     for (const auto& k : mod.fourier.wavevectors) {
@@ -232,8 +244,8 @@ Status DrawModulePower(const ArenaReport& r, const std::string& path) {
       }
     }
     cairo_stroke(c.cr());
-  }
-  return c.Write(path);
+  };
+  return DrawModulePanels(r, path, "mean Fourier power per module (lattice wavevectors circled)", caption, draw);
 }
 
 // Per module, its unit cell (the basis dual to its first two wavevectors, y
@@ -241,35 +253,27 @@ Status DrawModulePower(const ArenaReport& r, const std::string& path) {
 // cells drawn faint, so that the spread across the cell's edges shows.
 Status DrawPhases(const ArenaReport& r, const std::string& path) {
   const auto& a = r.analysis;
-  const int panel = 220, pad = 16, header = 30, title = 22;
-  const int shown = static_cast<int>(std::min<size_t>(a.modules.size(), 4));
-  Canvas c(std::max(640, pad + shown * (panel + pad)), header + title + panel + pad);
-  c.Text(pad, 20,
-         Format("arena %g m: units' phases in their module's unit cell (tiling: 1 random, 2.15 even)", r.arena_size),
-         14);
-  for (int m = 0; m < shown; ++m) {
-    const ModuleSummary& mod = a.modules[m];
-    const double x0 = pad + m * (panel + pad), y0 = header + title;
-    c.Text(x0, header + 14,
-           "module " + std::to_string(mod.id) + Format(": tiling %.2f", mod.phase_tiling) +
-               Format(" (z %.1f)", mod.phase_tiling_z),
-           12);
-    if (mod.fourier.wavevectors.size() < 2) continue;
+  auto caption = [](const ModuleSummary& mod) {
+    return "module " + std::to_string(mod.id) + Format(": tiling %.2f", mod.phase_tiling) +
+           Format(" (z %.1f)", mod.phase_tiling_z);
+  };
+  auto draw = [&](Canvas& c, const ModuleSummary& mod, double x0, double y0) {
+    if (mod.fourier.wavevectors.size() < 2) return;
     const LatticeBasis b = DualBasis(mod.fourier.wavevectors[0], mod.fourier.wavevectors[1]);
-    if (!b.ok) continue;
+    if (!b.ok) return;
     // The cell's corners are 0, a1, a1 + a2 and a2; scale its bounding box, with
     // half a cell's margin for the neighbouring copies, into the panel.
     const double xs[] = {0, b.a1x, b.a1x + b.a2x, b.a2x}, ys[] = {0, b.a1y, b.a1y + b.a2y, b.a2y};
     const double lo_x = *std::min_element(xs, xs + 4), hi_x = *std::max_element(xs, xs + 4);
     const double lo_y = *std::min_element(ys, ys + 4), hi_y = *std::max_element(ys, ys + 4);
     const double span = std::max(hi_x - lo_x, hi_y - lo_y);
-    const double scale = panel / (1.5 * span), mx = (lo_x + hi_x) / 2, my = (lo_y + hi_y) / 2;
+    const double scale = kPanel / (1.5 * span), mx = (lo_x + hi_x) / 2, my = (lo_y + hi_y) / 2;
     auto at = [&](double f1, double f2, double* px, double* py) {
-      *px = x0 + panel / 2.0 + (f1 * b.a1x + f2 * b.a2x - mx) * scale;
-      *py = y0 + panel / 2.0 - (f1 * b.a1y + f2 * b.a2y - my) * scale;
+      *px = x0 + kPanel / 2.0 + (f1 * b.a1x + f2 * b.a2x - mx) * scale;
+      *py = y0 + kPanel / 2.0 - (f1 * b.a1y + f2 * b.a2y - my) * scale;
     };
     cairo_save(c.cr());
-    cairo_rectangle(c.cr(), x0, y0, panel, panel);
+    cairo_rectangle(c.cr(), x0, y0, kPanel, kPanel);
     cairo_clip(c.cr());
     double px, py;
     c.Colour({0.3, 0.3, 0.3});
@@ -295,8 +299,9 @@ Status DrawPhases(const ArenaReport& r, const std::string& path) {
       }
     }
     cairo_restore(c.cr());
-  }
-  return c.Write(path);
+  };
+  return DrawModulePanels(r, path, "units' phases in their module's unit cell (tiling: 1 random, 2.15 even)", caption,
+                          draw);
 }
 
 }  // namespace
