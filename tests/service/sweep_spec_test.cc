@@ -564,6 +564,20 @@ TEST(SweepSpec, CpuRecipeIsTheDocumentedOneAndItsAblationsAndSearchStartFromIt) 
   const nlohmann::json searched = ConfigToJson(search->base);
   for (const char* section : {"model", "loss"}) EXPECT_EQ(searched[section], base[section]) << section;
   EXPECT_EQ(searched["optim"]["lr"], base["optim"]["lr"]);
+
+  // The search's first step: the recipe at N=128, and at T=60 with B=32 (the
+  // same 1920 states per batch), two seeds, against the recipe itself.
+  auto first = ParseSweepSpec(read("examples/cpu-modules-first.json"));
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(first->trials.size(), 3u * 2);
+  for (const auto& t : first->trials) {
+    nlohmann::json c = ConfigToJson(t.config);
+    c["run"]["seed"] = base["run"]["seed"];
+    nlohmann::json want = base;
+    if (t.variant == "n128") want["model"]["n_units"] = 128;
+    if (t.variant == "t60_b32") want["data"]["seq_len"] = 60, want["data"]["batch_size"] = 32;
+    EXPECT_EQ(c, want) << t.variant << ": " << nlohmann::json::diff(want, c).dump();
+  }
 }
 
 TEST(SweepSpec, ShippedExamplesExpandAsDocumented) {
