@@ -197,7 +197,8 @@ Status DrawDistance(const ArenaReport& r, const std::string& path) {
 }
 
 // The module pictures' layout: a title over up to four square panels, one per
-// module, each under its caption. draw(m, x, y) fills module m's panel at (x, y).
+// module, each under caption(module). draw(canvas, module, x, y) fills that
+// module's kPanel x kPanel panel, whose top-left corner is (x, y).
 constexpr int kPanel = 220;
 template <typename Caption, typename Draw>
 Status DrawModulePanels(const ArenaReport& r, const std::string& path, const std::string& title, Caption caption,

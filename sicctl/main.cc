@@ -129,7 +129,8 @@ int ReadFile(const std::string& path, std::string& out) {
 // A running trial's latest losses and latest evaluation during training, one
 // line: "trial 7 seed=1  step 12400/60000  loss -0.41 (sep 0.03 inv 0.01 cap
 // -0.65 coniso 0.004)  eval@12000 2m: 6 grid, 12 band, 3 square, 2 oblique, ...
-// 1 module(s), largest 0.917 m (tiling 1.53); max score 0.41". A pattern an older evaluation did not count shows as "?".
+// 1 module(s), largest 0.917 m (tiling 1.53); max score 0.41". A pattern an
+// older evaluation did not count shows as "?".
 std::string LiveLine(const sic::v1::Trial& t) {
   const auto& m = t.latest();
   auto get = [&](const std::string& k) { auto it = m.find(k); return it == m.end() ? std::nan("") : it->second; };

@@ -3,6 +3,8 @@
 codes (docs/science-cpu.md, "Why the longer cut"). The anisotropies it reports
 follow from the lattices' symmetry: none for the hexagon, little for the square
 (isotropic to second order), much for an oblique lattice and for bands."""
+import contextlib
+import io
 import os
 import sys
 import unittest
@@ -47,6 +49,23 @@ class ConisoLatticesTest(unittest.TestCase):
         hexagonal = cl.term("hexagonal", 0.92, 8, 0.0, x, v, [0.1])[0]
         band = cl.term("band", 0.92, 8, 0.0, x, v, [0.1])[0]
         self.assertGreater(band, 20 * hexagonal)
+
+    def test_bad_arguments_are_one_line_errors_before_any_work(self):
+        for args, says in ((["--side", "-3"], "--side: -3 is outside [2, 32]"),
+                           (["--side", "100000"], "--side: 100000 is outside [2, 32]"),
+                           (["--positions", "1e99"], "--positions: '1e99' is not a number"),
+                           (["--positions", "99999999999"], "outside [10, 100000]"),
+                           (["--period", "nan"], "--period: nan is outside"),
+                           (["--period", "-1"], "--period: -1 is outside"),
+                           (["--v-max", "inf"], "--v-max: inf is outside"),
+                           (["--seed", "-1"], "--seed: -1 is outside")):
+            err = io.StringIO()
+            with self.assertRaises(SystemExit) as exit, contextlib.redirect_stderr(err), \
+                    contextlib.redirect_stdout(io.StringIO()) as out:
+                cl.main(args)
+            self.assertEqual(exit.exception.code, 2, args)
+            self.assertIn(says, err.getvalue().strip().splitlines()[-1], args)
+            self.assertEqual(out.getvalue(), "", args)
 
 
 if __name__ == "__main__":

@@ -75,14 +75,30 @@ def term(kind, period, side, threshold, x, v, cuts):
     return [ratio[(step > 0) & (step < c)].var() for c in cuts]
 
 
-def main():
+def bounded(kind, lo, hi):
+    """An argparse type: a `kind` number in [lo, hi], or a one-line error naming the range.
+    The bounds keep the arrays (positions x 20 steps x side^2 units) within memory."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+        if not lo <= value <= hi:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text} is outside [{lo}, {hi}]")
+        return value
+    return parse
+
+
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--period", type=float, default=0.92, help="lattice period, m (the recipe's module: 0.92)")
-    ap.add_argument("--v-max", type=float, default=0.15, help="training steps are uniform in [-v_max, v_max]^2")
-    ap.add_argument("--side", type=int, default=8, help="phases per side of the unit cell (units = side^2)")
-    ap.add_argument("--positions", type=int, default=3000)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
+    ap.add_argument("--period", type=bounded(float, 0.05, 10.0), default=0.92,
+                    help="lattice period, m (the recipe's module: 0.92)")
+    ap.add_argument("--v-max", type=bounded(float, 0.01, 1.0), default=0.15,
+                    help="training steps are uniform in [-v_max, v_max]^2")
+    ap.add_argument("--side", type=bounded(int, 2, 32), default=8, help="phases per side of the unit cell (units = side^2)")
+    ap.add_argument("--positions", type=bounded(int, 10, 100000), default=3000)
+    ap.add_argument("--seed", type=bounded(int, 0, 2 ** 32 - 1), default=0)
+    args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     x = rng.uniform(-1, 1, (args.positions, 2))
     lengths = [0.025, 0.05, 0.075, 0.1, 0.125, 0.15]
