@@ -179,7 +179,11 @@ nlohmann::ordered_json AnalysisToJson(const PopulationAnalysis& a) {
   for (size_t u = 0; u < a.units.size(); ++u) {
     const UnitAnalysis& r = a.units[u];
     const bool lat = r.lattice.found;
-    Json k1 = r.fourier.wavevectors.empty() ? Json(nullptr) : Number(bin / r.fourier.wavevectors[0].norm());
+    // k1, the unit's strongest wave: its spacing (a band's stripe spacing) and its
+    // direction, which tells apart bands or sheared lattices of one spacing.
+    const bool wave = !r.fourier.wavevectors.empty();
+    Json k1 = wave ? Number(bin / r.fourier.wavevectors[0].norm()) : Json(nullptr);
+    Json k1_angle = wave ? Number(r.fourier.wavevectors[0].angle_deg()) : Json(nullptr);
     units.push_back(Json{{"index", u},
                          {"silent", r.silent},
                          {"score60", Number(r.scores.score60)},
@@ -195,6 +199,7 @@ nlohmann::ordered_json AnalysisToJson(const PopulationAnalysis& a) {
                          {"n_wavevectors", r.fourier.n_wavevectors},
                          {"pattern", r.fourier.pattern},
                          {"wave_period_m", k1},
+                         {"wave_angle_deg", k1_angle},
                          {"phase", std::isfinite(r.phase[0]) && std::isfinite(r.phase[1])
                                        ? Json::array({r.phase[0], r.phase[1]})
                                        : Json(nullptr)},

@@ -18,6 +18,7 @@
 namespace sic {
 namespace {
 
+using testing::Band;
 using testing::Blob;
 using testing::HexLattice;
 using testing::Noise;
@@ -205,6 +206,42 @@ TEST(AnalyzeRateMaps, JsonFollowsTheFixedSchema) {
   for (auto it = j["fraction_grid"].begin(); it != j["fraction_grid"].end(); ++it) got.insert(it.key());
   EXPECT_EQ(got, keys);
   EXPECT_NE(AnalysisTable(a.value()).find("modules: 3"), std::string::npos);
+}
+
+// Each unit's strongest wave, in metres and degrees: bands of one spacing but
+// different directions (as small sigma_g grows beside its lattice) are told apart.
+TEST(AnalyzeRateMaps, JsonGivesEachUnitsWaveSpacingAndDirection) {
+  const int64_t n = 50;
+  const double arena = 2.0;  // 0.04 m bins
+  struct Wave {
+    double period_bins, direction_deg;
+  };
+  const std::vector<Wave> waves = {{12, 30}, {12, 120}, {20, 75}, {20, 165}, {9, 0}};
+  std::vector<float> maps;
+  for (const Wave& w : waves) {
+    const std::vector<float> m = Band(n, w.period_bins, w.direction_deg);
+    maps.insert(maps.end(), m.begin(), m.end());
+  }
+  AnalysisOptions options;
+  options.arena_size = arena;
+  auto a = AnalyzeRateMaps(maps.data(), static_cast<int64_t>(waves.size()), n, options);
+  ASSERT_TRUE(a.ok());
+  const auto j = AnalysisToJson(a.value());
+  for (size_t u = 0; u < waves.size(); ++u) {
+    const auto& unit = j["units"][u];
+    ASSERT_EQ(unit["pattern"], "band") << u;
+    EXPECT_NEAR(unit["wave_period_m"].get<double>(), waves[u].period_bins * arena / n, 0.05 * waves[u].period_bins * arena / n) << u;
+    // Directions modulo 180: 165 and -15 are one band.
+    const double d = std::fmod(unit.at("wave_angle_deg").get<double>() - waves[u].direction_deg + 360.0 + 90.0, 180.0) - 90.0;
+    EXPECT_NEAR(d, 0.0, 3.0) << u << ": " << unit["wave_angle_deg"];
+  }
+  // A unit with no wave has neither.
+  const std::vector<float> flat(n * n, 1.0f);
+  auto b = AnalyzeRateMaps(flat.data(), 1, n, options);
+  ASSERT_TRUE(b.ok());
+  const auto jb = AnalysisToJson(b.value());
+  EXPECT_TRUE(jb["units"][0]["wave_period_m"].is_null());
+  EXPECT_TRUE(jb["units"][0].at("wave_angle_deg").is_null());
 }
 
 // An arena summary's single numbers for a sweep: the largest module's period,
