@@ -578,6 +578,20 @@ TEST(SweepSpec, CpuRecipeIsTheDocumentedOneAndItsAblationsAndSearchStartFromIt) 
     if (t.variant == "t60_b32") want["data"]["seq_len"] = 60, want["data"]["batch_size"] = 32;
     EXPECT_EQ(c, want) << t.variant << ": " << nlohmann::json::diff(want, c).dump();
   }
+
+  // Its second step: the recipe at sigma_g 0.3, and with capacity weights 1 and 2.
+  auto second = ParseSweepSpec(read("examples/cpu-modules-second.json"));
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  EXPECT_EQ(second->trials.size(), 4u * 2);
+  for (const auto& t : second->trials) {
+    nlohmann::json c = ConfigToJson(t.config);
+    c["run"]["seed"] = base["run"]["seed"];
+    nlohmann::json want = base;
+    if (t.variant == "sigma_g_0.3") want["loss"]["sigma_g"] = 0.3;
+    if (t.variant == "cap_1") want["loss"]["lambda_cap"] = 1.0;
+    if (t.variant == "cap_2") want["loss"]["lambda_cap"] = 2.0;
+    EXPECT_EQ(c, want) << t.variant << ": " << nlohmann::json::diff(want, c).dump();
+  }
 }
 
 TEST(SweepSpec, ShippedExamplesExpandAsDocumented) {
