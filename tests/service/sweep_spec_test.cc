@@ -8,6 +8,8 @@
 #include <set>
 #include <regex>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -565,33 +567,31 @@ TEST(SweepSpec, CpuRecipeIsTheDocumentedOneAndItsAblationsAndSearchStartFromIt) 
   for (const char* section : {"model", "loss"}) EXPECT_EQ(searched[section], base[section]) << section;
   EXPECT_EQ(searched["optim"]["lr"], base["optim"]["lr"]);
 
-  // The search's first step: the recipe at N=128, and at T=60 with B=32 (the
-  // same 1920 states per batch), two seeds, against the recipe itself.
-  auto first = ParseSweepSpec(read("examples/cpu-modules-first.json"));
-  ASSERT_TRUE(first.ok()) << first.status().message();
-  EXPECT_EQ(first->trials.size(), 3u * 2);
-  for (const auto& t : first->trials) {
-    nlohmann::json c = ConfigToJson(t.config);
-    c["run"]["seed"] = base["run"]["seed"];
-    nlohmann::json want = base;
-    if (t.variant == "n128") want["model"]["n_units"] = 128;
-    if (t.variant == "t60_b32") want["data"]["seq_len"] = 60, want["data"]["batch_size"] = 32;
-    EXPECT_EQ(c, want) << t.variant << ": " << nlohmann::json::diff(want, c).dump();
-  }
-
-  // Its second step: the recipe at sigma_g 0.3, and with capacity weights 1 and 2.
-  auto second = ParseSweepSpec(read("examples/cpu-modules-second.json"));
-  ASSERT_TRUE(second.ok()) << second.status().message();
-  EXPECT_EQ(second->trials.size(), 4u * 2);
-  for (const auto& t : second->trials) {
-    nlohmann::json c = ConfigToJson(t.config);
-    c["run"]["seed"] = base["run"]["seed"];
-    nlohmann::json want = base;
-    if (t.variant == "sigma_g_0.3") want["loss"]["sigma_g"] = 0.3;
-    if (t.variant == "cap_1") want["loss"]["lambda_cap"] = 1.0;
-    if (t.variant == "cap_2") want["loss"]["lambda_cap"] = 2.0;
-    EXPECT_EQ(c, want) << t.variant << ": " << nlohmann::json::diff(want, c).dump();
-  }
+  // The search's steps: each variant is the recipe plus its change (JSON pointer
+  // -> value), on seeds 0 and 2, beside the recipe itself (the baseline).
+  using Changes = std::map<std::string, std::vector<std::pair<std::string, nlohmann::json>>>;
+  auto expect_step = [&](const std::string& path, const Changes& changes) {
+    auto step = ParseSweepSpec(read(path));
+    ASSERT_TRUE(step.ok()) << path << ": " << step.status().message();
+    EXPECT_EQ(step->trials.size(), (changes.size() + 1) * 2) << path;
+    for (const auto& t : step->trials) {
+      nlohmann::json c = ConfigToJson(t.config);
+      c["run"]["seed"] = base["run"]["seed"];
+      nlohmann::json want = base;
+      if (t.variant != "baseline") {
+        ASSERT_TRUE(changes.count(t.variant)) << path << ": unexpected variant " << t.variant;
+        for (const auto& [ptr, value] : changes.at(t.variant)) want[nlohmann::json::json_pointer(ptr)] = value;
+      }
+      EXPECT_EQ(c, want) << path << ": " << t.variant << ": " << nlohmann::json::diff(want, c).dump();
+    }
+  };
+  // First: the recipe at N=128, and at T=60 with B=32 (the same 1920 states per batch).
+  expect_step("examples/cpu-modules-first.json",
+              {{"n128", {{"/model/n_units", 128}}}, {"t60_b32", {{"/data/seq_len", 60}, {"/data/batch_size", 32}}}});
+  // Second: the recipe at sigma_g 0.3, and with capacity weights 1 and 2.
+  expect_step("examples/cpu-modules-second.json", {{"sigma_g_0.3", {{"/loss/sigma_g", 0.3}}},
+                                                   {"cap_1", {{"/loss/lambda_cap", 1.0}}},
+                                                   {"cap_2", {{"/loss/lambda_cap", 2.0}}}});
 }
 
 TEST(SweepSpec, ShippedExamplesExpandAsDocumented) {
