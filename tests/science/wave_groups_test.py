@@ -125,6 +125,14 @@ class WaveGroups(unittest.TestCase):
         r = run(bad)
         self.assertEqual(r.returncode, 2)
         self.assertIn("not JSON", r.stderr)
+        for units, what in (([{"pattern": "band"}], "integer \"index\""), ([7], "integer \"index\""),
+                            ([{"index": 0, "wave_period_m": -1, "wave_angle_deg": 3}], "wave_period_m"),
+                            ([{"index": 0, "wave_period_m": 1, "wave_angle_deg": "north"}], "wave_angle_deg")):
+            with open(os.path.join(bad, "scores.json"), "w") as f:
+                json.dump({"units": units}, f)
+            r = run(bad)
+            self.assertEqual((r.returncode, len(r.stderr.strip().splitlines())), (2, 1), (units, r.stderr))
+            self.assertIn(what, r.stderr)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ def load_analysis(arena_dir, sic):
     units = a.get("units") if isinstance(a, dict) else None
     if not isinstance(units, list):
         raise ValueError(f"{scores}: no \"units\" list")
+    check_units(units, scores)
     if all("wave_angle_deg" in u for u in units):
         return a
     if not sic:
@@ -71,7 +72,22 @@ def load_analysis(arena_dir, sic):
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise ValueError(f"{maps}: sic analyze failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}")
-    return json.loads(r.stdout)
+    a = json.loads(r.stdout)
+    check_units(a["units"], maps)
+    return a
+
+
+def check_units(units, where):
+    """Each unit an object with an integer index and, where present, finite numbers."""
+    for k, u in enumerate(units):
+        if not isinstance(u, dict) or not isinstance(u.get("index"), int) or isinstance(u.get("index"), bool):
+            raise ValueError(f"{where}: unit {k} is not an object with an integer \"index\"")
+        for key in ("wave_period_m", "wave_angle_deg"):
+            v = u.get(key)
+            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v)
+                                  or (key == "wave_period_m" and v <= 0)):
+                raise ValueError(f"{where}: unit {k}: {key} {v!r} is not a finite number" +
+                                 (" above 0" if key == "wave_period_m" else ""))
 
 
 def angle_apart(a, b, symmetry):
