@@ -127,9 +127,11 @@ class WaveGroups(unittest.TestCase):
         self.assertIn("not JSON", r.stderr)
         for units, what in (([{"pattern": "band"}], "integer \"index\""), ([7], "integer \"index\""),
                             ([{"index": 0, "wave_period_m": -1, "wave_angle_deg": 3}], "wave_period_m"),
-                            ([{"index": 0, "wave_period_m": 1, "wave_angle_deg": "north"}], "wave_angle_deg")):
+                            ([{"index": 0, "wave_period_m": 1, "wave_angle_deg": "north"}], "wave_angle_deg"),
+                            ({"units": [], "modules": [{"units": "6", "period_m": 0.9}]}, "module 0"),
+                            ({"units": [], "modules": {"units": 6}}, "\"modules\" is not a list")):
             with open(os.path.join(bad, "scores.json"), "w") as f:
-                json.dump({"units": units}, f)
+                json.dump(units if isinstance(units, dict) else {"units": units}, f)
             r = run(bad)
             self.assertEqual((r.returncode, len(r.stderr.strip().splitlines())), (2, 1), (units, r.stderr))
             self.assertIn(what, r.stderr)

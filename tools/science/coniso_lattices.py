@@ -27,6 +27,8 @@ import argparse
 
 import numpy as np
 
+from cli_args import bounded  # tools/science/cli_args.py, beside this file
+
 
 def wavevectors(kind, period):
     angles = {"hexagonal": [0, 60, 120], "square": [0, 90], "oblique": [0, 70], "band": [0]}[kind]
@@ -75,22 +77,9 @@ def term(kind, period, side, threshold, x, v, cuts):
     return [ratio[(step > 0) & (step < c)].var() for c in cuts]
 
 
-def bounded(kind, lo, hi):
-    """An argparse type: a `kind` number in [lo, hi], or a one-line error naming the range.
-    The bounds keep the arrays (positions x 20 steps x side^2 units) within memory."""
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number")
-        if not lo <= value <= hi:  # also refuses nan
-            raise argparse.ArgumentTypeError(f"{text} is outside [{lo}, {hi}]")
-        return value
-    return parse
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    # The bounds keep the arrays (positions x 20 steps x side^2 units) within memory.
     ap.add_argument("--period", type=bounded(float, 0.05, 10.0), default=0.92,
                     help="lattice period, m (the recipe's module: 0.92)")
     ap.add_argument("--v-max", type=bounded(float, 0.01, 1.0), default=0.15,

@@ -27,20 +27,10 @@ import os
 import subprocess
 import sys
 
+from cli_args import bounded  # tools/science/cli_args.py, beside this file
+
 SYMMETRY_DEG = {"grid": 60.0, "partial": 60.0, "square": 90.0}
 MAX_SCORES_BYTES = 64 << 20  # a 1024-unit analysis is about 0.5 MB
-
-
-def bounded(lo, hi, name):
-    def parse(text):
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, not {text!r}")
-        if not (lo <= v <= hi):  # also refuses nan
-            raise argparse.ArgumentTypeError(f"{name} must be in [{lo}, {hi}], not {text}")
-        return v
-    return parse
 
 
 def load_analysis(arena_dir, sic):
@@ -55,11 +45,8 @@ def load_analysis(arena_dir, sic):
             a = json.load(f)
         except json.JSONDecodeError as e:
             raise ValueError(f"{scores}: not JSON ({e.msg} at line {e.lineno})")
-    units = a.get("units") if isinstance(a, dict) else None
-    if not isinstance(units, list):
-        raise ValueError(f"{scores}: no \"units\" list")
-    check_units(units, scores)
-    if all("wave_angle_deg" in u for u in units):
+    check_analysis(a, scores)
+    if all("wave_angle_deg" in u for u in a["units"]):
         return a
     if not sic:
         raise ValueError(f"{scores}: no wave_angle_deg (an older analysis); give --sic PATH to analyse "
@@ -73,12 +60,16 @@ def load_analysis(arena_dir, sic):
     if r.returncode != 0:
         raise ValueError(f"{maps}: sic analyze failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}")
     a = json.loads(r.stdout)
-    check_units(a["units"], maps)
+    check_analysis(a, maps)
     return a
 
 
-def check_units(units, where):
-    """Each unit an object with an integer index and, where present, finite numbers."""
+def check_analysis(a, where):
+    """Each unit an object with an integer index and, where present, finite waves; each
+    module an object with an integer unit count and a finite period."""
+    units = a.get("units") if isinstance(a, dict) else None
+    if not isinstance(units, list):
+        raise ValueError(f"{where}: no \"units\" list")
     for k, u in enumerate(units):
         if not isinstance(u, dict) or not isinstance(u.get("index"), int) or isinstance(u.get("index"), bool):
             raise ValueError(f"{where}: unit {k} is not an object with an integer \"index\"")
@@ -88,6 +79,15 @@ def check_units(units, where):
                                   or (key == "wave_period_m" and v <= 0)):
                 raise ValueError(f"{where}: unit {k}: {key} {v!r} is not a finite number" +
                                  (" above 0" if key == "wave_period_m" else ""))
+    modules = a.get("modules", [])
+    if not isinstance(modules, list):
+        raise ValueError(f"{where}: \"modules\" is not a list")
+    for k, m in enumerate(modules):
+        ok = isinstance(m, dict) and isinstance(m.get("units"), int) and not isinstance(m.get("units"), bool) and \
+            isinstance(m.get("period_m"), (int, float)) and not isinstance(m.get("period_m"), bool) and \
+            math.isfinite(m["period_m"])
+        if not ok:
+            raise ValueError(f"{where}: module {k} is not an object with an integer \"units\" and a finite \"period_m\"")
 
 
 def angle_apart(a, b, symmetry):
@@ -120,9 +120,9 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("arena_dirs", nargs="+", metavar="ARENA_DIR")
     ap.add_argument("--sic", help="the sic binary, to analyse older rate maps again")
-    ap.add_argument("--spacing-tol", type=bounded(0.0, 0.5, "--spacing-tol"), default=0.08,
+    ap.add_argument("--spacing-tol", type=bounded(float, 0.0, 0.5), default=0.08,
                     help="relative spacing difference within a group (default 0.08)")
-    ap.add_argument("--angle-tol", type=bounded(0.0, 45.0, "--angle-tol"), default=10.0,
+    ap.add_argument("--angle-tol", type=bounded(float, 0.0, 45.0), default=10.0,
                     help="direction difference within a group, degrees (default 10)")
     ap.add_argument("--json", action="store_true", help="one JSON object per arena")
     args = ap.parse_args(argv)
