@@ -1,12 +1,15 @@
-// The gRPC reads (GetSweep, ListSweeps, ListTrials, Export) answer while the
-// store's writer holds its connection in an open transaction: they read on
-// the reader pool's read-only connections, never the writer's.
+// The gRPC service beside the store's writer lock. Reads (GetSweep,
+// ListSweeps, ListTrials, Export) answer while the writer holds its
+// connection in an open transaction: they read on the reader pool's
+// read-only connections, never the writer's. A submit waits for the lock and
+// is dated once it holds it, after every pick made while it waited.
 #include <chrono>
 #include <future>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "common/log.h"
 #include "coordinator/pumps.h"
 #include "coordinator/service.h"
 #include "tests/service/store_fixture.h"
@@ -71,6 +74,41 @@ TEST_F(GrpcReadsTest, ReadsDoNotWaitForTheWriter) {
   missing.set_sweep_id(42);
   v1::Sweep none;
   EXPECT_EQ(service.GetSweep(nullptr, &missing, &none).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(GrpcReadsTest, ASubmitIsDatedWhenItHoldsTheStoresLock) {
+  Pumps pumps(*store_, RedisOptions{}, "t");  // never started
+  Feed feed(*store_, nullptr);
+  ReaderPool readers(path_);
+  SweepServiceImpl service(*store_, pumps, feed, readers, ServiceOptions{});
+
+  // The pumps' rounds hold the lock while they pick; one held here until the
+  // submit has had time to date itself (before the fix it did, then waited).
+  std::promise<void> inside, release;
+  std::shared_future<void> released = release.get_future().share();
+  double released_at = 0;
+  std::thread holder([&] {
+    (void)store_->Batch([&] {
+      inside.set_value();
+      released.wait();
+      released_at = NowSeconds();
+    });
+  });
+  inside.get_future().wait();
+  auto submit = std::async(std::launch::async, [&] {
+    v1::SubmitResponse resp;
+    Status s = service.SubmitSpec(R"({"name": "late", "seeds": 2})", /*dry_run=*/false, &resp, Principal{});
+    EXPECT_TRUE(s.ok()) << s.message();
+    return resp.sweep_id();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  release.set_value();
+  holder.join();
+  const int64_t id = submit.get();
+  auto row = store_->GetSweep(id);
+  ASSERT_TRUE(row.ok()) << row.status().message();
+  EXPECT_GE(row->created_at, released_at) << "the sweep is dated before the store could see it";
+  EXPECT_EQ(store_->ListTrials(id, 0, 10)->size(), 2u);
 }
 
 }  // namespace
