@@ -273,3 +273,33 @@ class ClusterTestCase(unittest.TestCase):
             return
         for name in sorted(f[:-4] for f in os.listdir(c.dir) if f.endswith(".log")):
             sys.stderr.write("---- %s log\n%s\n" % (name, c.log(name)))
+        self.dump_unsettled(c)
+
+    def dump_unsettled(self, c, most=8, lines=30):
+        """For a failed test: the trials still in flight, their attempts, and
+        every log's lines that name them (the tails above rarely reach back to
+        where a stuck trial went wrong)."""
+        try:
+            stuck = c.query("SELECT id, status, worker, round, ticket FROM trials "
+                            "WHERE status IN ('pending', 'queued', 'running') ORDER BY id LIMIT ?", most)
+            for trial_id, status, worker, rnd, ticket in stuck:
+                attempts = c.query("SELECT round, ticket, delivery, worker, started_at, finished_at, outcome "
+                                   "FROM attempts WHERE trial_id = ? ORDER BY rowid", trial_id)
+                sys.stderr.write("---- trial %d: %s on %r, round %d, ticket %d; attempts %s\n"
+                                 % (trial_id, status, worker, rnd, ticket, attempts))
+        except sqlite3.Error as e:
+            sys.stderr.write("---- trials unreadable: %s\n" % e)
+            return
+        for name in sorted(f[:-4] for f in os.listdir(c.dir) if f.endswith(".log")):
+            try:
+                with open(os.path.join(c.dir, name + ".log"), errors="replace") as f:
+                    text = f.read().splitlines()
+            except OSError:
+                continue
+            for trial_id, *_ in stuck:
+                tags = ("trial %d " % trial_id, "trial %d:" % trial_id, "trial %d," % trial_id)
+                named = [l for l in text if any(t in l for t in tags)]
+                if named:
+                    sys.stderr.write("---- %s on trial %d (last %d of %d lines)\n%s\n"
+                                     % (name, trial_id, min(lines, len(named)), len(named),
+                                        "\n".join(named[-lines:])))
