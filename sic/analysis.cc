@@ -169,6 +169,16 @@ Result<PopulationAnalysis> AnalyzeRateMaps(const float* maps, int64_t units, int
   for (int m = 0; m + 1 < n_modules; ++m) {
     out.period_ratios.push_back(out.modules[m + 1].period_bins / out.modules[m].period_bins);
   }
+  std::vector<double> module_periods, module_orientations;
+  for (const ModuleSummary& m : out.modules) {
+    module_periods.push_back(m.period_bins);
+    module_orientations.push_back(m.orientation_deg);
+  }
+  const std::vector<int> harmonic = HarmonicOf(module_periods, module_orientations);
+  for (int m = 0; m < n_modules; ++m) {
+    out.modules[m].harmonic_of = harmonic[m];
+    out.distinct_modules += harmonic[m] < 0 ? 1 : 0;
+  }
   return out;
 }
 
@@ -224,7 +234,8 @@ nlohmann::ordered_json AnalysisToJson(const PopulationAnalysis& a) {
                            {"period_from_k_m", mean_norm > 0 ? Number(2.0 / (std::sqrt(3.0) * mean_norm) * bin)
                                                               : Json(nullptr)},
                            {"phase_tiling", Number(m.phase_tiling)},
-                           {"phase_tiling_z", Number(m.phase_tiling_z)}});
+                           {"phase_tiling_z", Number(m.phase_tiling_z)},
+                           {"harmonic_of", m.harmonic_of >= 0 ? Json(m.harmonic_of) : Json(nullptr)}});
   }
   Json fractions = Json::object();
   for (size_t t = 0; t < a.fraction_grid.size(); ++t) {
@@ -241,6 +252,7 @@ nlohmann::ordered_json AnalysisToJson(const PopulationAnalysis& a) {
   return Json{{"units", units},
               {"modules", modules},
               {"n_modules", a.modules.size()},
+              {"n_modules_distinct", a.distinct_modules},
               {"fraction_grid", fractions},
               {"period_ratios", ratios},
               {"n_units", a.units.size()},
@@ -287,10 +299,12 @@ std::string AnalysisTable(const PopulationAnalysis& a) {
         r.scores.score90, period.c_str(), orient.c_str(), static_cast<long long>(r.n_fields), r.fourier.n_wavevectors,
         r.fourier.pattern.c_str(), module.c_str());
   }
-  add("modules: %zu\n", a.modules.size());
+  add("modules: %zu (%lld distinct)\n", a.modules.size(), static_cast<long long>(a.distinct_modules));
   for (const ModuleSummary& m : a.modules) {
-    add("  module %d: %zu units, period %.3f m, orientation %.1f deg, phase tiling %.2f (z %.1f)\n", m.id,
+    add("  module %d: %zu units, period %.3f m, orientation %.1f deg, phase tiling %.2f (z %.1f)", m.id,
         m.units.size(), m.period_bins * a.bin_size, m.orientation_deg, m.phase_tiling, m.phase_tiling_z);
+    if (m.harmonic_of >= 0) add("; may be a harmonic of module %d", m.harmonic_of);
+    out += "\n";
   }
   if (!a.period_ratios.empty()) {
     out += "period ratios:";

@@ -79,6 +79,9 @@ struct ModuleSummary {
   // (1 random, 2.15 a perfect triangular tiling) and its z (sic/phases.h).
   double phase_tiling = std::numeric_limits<double>::quiet_NaN();
   double phase_tiling_z = std::numeric_limits<double>::quiet_NaN();
+  // The id of a longer module whose lattice this one may only echo
+  // (sic/modules.h: HarmonicOf), else -1.
+  int harmonic_of = -1;
 };
 
 struct PopulationAnalysis {
@@ -89,6 +92,7 @@ struct PopulationAnalysis {
   std::vector<UnitAnalysis> units;
   std::vector<ModuleSummary> modules;
   std::vector<double> period_ratios;  // module k+1 over module k
+  int64_t distinct_modules = 0;       // modules that are no other's harmonic
   std::vector<double> fraction_grid;  // per kReportThresholds, over all units
   int64_t silent = 0;                 // units without a score
   // Of `score` over the units that have one (NaN when every unit is silent).

@@ -70,13 +70,17 @@ Json ArenaSummaryJson(const ArenaReport& r) {
   for (const auto& m : scores["modules"]) {
     modules.push_back(Json{{"id", m["id"]}, {"period_m", m["period_m"]}, {"orientation_deg", m["orientation_deg"]},
                            {"units", m["units"]}, {"wavevectors_per_m", m["wavevectors_per_m"]},
-                           {"phase_tiling", m["phase_tiling"]}, {"phase_tiling_z", m["phase_tiling_z"]}});
+                           {"phase_tiling", m["phase_tiling"]}, {"phase_tiling_z", m["phase_tiling_z"]},
+                           {"harmonic_of", m["harmonic_of"]}});
   }
-  // The two largest modules (by units; a tie goes to the shorter period), so a
-  // sweep can compare networks on single numbers: the largest one's period and
-  // phase tiling, and the ratio of the two periods, longer over shorter.
+  // The two largest modules (by units; a tie goes to the shorter period) that
+  // are no other's harmonic, so a sweep can compare networks on single
+  // numbers: the largest one's period and phase tiling, and the ratio of the
+  // two periods, longer over shorter (a harmonic's ratio is the lattice's
+  // geometry, sqrt(3) or 2, not a second module's).
   const ModuleSummary *first = nullptr, *second = nullptr;
   for (const ModuleSummary& m : a.modules) {
+    if (m.harmonic_of >= 0) continue;
     if (!first || m.units.size() > first->units.size()) {
       second = first, first = &m;
     } else if (!second || m.units.size() > second->units.size()) {
@@ -118,6 +122,7 @@ Json ArenaSummaryJson(const ArenaReport& r) {
       {"fraction_grid", scores["fraction_grid"]},
       {"patterns", scores["patterns"]},
       {"n_modules", scores["n_modules"]},
+      {"n_modules_distinct", scores["n_modules_distinct"]},
       {"modules", modules},
       {"period_m", period},
       {"phase_tiling", phase_tiling},

@@ -127,4 +127,30 @@ std::vector<int> ClusterModules(const std::vector<double>& periods, const std::v
   return labels;
 }
 
+std::vector<int> HarmonicOf(const std::vector<double>& periods, const std::vector<double>& orientations_deg,
+                            const HarmonicOptions& options) {
+  // The triangular lattice's next two Fourier shells: period ratio, turn.
+  static constexpr struct {
+    double ratio, turn_deg;
+  } kShells[] = {{1.7320508075688772, 30.0}, {2.0, 0.0}};
+  std::vector<int> out(periods.size(), -1);
+  for (size_t m = 0; m < periods.size(); ++m) {
+    double best = options.ratio_tolerance;
+    for (size_t j = 0; j < periods.size(); ++j) {
+      if (!(periods[j] > periods[m]) || !(periods[m] > 0)) continue;
+      const double ratio = periods[j] / periods[m];
+      double turn = std::fmod(std::fabs(orientations_deg[j] - orientations_deg[m]), 60.0);
+      turn = std::min(turn, 60.0 - turn);  // in [0, 30]
+      for (const auto& shell : kShells) {
+        const double off = std::fabs(ratio / shell.ratio - 1.0);
+        if (off <= best && std::fabs(turn - shell.turn_deg) <= options.angle_tolerance_deg) {
+          best = off;
+          out[m] = static_cast<int>(j);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace sic

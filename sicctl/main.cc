@@ -157,6 +157,11 @@ std::string LiveLine(const sic::v1::Trial& t) {
       << n("patterns.square") << " square, " << n("patterns.oblique") << " oblique, " << n("silent_units")
       << " silent of " << n("n_units") << "; "
       << n("n_modules") << " module(s)";
+  // Modules that may only echo a longer one's lattice (docs/analysis.md, "Harmonics").
+  if (const double distinct = get(arena + ".n_modules_distinct"), all = get(arena + ".n_modules");
+      !std::isnan(distinct) && distinct < all) {
+    out << " (" << static_cast<int64_t>(all - distinct) << " may be a harmonic)";
+  }
   // The largest module, and the period ratio of the two largest (evaluations
   // before these metrics existed have neither).
   if (const double period = get(arena + ".period_m"); !std::isnan(period)) {

@@ -56,7 +56,7 @@ class LiveTrialTest(ClusterTestCase):
         reader = threading.Thread(target=lambda: lines.extend(iter(watch.stdout.readline, "")), daemon=True)
         reader.start()
         full = re.compile(r"^  trial %d .*step \d+/%d  loss -?[\d.e-]+ \(sep .* coniso .*\)  eval@\d+ 2m: \d+ grid, "
-                          r"\d+ band, \d+ square, \d+ oblique, \d+ silent of 16; \d+ module\(s\)"
+                          r"\d+ band, \d+ square, \d+ oblique, \d+ silent of 16; \d+ module\(s\)( \(\d+ may be a harmonic\))?"
                           r"(, largest [\d.]+ m \(tiling ([\d.]+|nan)\))?(, period ratio [\d.]+)?; max score "
                           % (trial, STEPS))
         c.start_worker("a")

@@ -285,6 +285,67 @@ TEST(ArenaSummary, LargestModulePeriodAndTheRatioOfTheTwoLargest) {
   }
 }
 
+TEST(HarmonicOf, FlagsOnlyTheLongerLatticesOwnShells) {
+  const double root3 = std::sqrt(3.0);
+  // A module of period 12 at 5 degrees, then candidates below it.
+  const std::vector<double> periods = {12, 12 / root3, 6.1, 12 / 1.4, 12 / root3, 12 / root3, 12 / root3 * 1.1};
+  const std::vector<double> orientations = {5, 35, 4, 35, 5, 95, 35};
+  const std::vector<int> h = HarmonicOf(periods, orientations);
+  ASSERT_EQ(h.size(), periods.size());
+  EXPECT_EQ(h[0], -1);  // the longest has nothing to echo
+  EXPECT_EQ(h[1], 0);   // sqrt(3), turned 30 degrees: the triangle centres
+  EXPECT_EQ(h[2], 0);   // 2 (within 6%), same orientation: every other row
+  EXPECT_EQ(h[3], -1);  // 1.4: a module in the paper's range
+  EXPECT_EQ(h[4], -1);  // sqrt(3) but not turned
+  EXPECT_EQ(h[5], 0);   // 95 degrees is 35 modulo 60: turned 30 too
+  EXPECT_EQ(h[6], -1);  // turned 30 but 10% off sqrt(3)
+}
+
+// CPU runs grew, beside a module, 3 units at 1.73 times shorter and 30
+// degrees off: the module's own triangle centres. They are a module by the
+// paper's clustering, but flagged, counted apart, and left out of the ratio;
+// a second module at 1.5 is not.
+TEST(ArenaSummary, AModuleOnTheLatticesHarmonicIsFlaggedAndLeftOutOfTheRatio) {
+  for (const bool harmonic : {true, false}) {
+    const int64_t n = 50;
+    std::vector<float> maps;
+    int64_t units = 0;
+    std::mt19937 gen(11);
+    std::uniform_real_distribution<double> phase(0.0, 10.0);
+    auto add = [&](double period, double orientation, int count) {
+      for (int i = 0; i < count; ++i, ++units) {
+        const auto m = HexLattice(n, period, orientation + i * 0.3, phase(gen), phase(gen));
+        maps.insert(maps.end(), m.begin(), m.end());
+      }
+    };
+    add(12.0, 5.0, 10);
+    add(harmonic ? 12.0 / std::sqrt(3.0) : 8.0, 35.0, 4);
+    AnalysisOptions options;
+    options.arena_size = 2.0;  // 4 cm bins
+    ArenaReport report;
+    report.arena_size = 2.0;
+    report.bins = n;
+    auto a = AnalyzeRateMaps(maps.data(), units, n, options);
+    ASSERT_TRUE(a.ok()) << a.status().message();
+    report.analysis = a.value();
+    ASSERT_EQ(report.analysis.modules.size(), 2u) << AnalysisTable(report.analysis);
+    EXPECT_EQ(report.analysis.modules[0].harmonic_of, harmonic ? 1 : -1) << AnalysisTable(report.analysis);
+    EXPECT_EQ(report.analysis.modules[1].harmonic_of, -1);
+    const auto j = ArenaSummaryJson(report);
+    EXPECT_EQ(j["n_modules"].get<int64_t>(), 2);
+    EXPECT_EQ(j["n_modules_distinct"].get<int64_t>(), harmonic ? 1 : 2);
+    EXPECT_NEAR(j["period_m"].get<double>(), 12.0 * 0.04, 0.02 * 0.48);
+    if (harmonic) {
+      EXPECT_TRUE(j["period_ratio"].is_null()) << j["period_ratio"];
+      EXPECT_EQ(j["modules"][0]["harmonic_of"].get<int>(), 1);
+      EXPECT_NE(AnalysisTable(report.analysis).find("may be a harmonic of module 1"), std::string::npos);
+    } else {
+      EXPECT_NEAR(j["period_ratio"].get<double>(), 1.5, 0.06);
+      EXPECT_TRUE(j["modules"][0]["harmonic_of"].is_null());
+    }
+  }
+}
+
 // Issue 11: a silent unit (constant map) used to score exactly 0, so 3 dead
 // units made max_score60 0 above active units that all score below 0, and
 // the median counted the zeros. Silent units now have no score at all.
