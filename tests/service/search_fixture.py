@@ -58,6 +58,7 @@ def eval_metrics(step):
         "eval.2m.fraction_grid.0.3": round(0.5 * s, 4),
         "eval.2m.n_grid": int(40 * s),
         "eval.2m.n_modules": 1 if s > 0.3 else 0,
+        "eval.2m.n_modules_distinct": 1 if s > 0.3 else 0,
         # A module's phase tiling: none (NaN) before it has a module.
         "eval.2m.phase_tiling": round(1.0 + s, 4) if s > 0.3 else None,
         # What the 40 units' maps are: bands turning into a lattice (no "oblique"
@@ -120,9 +121,9 @@ def create(db_path):
                          "rungs": {str(r): sum(1 for t in TRIALS if any(x[0] == r for x in t[3])) for r in (0, 1)},
                          "promoted": {str(r): sum(1 for t in TRIALS if any(x[0] == r and x[2] for x in t[3]))
                                       for r in (0, 1)},
-                         # 6 charted metrics at 3 steps, less the median's NaN and phase
-                         # tiling's two before the module; the evaluation at 400 adds 6.
-                         "eval_points": 3 * 6 - 1 - 2, "eval_series": 6,
+                         # 7 charted metrics at 3 steps, less the median's NaN and phase
+                         # tiling's two before the module; the evaluation at 400 adds 7.
+                         "eval_points": 3 * 7 - 1 - 2, "eval_series": 7,
                          "pattern_series": 4, "pattern_points": 3 * 4}}
 
 

@@ -210,7 +210,9 @@ function evalChart(el, note, e, final) {
   // phases spreading over its cell after the lattice has formed.
   const scores = [...headlineMetrics(names, arena, thr).filter((m) => !m.endsWith('.n_modules')),
     ...[`eval.${arena}.phase_tiling`].filter((m) => names.includes(m))];
-  const counts = ['n_grid', 'n_modules'].map((m) => `eval.${arena}.${m}`).filter((m) => names.includes(m));
+  // Distinct modules: those that are no harmonic of a longer one (docs/analysis.md).
+  const counts = ['n_grid', 'n_modules', 'n_modules_distinct'].map((m) => `eval.${arena}.${m}`)
+    .filter((m) => names.includes(m));
   const series = [...scores, ...counts].map((m) => ({
     name: metricLabel(m, false), type: 'line', yAxisIndex: counts.includes(m) ? 1 : 0,
     showSymbol: true, symbolSize: 5, connectNulls: false,

@@ -292,6 +292,7 @@ export const METRIC_LABELS = {
   max_score60: 'max grid score',
   median_score60: 'median grid score',
   n_modules: 'modules',
+  n_modules_distinct: 'distinct modules',
   n_grid: 'grid units',
   phase_tiling: 'phase tiling',
 };
