@@ -247,29 +247,41 @@ TEST(AnalyzeRateMaps, JsonGivesEachUnitsWaveSpacingAndDirection) {
 // An arena summary's single numbers for a sweep: the largest module's period,
 // and the ratio of the two largest modules' periods (longer over shorter),
 // whichever of the two is the longer.
+// A 2 m arena (50 x 50 bins of 4 cm) whose units are hexagonal lattices, one
+// group per {period in bins, orientation, units} (orientations 0.3 degrees
+// apart within a group, random phases), analysed.
+struct LatticeGroup {
+  double period, orientation;
+  int count;
+};
+Result<ArenaReport> LatticeArena(const std::vector<LatticeGroup>& groups, uint32_t seed) {
+  const int64_t n = 50;
+  std::vector<float> maps;
+  int64_t units = 0;
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> phase(0.0, 10.0);
+  for (const LatticeGroup& g : groups) {
+    for (int i = 0; i < g.count; ++i, ++units) {
+      const auto m = HexLattice(n, g.period, g.orientation + i * 0.3, phase(gen), phase(gen));
+      maps.insert(maps.end(), m.begin(), m.end());
+    }
+  }
+  AnalysisOptions options;
+  options.arena_size = 2.0;
+  ArenaReport report;
+  report.arena_size = 2.0;
+  report.bins = n;
+  auto a = AnalyzeRateMaps(maps.data(), units, n, options);
+  if (!a.ok()) return a.status();
+  report.analysis = std::move(a.value());
+  return report;
+}
+
 TEST(ArenaSummary, LargestModulePeriodAndTheRatioOfTheTwoLargest) {
   for (const bool short_is_larger : {true, false}) {
-    const int64_t n = 50;
-    std::vector<float> maps;
-    int64_t units = 0;
-    std::mt19937 gen(5);
-    std::uniform_real_distribution<double> phase(0.0, 10.0);
-    auto add = [&](double period, double orientation, int count) {
-      for (int i = 0; i < count; ++i, ++units) {
-        const auto m = HexLattice(n, period, orientation + i * 0.3, phase(gen), phase(gen));
-        maps.insert(maps.end(), m.begin(), m.end());
-      }
-    };
-    add(7.0, 5.0, short_is_larger ? 10 : 6);
-    add(11.0, 25.0, short_is_larger ? 6 : 10);
-    AnalysisOptions options;
-    options.arena_size = 2.0;  // 4 cm bins
-    ArenaReport report;
-    report.arena_size = 2.0;
-    report.bins = n;
-    auto a = AnalyzeRateMaps(maps.data(), units, n, options);
-    ASSERT_TRUE(a.ok()) << a.status().message();
-    report.analysis = a.value();
+    auto arena = LatticeArena({{7.0, 5.0, short_is_larger ? 10 : 6}, {11.0, 25.0, short_is_larger ? 6 : 10}}, 5);
+    ASSERT_TRUE(arena.ok()) << arena.status().message();
+    ArenaReport& report = arena.value();
     ASSERT_EQ(report.analysis.modules.size(), 2u);
     const auto j = ArenaSummaryJson(report);
     EXPECT_NEAR(j["period_m"].get<double>(), (short_is_larger ? 7.0 : 11.0) * 0.04, 0.02 * 0.44);
@@ -307,27 +319,9 @@ TEST(HarmonicOf, FlagsOnlyTheLongerLatticesOwnShells) {
 // a second module at 1.5 is not.
 TEST(ArenaSummary, AModuleOnTheLatticesHarmonicIsFlaggedAndLeftOutOfTheRatio) {
   for (const bool harmonic : {true, false}) {
-    const int64_t n = 50;
-    std::vector<float> maps;
-    int64_t units = 0;
-    std::mt19937 gen(11);
-    std::uniform_real_distribution<double> phase(0.0, 10.0);
-    auto add = [&](double period, double orientation, int count) {
-      for (int i = 0; i < count; ++i, ++units) {
-        const auto m = HexLattice(n, period, orientation + i * 0.3, phase(gen), phase(gen));
-        maps.insert(maps.end(), m.begin(), m.end());
-      }
-    };
-    add(12.0, 5.0, 10);
-    add(harmonic ? 12.0 / std::sqrt(3.0) : 8.0, 35.0, 4);
-    AnalysisOptions options;
-    options.arena_size = 2.0;  // 4 cm bins
-    ArenaReport report;
-    report.arena_size = 2.0;
-    report.bins = n;
-    auto a = AnalyzeRateMaps(maps.data(), units, n, options);
-    ASSERT_TRUE(a.ok()) << a.status().message();
-    report.analysis = a.value();
+    auto arena = LatticeArena({{12.0, 5.0, 10}, {harmonic ? 12.0 / std::sqrt(3.0) : 8.0, 35.0, 4}}, 11);
+    ASSERT_TRUE(arena.ok()) << arena.status().message();
+    const ArenaReport& report = arena.value();
     ASSERT_EQ(report.analysis.modules.size(), 2u) << AnalysisTable(report.analysis);
     EXPECT_EQ(report.analysis.modules[0].harmonic_of, harmonic ? 1 : -1) << AnalysisTable(report.analysis);
     EXPECT_EQ(report.analysis.modules[1].harmonic_of, -1);
