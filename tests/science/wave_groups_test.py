@@ -47,6 +47,17 @@ def population():
     return np.stack(maps).astype(np.float32)
 
 
+def analysed(arena, maps):
+    """An arena directory holding `maps` and their scores.json from the real `sic analyze`."""
+    os.makedirs(arena)
+    np.save(os.path.join(arena, "ratemaps.npy"), maps)
+    r = subprocess.run([SIC, "analyze", os.path.join(arena, "ratemaps.npy"), "--arena-size", "2", "--json"],
+                       capture_output=True, text=True, check=True)
+    with open(os.path.join(arena, "scores.json"), "w") as f:
+        f.write(r.stdout)
+    return arena
+
+
 def run(*args):
     return subprocess.run(["/usr/bin/python3", TOOL, *args], capture_output=True, text=True)
 
@@ -55,13 +66,7 @@ class WaveGroups(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.arena = os.path.join(cls.tmp.name, "arena_2m")
-        os.mkdir(cls.arena)
-        np.save(os.path.join(cls.arena, "ratemaps.npy"), population())
-        r = subprocess.run([SIC, "analyze", os.path.join(cls.arena, "ratemaps.npy"), "--arena-size", "2", "--json"],
-                           capture_output=True, text=True, check=True)
-        with open(os.path.join(cls.arena, "scores.json"), "w") as f:
-            f.write(r.stdout)
+        cls.arena = analysed(os.path.join(cls.tmp.name, "arena_2m"), population())
 
     @classmethod
     def tearDownClass(cls):
@@ -92,6 +97,19 @@ class WaveGroups(unittest.TestCase):
         self.assertEqual(text.returncode, 0, text.stderr)
         self.assertIn("modules: 6 units at 0.9", text.stdout)
         self.assertRegex(text.stdout, r"band 4 x 1\.0\d m @ (29|30|31);")
+
+    def test_a_module_on_the_lattices_harmonic_is_named_so(self):
+        # The module plus 3 units at its period over sqrt(3), turned 30 degrees: the
+        # triangle centres between its fields, which cluster as a module of their own.
+        rng = np.random.default_rng(5)
+        maps = [hexagon(0.9, 10, rng.uniform(0, 0.9, 2)) for _ in range(6)]
+        maps += [hexagon(0.9 / math.sqrt(3), 40 + k, rng.uniform(0, 0.5, 2)) for k in range(3)]
+        arena = analysed(os.path.join(self.tmp.name, "harmonic", "arena_2m"), np.stack(maps).astype(np.float32))
+        out = self.groups(arena)
+        self.assertEqual([(m["units"], m["harmonic_of"]) for m in out["modules"]], [(3, 1), (6, None)], out["modules"])
+        text = run(arena)
+        self.assertEqual(text.returncode, 0, text.stderr)
+        self.assertIn("3 units at 0.52 m (may be a harmonic of module 1), 6 units at 0.9", text.stdout)
 
     def test_an_older_analysis_is_analysed_again_with_sic_and_refused_without(self):
         old = os.path.join(self.tmp.name, "old", "arena_2m")

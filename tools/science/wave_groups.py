@@ -135,11 +135,16 @@ def main(argv):
             print(f"wave_groups.py: {e}", file=sys.stderr)
             return 2
         groups = group_units(analysis, args.spacing_tol, args.angle_tol)
-        modules = [{"units": m["units"], "period_m": m["period_m"]} for m in analysis.get("modules", [])]
+        # harmonic_of: a longer module whose lattice this one may only echo (docs/analysis.md,
+        # "Harmonics"); absent from analyses before it, and then None.
+        modules = [{"units": m["units"], "period_m": m["period_m"], "harmonic_of": m.get("harmonic_of")}
+                   for m in analysis.get("modules", [])]
         if args.json:
             print(json.dumps({"arena_dir": d, "modules": modules, "groups": groups}))
             continue
-        mods = ", ".join("%d units at %.2f m" % (m["units"], m["period_m"]) for m in modules) or "none"
+        mods = ", ".join("%d units at %.2f m" % (m["units"], m["period_m"]) +
+                         ("" if m["harmonic_of"] is None else " (may be a harmonic of module %d)" % m["harmonic_of"])
+                         for m in modules) or "none"
         print(f"{d} | modules: {mods}")
         print("  " + ("; ".join("%s %d x %.2f m @ %d" % (g["pattern"], len(g["units"]), g["spacing_m"],
                                                            round(g["angle_deg"])) for g in groups) or "no unit with a wave"))
