@@ -175,10 +175,7 @@ Result<PopulationAnalysis> AnalyzeRateMaps(const float* maps, int64_t units, int
     module_orientations.push_back(m.orientation_deg);
   }
   const std::vector<int> harmonic = HarmonicOf(module_periods, module_orientations);
-  for (int m = 0; m < n_modules; ++m) {
-    out.modules[m].harmonic_of = harmonic[m];
-    out.distinct_modules += harmonic[m] < 0 ? 1 : 0;
-  }
+  for (int m = 0; m < n_modules; ++m) out.modules[m].harmonic_of = harmonic[m];
   return out;
 }
 
@@ -252,7 +249,7 @@ nlohmann::ordered_json AnalysisToJson(const PopulationAnalysis& a) {
   return Json{{"units", units},
               {"modules", modules},
               {"n_modules", a.modules.size()},
-              {"n_modules_distinct", a.distinct_modules},
+              {"n_modules_distinct", a.DistinctModules()},
               {"fraction_grid", fractions},
               {"period_ratios", ratios},
               {"n_units", a.units.size()},
@@ -299,7 +296,7 @@ std::string AnalysisTable(const PopulationAnalysis& a) {
         r.scores.score90, period.c_str(), orient.c_str(), static_cast<long long>(r.n_fields), r.fourier.n_wavevectors,
         r.fourier.pattern.c_str(), module.c_str());
   }
-  add("modules: %zu (%lld distinct)\n", a.modules.size(), static_cast<long long>(a.distinct_modules));
+  add("modules: %zu (%lld distinct)\n", a.modules.size(), static_cast<long long>(a.DistinctModules()));
   for (const ModuleSummary& m : a.modules) {
     add("  module %d: %zu units, period %.3f m, orientation %.1f deg, phase tiling %.2f (z %.1f)", m.id,
         m.units.size(), m.period_bins * a.bin_size, m.orientation_deg, m.phase_tiling, m.phase_tiling_z);

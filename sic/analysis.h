@@ -92,13 +92,18 @@ struct PopulationAnalysis {
   std::vector<UnitAnalysis> units;
   std::vector<ModuleSummary> modules;
   std::vector<double> period_ratios;  // module k+1 over module k
-  int64_t distinct_modules = 0;       // modules that are no other's harmonic
   std::vector<double> fraction_grid;  // per kReportThresholds, over all units
   int64_t silent = 0;                 // units without a score
   // Of `score` over the units that have one (NaN when every unit is silent).
   double max_score = 0, median_score = 0, mean_score = 0;
 
   double ToMetres(double bins_value) const { return bins_value * bin_size; }
+  // The modules that are no other's harmonic (ModuleSummary::harmonic_of).
+  int64_t DistinctModules() const {
+    int64_t n = 0;
+    for (const ModuleSummary& m : modules) n += m.harmonic_of < 0 ? 1 : 0;
+    return n;
+  }
 };
 
 Result<PopulationAnalysis> AnalyzeRateMaps(const float* maps, int64_t units, int64_t bins,

@@ -135,9 +135,10 @@ std::vector<int> HarmonicOf(const std::vector<double>& periods, const std::vecto
   } kShells[] = {{1.7320508075688772, 30.0}, {2.0, 0.0}};
   std::vector<int> out(periods.size(), -1);
   for (size_t m = 0; m < periods.size(); ++m) {
+    if (!(periods[m] > 0)) continue;
     double best = options.ratio_tolerance;
     for (size_t j = 0; j < periods.size(); ++j) {
-      if (!(periods[j] > periods[m]) || !(periods[m] > 0)) continue;
+      if (!(periods[j] > periods[m])) continue;
       const double ratio = periods[j] / periods[m];
       double turn = std::fmod(std::fabs(orientations_deg[j] - orientations_deg[m]), 60.0);
       turn = std::min(turn, 60.0 - turn);  // in [0, 30]
