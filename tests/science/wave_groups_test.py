@@ -147,7 +147,11 @@ class WaveGroups(unittest.TestCase):
                             ([{"index": 0, "wave_period_m": -1, "wave_angle_deg": 3}], "wave_period_m"),
                             ([{"index": 0, "wave_period_m": 1, "wave_angle_deg": "north"}], "wave_angle_deg"),
                             ({"units": [], "modules": [{"units": "6", "period_m": 0.9}]}, "module 0"),
-                            ({"units": [], "modules": {"units": 6}}, "\"modules\" is not a list")):
+                            ({"units": [], "modules": {"units": 6}}, "\"modules\" is not a list"),
+                            ({"units": [], "modules": [{"units": 3, "period_m": 0.5, "harmonic_of": "x"}]},
+                             "module 0: harmonic_of"),
+                            ({"units": [], "modules": [{"units": 3, "period_m": 0.5, "harmonic_of": 7}]},
+                             "module 0: harmonic_of")):
             with open(os.path.join(bad, "scores.json"), "w") as f:
                 json.dump(units if isinstance(units, dict) else {"units": units}, f)
             r = run(bad)

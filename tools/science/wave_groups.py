@@ -66,7 +66,8 @@ def load_analysis(arena_dir, sic):
 
 def check_analysis(a, where):
     """Each unit an object with an integer index and, where present, finite waves; each
-    module an object with an integer unit count and a finite period."""
+    module an object with an integer unit count, a finite period and, where present, the
+    integer id of the module it may be a harmonic of."""
     units = a.get("units") if isinstance(a, dict) else None
     if not isinstance(units, list):
         raise ValueError(f"{where}: no \"units\" list")
@@ -88,6 +89,9 @@ def check_analysis(a, where):
             math.isfinite(m["period_m"])
         if not ok:
             raise ValueError(f"{where}: module {k} is not an object with an integer \"units\" and a finite \"period_m\"")
+        h = m.get("harmonic_of")
+        if h is not None and (not isinstance(h, int) or isinstance(h, bool) or not 0 <= h < len(modules)):
+            raise ValueError(f"{where}: module {k}: harmonic_of {h!r} is not null or a module's id")
 
 
 def angle_apart(a, b, symmetry):
