@@ -235,12 +235,14 @@ class Cluster:
         with sqlite3.connect(self.db_path) as db:
             return db.execute(sql, params).fetchall()
 
-    def log(self, name):
+    def log(self, name, tail=4000):
+        """The last `tail` characters of a process's log (None: all of it); "" when unreadable."""
         try:
             with open(os.path.join(self.dir, name + ".log"), errors="replace") as f:
-                return f.read()[-4000:]
+                text = f.read()
         except OSError:
             return ""
+        return text if tail is None else text[-tail:]
 
 
 class ClusterTestCase(unittest.TestCase):
@@ -271,14 +273,15 @@ class ClusterTestCase(unittest.TestCase):
         result = getattr(getattr(self, "_outcome", None), "result", None)
         if result is None or not any(t is self for t, _ in result.failures + result.errors):
             return
-        for name in sorted(f[:-4] for f in os.listdir(c.dir) if f.endswith(".log")):
+        names = sorted(f[:-4] for f in os.listdir(c.dir) if f.endswith(".log"))
+        for name in names:
             sys.stderr.write("---- %s log\n%s\n" % (name, c.log(name)))
-        self.dump_unsettled(c)
+        self.dump_unsettled(c, names)
 
-    def dump_unsettled(self, c, most=8, lines=30):
+    def dump_unsettled(self, c, names, most=8, lines=30):
         """For a failed test: the trials still in flight, their attempts, and
-        every log's lines that name them (the tails above rarely reach back to
-        where a stuck trial went wrong)."""
+        the lines of the logs `names` that name them (the tails above rarely
+        reach back to where a stuck trial went wrong)."""
         try:
             stuck = c.query("SELECT id, status, worker, round, ticket FROM trials "
                             "WHERE status IN ('pending', 'queued', 'running') ORDER BY id LIMIT ?", most)
@@ -290,12 +293,8 @@ class ClusterTestCase(unittest.TestCase):
         except sqlite3.Error as e:
             sys.stderr.write("---- trials unreadable: %s\n" % e)
             return
-        for name in sorted(f[:-4] for f in os.listdir(c.dir) if f.endswith(".log")):
-            try:
-                with open(os.path.join(c.dir, name + ".log"), errors="replace") as f:
-                    text = f.read().splitlines()
-            except OSError:
-                continue
+        for name in names:
+            text = c.log(name, tail=None).splitlines()
             for trial_id, *_ in stuck:
                 tags = ("trial %d " % trial_id, "trial %d:" % trial_id, "trial %d," % trial_id)
                 named = [l for l in text if any(t in l for t in tags)]
